@@ -1,0 +1,6 @@
+export * from './context.js';
+export * from './status.js';
+export * from './implement.js';
+export * from './server.js';
+export * from './client.js';
+export { logging } from './middleware/logging.js';
