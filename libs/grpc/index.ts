@@ -4,3 +4,4 @@ export * from './implement.js';
 export * from './server.js';
 export * from './client.js';
 export { logging } from './middleware/logging.js';
+export * from './credentials.js';

@@ -1,0 +1,46 @@
+import * as grpc from '@grpc/grpc-js';
+
+/** The [Security] settings every service reads. */
+export interface TlsSettings {
+  /** Plaintext must be asked for explicitly (the embedded demo); otherwise TLS is required. */
+  plaintext: boolean;
+  certFile?: string;
+  keyFile?: string;
+  /** CA that signs the mesh's certificates; with it, servers require client certificates (mTLS). */
+  caFile?: string;
+  /** How often certificate files are re-read, so rotated Kubernetes secrets apply without restart. */
+  refreshMs?: number;
+}
+
+function requireFiles(s: TlsSettings): { cert: string; key: string } {
+  if (!s.certFile || !s.keyFile) {
+    throw new Error('TLS needs [Security] tls_cert and tls_key (AIDE_SECURITY_TLS_CERT / _KEY); set [Security] plaintext = true to run without TLS');
+  }
+  return { cert: s.certFile, key: s.keyFile };
+}
+
+function provider(s: TlsSettings, files: { cert?: string; key?: string; ca?: string }): grpc.experimental.CertificateProvider {
+  return new grpc.experimental.FileWatcherCertificateProvider({
+    certificateFile: files.cert,
+    privateKeyFile: files.key,
+    caCertificateFile: files.ca,
+    refreshIntervalMs: s.refreshMs ?? 10_000,
+  });
+}
+
+/** Server side: plaintext, TLS, or mTLS (client certificates required when a CA is given), reloaded from disk. */
+export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
+  if (s.plaintext) return grpc.ServerCredentials.createInsecure();
+  const { cert, key } = requireFiles(s);
+  const identity = provider(s, { cert, key });
+  const ca = s.caFile ? provider(s, { ca: s.caFile }) : identity;
+  return grpc.experimental.createCertificateProviderServerCredentials(ca, identity, Boolean(s.caFile));
+}
+
+/** Client side: the mesh's own certificate (for mTLS) and the CA it trusts. */
+export function channelCredentials(s: TlsSettings): grpc.ChannelCredentials {
+  if (s.plaintext) return grpc.credentials.createInsecure();
+  if (!s.caFile) throw new Error('TLS clients need [Security] tls_ca (AIDE_SECURITY_TLS_CA)');
+  const identity = s.certFile && s.keyFile ? provider(s, { cert: s.certFile, key: s.keyFile }) : null;
+  return grpc.experimental.createCertificateProviderChannelCredentials(provider(s, { ca: s.caFile }), identity);
+}

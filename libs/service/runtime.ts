@@ -1,0 +1,45 @@
+import type { Config } from '../config/config.js';
+import { settingsHelp } from '../config/catalog.js';
+import { createLogger, type Logger } from '../log.js';
+
+/** A started deployable: where it listens and how it stops. */
+export interface RunningService {
+  name: string;
+  /** e.g. { grpc: '127.0.0.1:50052', http: '127.0.0.1:8080' } */
+  addresses: Record<string, string>;
+  drainDeadlineMs: number;
+  /** Stop taking work, let running calls finish until the deadline, release resources. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export type ServiceStarter = (config: Config, logger: Logger) => Promise<RunningService>;
+
+/** SIGTERM / SIGINT → drain within the deadline → exit 0 (1 if stopping failed). */
+export function onShutdownSignals(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    stop().then(
+      () => { logger.info('stopped'); process.exit(0); },
+      (err: unknown) => { logger.error({ err }, 'shutdown failed'); process.exit(1); },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+/** The whole life of one service process: --help, config, logger, start, drain on signals. */
+export async function runService(name: string, start: ServiceStarter, argv = process.argv.slice(2)): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`Usage: npm run service -- ${name}\n\nSettings come from the INI file named by AIDE_SETTINGS;\n` +
+      `each key can be overridden by an environment variable:\n\n${settingsHelp()}\n`);
+    return;
+  }
+  const { Config } = await import('../config/config.js');
+  const config = Config.load();
+  const logger = createLogger(name, config.getProperty('Log', 'level', 'str', 'info'));
+  const service = await start(config, logger);
+  onShutdownSignals(() => service.shutdown(service.drainDeadlineMs), logger);
+}

@@ -1,0 +1,36 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { serverCredentials } from '../grpc/credentials.js';
+import { startServer, type RunningServer, type ServiceEntry } from '../grpc/server.js';
+import { listenSettings, tlsSettings } from './settings.js';
+
+export interface ServedGrpc {
+  server: RunningServer;
+  drainDeadlineMs: number;
+  /** Aborted when the drain deadline passes: long streams end then. */
+  shutdownSignal: AbortSignal;
+}
+
+/** Binds a service's gRPC server where its config section says, with the mesh's TLS settings. */
+export async function serveFromConfig(opts: {
+  name: string;
+  section: string;
+  defaultPort: number;
+  config: Config;
+  logger: Logger;
+  services: (shutdownSignal: AbortSignal) => ServiceEntry[];
+}): Promise<ServedGrpc> {
+  const listen = listenSettings(opts.config, opts.section, opts.defaultPort);
+  const shutdownController = new AbortController();
+  const server = await startServer({
+    name: opts.name,
+    host: listen.host,
+    port: listen.port,
+    reflection: listen.reflection,
+    services: opts.services(shutdownController.signal),
+    credentials: serverCredentials(tlsSettings(opts.config)),
+    logger: opts.logger,
+    shutdownController,
+  });
+  return { server, drainDeadlineMs: listen.drainDeadlineMs, shutdownSignal: shutdownController.signal };
+}
