@@ -34,7 +34,9 @@ export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
   const { cert, key } = requireFiles(s);
   const identity = provider(s, { cert, key });
   const ca = s.caFile ? provider(s, { ca: s.caFile }) : identity;
-  return grpc.experimental.createCertificateProviderServerCredentials(ca, identity, Boolean(s.caFile));
+  // grpc-js 1.14 hands this function's first two arguments to its constructor swapped
+  // (the server would have no certificate), so the identity provider goes first.
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, Boolean(s.caFile));
 }
 
 /** Client side: the mesh's own certificate (for mTLS) and the CA it trusts. */

@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { pushable } from 'it-pushable';
+import { cancelled } from '../errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { CallContext, Middleware } from './context.js';
 import { toServiceError } from './status.js';
@@ -42,6 +45,30 @@ function runWith(middleware: Middleware[], ctx: CallContext, core: () => Promise
   return chain();
 }
 
+/**
+ * The call's messages as an async iterable with backpressure. Built on events,
+ * not on the stream's own iterator: grpc-js destroys a server call whose
+ * iterator is closed early (then no status ever reaches the client), and that
+ * iterator reports a normal half-close of a duplex call as an abort.
+ */
+function messagesOf<T>(call: Readable): AsyncGenerator<T> {
+  const queue = pushable<T>({ objectMode: true });
+  let buffered = 0;
+  call.on('data', (message: T) => {
+    queue.push(message);
+    if (++buffered >= 16) call.pause();
+  });
+  call.once('end', () => queue.end());
+  call.once('error', (err) => queue.end(err));
+  call.once('close', () => queue.end(cancelled('the client closed the stream before ending it')));
+  return (async function* () {
+    for await (const message of queue) {
+      if (--buffered < 4 && call.isPaused()) call.resume();
+      yield message;
+    }
+  })();
+}
+
 /** Writes an async iterable to a server stream, honouring backpressure and cancellation. */
 async function pump<T>(source: AsyncIterable<T>, call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, signal: AbortSignal): Promise<void> {
   for await (const message of source) {
@@ -77,13 +104,13 @@ export function implement<S extends grpc.ServiceDefinition>(
       impl[key] = ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const ctx = contextOf(call, path, options.shutdownSignal);
         let result: unknown;
-        runWith(middleware, ctx, async () => { result = await handler(call, ctx); })
+        runWith(middleware, ctx, async () => { result = await handler(messagesOf(call), ctx); })
           .then(() => callback(null, result), (err) => callback(toServiceError(err)));
       }) as grpc.handleClientStreamingCall<unknown, unknown>;
     } else {
       impl[key] = ((call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => {
         const ctx = contextOf(call, path, options.shutdownSignal);
-        const input = method.requestStream ? call : (call as grpc.ServerWritableStream<unknown, unknown>).request;
+        const input = method.requestStream ? messagesOf(call as grpc.ServerDuplexStream<unknown, unknown>) : (call as grpc.ServerWritableStream<unknown, unknown>).request;
         runWith(middleware, ctx, () => pump(handler(input, ctx) as AsyncIterable<unknown>, call, ctx.signal))
           .then(() => call.end(), (err) => call.emit('error', toServiceError(err)));
       }) as grpc.handleServerStreamingCall<unknown, unknown>;

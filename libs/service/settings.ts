@@ -20,3 +20,18 @@ export function listenSettings(config: Config, section: string, defaultPort: num
     reflection: config.getProperty('Security', 'reflection', 'bool', true),
   };
 }
+
+/** [NATS] url, stream, subject_prefix as createBus options (no url: the in-process bus). */
+export function busOptions(config: Config) {
+  const url = config.getProperty('NATS', 'url', 'str', '');
+  return {
+    natsUrl: url || undefined,
+    stream: config.getProperty('NATS', 'stream', 'str', '') || undefined,
+    subjectPrefix: config.getProperty('NATS', 'subject_prefix', 'str', '') || undefined,
+  };
+}
+
+/** A comma-separated list setting, blanks dropped. */
+export function listSetting(config: Config, section: string, key: string): string[] {
+  return config.getProperty(section, key, 'str', '').split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,13 +1,65 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { createBus, type EventBus } from '../../libs/bus/index.js';
+import { failedPrecondition } from '../../libs/errors.js';
+import { FileServerClient } from '../../libs/fileserver-client/index.js';
+import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
+import { channelCredentials, implement, logging } from '../../libs/grpc/index.js';
+import type { DbConnectorLike, FileSource } from '../../libs/plugin/context.js';
+import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type ServiceStarter } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
+import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
+import { selectBackend, type BackendName } from '../../libs/tf/backend.js';
+import { workerHandlers } from './handlers.js';
+import { JobSlots } from './slots.js';
 
-/** AIWorker: config → wiring → serve. Only health and reflection until its handlers land. */
-export const startWorker: ServiceStarter = async (config, logger) => {
-  const { server, drainDeadlineMs } = await serveFromConfig({
-    name: 'worker', section: 'AIWorker', defaultPort: 50052, config, logger, services: () => [],
+/** What an embedding process (the demo, tests) may hand in instead of building from config. */
+export interface WorkerOverrides {
+  registry?: Registry;
+  bus?: EventBus;
+  dbConnector?: DbConnectorLike;
+  fileSource?: (project: string) => FileSource;
+}
+
+/** Models get a database connector only where the worker is given one; a stateless worker has none. */
+const noDatabase: DbConnectorLike = {
+  execute: async () => { throw failedPrecondition('this worker has no database connection ([Database] url)'); },
+};
+
+/** AIWorker: config → wiring → serve. */
+export const startWorker = async (config: Parameters<ServiceStarter>[0], logger: Parameters<ServiceStarter>[1], overrides: WorkerOverrides = {}) => {
+  const backend = await selectBackend(config.getProperty('AIWorker', 'backend', 'str', 'auto') as 'auto' | BackendName);
+  logger.info({ backend: backend.name, skipped: backend.skipped }, 'tfjs backend');
+  const registry = overrides.registry ?? await loadRegistry({ extra: listSetting(config, 'Models', 'extra'), config, logger });
+  const ownBus = overrides.bus === undefined;
+  const bus = overrides.bus ?? await createBus(busOptions(config));
+  const fileServerAddress = config.getProperty('AIWorker', 'fileserver', 'str', '');
+  const credentials = channelCredentials(tlsSettings(config));
+  const fileSource = overrides.fileSource ?? ((project: string) => new FileServerClient({ address: fileServerAddress, project, credentials }));
+  const workerId = config.getProperty('AIWorker', 'worker_id', 'str', '') || `${hostname()}-${process.pid}`;
+  const handlers = workerHandlers({
+    workerId, registry, bus, logger, config,
+    dbConnector: overrides.dbConnector ?? noDatabase,
+    fileSource,
+    slots: new JobSlots(config.getProperty('AIWorker', 'max_concurrent_jobs', 'int', 2)),
+    maxStateBytes: config.getProperty('AIWorker', 'max_state_bytes', 'int', 2 * 1024 ** 3),
+    backend,
   });
-  return { name: 'worker', addresses: { grpc: server.address }, drainDeadlineMs, shutdown: (d) => server.shutdown(d) };
+  const { server, drainDeadlineMs } = await serveFromConfig({
+    name: 'worker', section: 'AIWorker', defaultPort: 50052, config, logger,
+    services: (shutdownSignal) => [{
+      name: 'aide.v1.WorkerService', definition: WorkerServiceService,
+      implementation: implement(WorkerServiceService, handlers, { middleware: [logging(logger)], shutdownSignal }),
+    }],
+  });
+  return {
+    name: 'worker', workerId, addresses: { grpc: server.address }, drainDeadlineMs,
+    async shutdown(deadlineMs: number) {
+      await server.shutdown(deadlineMs);
+      if (ownBus) await bus.close();
+    },
+  };
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('worker', startWorker);

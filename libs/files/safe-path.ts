@@ -1,0 +1,134 @@
+/**
+ * The one gate between a client's (project, path) and the disk, used by both
+ * the gRPC and the HTTP transport. Lexical checks reject malformed input
+ * (INVALID_ARGUMENT); realpath checks make anything resolving outside
+ * <root>/<project>/ look missing (NOT_FOUND), so existence outside is never
+ * confirmed. Messages carry the client's relative path only.
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { invalidField, notFound } from '../errors.js';
+import { fsError, isErrno } from './fs-errors.js';
+
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const MAX_PATH_BYTES = 4096;
+const MAX_SEGMENT_BYTES = 255;
+// C0, DEL and C1 controls: never part of a legitimate file name.
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
+const DRIVE_LETTER = /^[a-zA-Z]:/;
+
+/** A path proven to lie inside its project's folder. */
+export interface ProjectPath {
+  project: string;
+  /** Normalized '/'-separated path relative to the project folder; '' = the folder itself. */
+  relative: string;
+  /** Absolute location on disk (symlink-free for resolved paths). */
+  absolute: string;
+}
+
+export function checkProject(project: string): string {
+  if (!PROJECT_NAME.test(project)) {
+    throw invalidField('project', 'must match [a-z0-9][a-z0-9_-]{0,62}');
+  }
+  return project;
+}
+
+/**
+ * Lexical validation; returns the NFC-normalized segments. Callers that accept
+ * the project folder itself (listing) pass allowEmpty.
+ */
+export function pathSegments(raw: string, field = 'path', allowEmpty = false): string[] {
+  const text = raw.normalize('NFC');
+  const reject = (why: string): never => { throw invalidField(field, why); };
+  if (text === '') return allowEmpty ? [] : reject('must not be empty');
+  if (Buffer.byteLength(text) > MAX_PATH_BYTES) reject('is too long');
+  if (CONTROL_CHAR.test(text)) reject('must not contain control characters');
+  if (text.includes('\\')) reject('must use "/" as separator');
+  if (text.startsWith('/')) reject('must be relative');
+  if (DRIVE_LETTER.test(text)) reject('must not start with a drive letter');
+  const segments = text.split('/');
+  for (const segment of segments) {
+    if (segment === '' || segment === '.') reject('must not contain empty or "." segments');
+    if (segment === '..') reject('must not contain ".." segments');
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) reject('has a name that is too long');
+  }
+  return segments;
+}
+
+const isInside = (dir: string, candidate: string): boolean =>
+  candidate === dir || candidate.startsWith(dir + path.sep);
+
+async function projectFolder(root: string, project: string, relative: string): Promise<string> {
+  try {
+    return await realpath(path.join(root, checkProject(project)));
+  } catch (err) {
+    throw fsError(err, relative);
+  }
+}
+
+/** An existing file or folder inside the project, all symlinks resolved. */
+export async function resolveExisting(
+  root: string, project: string, raw: string, opts: { field?: string; allowEmpty?: boolean } = {},
+): Promise<ProjectPath> {
+  const segments = pathSegments(raw, opts.field, opts.allowEmpty);
+  const relative = segments.join('/');
+  const folder = await projectFolder(root, project, relative);
+  let absolute: string;
+  try {
+    absolute = await realpath(path.join(folder, ...segments));
+  } catch (err) {
+    throw fsError(err, relative);
+  }
+  if (!isInside(folder, absolute)) throw notFound(`file '${relative}'`);
+  return { project, relative, absolute };
+}
+
+/**
+ * Where a file may be written: creates the parent folders one level at a time,
+ * checking each level's realpath before creating the next beneath it, so a
+ * symlinked folder pointing out can never make us create anything outside.
+ * The target itself is not resolved: a rename onto it replaces a symlink, it
+ * does not write through it.
+ */
+export async function resolveForWrite(root: string, project: string, raw: string): Promise<ProjectPath> {
+  const segments = pathSegments(raw);
+  const relative = segments.join('/');
+  const projectDir = path.join(root, checkProject(project));
+  try {
+    await mkdir(projectDir, { recursive: true });
+  } catch (err) {
+    throw fsError(err, relative);
+  }
+  const folder = await projectFolder(root, project, relative);
+  let parent = folder;
+  for (const segment of segments.slice(0, -1)) {
+    const next = path.join(parent, segment);
+    try {
+      await mkdir(next);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw fsError(err, relative);
+    }
+    try {
+      parent = await realpath(next);
+    } catch (err) {
+      throw fsError(err, relative);
+    }
+    if (!isInside(folder, parent)) throw notFound(`folder of '${relative}'`);
+  }
+  return { project, relative, absolute: path.join(parent, segments[segments.length - 1]!) };
+}
+
+/**
+ * An entry whose folder exists inside the project; the last component is not
+ * followed, so deleting a symlink removes the link, never what it points to.
+ */
+export async function resolveEntry(root: string, project: string, raw: string): Promise<ProjectPath> {
+  const segments = pathSegments(raw);
+  const name = segments.pop()!;
+  const parent = await resolveExisting(root, project, segments.join('/'), { allowEmpty: true });
+  return {
+    project,
+    relative: [...segments, name].join('/'),
+    absolute: path.join(parent.absolute, name),
+  };
+}

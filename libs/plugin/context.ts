@@ -1,0 +1,65 @@
+/**
+ * What a model or ranker is constructed with: the seed's (project, config,
+ * dbConnector, fileServer, options). Typed as small interfaces so plugins do
+ * not depend on the concrete Config, database or FileServer client.
+ */
+
+export type PropertyType = 'str' | 'int' | 'float' | 'bool';
+
+/** libs/config's Config as a plugin sees it: getProperty('AIController', 'x', 'str', fallback). */
+export interface ConfigLike {
+  /** Throws when the key is missing and no fallback is given. */
+  getProperty(section: string, key: string, type?: PropertyType, fallback?: unknown): unknown;
+}
+
+/** How many rows execute() returns: all, one, or at most n; null = none (statements). */
+export type NumReturn = 'all' | 'one' | number | null;
+
+/** Access to the project database; rarely needed (the worker stores states and predictions). */
+export interface DbConnectorLike {
+  /** Parameterized SQL ($1, $2, …); rows as plain objects. */
+  execute(sql: string, args?: readonly unknown[] | null, numReturn?: NumReturn): Promise<Record<string, unknown>[] | null | undefined>;
+}
+
+/** Pixels of the source image; left/top = the window's corner. */
+export interface ImageWindow {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export interface ImageReadOptions {
+  /** Resize so the longer side is at most this. */
+  maxSide?: number;
+  /** Crop (pixels) before resizing. */
+  window?: ImageWindow;
+}
+
+export interface DecodedImage {
+  info: { width: number; height: number; channels: number };
+  /** Interleaved pixels (RGB unless asked otherwise), row-major. */
+  data: Buffer;
+}
+
+/**
+ * Files of the project the plugin runs in. Paths are relative to the project's
+ * folder; absolute paths, ".." and anything missing or unreadable give null.
+ */
+export interface FileSource {
+  getFile(path: string): Promise<Buffer | null>;
+  /** Decoded pixels, where the source can decode server-side; throws where getFile gives null. */
+  getImage?(path: string, opts?: ImageReadOptions): Promise<DecodedImage>;
+}
+
+/** Parsed model or ranker options: the JSON object getDefaultOptions() describes. */
+export type PluginOptions = Record<string, unknown>;
+
+export interface PluginContext<O extends PluginOptions = PluginOptions> {
+  /** Short name of the project. */
+  project: string;
+  config: ConfigLike;
+  dbConnector: DbConnectorLike;
+  fileServer: FileSource;
+  options: O;
+}

@@ -1,0 +1,72 @@
+/**
+ * The contract of prediction models and rankers (active-learning criteria):
+ * the seed's Python classes, method for method, plus an AbortSignal so long
+ * work can be cancelled.
+ */
+import type { PluginContext, PluginOptions } from './context.js';
+import type { InferenceData, InferenceResult, RankData, TrainingData } from './data.js';
+import type { PluginMetadataInput } from './metadata.js';
+
+/**
+ * Progress reporting, as the seed's updateStateFun. state "PROGRESS" with done
+ * and total fills a progress bar; any other word shows an indefinite one.
+ * Do not report failure through it: throw instead.
+ */
+export type UpdateState = (state: string, message?: string, done?: number, total?: number) => void;
+
+/** train() returns the new state, optionally with numeric statistics (loss, accuracy, …). */
+export type TrainResult = Uint8Array | { state: Uint8Array; stats?: Record<string, number> };
+
+export interface AIModel {
+  /**
+   * One round of training. stateDict is null for a fresh model. Check
+   * signal.throwIfAborted() between batches.
+   */
+  train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult>;
+
+  /**
+   * Combines the states N workers trained in parallel into one.
+   * weights: how many images each state was trained on, when known.
+   */
+  averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array>;
+
+  /** One entry per image of data.images, each with its (possibly empty) predictions. */
+  inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult>;
+}
+
+/** The seed's **kwargs of rank(): extra context from the caller. */
+export interface RankExtra {
+  signal?: AbortSignal;
+  [key: string]: unknown;
+}
+
+export interface Ranker {
+  /** Returns the same images and predictions, each prediction with `priority` set (higher = more important, in [0, 1]). */
+  rank(data: RankData, updateState: UpdateState, extra?: RankExtra): Promise<RankData>;
+}
+
+/**
+ * What verifyOptions may return (the seed's three forms): undefined/null if it
+ * cannot tell, a boolean, or a detailed result whose `options` (auto-completed
+ * or corrected) replace the given ones.
+ */
+export type VerifyOptionsResult =
+  | undefined
+  | null
+  | boolean
+  | { valid?: boolean; warnings?: string[]; errors?: string[]; options?: PluginOptions };
+
+/** Class-side members every plugin has or may have. */
+export interface PluginStatics {
+  /** Registry metadata: key, name, author, description, types, flags. */
+  readonly metadata: PluginMetadataInput;
+  /** Default options as pretty-printed JSON (see docs/custom-model.md for the GUI format). */
+  getDefaultOptions?(): string;
+  verifyOptions?(options: PluginOptions): VerifyOptionsResult | Promise<VerifyOptionsResult>;
+}
+
+export type ModelClass = PluginStatics & (new (ctx: PluginContext) => AIModel);
+
+export type RankerClass = PluginStatics & (new (ctx: PluginContext) => Ranker);
+
+export type PluginClass = ModelClass | RankerClass;

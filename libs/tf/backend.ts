@@ -1,0 +1,60 @@
+/**
+ * The TensorFlow.js backend, chosen once per process: the native GPU build if
+ * installed and a GPU is usable, else the native CPU build, else WebAssembly,
+ * else plain JS. The native builds are optional dependencies (their install
+ * downloads libtensorflow, which fails where only the npm registry is
+ * reachable), so they are imported by name at run time.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface SelectedBackend {
+  name: BackendName;
+  gpu: boolean;
+  /** Why earlier choices were passed over. */
+  skipped: string[];
+}
+
+/** Imports a package that may not be installed, without the type checker needing it. */
+const optionalImport = (specifier: string): Promise<unknown> => import(specifier);
+
+async function tryBackend(name: BackendName): Promise<boolean> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      await optionalImport('@tensorflow/tfjs-node-gpu');
+      return tf.setBackend('tensorflow');
+    case 'tensorflow':
+      await optionalImport('@tensorflow/tfjs-node');
+      return tf.setBackend('tensorflow');
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return tf.setBackend('wasm');
+    case 'cpu':
+      return tf.setBackend('cpu');
+  }
+}
+
+let selected: Promise<SelectedBackend> | undefined;
+
+/** 'auto' walks the fallback chain; a forced name must work or start-up fails clearly. */
+export function selectBackend(choice: 'auto' | BackendName = 'auto'): Promise<SelectedBackend> {
+  selected ??= (async () => {
+    const order = choice === 'auto' ? BACKENDS : [choice];
+    const skipped: string[] = [];
+    for (const name of order) {
+      try {
+        if (await tryBackend(name)) {
+          await tf.ready();
+          return { name, gpu: name === 'tensorflow-gpu', skipped };
+        }
+        skipped.push(`${name}: not available`);
+      } catch (err) {
+        skipped.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Error(`no usable tfjs backend (${skipped.join('; ')})`);
+  })();
+  return selected;
+}

@@ -1,0 +1,22 @@
+/**
+ * The built-in models and rankers (the seed's PREDICTION_MODELS and
+ * ALCRITERION_MODELS). Each class carries its own `metadata`; the registry
+ * (libs/plugin/registry.ts) validates them on load. Plugins outside this
+ * repository are listed in the config instead: [Models] extra.
+ */
+import type { PluginClass } from '../libs/plugin/plugin.js';
+import { ColourHistogramModel } from './examples/colour-histogram/model.js';
+import { BreakingTiesRanker } from './rankers/breaking-ties.js';
+import { EntropyRanker } from './rankers/entropy.js';
+import { LeastConfidenceRanker } from './rankers/least-confidence.js';
+import { MaxConfidenceRanker } from './rankers/max-confidence.js';
+import { RandomRanker } from './rankers/random.js';
+
+export const builtins: readonly PluginClass[] = [
+  ColourHistogramModel,
+  MaxConfidenceRanker,
+  BreakingTiesRanker,
+  LeastConfidenceRanker,
+  EntropyRanker,
+  RandomRanker,
+];

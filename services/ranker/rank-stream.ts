@@ -1,0 +1,97 @@
+/**
+ * The Rank call: a header, then images in; the same images with priorities
+ * and progress events out. Images are ranked in batches as they arrive, so
+ * large jobs stream instead of piling up in memory.
+ */
+import { invalidArgument, invalidField } from '../../libs/errors.js';
+import { JobState, type ImagePredictions, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import type { RankHeader, RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
+import type { PluginContext } from '../../libs/plugin/context.js';
+import type { Prediction, RankData } from '../../libs/plugin/data.js';
+import type { Ranker } from '../../libs/plugin/plugin.js';
+import type { Registry } from '../../libs/plugin/registry.js';
+import { predictionFromProto, predictionToProto } from '../../libs/wire/predictions.js';
+import { annotationTypeFromProto } from '../../libs/wire/plugin-info.js';
+
+export interface RankStreamDeps {
+  registry: Registry;
+  /** Everything of a ranker's context except options, for a project. */
+  contextFor(project: string): Omit<PluginContext, 'options'>;
+  /** Images per rank() call (default 256). */
+  batchImages?: number;
+}
+
+const DEFAULT_BATCH_IMAGES = 256;
+
+/** Looks up the ranker, checks its options and prediction type, and constructs it. */
+async function openRanker(header: RankHeader, deps: RankStreamDeps): Promise<Ranker> {
+  const { meta, ctor } = deps.registry.getRanker(header.rankerLibrary);
+  const type = annotationTypeFromProto(header.predictionType);
+  if (type && !meta.predictionTypes.includes(type)) {
+    throw invalidField('header.prediction_type', `ranker '${meta.key}' does not rank ${type} (only ${meta.predictionTypes.join(', ')})`);
+  }
+  const verified = await deps.registry.verifyOptions(meta.key, header.rankerOptionsJson);
+  if (!verified.valid) {
+    throw invalidArgument(verified.errors.map((description) => ({ field: 'header.ranker_options_json', description })));
+  }
+  return new ctor({ ...deps.contextFor(header.project), options: verified.options });
+}
+
+export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: AbortSignal, deps: RankStreamDeps): AsyncIterable<RankResponse> {
+  const iterator = requests[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done || first.value.payload?.$case !== 'header') throw invalidField('header', 'the first message must be the header');
+  const header = first.value.payload.value;
+  const ranker = await openRanker(header, deps);
+  const batchSize = deps.batchImages ?? DEFAULT_BATCH_IMAGES;
+
+  let done = 0;
+  let seq = 0;
+  const progress = (state: JobState, modelState: string, message: string): RankResponse => ({
+    payload: {
+      $case: 'progress',
+      value: {
+        jobId: header.jobId, project: header.project, workerId: '', state, modelState, message,
+        done, total: Math.max(header.numImages, done), time: new Date(), seq: ++seq,
+      } satisfies ProgressEvent,
+    },
+  });
+
+  async function* rankBatch(batch: ImagePredictions[]): AsyncIterable<RankResponse> {
+    const data: RankData = {};
+    batch.forEach((image, i) => {
+      data[image.imageId] = { predictions: image.predictions.map((p, j) => predictionFromProto(p, `images[${done + i}].predictions[${j}]`)) };
+    });
+    // The ranker's last word in this batch travels with the batch's progress event.
+    let last = { state: 'PROGRESS', message: 'ranking' };
+    const ranked = await ranker.rank(data, (state, message) => { last = { state, message: message ?? last.message }; }, { signal });
+    for (const image of batch) {
+      const predictions = ranked[image.imageId]?.predictions;
+      if (predictions?.length !== image.predictions.length) {
+        throw new Error(`ranker '${header.rankerLibrary}' returned ${predictions?.length ?? 'no'} predictions for image ${image.imageId}, expected ${image.predictions.length}`);
+      }
+      const toProto = (p: Prediction, j: number) =>
+        predictionToProto(p, { imageId: image.imageId, modelStateId: image.predictions[j]!.modelStateId });
+      yield { payload: { $case: 'image', value: { imageId: image.imageId, predictions: predictions.map(toProto) } } };
+    }
+    done += batch.length;
+    yield progress(JobState.JOB_STATE_RUNNING, last.state, last.message);
+  }
+
+  let batch: ImagePredictions[] = [];
+  const seen = new Set<string>();
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    signal.throwIfAborted();
+    const payload = next.value.payload;
+    if (payload?.$case !== 'image') throw invalidField('header', 'only the first message may be the header');
+    if (seen.has(payload.value.imageId)) throw invalidField('image.image_id', `image ${payload.value.imageId} was sent twice`);
+    seen.add(payload.value.imageId);
+    batch.push(payload.value);
+    if (batch.length >= batchSize) {
+      yield* rankBatch(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield* rankBatch(batch);
+  yield progress(JobState.JOB_STATE_SUCCEEDED, 'SUCCESS', `ranked ${done} images`);
+}

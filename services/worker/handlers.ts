@@ -1,0 +1,122 @@
+import { freemem } from 'node:os';
+import { invalidField } from '../../libs/errors.js';
+import { toChunks } from '../../libs/blob/index.js';
+import type { EventBus } from '../../libs/bus/index.js';
+import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import type {
+  AverageStatesRequest, AverageStatesResponse, GetCapabilitiesResponse, InferenceRequest, InferenceResponse,
+  JobHeader, TrainRequest, TrainResponse, TrainResult, WorkerServiceService,
+} from '../../libs/gen/aide/v1/worker.js';
+import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
+import type { Logger } from '../../libs/log.js';
+import type { TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
+import { toWirePredictions } from '../../libs/wire/predictions.js';
+import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
+import { readAveragingInput, readJobInput } from './job-input.js';
+import { createModel, type ModelFactoryDeps } from './model-factory.js';
+import { runJob, type JobRun } from './run-job.js';
+import type { JobSlots } from './slots.js';
+
+export interface WorkerDeps extends ModelFactoryDeps {
+  workerId: string;
+  bus: EventBus;
+  logger: Logger;
+  slots: JobSlots;
+  maxStateBytes: number;
+  /** tfjs backend chosen at start. */
+  backend: { name: string; gpu: boolean };
+}
+
+const progress = (value: ProgressEvent) => ({ payload: { $case: 'progress' as const, value } });
+
+/** The new state as the result header followed by its chunks (train and average share the shape). */
+async function* stateOut(state: Uint8Array, meta: Omit<TrainResult, 'stateSize'>): AsyncGenerator<TrainResponse> {
+  yield { payload: { $case: 'result', value: { ...meta, stateSize: state.length } } };
+  for await (const chunk of toChunks(state, { totalSize: state.length })) yield { payload: { $case: 'stateChunk', value: chunk } };
+}
+
+/** Progress while the model works, then its output, then the final event; failures reported as FAILED/CANCELLED. */
+async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIterable<R>): AsyncGenerator<R | ReturnType<typeof progress>> {
+  try {
+    for await (const e of job.events) yield progress(e);
+    yield* output(await job.result);
+    yield progress(await job.finish());
+  } catch (err) {
+    throw await job.fail(err);
+  }
+}
+
+function splitTrainResult(result: ModelTrainResult): { state: Uint8Array; stats: Record<string, number> } {
+  if (result instanceof Uint8Array) return { state: result, stats: {} };
+  return { state: result.state, stats: result.stats ?? {} };
+}
+
+const classMap = (header: JobHeader) => Object.fromEntries(header.labelClasses.map((c) => [c.id, c.index]));
+
+/** Plain functions behind WorkerService: stateless; everything arrives in the request. */
+export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerServiceService> {
+  const jobOf = <T>(header: JobHeader, ctx: CallContext, work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>) =>
+    runJob<T>({ jobId: header.jobId, project: header.project, workerId: deps.workerId, bus: deps.bus, logger: deps.logger, signal: ctx.signal, work });
+
+  return {
+    async *train(requests: AsyncIterable<TrainRequest>, ctx): AsyncGenerator<TrainResponse> {
+      const release = deps.slots.acquire();
+      try {
+        const input = await readJobInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
+        const model = createModel(deps, input.header);
+        const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
+        const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
+        yield* streamJob(job, (result) => {
+          const { state, stats } = splitTrainResult(result);
+          return stateOut(state, { stats, numImages: input.images.length, labelClassMap: classMap(input.header) });
+        });
+      } finally {
+        release();
+      }
+    },
+
+    async *inference(requests: AsyncIterable<InferenceRequest>, ctx): AsyncGenerator<InferenceResponse> {
+      const release = deps.slots.acquire();
+      try {
+        const input = await readJobInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
+        const model = createModel(deps, input.header);
+        const data = toInferenceData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
+        const job = jobOf(input.header, ctx, (updateState, signal) => model.inference(input.state, data, updateState, signal));
+        yield* streamJob(job, async function* (predictions): AsyncGenerator<InferenceResponse> {
+          for (const image of input.images) {
+            const entry = predictions[image.id];
+            if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
+            yield { payload: { $case: 'predictions', value: toWirePredictions(image.id, entry.predictions, input.header.labelClasses) } };
+          }
+        });
+      } finally {
+        release();
+      }
+    },
+
+    async *averageStates(requests: AsyncIterable<AverageStatesRequest>, ctx): AsyncGenerator<AverageStatesResponse> {
+      const release = deps.slots.acquire();
+      try {
+        const { header, states, weights } = await readAveragingInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
+        const model = createModel(deps, header);
+        const job = jobOf(header, ctx, (updateState, signal) => model.averageModelStates(states, updateState, weights, signal));
+        const numImages = weights.reduce((x, y) => x + y, 0);
+        yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header) }));
+      } finally {
+        release();
+      }
+    },
+
+    async getCapabilities(): Promise<GetCapabilitiesResponse> {
+      return {
+        workerId: deps.workerId,
+        backend: deps.backend.name,
+        gpu: deps.backend.gpu,
+        freeMemoryBytes: freemem(),
+        runningJobs: deps.slots.running,
+        maxConcurrentJobs: deps.slots.max,
+        modelLibraries: [...deps.registry.models.keys()],
+      };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { invalidArgument, invalidField } from '../../libs/errors.js';
+import { collectBlob, payload, StreamParts } from '../../libs/blob/index.js';
+import type { BlobChunk } from '../../libs/gen/aide/v1/common.js';
+import type { AverageStatesRequest, ImageData, JobHeader, ImageBatch } from '../../libs/gen/aide/v1/worker.js';
+
+/** Train and inference requests share this oneof: header, image batches, state chunks. */
+type JobRequest = {
+  payload?: { $case: 'header'; value: JobHeader } | { $case: 'images'; value: ImageBatch } | { $case: 'stateChunk'; value: BlobChunk } | undefined;
+};
+
+export interface JobInput {
+  header: JobHeader;
+  images: ImageData[];
+  /** null for a fresh model. */
+  state: Buffer | null;
+}
+
+/**
+ * Reads a job's request stream — header, image batches, then the input state —
+ * and verifies the state (size limit, SHA-256) before any model sees it.
+ */
+export async function readJobInput(requests: AsyncIterable<JobRequest>, opts: { maxStateBytes: number; signal?: AbortSignal }): Promise<JobInput> {
+  const parts = new StreamParts(requests);
+  const header = await parts.take(payload('header'), 'job header');
+  if (!header.jobId) throw invalidField('header.job_id', 'required');
+  if (!header.project) throw invalidField('header.project', 'required');
+  if (!header.modelLibrary) throw invalidField('header.model_library', 'required');
+  const images: ImageData[] = [];
+  for (let batch = await parts.peek(); batch?.payload?.$case === 'images'; batch = await parts.peek()) {
+    images.push(...batch.payload.value.images);
+    await parts.next();
+  }
+  if (images.length !== header.numImages) {
+    throw invalidField('header.num_images', `announced ${header.numImages} images, received ${images.length}`);
+  }
+  let state: Buffer | null = null;
+  if (header.stateSize > 0) {
+    state = await collectBlob(parts.chunks(payload('stateChunk')), { maxSize: opts.maxStateBytes, signal: opts.signal });
+    if (state.length !== header.stateSize) throw invalidArgument(`state of ${state.length} bytes, header announced ${header.stateSize}`);
+  }
+  await parts.end('the input state');
+  return { header, images, state };
+}
+
+export interface AveragingInput {
+  header: JobHeader;
+  states: Buffer[];
+  /** Images each state was trained on: its weight in the average. */
+  weights: number[];
+}
+
+/** Reads an averaging request: header, then the parts of states 0…K-1 in order, each verified. */
+export async function readAveragingInput(requests: AsyncIterable<AverageStatesRequest>, opts: { maxStateBytes: number; signal?: AbortSignal }): Promise<AveragingInput> {
+  const parts = new StreamParts(requests);
+  const { job: header, numStates } = await parts.take(payload('header'), 'averaging header');
+  if (!header) throw invalidField('header.job', 'required');
+  if (numStates < 1) throw invalidField('header.num_states', 'at least one state is needed');
+  const states: Buffer[] = [];
+  const weights: number[] = [];
+  for (let i = 0; i < numStates; i++) {
+    const first = await parts.peek();
+    const part = first?.payload?.$case === 'part' ? first.payload.value : undefined;
+    if (!part || part.index !== i) throw invalidField('part.index', `expected the parts of state ${i}`);
+    weights.push(part.numImages);
+    states.push(await collectBlob(partChunks(parts, i), { maxSize: opts.maxStateBytes, signal: opts.signal }));
+  }
+  await parts.end(`${numStates} states`);
+  return { header, states, weights };
+}
+
+/** The chunks of state `index`, ending at the first part of another state. */
+async function* partChunks(parts: StreamParts<AverageStatesRequest>, index: number): AsyncGenerator<BlobChunk> {
+  for (;;) {
+    const message = await parts.peek();
+    const part = message?.payload?.$case === 'part' ? message.payload.value : undefined;
+    if (!part || part.index !== index) return;
+    await parts.next();
+    if (!part.chunk) throw invalidField('part.chunk', `a part of state ${index} has no chunk`);
+    yield part.chunk;
+  }
+}

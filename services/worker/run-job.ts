@@ -1,0 +1,74 @@
+import { pushable } from 'it-pushable';
+import { AideError, cancelled } from '../../libs/errors.js';
+import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import type { EventBus } from '../../libs/bus/index.js';
+import type { Logger } from '../../libs/log.js';
+import type { UpdateState } from '../../libs/plugin/plugin.js';
+import { progressReporter, type ProgressReporter } from './progress.js';
+
+export interface JobRun<T> {
+  /** Progress events of the model's work, as they happen; ends when the work ends. */
+  events: AsyncIterable<ProgressEvent>;
+  /** The work's result; rejects with CANCELLED when the signal aborted it. */
+  result: Promise<T>;
+  /** Reports the job's end (after the caller has sent the result) and waits until the bus has it. */
+  finish(): Promise<ProgressEvent>;
+  /** Reports the failure (FAILED or CANCELLED) and returns the error to throw. */
+  fail(err: unknown): Promise<AideError | Error>;
+}
+
+/**
+ * Runs one job's model work with progress going to the bus (in order) and to
+ * the caller's stream, and the AbortSignal of the call handed to the model.
+ */
+export function runJob<T>(opts: {
+  jobId: string;
+  project: string;
+  workerId: string;
+  bus: EventBus;
+  logger: Logger;
+  signal: AbortSignal;
+  work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>;
+}): JobRun<T> {
+  const events = pushable<ProgressEvent>({ objectMode: true });
+  let published: Promise<void> = Promise.resolve();
+  let last: ProgressEvent | undefined;
+  const reporter: ProgressReporter = progressReporter({
+    jobId: opts.jobId, project: opts.project, workerId: opts.workerId,
+    emit: (event) => {
+      last = event;
+      // Chained so the bus sees events in sequence order.
+      published = published.then(() => opts.bus.publish(event)).catch((err: unknown) =>
+        opts.logger.warn({ err, jobId: opts.jobId }, 'progress event not published'));
+      events.push(event);
+    },
+  });
+  reporter.report(JobState.JOB_STATE_RUNNING, 'started');
+  const result = (async () => {
+    try {
+      opts.signal.throwIfAborted();
+      return await opts.work(reporter.updateState, opts.signal);
+    } finally {
+      events.end();
+    }
+  })();
+  result.catch(() => {}); // observed through fail(); avoid an unhandled rejection meanwhile
+
+  return {
+    events,
+    result,
+    async finish() {
+      reporter.report(JobState.JOB_STATE_SUCCEEDED, 'done');
+      await published;
+      return last!;
+    },
+    async fail(err) {
+      const wasCancelled = opts.signal.aborted;
+      const message = err instanceof Error ? err.message : String(err);
+      reporter.report(wasCancelled ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_FAILED, wasCancelled ? 'cancelled' : message);
+      await published;
+      if (wasCancelled) return cancelled(`job ${opts.jobId} cancelled`);
+      return err instanceof Error ? err : new AideError('INTERNAL', message);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Config } from '../../libs/config/config.js';
+import { isAideError } from '../../libs/errors.js';
+import { AnnotationType, type ImagePredictions, type Prediction } from '../../libs/gen/aide/v1/common.js';
+import { RankerServiceService, type RankRequest, type RankResponse } from '../../libs/gen/aide/v1/ranker.js';
+import { createClient, type Client } from '../../libs/grpc/index.js';
+import { createLogger } from '../../libs/log.js';
+import type { RunningService } from '../../libs/service/runtime.js';
+import { startRanker } from '../../services/ranker/main.js';
+
+const config = Config.load({ text: '[Ranker]\nhost = 127.0.0.1\nport = 0\n[Security]\nplaintext = true\n', env: {} });
+
+const base: Prediction = {
+  id: '', imageId: '', modelStateId: 'state-1', labelClassId: 'a', confidence: 0, logits: [], priority: 0, geometry: undefined,
+};
+
+const floats = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
+
+const header = (rankerLibrary: string, rankerOptionsJson = '', predictionType = AnnotationType.ANNOTATION_TYPE_LABELS, numImages = 0): RankRequest =>
+  ({ payload: { $case: 'header', value: { jobId: 'job-1', project: 'demo', rankerLibrary, rankerOptionsJson, predictionType, numImages, traceparent: '' } } });
+
+const image = (imageId: string, predictions: Partial<Prediction>[]): RankRequest =>
+  ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })) } } });
+
+async function collect(stream: AsyncIterable<RankResponse>) {
+  const images: ImagePredictions[] = [];
+  const progress: { done: number; total: number; state: number }[] = [];
+  for await (const r of stream) {
+    if (r.payload?.$case === 'image') images.push(r.payload.value);
+    else if (r.payload?.$case === 'progress') progress.push(r.payload.value);
+  }
+  return { images, progress };
+}
+
+describe('ranker service over gRPC', () => {
+  let service: RunningService & { address: string };
+  let client: Client<typeof RankerServiceService>;
+
+  before(async () => {
+    service = await startRanker(config, createLogger('ranker-test', 'silent'), { batchImages: 2 });
+    client = createClient(RankerServiceService, service.address);
+  });
+  after(async () => {
+    client.close();
+    await service.shutdown(1000);
+  });
+
+  it('lists the built-in rankers', async () => {
+    const { rankers } = await client.listRankers({});
+    const entropy = rankers.find((r) => r.key === 'builtin.entropy');
+    assert.ok(entropy);
+    assert.equal(entropy.predictionTypes.length, 4);
+  });
+
+  it('ranks every prediction type, in batches, with progress', async () => {
+    const requests = [
+      header('builtin.breaking_ties', '', AnnotationType.ANNOTATION_TYPE_UNSPECIFIED, 4),
+      image('i1', [{ id: 'p1', logits: [0.7, 0.2, 0.1] }]),
+      image('i2', [{ id: 'p2', confidence: 0.8, geometry: { $case: 'point', value: { x: 0.1, y: 0.2 } } }]),
+      image('i3', [{ id: 'p3', logits: [0.5, 0.5], geometry: { $case: 'boundingBox', value: { x: 0.5, y: 0.5, width: 0.2, height: 0.1 } } }]),
+      image('i4', [{
+        id: 'p4', labelClassId: '',
+        geometry: { $case: 'segmentation', value: {
+          width: 2, height: 1, labelMap: Buffer.from([1, 1]), confidenceMap: floats([0.9, 0.5]), logitsMap: floats([0.9, 0.5, 0.1, 0.5]), numClasses: 2,
+        } },
+      }]),
+    ];
+    const { images, progress } = await collect(client.rank(requests));
+    const priorities = images.flatMap((i) => i.predictions.map((p) => p.priority));
+    [0.5, 0.4, 1, 0.6].forEach((expected, k) => assert.ok(Math.abs(priorities[k]! - expected) < 1e-6, `${k}: ${priorities[k]}`));
+    const seg = images[3]!.predictions[0]!;
+    assert.equal(seg.geometry?.$case, 'segmentation');
+    assert.equal(seg.modelStateId, 'state-1', 'what plugins do not see survives the round trip');
+    assert.deepEqual(images[1]!.predictions[0]!.geometry, { $case: 'point', value: { x: 0.1, y: 0.2 } });
+    assert.deepEqual(progress.map((p) => [p.done, p.total]), [[2, 4], [4, 4], [4, 4]], 'one event per batch of 2, then the final one');
+  });
+
+  it('uses the options: seeded random is reproducible', async () => {
+    const run = async () => (await collect(client.rank([header('builtin.random', '{"options":{"seed":3}}'), image('i1', [{ confidence: 0.5 }, { confidence: 0.5 }])])))
+      .images[0]!.predictions.map((p) => p.priority);
+    assert.deepEqual(await run(), await run());
+  });
+
+  it('unknown ranker → NOT_FOUND', async () => {
+    await assert.rejects(collect(client.rank([header('builtin.nope'), image('i1', [])])), (e: unknown) => isAideError(e, 'NOT_FOUND'));
+  });
+
+  it('bad options → INVALID_ARGUMENT with the verify errors', async () => {
+    await assert.rejects(collect(client.rank([header('builtin.random', '{"options":{"seed":"abc"}}'), image('i1', [])])), (e: unknown) => {
+      assert.ok(isAideError(e, 'INVALID_ARGUMENT'));
+      assert.match(e.fieldViolations[0]!.description, /seed must be an integer/);
+      assert.equal(e.fieldViolations[0]!.field, 'header.ranker_options_json');
+      return true;
+    });
+    await assert.rejects(collect(client.rank([header('builtin.random', '{nope'), image('i1', [])])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
+  });
+
+  it('malformed segmentation maps and a missing header → INVALID_ARGUMENT', async () => {
+    const bad = image('i1', [{ geometry: { $case: 'segmentation', value: { width: 2, height: 2, labelMap: Buffer.from([1]), confidenceMap: floats([1]), logitsMap: Buffer.alloc(0), numClasses: 0 } } }]);
+    await assert.rejects(collect(client.rank([header('builtin.entropy'), bad])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT') && /label_map/.test(e.message));
+    await assert.rejects(collect(client.rank([image('i1', [])])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
+  });
+});

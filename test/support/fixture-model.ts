@@ -1,0 +1,102 @@
+/**
+ * A test model that records what it is given and does small, checkable work:
+ * its state is a vector of float64 weights; training adds per-image features;
+ * averaging is the image-count-weighted mean. Options steer it:
+ * { steps, stepMs, fail, echo } — echo returns the input state untouched.
+ */
+import type { PluginContext } from '../../libs/plugin/context.js';
+import type { InferenceData, InferenceResult, TrainingData } from '../../libs/plugin/data.js';
+import type { AIModel, UpdateState } from '../../libs/plugin/plugin.js';
+
+export interface FixtureCall {
+  method: 'train' | 'inference' | 'average';
+  project: string;
+  stateBytes: number;
+  images: string[];
+  weights?: number[];
+}
+
+export const fixtureCalls: FixtureCall[] = [];
+
+export const WEIGHTS = 4;
+export const encodeWeights = (w: readonly number[]): Uint8Array => new Uint8Array(Float64Array.from(w).buffer);
+export const decodeWeights = (b: Uint8Array): number[] => Array.from(new Float64Array(new Uint8Array(b).buffer));
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+export class FixtureModel implements AIModel {
+  static readonly metadata = {
+    kind: 'model' as const,
+    key: 'test.fixture',
+    name: 'Fixture',
+    author: 'tests',
+    description: 'Records its inputs.',
+    annotationType: ['labels', 'points', 'boundingBoxes'] as ('labels' | 'points' | 'boundingBoxes')[],
+    predictionType: 'points' as const,
+    canAddLabelClasses: true,
+  };
+
+  static getDefaultOptions(): string {
+    return JSON.stringify({ steps: 3, stepMs: 1 }, null, 2);
+  }
+
+  readonly #opts: { steps: number; stepMs: number; fail?: string; echo?: boolean };
+  readonly #project: string;
+
+  constructor(ctx: PluginContext) {
+    this.#project = ctx.project;
+    this.#opts = { steps: 3, stepMs: 1, ...(ctx.options as object) };
+  }
+
+  async #work(message: string, updateState: UpdateState, signal?: AbortSignal): Promise<void> {
+    for (let i = 1; i <= this.#opts.steps; i++) {
+      signal?.throwIfAborted();
+      await sleep(this.#opts.stepMs, signal);
+      if (this.#opts.fail && i === Math.ceil(this.#opts.steps / 2)) throw new Error(this.#opts.fail);
+      updateState('PROGRESS', `${message} ${i}/${this.#opts.steps}`, i, this.#opts.steps);
+    }
+  }
+
+  async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal) {
+    const images = Object.keys(data.images);
+    fixtureCalls.push({ method: 'train', project: this.#project, stateBytes: stateDict?.length ?? 0, images });
+    await this.#work('training', updateState, signal);
+    if (this.#opts.echo) return stateDict ?? new Uint8Array();
+    // Features: images, annotations, sum of x, sum of y — so shards give different, checkable weights.
+    const w = stateDict ? decodeWeights(stateDict) : new Array<number>(WEIGHTS).fill(0);
+    for (const img of Object.values(data.images)) {
+      w[0]! += 1;
+      for (const a of img.annotations ?? []) {
+        w[1]! += 1;
+        if ('x' in a) { w[2]! += a.x; w[3]! += a.y; }
+      }
+    }
+    return { state: encodeWeights(w), stats: { images: images.length, loss: 1 / (1 + images.length) } };
+  }
+
+  async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal) {
+    fixtureCalls.push({ method: 'average', project: this.#project, stateBytes: stateDicts.reduce((n, s) => n + s.length, 0), images: [], weights });
+    await this.#work('averaging', updateState, signal);
+    const ws = weights ?? stateDicts.map(() => 1);
+    const total = ws.reduce((a, b) => a + b, 0);
+    const vectors = stateDicts.map(decodeWeights);
+    const mean = vectors[0]!.map((_, j) => vectors.reduce((acc, v, k) => acc + v[j]! * ws[k]!, 0) / total);
+    return encodeWeights(mean);
+  }
+
+  async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
+    fixtureCalls.push({ method: 'inference', project: this.#project, stateBytes: stateDict?.length ?? 0, images: Object.keys(data.images) });
+    await this.#work('predicting', updateState, signal);
+    const classes = Object.keys(data.labelClasses);
+    const result: InferenceResult = {};
+    for (const [i, id] of Object.keys(data.images).entries()) {
+      const confidence = ((i * 37) % 100) / 100;
+      result[id] = { predictions: [{ x: 0.5, y: 0.25, label: classes[i % classes.length], confidence, logits: [confidence, 1 - confidence] }] };
+    }
+    return result;
+  }
+}
