@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { checkHealth, healthClient } from '../support/health.js';
+import { listServices } from '../support/reflection.js';
+
+/** Each deployable as its own process, the way `npm run service -- <name>` starts it. */
+const SERVICES: Record<string, { section: string; service: string }> = {
+  worker: { section: 'AIWORKER', service: 'aide.v1.WorkerService' },
+  fileserver: { section: 'FILESERVER', service: 'aide.v1.FileService' },
+  ranker: { section: 'RANKER', service: 'aide.v1.RankerService' },
+};
+
+interface Started { child: ChildProcess; address: string; exited: Promise<number | null> }
+
+async function startService(name: string, drainSeconds: number): Promise<Started> {
+  const { section } = SERVICES[name]!;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/run.ts', name], {
+    env: {
+      ...process.env,
+      AIDE_SECURITY_PLAINTEXT: 'true',
+      [`AIDE_${section}_HOST`]: '127.0.0.1',
+      [`AIDE_${section}_PORT`]: '0',
+      [`AIDE_${section}_DRAIN_DEADLINE_S`]: String(drainSeconds),
+      AIDE_FILESERVER_HTTP_PORT: '0',
+      AIDE_FILESERVER_ROOT: mkdtempSync(join(tmpdir(), 'aide-files-')),
+      AIDE_AIWORKER_BACKEND: 'cpu',
+      AIDE_NATS_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as { msg?: string; address?: string; services?: string[] };
+    if (entry.msg === `${name} listening`) return { child, address: entry.address!, exited };
+  }
+  throw new Error(`${name} exited before listening`);
+}
+
+for (const name of Object.keys(SERVICES)) {
+  test(`${name}: health SERVING, reflection lists its service, SIGTERM drains within the deadline and exits 0`, async () => {
+    const drainSeconds = 2;
+    const svc = await startService(name, drainSeconds);
+    try {
+      const expected = SERVICES[name]!.service;
+      assert.equal(await checkHealth(svc.address), 'SERVING');
+      assert.equal(await checkHealth(svc.address, expected), 'SERVING');
+      assert.deepEqual(await listServices(svc.address), [expected, 'grpc.health.v1.Health']);
+
+      // A call still in flight (a health Watch stream never ends by itself) must not keep the process past the deadline.
+      const watcher = healthClient(svc.address);
+      const watch = watcher.watch({ service: expected });
+      const statuses: string[] = [];
+      watch.on('data', (m: { status: string }) => statuses.push(m.status));
+      watch.on('error', () => {});
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      svc.child.kill('SIGTERM');
+      const code = await svc.exited;
+      const elapsed = performance.now() - started;
+      watcher.close();
+      assert.equal(code, 0);
+      assert.ok(elapsed < drainSeconds * 1000 + 3000, `exited after ${Math.round(elapsed)} ms`);
+      assert.deepEqual(statuses.slice(0, 2), ['SERVING', 'NOT_SERVING'], 'watchers saw NOT_SERVING while draining');
+    } finally {
+      svc.child.kill('SIGKILL');
+    }
+  });
+}
