@@ -41,7 +41,8 @@ function serviceName(definition: grpc.ServiceDefinition): string {
   return first.split('/')[1]!;
 }
 
-function retryConfig(definition: grpc.ServiceDefinition, maxAttempts: number): string {
+function retryConfig(definition: grpc.ServiceDefinition, maxAttempts: number): string | undefined {
+  if (maxAttempts < 2) return undefined;
   const service = serviceName(definition);
   const unary = Object.values(definition).filter((m) => !m.requestStream && !m.responseStream)
     .map((m) => ({ service, method: m.path.split('/')[2] }));
@@ -93,12 +94,13 @@ async function writeAll<T>(source: Source<T>, call: grpc.ClientWritableStream<T>
  */
 export function createClient<S extends grpc.ServiceDefinition>(definition: S, address: string, options: ClientOptions = {}): Client<S> {
   const Ctor = grpc.makeGenericClientConstructor(definition, serviceName(definition));
+  const retry = retryConfig(definition, options.maxAttempts ?? 3);
   const channel = new Ctor(address, options.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
-    'grpc.service_config': retryConfig(definition, options.maxAttempts ?? 3),
+    ...(retry ? { 'grpc.service_config': retry } : {}),
     ...options.channelOptions,
   });
   const raw = channel as unknown as Record<string, (...args: unknown[]) => unknown>;

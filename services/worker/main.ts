@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createBus, type EventBus } from '../../libs/bus/index.js';
-import { failedPrecondition } from '../../libs/errors.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
 import { channelCredentials, implement, logging } from '../../libs/grpc/index.js';
 import type { DbConnectorLike, FileSource } from '../../libs/plugin/context.js';
+import { noDatabase, noFiles } from '../../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type ServiceStarter } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
@@ -22,11 +22,6 @@ export interface WorkerOverrides {
   fileSource?: (project: string) => FileSource;
 }
 
-/** Models get a database connector only where the worker is given one; a stateless worker has none. */
-const noDatabase: DbConnectorLike = {
-  execute: async () => { throw failedPrecondition('this worker has no database connection ([Database] url)'); },
-};
-
 /** AIWorker: config → wiring → serve. */
 export const startWorker = async (config: Parameters<ServiceStarter>[0], logger: Parameters<ServiceStarter>[1], overrides: WorkerOverrides = {}) => {
   const backend = await selectBackend(config.getProperty('AIWorker', 'backend', 'str', 'auto') as 'auto' | BackendName);
@@ -36,7 +31,9 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
   const bus = overrides.bus ?? await createBus(busOptions(config));
   const fileServerAddress = config.getProperty('AIWorker', 'fileserver', 'str', '');
   const credentials = channelCredentials(tlsSettings(config));
-  const fileSource = overrides.fileSource ?? ((project: string) => new FileServerClient({ address: fileServerAddress, project, credentials }));
+  if (!fileServerAddress && !overrides.fileSource) logger.warn('no [AIWorker] fileserver: models will find no files');
+  const fileSource = overrides.fileSource
+    ?? (fileServerAddress ? (project: string) => new FileServerClient({ address: fileServerAddress, project, credentials }) : () => noFiles);
   const workerId = config.getProperty('AIWorker', 'worker_id', 'str', '') || `${hostname()}-${process.pid}`;
   const handlers = workerHandlers({
     workerId, registry, bus, logger, config,

@@ -4,7 +4,7 @@ import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type { EventBus } from '../../libs/bus/index.js';
 import type { Logger } from '../../libs/log.js';
 import type { UpdateState } from '../../libs/plugin/plugin.js';
-import { progressReporter, type ProgressReporter } from './progress.js';
+import { progressReporter, type ProgressReporter } from '../../libs/progress/reporter.js';
 
 export interface JobRun<T> {
   /** Progress events of the model's work, as they happen; ends when the work ends. */

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { checkHealth, healthClient } from '../support/health.js';
 import { listServices } from '../support/reflection.js';
 
@@ -16,31 +14,16 @@ const SERVICES: Record<string, { section: string; service: string }> = {
   ranker: { section: 'RANKER', service: 'aide.v1.RankerService' },
 };
 
-interface Started { child: ChildProcess; address: string; exited: Promise<number | null> }
-
-async function startService(name: string, drainSeconds: number): Promise<Started> {
+function startService(name: string, drainSeconds: number): Promise<ServiceProcess> {
   const { section } = SERVICES[name]!;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/run.ts', name], {
-    env: {
-      ...process.env,
-      AIDE_SECURITY_PLAINTEXT: 'true',
-      [`AIDE_${section}_HOST`]: '127.0.0.1',
-      [`AIDE_${section}_PORT`]: '0',
-      [`AIDE_${section}_DRAIN_DEADLINE_S`]: String(drainSeconds),
-      AIDE_FILESERVER_HTTP_PORT: '0',
-      AIDE_FILESERVER_ROOT: mkdtempSync(join(tmpdir(), 'aide-files-')),
-      AIDE_AIWORKER_BACKEND: 'cpu',
-      AIDE_NATS_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return startServiceProcess(name, {
+    [`AIDE_${section}_HOST`]: '127.0.0.1',
+    [`AIDE_${section}_PORT`]: '0',
+    [`AIDE_${section}_DRAIN_DEADLINE_S`]: String(drainSeconds),
+    AIDE_FILESERVER_HTTP_PORT: '0',
+    AIDE_FILESERVER_ROOT: mkdtempSync(join(tmpdir(), 'aide-files-')),
+    AIDE_AIWORKER_BACKEND: 'cpu',
   });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    const entry = JSON.parse(line) as { msg?: string; address?: string; services?: string[] };
-    if (entry.msg === `${name} listening`) return { child, address: entry.address!, exited };
-  }
-  throw new Error(`${name} exited before listening`);
 }
 
 for (const name of Object.keys(SERVICES)) {

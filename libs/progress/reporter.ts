@@ -1,5 +1,5 @@
-import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import type { UpdateState } from '../../libs/plugin/plugin.js';
+import { JobState, type ProgressEvent } from '../gen/aide/v1/common.js';
+import type { UpdateState } from '../plugin/plugin.js';
 
 export interface ProgressReporter {
   /** The model's updateState(state, message, done, total). */

@@ -1,0 +1,42 @@
+import { cancelled, isAideError, unavailable } from '../../../libs/errors.js';
+import type { Logger } from '../../../libs/log.js';
+import type { WorkerLease, WorkerPool } from './worker-pool.js';
+
+export interface DispatchOptions {
+  pool: WorkerPool;
+  /** Only workers that have this model library. */
+  library?: string;
+  /** Workers tried before the call fails (a dead worker's share moves to another). */
+  maxAttempts: number;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Told once when no worker is free, so the job can say why it waits. */
+  onWait?: (why: string) => void;
+  /** What is dispatched, for messages ("shard 2/3"). */
+  what: string;
+}
+
+/**
+ * Runs one call on a worker. When it fails because the worker went away
+ * (unreachable afterwards, or UNAVAILABLE), the call is retried on another
+ * worker, up to maxAttempts; a failure of the model itself (the worker still
+ * answers) is final.
+ */
+export async function onWorker<T>(opts: DispatchOptions, call: (lease: WorkerLease, attempt: number) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let attempt = 1; attempt <= opts.maxAttempts; attempt++) {
+    const lease = await opts.pool.acquire({ library: opts.library, signal: opts.signal, onWait: opts.onWait });
+    try {
+      return await call(lease, attempt);
+    } catch (err) {
+      if (opts.signal.aborted) throw cancelled(`${opts.what} cancelled`);
+      const workerAlive = await opts.pool.suspect(lease.address);
+      if (workerAlive && !isAideError(err, 'UNAVAILABLE')) throw err;
+      last = err;
+      opts.logger.warn({ worker: lease.address, attempt, what: opts.what, err: (err as Error).message }, 'worker lost; retrying elsewhere');
+    } finally {
+      lease.release();
+    }
+  }
+  throw unavailable(`${opts.what} failed on ${opts.maxAttempts} worker attempts: ${(last as Error)?.message ?? 'no worker'}`);
+}

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JobState } from '../../libs/gen/aide/v1/common.js';
+import type { ImageData } from '../../libs/gen/aide/v1/worker.js';
+import { createLogger } from '../../libs/log.js';
+import { inferDistributed } from '../../services/controller/orchestration/distributed-inference.js';
+import { trainDistributed } from '../../services/controller/orchestration/distributed-train.js';
+import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
+import { decodeWeights, encodeWeights } from '../support/fixture-model.js';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+
+const logger = createLogger('test', 'silent');
+const WORKER_ENV = {
+  AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_BACKEND: 'cpu',
+  AIDE_MODELS_EXTRA: './test/support/fixture-model.ts#FixtureModel', AIDE_AIWORKER_DRAIN_DEADLINE_S: '1',
+};
+const header = (jobId: string, options: object) => ({
+  jobId, project: 'proj', modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify(options),
+  annotationType: 2, predictionType: 2, ignoreUnlabeled: false, traceparent: '',
+  labelClasses: [{ id: 'c1', project: 'proj', name: 'A', color: '', index: 1 }],
+});
+const images = (n: number): ImageData[] => Array.from({ length: n }, (_, i) => ({
+  id: `i${i}`, filename: `${i}.jpg`,
+  annotations: [{ id: `a${i}`, imageId: `i${i}`, labelClassId: 'c1', unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: i / 100, y: 0.5 } } }],
+}));
+
+test('distributed training over worker processes: weighted average, and a worker killed mid-shard', async (t) => {
+  const workers: ServiceProcess[] = await Promise.all([startServiceProcess('worker', WORKER_ENV), startServiceProcess('worker', WORKER_ENV)]);
+  const pool = new WorkerPool({ staticAddresses: workers.map((w) => w.address), refreshMs: 300, logger });
+  t.after(() => { pool.stop(); for (const w of workers) w.kill(); });
+  await pool.start();
+  assert.equal(pool.snapshot().filter((m) => m.healthy).length, 2);
+  const dispatch = { pool, library: 'test.fixture', maxAttempts: 3, logger };
+
+  await t.test('K = 2: two shard states, averaged on one worker by shard size', async () => {
+    const data = images(7);
+    const start = Buffer.from(encodeWeights([1, 1, 1, 1]));
+    const out = await trainDistributed({ dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j1', { steps: 2 }), images: data, state: start, numWorkers: 2 });
+    assert.equal(out.shards.length, 2);
+    assert.deepEqual(out.shards.map((s) => s.numImages), [4, 3]);
+    const [a, b] = out.shards.map((s) => decodeWeights(s.state));
+    const expected = a!.map((v, j) => (v * 4 + b![j]! * 3) / 7);
+    decodeWeights(out.state).forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-12, `weight ${j}`));
+    assert.equal(a![0], 1 + 4);
+    assert.equal(b![0], 1 + 3);
+    assert.equal(out.numImages, 7);
+  });
+
+  await t.test('kill -9 of a worker mid-training: its shard moves to the other worker and the job succeeds', async () => {
+    const victim = workers[0]!;
+    let killed = false;
+    const out = await trainDistributed({
+      dispatch: { ...dispatch, signal: new AbortController().signal },
+      header: header('j2', { steps: 20, stepMs: 25 }), images: images(6), state: null, numWorkers: 2,
+      onProgress: (_part, _parts, e) => {
+        if (!killed && e.state === JobState.JOB_STATE_RUNNING && e.done >= 2 && e.workerId.endsWith(String(victim.child.pid))) {
+          killed = true;
+          victim.kill('SIGKILL');
+        }
+      },
+    });
+    assert.ok(killed, 'a worker was killed mid-shard');
+    assert.equal(await victim.exited, null);
+    assert.equal(decodeWeights(out.state)[0], (3 * 3 + 3 * 3) / 6, 'both shards trained: each state counts its 3 images');
+    assert.equal(pool.snapshot().find((m) => m.address === victim.address)?.healthy, false);
+
+    const stored = new Map<string, number>();
+    const n = await inferDistributed({
+      dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j3', { steps: 1 }), images: images(5), state: out.state, numWorkers: 2,
+      store: async (p) => { stored.set(p.imageId, p.predictions.length); },
+    });
+    assert.equal(n, 5);
+    assert.deepEqual([...stored.keys()].sort(), ['i0', 'i1', 'i2', 'i3', 'i4']);
+  });
+});

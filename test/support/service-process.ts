@@ -1,0 +1,30 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** gRPC address from the service's "listening" log line. */
+  address: string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Starts `services/run.ts <name>` as its own process (as `npm run service` does) and waits until it listens. */
+export async function startServiceProcess(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/run.ts', name], {
+    env: { ...process.env, AIDE_SECURITY_PLAINTEXT: 'true', AIDE_NATS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    let entry: { msg?: string; address?: string };
+    try { entry = JSON.parse(line); } catch { continue; }
+    if (entry.msg === `${name} listening`) {
+      lines.on('line', () => {}); // keep draining the pipe
+      return { child, address: entry.address!, exited, kill: (s = 'SIGKILL') => { child.kill(s); } };
+    }
+  }
+  throw new Error(`${name} exited before listening`);
+}
