@@ -42,7 +42,12 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'workers', 'str', undefined, 'comma-separated worker addresses (host:port)'),
   S('AIController', 'workers_dns', 'str', undefined, 'DNS name resolving to every worker (alternative to workers)'),
   S('AIController', 'workers_resolve_interval_s', 'float', 30, 'seconds between re-resolving workers_dns'),
-  S('AIController', 'max_attempts', 'int', 3, 'attempts per job before it fails'),
+  S('AIController', 'max_attempts', 'int', 3, 'workers tried per shard before a job fails'),
+  S('AIController', 'ranker', 'str', undefined, 'Ranker service address (host:port)'),
+  S('AIController', 'fileserver', 'str', undefined, 'FileServer address (host:port), for registering images'),
+  S('AIController', 'controller_id', 'str', undefined, 'stable id of this controller: after a restart it resumes its jobs at once (default: hostname)'),
+  S('AIController', 'lease_s', 'float', 15, 'seconds a controller holds a running job without renewing; then another takes it over'),
+  S('AIController', 'max_active_jobs', 'int', 4, 'jobs this controller runs at once'),
   S('AIController', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('AIWorker', 'host', 'str', '0.0.0.0', 'address the worker\'s gRPC server binds'),

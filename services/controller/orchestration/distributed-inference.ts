@@ -23,7 +23,7 @@ export async function inferDistributed(opts: {
   const counts = await Promise.all(shards.map((images, i) =>
     onWorker({ ...opts.dispatch, what: `inference shard ${i + 1}/${shards.length}` }, async (lease) => {
       let n = 0;
-      for await (const p of infer(lease.client, { ...opts.header, jobId: `${opts.header.jobId}.s${i}` }, images, opts.state, {
+      for await (const p of infer(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
         signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, shards.length, e),
       })) {
         await opts.store(p);

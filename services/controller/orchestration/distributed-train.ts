@@ -33,7 +33,7 @@ export async function trainDistributed(opts: {
   const k = shards.length;
   const outputs: StateOutput[] = await Promise.all(shards.map((images, i) =>
     onWorker({ ...opts.dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
-      train(lease.client, { ...opts.header, jobId: `${opts.header.jobId}.s${i}` }, images, opts.state, {
+      train(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
         signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e),
       }))));
   const perShard = outputs.map((o, i) => ({ numImages: shards[i]!.length, state: o.state }));
@@ -47,7 +47,7 @@ export async function trainDistributed(opts: {
     return { state: only.state, stats, numImages: opts.images.length, labelClassMap: only.result.labelClassMap, shards: perShard };
   }
   const averaged = await onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
-    averageStates(lease.client, { ...opts.header, jobId: `${opts.header.jobId}.avg`, numImages: 0, stateSize: 0 },
+    averageStates(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
       perShard.map((s) => ({ state: s.state, numImages: s.numImages })),
       { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }));
   return { state: averaged.state, stats, numImages: opts.images.length, labelClassMap: averaged.result.labelClassMap, shards: perShard };

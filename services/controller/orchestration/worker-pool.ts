@@ -7,7 +7,7 @@ import { workerClient, type WorkerClient } from '../../../libs/worker-client/wor
 export interface PoolSettings {
   /** host:port of each worker. */
   staticAddresses: string[];
-  /** "name:port": every address behind the name is a worker (a Kubernetes headless Service). */
+  /** "name[:port]": every address behind the name is a worker (a Kubernetes headless Service). */
   dns?: string;
   refreshMs: number;
   credentials?: grpc.ChannelCredentials;
@@ -154,8 +154,10 @@ export class WorkerPool {
   }
 }
 
+/** The worker's default port when workers_dns names no port. */
+const WORKER_PORT = 50052;
+
 function splitHostPort(value: string): [string, number] {
   const i = value.lastIndexOf(':');
-  if (i < 0) throw new Error(`[AIController] workers_dns must be name:port, got ${value}`);
-  return [value.slice(0, i), Number(value.slice(i + 1))];
+  return i < 0 ? [value, WORKER_PORT] : [value.slice(0, i), Number(value.slice(i + 1))];
 }

@@ -1,0 +1,48 @@
+import { failedPrecondition } from '../../../libs/errors.js';
+import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
+import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
+import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
+import type { Prediction } from '../domain.js';
+import { inTransaction } from '../store/db.js';
+import { currentState, getState } from '../store/model-states.js';
+import { predictionsOfState, setPriorities } from '../store/predictions.js';
+import { getProject } from '../store/projects.js';
+import { predictionToProto } from '../wire/prediction.js';
+import type { JobRun, Orchestra } from './context.js';
+
+/** Ranking: the state's predictions through the Ranker service; the priorities it assigns are stored by prediction id. */
+export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<void> {
+  const { job, signal } = run;
+  const project = await getProject(orchestra.db, job.project);
+  if (!project.settings.rankerLibrary) throw failedPrecondition('the project has no ranker (settings.ranker_library)');
+  const options = job.options as { state_id?: string };
+  const state = options.state_id ? await getState(orchestra.db, project.name, options.state_id) : await currentState(orchestra.db, project.name);
+  if (!state) throw failedPrecondition('the project has no model state whose predictions could be ranked');
+  const byImage = await predictionsOfState(orchestra.db, project.name, state.id);
+  const images: ImagePredictions[] = byImage.map((ip) => ({
+    imageId: ip.imageId,
+    predictions: (ip.predictions as Prediction[]).map(predictionToProto),
+  }));
+  async function* requests(): AsyncGenerator<RankRequest> {
+    yield { payload: { $case: 'header', value: {
+      jobId: job.id, project: project.name, rankerLibrary: project.settings.rankerLibrary,
+      rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType),
+      numImages: images.length, traceparent: '',
+    } } };
+    for (const image of images) yield { payload: { $case: 'image', value: image } };
+  }
+  const priorities: { id: string; priority: number }[] = [];
+  for await (const res of orchestra.ranker.rank(requests(), { signal })) {
+    if (res.payload?.$case === 'image') {
+      for (const p of res.payload.value.predictions) priorities.push({ id: p.id, priority: p.priority });
+    } else if (res.payload?.$case === 'progress') {
+      const e: ProgressEvent = res.payload.value;
+      run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
+    }
+  }
+  signal.throwIfAborted();
+  await inTransaction(orchestra.db, async (client) => {
+    await setPriorities(client, project.name, state.id, priorities);
+    await run.succeed(client, `ranked ${priorities.length} predictions of ${images.length} images with ${project.settings.rankerLibrary}`);
+  });
+}

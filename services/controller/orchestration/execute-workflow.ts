@@ -1,0 +1,56 @@
+import type pg from 'pg';
+import type { Job, JobKind } from '../domain.js';
+import { createJob, jobSteps, updateJob } from '../store/jobs.js';
+import type { JobRun, Orchestra } from './context.js';
+import { inTransaction } from '../store/db.js';
+
+export type StepKind = Exclude<JobKind, 'workflow' | 'average'>;
+export interface WorkflowStep { kind: StepKind; num_workers: number; num_epochs: number }
+export type Executor = (orchestra: Orchestra, run: JobRun) => Promise<void>;
+
+export const DEFAULT_STEPS: readonly StepKind[] = ['train', 'inference', 'rank'];
+
+/**
+ * A workflow runs its steps in order as child jobs. A step that already
+ * succeeded (a run before a controller restart) is not run again; a failed
+ * step fails the workflow, naming the step.
+ */
+export async function executeWorkflow(orchestra: Orchestra, run: JobRun, executors: Record<StepKind, Executor>): Promise<void> {
+  const { job, signal } = run;
+  const options = job.options as { steps?: WorkflowStep[]; num_workers?: number; num_epochs?: number };
+  const steps: WorkflowStep[] = options.steps && options.steps.length > 0
+    ? options.steps
+    : DEFAULT_STEPS.map((kind) => ({ kind, num_workers: options.num_workers ?? 1, num_epochs: options.num_epochs ?? 1 }));
+  const existing = await jobSteps(orchestra.db, job.project, job.id);
+  for (const [i, step] of steps.entries()) {
+    signal.throwIfAborted();
+    const label = `step ${i + 1}/${steps.length} (${step.kind})`;
+    let child: Job | undefined = existing.find((s) => s.stepIndex === i);
+    if (child?.state === 'succeeded') continue;
+    child ??= await createJob(orchestra.db, {
+      project: job.project, kind: step.kind, parentId: job.id, stepIndex: i,
+      options: { num_workers: step.num_workers, num_epochs: step.num_epochs },
+    });
+    child = await updateJob(orchestra.db, child.id, { state: 'running', startedAt: new Date(), attempts: child.attempts + 1, error: '' });
+    run.progress.updateState('PROGRESS', `${label}: started`, i, steps.length);
+    try {
+      await executors[step.kind](orchestra, {
+        ...run,
+        job: child,
+        progress: {
+          updateState: (state, message = '', done, total) => run.progress.updateState(state, `${label}: ${message}`, done, total),
+          report: () => {},
+        },
+        succeed: async (client: pg.PoolClient, message: string) => {
+          await updateJob(client, child!.id, { state: 'succeeded', message, finishedAt: new Date() });
+        },
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await updateJob(orchestra.db, child.id, { state: signal.aborted ? 'cancelled' : 'failed', error: message, message, finishedAt: new Date() });
+      if (signal.aborted) throw err;
+      throw new Error(`${label} failed: ${message}`);
+    }
+  }
+  await inTransaction(orchestra.db, (client) => run.succeed(client, `${steps.length} steps done`));
+}

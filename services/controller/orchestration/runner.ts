@@ -1,0 +1,125 @@
+import { JobState } from '../../../libs/gen/aide/v1/common.js';
+import type { Job, JobKind } from '../domain.js';
+import { getProject } from '../store/projects.js';
+import type { JobRun, Orchestra } from './context.js';
+import { executeInference } from './execute-inference.js';
+import { executeRank } from './execute-rank.js';
+import { executeTrain } from './execute-train.js';
+import { executeWorkflow, type Executor } from './execute-workflow.js';
+import { jobProgress } from './job-progress.js';
+import { claimJob, completeJob, endJob, expireOwnLeases, LeaseLostError, renewLease, settleAbandonedCancels, type LeaseStatus } from './leases.js';
+
+const STEP_EXECUTORS = { train: executeTrain, inference: executeInference, rank: executeRank };
+
+const EXECUTORS: Record<JobKind, Executor> = {
+  ...STEP_EXECUTORS,
+  workflow: (orchestra, run) => executeWorkflow(orchestra, run, STEP_EXECUTORS),
+  average: async () => { throw new Error('averaging runs inside training jobs, not on its own'); },
+};
+
+export interface RunnerSettings {
+  /** Stable id of this controller: after a restart it takes its own jobs back at once. */
+  owner: string;
+  leaseMs: number;
+  pollMs: number;
+  /** Jobs this controller runs at once. */
+  maxActive: number;
+}
+
+/**
+ * Runs the jobs of the jobs table: claims one under a lease, renews the lease
+ * while it runs (and learns of cancellation that way), and ends it. A job
+ * whose controller died is claimed again when its lease expires.
+ */
+export class JobRunner {
+  readonly #active = new Map<string, AbortController>();
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(readonly orchestra: Orchestra, readonly settings: RunnerSettings) {}
+
+  async start(): Promise<void> {
+    const reclaimed = await expireOwnLeases(this.orchestra.db, this.settings.owner);
+    if (reclaimed > 0) this.orchestra.logger.info({ reclaimed }, 'taking back jobs this controller ran before a restart');
+    this.#loop = this.#run();
+  }
+
+  /** A job was queued: look now instead of at the next poll. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Cancels a job running here at once (the lease renewal would find it too, a little later). */
+  cancel(jobId: string): void {
+    this.#active.get(jobId)?.abort(new Error('cancelled'));
+  }
+
+  /** Stops claiming; running jobs are abandoned to their lease (another controller, or this one restarted, resumes them). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    for (const c of this.#active.values()) c.abort(new LeaseLostError('shutdown'));
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await settleAbandonedCancels(this.orchestra.db);
+        while (!this.#stopping && this.#active.size < this.settings.maxActive) {
+          const job = await claimJob(this.orchestra.db, this.settings.owner, this.settings.leaseMs);
+          if (!job) break;
+          void this.#execute(job);
+        }
+      } catch (err) {
+        this.orchestra.logger.error({ err }, 'claiming jobs failed');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.settings.pollMs);
+        this.#wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+  }
+
+  async #execute(job: Job): Promise<void> {
+    const { db, logger } = this.orchestra;
+    const owner = this.settings.owner;
+    const controller = new AbortController();
+    this.#active.set(job.id, controller);
+    const lease: { status: LeaseStatus } = { status: 'held' };
+    const heartbeat = setInterval(() => {
+      renewLease(db, job.id, owner, this.settings.leaseMs).then((status) => {
+        lease.status = status;
+        if (status !== 'held') controller.abort(status === 'lost' ? new LeaseLostError(job.id) : new Error('cancelled'));
+      }, (err: unknown) => logger.warn({ err, jobId: job.id }, 'lease renewal failed'));
+    }, Math.max(50, this.settings.leaseMs / 3));
+    const progress = await jobProgress({ db, bus: this.orchestra.bus, logger, jobId: job.id, project: job.project });
+    progress.report(JobState.JOB_STATE_RUNNING, job.attempts > 1 ? `resumed (attempt ${job.attempts})` : 'started');
+    try {
+      const run: JobRun = {
+        job, project: await getProject(db, job.project), signal: controller.signal, progress,
+        succeed: (client, message) => completeJob(client, job.id, owner, message),
+      };
+      await EXECUTORS[job.kind](this.orchestra, run);
+      progress.report(JobState.JOB_STATE_SUCCEEDED, 'done');
+    } catch (err) {
+      if (lease.status === 'lost' || err instanceof LeaseLostError || this.#stopping) {
+        logger.warn({ jobId: job.id }, 'job left to its lease');
+      } else if (lease.status === 'cancel-requested' || controller.signal.aborted) {
+        await endJob(db, job.id, owner, 'cancelled', 'cancelled');
+        progress.report(JobState.JOB_STATE_CANCELLED, 'cancelled');
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        logger.warn({ jobId: job.id, kind: job.kind, error: message }, 'job failed');
+        await endJob(db, job.id, owner, 'failed', message);
+        progress.report(JobState.JOB_STATE_FAILED, message);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      this.#active.delete(job.id);
+      await progress.flushed();
+      this.wake();
+    }
+  }
+}
