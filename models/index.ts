@@ -5,6 +5,7 @@
  * repository are listed in the config instead: [Models] extra.
  */
 import type { PluginClass } from '../libs/plugin/plugin.js';
+import { LabelsClassifier } from './builtin/classifier/model.js';
 import { ColourHistogramModel } from './examples/colour-histogram/model.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
 import { EntropyRanker } from './rankers/entropy.js';
@@ -13,6 +14,7 @@ import { MaxConfidenceRanker } from './rankers/max-confidence.js';
 import { RandomRanker } from './rankers/random.js';
 
 export const builtins: readonly PluginClass[] = [
+  LabelsClassifier,
   ColourHistogramModel,
   MaxConfidenceRanker,
   BreakingTiesRanker,

@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../errors.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
+import { MAX_MESSAGE_BYTES } from '../grpc/limits.js';
 
 /** Default payload bytes per chunk: 1 MiB. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 
-/** No gRPC message of the mesh may exceed this (grpc-js' default receive limit). */
-export const MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 
 /**
  * Largest allowed chunkSize: leaves room for the chunk's other fields (≤ 62 bytes)
  * and for the oneof / StatePart wrappers a chunk travels in, so that every
- * message carrying a chunk stays within MAX_MESSAGE_SIZE.
+ * message carrying a chunk stays within MAX_MESSAGE_BYTES.
  */
-export const MAX_CHUNK_SIZE = MAX_MESSAGE_SIZE - 64 * 1024;
+export const MAX_CHUNK_SIZE = MAX_MESSAGE_BYTES - 64 * 1024;
 
 export interface ToChunksOptions {
   /** Bytes in the whole payload: required for a streamed source, checked against a single buffer. */

@@ -48,6 +48,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'controller_id', 'str', undefined, 'stable id of this controller: after a restart it resumes its jobs at once (default: hostname)'),
   S('AIController', 'lease_s', 'float', 15, 'seconds a controller holds a running job without renewing; then another takes it over'),
   S('AIController', 'max_active_jobs', 'int', 4, 'jobs this controller runs at once'),
+  S('AIController', 'max_state_bytes', 'int', 4294967296, 'largest model state ImportModelState accepts, in bytes'),
   S('AIController', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('AIWorker', 'host', 'str', '0.0.0.0', 'address the worker\'s gRPC server binds'),

@@ -11,7 +11,12 @@
  *     pool, or it deadlocks;
  *   - session state (SET, search_path, advisory locks, temp tables) is shared
  *     by every connection: one embedded database serves one schema;
- *   - a data directory must be used by one process at a time.
+ *   - a data directory must be used by one process at a time;
+ *   - the pool holds one connection: the socket server interleaves the
+ *     extended-protocol messages of concurrent connections, and a parameterized
+ *     query can then lose its statement ("unnamed prepared statement does not
+ *     exist"), so queries queue in the pool instead. Never query the pool while
+ *     holding one of its clients.
  */
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -136,7 +141,7 @@ export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<Data
 
   const pool = new pg.Pool({
     connectionString: url,
-    max: poolSize,
+    max: embedded ? 1 : poolSize,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     // Awaited by pg-pool before the client is handed out.
     onConnect: setPath === undefined ? undefined : async (client: pg.ClientBase) => { await client.query(setPath); },

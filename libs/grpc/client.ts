@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { clientTracing } from './client-tracing.js';
 import { fromServiceError } from './status.js';
-import { MAX_MESSAGE_BYTES } from './server.js';
+import { MAX_MESSAGE_BYTES } from './limits.js';
 
 type ReqOf<M> = M extends { requestSerialize: (v: infer R) => Buffer } ? R : never;
 type ResOf<M> = M extends { responseDeserialize: (b: Buffer) => infer R } ? R : never;
@@ -34,6 +35,8 @@ export interface ClientOptions {
   /** Retries of unary calls on UNAVAILABLE (service config); 1 = none. */
   maxAttempts?: number;
   channelOptions?: grpc.ChannelOptions;
+  /** A client span per call with its traceparent in the metadata (default; a no-op while no tracing SDK runs). */
+  tracing?: boolean;
 }
 
 function serviceName(definition: grpc.ServiceDefinition): string {
@@ -102,6 +105,7 @@ export function createClient<S extends grpc.ServiceDefinition>(definition: S, ad
     'grpc.keepalive_timeout_ms': 10_000,
     ...(retry ? { 'grpc.service_config': retry } : {}),
     ...options.channelOptions,
+    ...(options.tracing === false ? {} : { interceptors: [clientTracing] }),
   });
   const raw = channel as unknown as Record<string, (...args: unknown[]) => unknown>;
   const client: Record<string, unknown> = { channel, close: () => channel.close() };

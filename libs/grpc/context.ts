@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 
 /** Who is calling, as established by the auth middleware. */
@@ -14,6 +15,8 @@ export interface CallContext {
   signal: AbortSignal;
   metadata: grpc.Metadata;
   peer: string;
+  /** The client's TLS certificate, present only when it was verified against the configured CA (mTLS). */
+  peerCertificate?: PeerCertificate;
   /** Full method path, e.g. "/aide.v1.FileService/GetFile". */
   method: string;
   principal: Principal;

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
 import { pushable } from 'it-pushable';
 import { cancelled } from '../errors.js';
 import type * as grpc from '@grpc/grpc-js';
@@ -31,13 +32,17 @@ interface AnyCall {
   on(event: 'cancelled', listener: () => void): unknown;
   metadata: grpc.Metadata;
   getPeer(): string;
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
 }
 
 function contextOf(call: AnyCall, method: string, shutdown?: AbortSignal): CallContext {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new Error('call cancelled by the client or its deadline')));
   const signal = shutdown ? AbortSignal.any([controller.signal, shutdown]) : controller.signal;
-  return { signal, metadata: call.metadata, peer: call.getPeer(), method, principal: { kind: 'anonymous' }, values: new Map() };
+  return {
+    signal, metadata: call.metadata, peer: call.getPeer(), peerCertificate: call.getAuthContext().sslPeerCertificate,
+    method, principal: { kind: 'anonymous' }, values: new Map(),
+  };
 }
 
 function runWith(middleware: Middleware[], ctx: CallContext, core: () => Promise<void>): Promise<void> {

@@ -5,3 +5,5 @@ export * from './server.js';
 export * from './client.js';
 export { logging } from './middleware/logging.js';
 export * from './credentials.js';
+export { tracing } from './middleware/tracing.js';
+export * from './limits.js';

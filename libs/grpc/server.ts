@@ -3,9 +3,9 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
 import { packageDefinition } from './descriptors.js';
+import { MAX_MESSAGE_BYTES } from './limits.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface ServiceEntry {
   /** Fully qualified name, e.g. "aide.v1.FileService": the health and reflection key. */

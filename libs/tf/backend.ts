@@ -3,9 +3,12 @@
  * installed and a GPU is usable, else the native CPU build, else WebAssembly,
  * else plain JS. The native builds are optional dependencies (their install
  * downloads libtensorflow, which fails where only the npm registry is
- * reachable), so they are imported by name at run time.
+ * reachable), so they are imported by name at run time. On WebAssembly the
+ * training kernels it lacks (or runs slowly) are registered too.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withoutAddedProcessHandlers } from './process-handlers.js';
+import { registerWasmTrainingKernels } from './wasm-kernels/register.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -28,9 +31,15 @@ async function tryBackend(name: BackendName): Promise<boolean> {
     case 'tensorflow':
       await optionalImport('@tensorflow/tfjs-node');
       return tf.setBackend('tensorflow');
-    case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
-      return tf.setBackend('wasm');
+    case 'wasm': {
+      const ready = await withoutAddedProcessHandlers(async () => {
+        await import('@tensorflow/tfjs-backend-wasm');
+        return (await tf.setBackend('wasm')) && (await tf.ready(), true);
+      });
+      if (!ready) return false;
+      registerWasmTrainingKernels();
+      return true;
+    }
     case 'cpu':
       return tf.setBackend('cpu');
   }

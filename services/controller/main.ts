@@ -1,13 +1,95 @@
 import { fileURLToPath } from 'node:url';
-import { runService, type ServiceStarter } from '../../libs/service/runtime.js';
+import { createBus, type EventBus } from '../../libs/bus/index.js';
+import type { Config } from '../../libs/config/config.js';
+import { failedPrecondition } from '../../libs/errors.js';
+import { databaseOptions, migrate, openDatabase, type Database } from '../../libs/db/index.js';
+import { FileServerClient } from '../../libs/fileserver-client/index.js';
+import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
+import { channelCredentials, createClient, logging, type Middleware } from '../../libs/grpc/index.js';
+import { adminServiceEntry } from '../../libs/auth/admin-service.js';
+import { authenticate } from '../../libs/auth/middleware.js';
+import { migrateAuth } from '../../libs/auth/schema.js';
+import { TokenStore } from '../../libs/auth/tokens.js';
+import type { Logger } from '../../libs/log.js';
+import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
+import { runService, type RunningService } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
+import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
+import type { ProjectFiles } from './api/deps.js';
+import type { JobStarter } from './ports.js';
+import { CONTROLLER_MIGRATIONS } from './schema/index.js';
+import { startOrchestration } from './orchestration/index.js';
+import { controllerServiceEntry } from './service.js';
 
-/** AIController: config → wiring → serve. Only health and reflection until its handlers land. */
-export const startController: ServiceStarter = async (config, logger) => {
+const SECTION = 'AIController';
+
+/** What an embedding process (the demo, tests) hands in instead of building from config. */
+export interface ControllerOverrides {
+  database?: Database;
+  bus?: EventBus;
+  registry?: Registry;
+  /** The orchestrator; default: one built from [AIController] settings (workers, ranker). */
+  jobs?: JobStarter;
+  files?: (project: string) => ProjectFiles;
+  /** Authentication (sets ctx.principal) before the role checks; default: API tokens, and mesh peers under mTLS. */
+  middleware?: Middleware[];
+}
+
+export interface RunningController extends RunningService {
+  address: string;
+  database: Database;
+  bus: EventBus;
+}
+
+/** Project folders through one shared channel to [AIController] fileserver. */
+function fileServerFrom(config: Config): { files: (project: string) => ProjectFiles; close(): void } {
+  const address = config.getProperty(SECTION, 'fileserver', 'str', '');
+  if (address === '') {
+    return { files: () => { throw failedPrecondition(`[${SECTION}] fileserver is not set`); }, close: () => {} };
+  }
+  const client = createClient(FileServiceService, address, { credentials: channelCredentials(tlsSettings(config)) });
+  return { files: (project) => new FileServerClient({ client, project }), close: () => client.close() };
+}
+
+/** AIController: config → database (migrated), bus, registry, FileServer client → serve ControllerService. */
+export async function startController(config: Config, logger: Logger, overrides: ControllerOverrides = {}): Promise<RunningController> {
+  const ownDatabase = overrides.database === undefined;
+  const database = overrides.database ?? await openDatabase({ ...databaseOptions(config), logger });
+  await migrate(database.pool, CONTROLLER_MIGRATIONS);
+  const ownBus = overrides.bus === undefined;
+  const bus = overrides.bus ?? await createBus(busOptions(config));
+  const registry = overrides.registry ?? await loadRegistry({ extra: listSetting(config, 'Models', 'extra'), config, logger });
+  const fileServer = overrides.files ? { files: overrides.files, close: () => {} } : fileServerFrom(config);
+  await migrateAuth(database.pool);
+  const tokens = new TokenStore(database.pool);
+  const middleware = [logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext })])];
+  const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, bus, registry, logger });
+  const jobs: JobStarter = overrides.jobs ?? {
+    start: (kind, project, options) => orchestration!.starter.start(kind, project, options),
+    annotationsWritten: (project) => orchestration!.annotationsWritten(project),
+    cancelRequested: (jobId) => orchestration!.cancelRunning(jobId),
+  };
+
   const { server, drainDeadlineMs } = await serveFromConfig({
-    name: 'controller', section: 'AIController', defaultPort: 50051, config, logger, services: () => [],
+    name: 'controller', section: SECTION, defaultPort: 50051, config, logger,
+    services: (shutdownSignal) => [
+      controllerServiceEntry({
+        pool: database.pool, registry, bus, files: fileServer.files, logger, jobs,
+        maxStateBytes: config.getProperty(SECTION, 'max_state_bytes', 'int', 4 * 1024 ** 3),
+      }, { middleware, shutdownSignal }),
+      adminServiceEntry(tokens, { middleware, shutdownSignal }),
+    ],
   });
-  return { name: 'controller', addresses: { grpc: server.address }, drainDeadlineMs, shutdown: (d) => server.shutdown(d) };
-};
+  return {
+    name: 'controller', address: server.address, addresses: { grpc: server.address }, drainDeadlineMs, database, bus,
+    async shutdown(deadlineMs: number) {
+      await server.shutdown(deadlineMs);
+      await orchestration?.stop();
+      fileServer.close();
+      if (ownBus) await bus.close();
+      if (ownDatabase) await database.close();
+    },
+  };
+}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('controller', startController);

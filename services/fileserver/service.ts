@@ -3,6 +3,7 @@ import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { deleteFile } from './delete-file.js';
 import { getFile } from './get-file.js';
 import { listFiles } from './list-files.js';
+import { observedRead } from './read-telemetry.js';
 import { putFile } from './put-file.js';
 import { readImage } from './read-image.js';
 import { statFile } from './stat-file.js';
@@ -13,12 +14,12 @@ export const FILE_SERVICE_NAME = 'aide.v1.FileService';
 /** The FileService methods bound to one store: the gRPC layer only adds transport. */
 export function fileServiceHandlers(store: FileStore): ServiceHandlers<typeof FileServiceService> {
   return {
-    getFile: (req, ctx) => getFile(store, req, ctx.signal),
+    getFile: (req, ctx) => observedRead('getFile', req, getFile(store, req, ctx.signal)),
     statFile: (req) => statFile(store, req),
     listFiles: (req) => listFiles(store, req),
     putFile: (reqs, ctx) => putFile(store, reqs, ctx.signal),
     deleteFile: (req) => deleteFile(store, req),
-    readImage: (req, ctx) => readImage(store, req, ctx.signal),
+    readImage: (req, ctx) => observedRead('readImage', req, readImage(store, req, ctx.signal)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../libs/config/config.js';
-import { implement, logging } from '../../libs/grpc/index.js';
+import { implement, logging, tracing } from '../../libs/grpc/index.js';
 import { RankerServiceService } from '../../libs/gen/aide/v1/ranker.js';
 import type { Logger } from '../../libs/log.js';
 import type { DbConnectorLike, FileSource } from '../../libs/plugin/context.js';
@@ -9,6 +9,9 @@ import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type RunningService } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
 import { listSetting } from '../../libs/service/settings.js';
+import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
+import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
+import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { rankerHandlers } from './service.js';
 
 export interface RankerDeps {
@@ -38,10 +41,17 @@ export async function startRanker(config: Config, logger: Logger, deps: RankerDe
     services: (shutdownSignal) => [{
       name: 'aide.v1.RankerService',
       definition: RankerServiceService,
-      implementation: implement(RankerServiceService, handlers, { middleware: [logging(logger)], shutdownSignal }),
+      implementation: implement(RankerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger)], shutdownSignal }),
     }],
   });
-  return { name: 'ranker', address: server.address, addresses: { grpc: server.address }, drainDeadlineMs, shutdown: (d) => server.shutdown(d) };
+  const metrics = await metricsFromConfig(config, 'Ranker', logger);
+  return {
+    name: 'ranker', address: server.address, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs,
+    async shutdown(deadlineMs) {
+      await server.shutdown(deadlineMs);
+      await metrics?.close();
+    },
+  };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('ranker', startRanker);
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('ranker', withTelemetry('ranker', startRanker));

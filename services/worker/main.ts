@@ -3,13 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { createBus, type EventBus } from '../../libs/bus/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
-import { channelCredentials, implement, logging } from '../../libs/grpc/index.js';
+import { channelCredentials, implement, logging, tracing } from '../../libs/grpc/index.js';
 import type { DbConnectorLike, FileSource } from '../../libs/plugin/context.js';
 import { noDatabase, noFiles } from '../../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type ServiceStarter } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
 import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
+import { watchWorkerSlots } from '../../libs/telemetry/metrics.js';
+import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
+import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
+import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { selectBackend, type BackendName } from '../../libs/tf/backend.js';
 import { workerHandlers } from './handlers.js';
 import { JobSlots } from './slots.js';
@@ -35,11 +39,12 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
   const fileSource = overrides.fileSource
     ?? (fileServerAddress ? (project: string) => new FileServerClient({ address: fileServerAddress, project, credentials }) : () => noFiles);
   const workerId = config.getProperty('AIWorker', 'worker_id', 'str', '') || `${hostname()}-${process.pid}`;
+  const slots = new JobSlots(config.getProperty('AIWorker', 'max_concurrent_jobs', 'int', 2));
   const handlers = workerHandlers({
     workerId, registry, bus, logger, config,
     dbConnector: overrides.dbConnector ?? noDatabase,
     fileSource,
-    slots: new JobSlots(config.getProperty('AIWorker', 'max_concurrent_jobs', 'int', 2)),
+    slots,
     maxStateBytes: config.getProperty('AIWorker', 'max_state_bytes', 'int', 2 * 1024 ** 3),
     backend,
   });
@@ -47,16 +52,20 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
     name: 'worker', section: 'AIWorker', defaultPort: 50052, config, logger,
     services: (shutdownSignal) => [{
       name: 'aide.v1.WorkerService', definition: WorkerServiceService,
-      implementation: implement(WorkerServiceService, handlers, { middleware: [logging(logger)], shutdownSignal }),
+      implementation: implement(WorkerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger)], shutdownSignal }),
     }],
   });
+  const metrics = await metricsFromConfig(config, 'AIWorker', logger);
+  const unwatchSlots = watchWorkerSlots(workerId, slots);
   return {
-    name: 'worker', workerId, addresses: { grpc: server.address }, drainDeadlineMs,
+    name: 'worker', workerId, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs,
     async shutdown(deadlineMs: number) {
       await server.shutdown(deadlineMs);
+      unwatchSlots();
+      await metrics?.close();
       if (ownBus) await bus.close();
     },
   };
 };
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('worker', startWorker);
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('worker', withTelemetry('worker', startWorker));

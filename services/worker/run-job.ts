@@ -5,6 +5,8 @@ import type { EventBus } from '../../libs/bus/index.js';
 import type { Logger } from '../../libs/log.js';
 import type { UpdateState } from '../../libs/plugin/plugin.js';
 import { progressReporter, type ProgressReporter } from '../../libs/progress/reporter.js';
+import { tracedBus } from '../../libs/telemetry/traced-bus.js';
+import { inSpan } from '../../libs/telemetry/tracer.js';
 
 export interface JobRun<T> {
   /** Progress events of the model's work, as they happen; ends when the work ends. */
@@ -31,6 +33,8 @@ export function runJob<T>(opts: {
   work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>;
 }): JobRun<T> {
   const events = pushable<ProgressEvent>({ objectMode: true });
+  // Made inside the call's server span: the job's events on the bus link to the controller's trace.
+  const bus = tracedBus(opts.bus);
   let published: Promise<void> = Promise.resolve();
   let last: ProgressEvent | undefined;
   const reporter: ProgressReporter = progressReporter({
@@ -38,20 +42,21 @@ export function runJob<T>(opts: {
     emit: (event) => {
       last = event;
       // Chained so the bus sees events in sequence order.
-      published = published.then(() => opts.bus.publish(event)).catch((err: unknown) =>
+      published = published.then(() => bus.publish(event)).catch((err: unknown) =>
         opts.logger.warn({ err, jobId: opts.jobId }, 'progress event not published'));
       events.push(event);
     },
   });
   reporter.report(JobState.JOB_STATE_RUNNING, 'started');
-  const result = (async () => {
+  const attributes = { 'aide.job.id': opts.jobId, 'aide.project': opts.project, 'aide.worker': opts.workerId };
+  const result = inSpan('model work', { attributes }, async () => {
     try {
       opts.signal.throwIfAborted();
       return await opts.work(reporter.updateState, opts.signal);
     } finally {
       events.end();
     }
-  })();
+  });
   result.catch(() => {}); // observed through fail(); avoid an unhandled rejection meanwhile
 
   return {

@@ -4,11 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { isAideError, type ErrorKind } from '../../libs/errors.js';
+import { MAX_MESSAGE_BYTES } from '../../libs/grpc/limits.js';
 import { BlobChunk } from '../../libs/gen/aide/v1/common.js';
 import { PutFileRequest } from '../../libs/gen/aide/v1/fileserver.js';
 import { TrainRequest } from '../../libs/gen/aide/v1/worker.js';
 import {
-  collectBlob, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_MESSAGE_SIZE, payload, StreamParts, toChunks, verifyChunks,
+  collectBlob, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, payload, StreamParts, toChunks, verifyChunks,
 } from '../../libs/blob/index.js';
 import { echoClient, prngBytes, startEchoServer, writeChunks, type EchoServer } from './echo.js';
 
@@ -58,7 +59,7 @@ function checkChunkShape(chunks: BlobChunk[], total: number, chunkSize: number):
     assert.equal(c.data.length, last ? total - offset : chunkSize);
     assert.equal(c.sha256.length, last ? 32 : 0);
     offset += c.data.length;
-    assert.ok(BlobChunk.encode(c).finish().length <= MAX_MESSAGE_SIZE);
+    assert.ok(BlobChunk.encode(c).finish().length <= MAX_MESSAGE_BYTES);
   });
   assert.equal(offset, total);
 }
@@ -107,8 +108,8 @@ describe('toChunks → collectBlob / verifyChunks', () => {
     checkChunkShape(chunks, payload.length, MAX_CHUNK_SIZE);
     for (const c of chunks) {
       const big = { ...c, offset: Number.MAX_SAFE_INTEGER, totalSize: Number.MAX_SAFE_INTEGER, sha256: Buffer.alloc(32) };
-      assert.ok(TrainRequest.encode({ payload: { $case: 'stateChunk', value: big } }).finish().length <= MAX_MESSAGE_SIZE);
-      assert.ok(PutFileRequest.encode({ payload: { $case: 'chunk', value: big } }).finish().length <= MAX_MESSAGE_SIZE);
+      assert.ok(TrainRequest.encode({ payload: { $case: 'stateChunk', value: big } }).finish().length <= MAX_MESSAGE_BYTES);
+      assert.ok(PutFileRequest.encode({ payload: { $case: 'chunk', value: big } }).finish().length <= MAX_MESSAGE_BYTES);
     }
     await rejectsWith(all(toChunks(payload, { chunkSize: MAX_CHUNK_SIZE + 1 })), 'INVALID_ARGUMENT', /chunkSize/);
     await rejectsWith(all(toChunks(payload, { chunkSize: 0 })), 'INVALID_ARGUMENT', /chunkSize/);
@@ -275,7 +276,7 @@ describe('over a real grpc-js stream', () => {
           assert.ok(back.equals(payload), `size ${size}`);
           assert.deepEqual(sha(back), sha(payload));
         }
-        assert.ok(servers[key]!.maxMessageBytes() <= MAX_MESSAGE_SIZE);
+        assert.ok(servers[key]!.maxMessageBytes() <= MAX_MESSAGE_BYTES);
       });
     }
   }
@@ -305,7 +306,7 @@ describe('over a real grpc-js stream', () => {
     assert.equal(r.bytes, size);
     assert.equal(r.receivedSha256, r.sentSha256);
     assert.equal(r.maxChunkData, DEFAULT_CHUNK_SIZE);
-    assert.ok(r.maxMessageBytes <= MAX_MESSAGE_SIZE);
+    assert.ok(r.maxMessageBytes <= MAX_MESSAGE_BYTES);
     assert.ok(r.maxRssBytes < 3 * size, `peak RSS ${r.maxRssBytes} ≥ 3 × ${size}`);
     assert.ok(r.seconds < 30);
   });

@@ -201,13 +201,15 @@ test('catalog: settingsHelp lists every setting by env name with default and des
   assert.match(help, /AIDE_DATABASE_POOL_SIZE\s+pool_size \(int, default: 10\)/);
 });
 
-test('catalog: the brief\'s keys and defaults', () => {
+test('catalog: every key and its default', () => {
   const expected: [string, string, string | number | boolean | undefined][] = [
     ['Database', 'url', undefined], ['Database', 'schema', undefined], ['Database', 'pool_size', 10], ['Database', 'embedded_dir', undefined],
     ['NATS', 'url', undefined], ['NATS', 'stream', 'AIDE_PROGRESS'], ['NATS', 'subject_prefix', 'aide'],
     ['AIController', 'host', '0.0.0.0'], ['AIController', 'port', 50051], ['AIController', 'workers', undefined],
     ['AIController', 'workers_dns', undefined], ['AIController', 'workers_resolve_interval_s', 30],
     ['AIController', 'max_attempts', 3], ['AIController', 'drain_deadline_s', 20],
+    ['AIController', 'ranker', undefined], ['AIController', 'fileserver', undefined], ['AIController', 'controller_id', undefined],
+    ['AIController', 'lease_s', 15], ['AIController', 'max_active_jobs', 4], ['AIController', 'max_state_bytes', 4294967296],
     ['AIWorker', 'host', '0.0.0.0'], ['AIWorker', 'port', 50052], ['AIWorker', 'worker_id', undefined],
     ['AIWorker', 'max_concurrent_jobs', 2], ['AIWorker', 'backend', 'auto'], ['AIWorker', 'max_state_bytes', 2147483648],
     ['AIWorker', 'fileserver', undefined], ['AIWorker', 'drain_deadline_s', 20],

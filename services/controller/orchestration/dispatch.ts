@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { cancelled, isAideError, unavailable } from '../../../libs/errors.js';
 import type { Logger } from '../../../libs/log.js';
 import type { WorkerLease, WorkerPool } from './worker-pool.js';
@@ -24,8 +25,11 @@ export interface DispatchOptions {
  */
 export async function onWorker<T>(opts: DispatchOptions, call: (lease: WorkerLease, attempt: number) => Promise<T>): Promise<T> {
   let last: unknown;
+  // The span of the phase dispatched (a shard, the averaging) says where it ran and what was retried.
+  const span = trace.getActiveSpan();
   for (let attempt = 1; attempt <= opts.maxAttempts; attempt++) {
     const lease = await opts.pool.acquire({ library: opts.library, signal: opts.signal, onWait: opts.onWait });
+    span?.setAttributes({ 'aide.worker': lease.address, 'aide.attempt': attempt });
     try {
       return await call(lease, attempt);
     } catch (err) {
@@ -33,6 +37,7 @@ export async function onWorker<T>(opts: DispatchOptions, call: (lease: WorkerLea
       const workerAlive = await opts.pool.suspect(lease.address);
       if (workerAlive && !isAideError(err, 'UNAVAILABLE')) throw err;
       last = err;
+      span?.addEvent('worker lost', { 'aide.worker': lease.address, 'aide.attempt': attempt, 'exception.message': (err as Error).message });
       opts.logger.warn({ worker: lease.address, attempt, what: opts.what, err: (err as Error).message }, 'worker lost; retrying elsewhere');
     } finally {
       lease.release();

@@ -1,5 +1,7 @@
 import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
+import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
+import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { infer } from '../../../libs/worker-client/worker-client.js';
 import { onWorker, type DispatchOptions } from './dispatch.js';
 import type { JobHeaderBase } from './distributed-train.js';
@@ -20,8 +22,9 @@ export async function inferDistributed(opts: {
   onProgress?: (part: number, parts: number, event: ProgressEvent) => void;
 }): Promise<number> {
   const shards = shard(opts.images, opts.numWorkers);
-  const counts = await Promise.all(shards.map((images, i) =>
+  const counts = await Promise.all(shards.map((images, i) => inSpan('inference shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
     onWorker({ ...opts.dispatch, what: `inference shard ${i + 1}/${shards.length}` }, async (lease) => {
+      modelStateBytes.inc({ direction: 'to_worker', phase: 'inference' }, opts.state?.length ?? 0);
       let n = 0;
       for await (const p of infer(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
         signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, shards.length, e),
@@ -30,6 +33,6 @@ export async function inferDistributed(opts: {
         n++;
       }
       return n;
-    })));
+    }))));
   return counts.reduce((a, b) => a + b, 0);
 }

@@ -1,5 +1,7 @@
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { ImageData, JobHeader } from '../../../libs/gen/aide/v1/worker.js';
+import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
+import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { averageStates, train, type StateOutput } from '../../../libs/worker-client/worker-client.js';
 import { onWorker, type DispatchOptions } from './dispatch.js';
 import { shard } from './shards.js';
@@ -13,6 +15,15 @@ export interface TrainedState {
   labelClassMap: Record<string, number>;
   /** Per-shard outputs (for inspection and tests). */
   shards: { numImages: number; state: Buffer }[];
+}
+
+/** Counts one worker call's state bytes: those sent as it starts (retries send again), those received as it returns. */
+function counted(phase: 'train' | 'average', sentBytes: number, output: Promise<StateOutput>): Promise<StateOutput> {
+  modelStateBytes.inc({ direction: 'to_worker', phase }, sentBytes);
+  return output.then((o) => {
+    modelStateBytes.inc({ direction: 'from_worker', phase }, o.state.length);
+    return o;
+  });
 }
 
 /**
@@ -31,11 +42,13 @@ export async function trainDistributed(opts: {
 }): Promise<TrainedState> {
   const shards = shard(opts.images, opts.numWorkers);
   const k = shards.length;
-  const outputs: StateOutput[] = await Promise.all(shards.map((images, i) =>
+  const trainShard = (images: readonly ImageData[], i: number) => inSpan('train shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
     onWorker({ ...opts.dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
-      train(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
+      counted('train', opts.state?.length ?? 0, train(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
         signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e),
       }))));
+  // Gathering ends when the slowest shard's state is back: its span shows the stragglers.
+  const outputs: StateOutput[] = await inSpan('gather', { attributes: { 'aide.shards': k } }, () => Promise.all(shards.map(trainShard)));
   const perShard = outputs.map((o, i) => ({ numImages: shards[i]!.length, state: o.state }));
   // Each shard's statistics, weighted by its images, make the round's statistics.
   const stats: Record<string, number> = {};
@@ -46,9 +59,10 @@ export async function trainDistributed(opts: {
     const only = outputs[0]!;
     return { state: only.state, stats, numImages: opts.images.length, labelClassMap: only.result.labelClassMap, shards: perShard };
   }
-  const averaged = await onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
-    averageStates(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
-      perShard.map((s) => ({ state: s.state, numImages: s.numImages })),
-      { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }));
+  const averaged = await inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
+    counted('average', perShard.reduce((n, s) => n + s.state.length, 0),
+      averageStates(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
+        perShard.map((s) => ({ state: s.state, numImages: s.numImages })),
+        { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }))));
   return { state: averaged.state, stats, numImages: opts.images.length, labelClassMap: averaged.result.labelClassMap, shards: perShard };
 }

@@ -28,7 +28,7 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   const report = partsProgress((done, total, message) => run.progress.updateState('PROGRESS', message, done, total));
   const count = await inferDistributed({
     dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-    header, images: toImageData(images), state: bytes, numWorkers: Math.max(1, options.num_workers ?? 1),
+    header, images: toImageData(images), state: bytes, numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
     store: async (p) => { await insertPredictions(orchestra.db, project.name, state.id, [imagePredictionsFromProto(p)]); },
     onProgress: (part, parts, e) => { if (e.state === JobState.JOB_STATE_RUNNING) report(part, parts, 'shard', e); },
   });

@@ -47,8 +47,9 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
   const base = current && current.modelLibrary === project.settings.modelLibrary ? current : null;
   checkClassChanges(orchestra, project.settings.modelLibrary, base, classes);
   let state = await stateBytes(orchestra.db, project.name, base?.id ?? null);
-  const rounds = Math.max(1, options.num_epochs ?? 1);
-  const numWorkers = Math.max(1, options.num_workers ?? project.settings.autoTrain.numWorkers ?? 1);
+  const rounds = options.num_epochs || project.settings.autoTrain.numEpochs || 1;
+  // 0 or absent: the project's default (its auto-train policy's worker count), else one worker.
+  const numWorkers = options.num_workers || project.settings.autoTrain.numWorkers || 1;
   const data = toImageData(images);
   let result: Awaited<ReturnType<typeof trainDistributed>> | undefined;
   for (let round = 1; round <= rounds; round++) {

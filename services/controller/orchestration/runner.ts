@@ -1,5 +1,8 @@
 import { JobState } from '../../../libs/gen/aide/v1/common.js';
+import { observeJob, type JobOutcome } from '../../../libs/telemetry/job-observer.js';
+import { tracedBus } from '../../../libs/telemetry/traced-bus.js';
 import type { Job, JobKind } from '../domain.js';
+import { getJob } from '../store/jobs.js';
 import { getProject } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
 import { executeInference } from './execute-inference.js';
@@ -70,7 +73,7 @@ export class JobRunner {
         while (!this.#stopping && this.#active.size < this.settings.maxActive) {
           const job = await claimJob(this.orchestra.db, this.settings.owner, this.settings.leaseMs);
           if (!job) break;
-          void this.#execute(job);
+          void observeJob(job, () => this.#execute(job));
         }
       } catch (err) {
         this.orchestra.logger.error({ err }, 'claiming jobs failed');
@@ -82,8 +85,10 @@ export class JobRunner {
     }
   }
 
-  async #execute(job: Job): Promise<void> {
-    const { db, logger } = this.orchestra;
+  async #execute(job: Job): Promise<JobOutcome> {
+    // Every line the job's executors log names the job.
+    const orchestra: Orchestra = { ...this.orchestra, logger: this.orchestra.logger.child({ jobId: job.id, kind: job.kind }) };
+    const { db, logger } = orchestra;
     const owner = this.settings.owner;
     const controller = new AbortController();
     this.#active.set(job.id, controller);
@@ -94,26 +99,31 @@ export class JobRunner {
         if (status !== 'held') controller.abort(status === 'lost' ? new LeaseLostError(job.id) : new Error('cancelled'));
       }, (err: unknown) => logger.warn({ err, jobId: job.id }, 'lease renewal failed'));
     }, Math.max(50, this.settings.leaseMs / 3));
-    const progress = await jobProgress({ db, bus: this.orchestra.bus, logger, jobId: job.id, project: job.project });
+    // Progress events carry the job span's trace context (observeJob runs this inside it).
+    const progress = await jobProgress({ db, bus: tracedBus(orchestra.bus), logger, jobId: job.id, project: job.project });
     progress.report(JobState.JOB_STATE_RUNNING, job.attempts > 1 ? `resumed (attempt ${job.attempts})` : 'started');
     try {
       const run: JobRun = {
         job, project: await getProject(db, job.project), signal: controller.signal, progress,
         succeed: (client, message) => completeJob(client, job.id, owner, message),
       };
-      await EXECUTORS[job.kind](this.orchestra, run);
-      progress.report(JobState.JOB_STATE_SUCCEEDED, 'done');
+      await EXECUTORS[job.kind](orchestra, run);
+      progress.report(JobState.JOB_STATE_SUCCEEDED, (await getJob(db, job.project, job.id)).message);
+      return 'succeeded';
     } catch (err) {
       if (lease.status === 'lost' || err instanceof LeaseLostError || this.#stopping) {
         logger.warn({ jobId: job.id }, 'job left to its lease');
+        return 'abandoned';
       } else if (lease.status === 'cancel-requested' || controller.signal.aborted) {
         await endJob(db, job.id, owner, 'cancelled', 'cancelled');
         progress.report(JobState.JOB_STATE_CANCELLED, 'cancelled');
+        return 'cancelled';
       } else {
         const message = err instanceof Error ? err.message : String(err);
         logger.warn({ jobId: job.id, kind: job.kind, error: message }, 'job failed');
         await endJob(db, job.id, owner, 'failed', message);
         progress.report(JobState.JOB_STATE_FAILED, message);
+        return 'failed';
       }
     } finally {
       clearInterval(heartbeat);

@@ -1,0 +1,65 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import type { Command } from 'commander';
+import mime from 'mime-types';
+import { ListImagesResponse, NextBatchResponse, RegisterImagesResponse } from '../../../libs/gen/aide/v1/controller.js';
+import { UsageError } from '../failure.js';
+import { allPages } from '../pages.js';
+import { count } from '../parse.js';
+import { progressBar } from '../progress-bar.js';
+import { withSession } from '../session.js';
+
+/** Image files under `folder`, recursively, as paths relative to it (sorted, '/'-separated). */
+async function imageFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch((err: Error) => {
+    throw new UsageError(`cannot read folder ${folder}: ${err.message}`);
+  });
+  return entries
+    .filter((e) => e.isFile() && String(mime.lookup(e.name)).startsWith('image/'))
+    .map((e) => relative(folder, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
+export function registerImages(program: Command): void {
+  const images = program.command('images').description('images of a project');
+
+  images.command('import <project> <folder>')
+    .description('upload a folder of images to the project\'s FileServer folder, then register them')
+    .option('--to <folder>', 'destination folder in the project (default: the source folder\'s name)')
+    .action(withSession(async (session, project: string, folder: string, o: { to?: string }) => {
+      const files = await imageFiles(folder);
+      if (files.length === 0) throw new UsageError(`no image files under ${folder}`);
+      const prefix = o.to ?? basename(folder);
+      const fileServer = session.files(project);
+      const bar = progressBar();
+      bar.start(files.length, 0, { message: 'uploading' });
+      try {
+        for (const [i, file] of files.entries()) {
+          const source = join(folder, file);
+          const { size } = await stat(source);
+          await fileServer.putFile(`${prefix}/${file}`, createReadStream(source), { size });
+          bar.update(i + 1, { message: file });
+        }
+      } finally {
+        bar.stop();
+      }
+      const res = await session.controller.registerImages({ project, prefix });
+      session.print(res, RegisterImagesResponse, (r) => [`uploaded ${files.length} files to ${project}/${prefix}: ${r.added} images registered, ${r.alreadyKnown} already known`]);
+    }));
+
+  images.command('list <project>').description('list the project\'s images')
+    .action(withSession(async (session, project: string) => {
+      const all = await allPages((pageToken) =>
+        session.controller.listImages({ project, annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 500, pageToken }), (p) => p.images);
+      session.print({ images: all, nextPageToken: '' }, ListImagesResponse, (r) => r.images.map((img) =>
+        `${img.id}  ${img.filePath.padEnd(32)} ${img.width}×${img.height}  annotations ${img.annotationCount}${img.hasPredictions ? '  predicted' : ''}`));
+    }));
+
+  images.command('next <project>').description('the images to annotate next, most useful first (after `aide rank`)')
+    .option('--limit <n>', 'how many', count, 10)
+    .action(withSession(async (session, project: string, o: { limit: number }) => {
+      const res = await session.controller.nextBatch({ project, limit: o.limit });
+      session.print(res, NextBatchResponse, (r) => r.images.map((img, i) => `${(r.priorities[i] ?? 0).toFixed(3)}  ${img.filePath}`));
+    }));
+}

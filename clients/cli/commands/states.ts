@@ -1,0 +1,68 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { payload, StreamParts, toChunks, verifyChunks } from '../../../libs/blob/index.js';
+import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
+import {
+  ImportModelStateResponse, ListModelStatesResponse, type ImportModelStateRequest,
+} from '../../../libs/gen/aide/v1/controller.js';
+import { UsageError } from '../failure.js';
+import { when } from '../format.js';
+import { withSession } from '../session.js';
+
+const line = (s: ModelStateInfo): string =>
+  `${s.id}  v${s.version}${s.current ? ' (current)' : ''}  ${s.modelLibrary}  ${s.numImages} images  ${s.sizeBytes} bytes  ${when(s.createdAt)}`;
+
+/** The state's info travels next to its bytes, so an import knows the model and label classes it was trained with. */
+const infoFile = (file: string): string => `${file}.json`;
+
+async function readInfo(file: string): Promise<ModelStateInfo | undefined> {
+  const text = await readFile(infoFile(file), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : ModelStateInfo.fromJSON(JSON.parse(text));
+}
+
+export function registerStates(program: Command): void {
+  const states = program.command('states').alias('state').description('model states: list, export to a file, import from one');
+
+  states.command('list <project>').description('list the project\'s model states, oldest first')
+    .action(withSession(async (session, project: string) => {
+      session.print(await session.controller.listModelStates({ project }), ListModelStatesResponse, (r) => r.states.map(line));
+    }));
+
+  states.command('export <project> <id> <file>').description('stream a model state to <file> (its info to <file>.json)')
+    .action(withSession(async (session, project: string, id: string, file: string) => {
+      const parts = new StreamParts(session.controller.exportModelState({ project, id }));
+      const info = await parts.take(payload('info'), 'state info');
+      const partial = `${file}.partial`;
+      try {
+        // Written aside and renamed once the SHA-256 checked out: a failed export leaves no file that looks complete.
+        await pipeline(Readable.from(verifyChunks(parts.chunks(payload('chunk')), { maxSize: info.sizeBytes })), createWriteStream(partial));
+        await parts.end('the state');
+        await rename(partial, file);
+      } finally {
+        await rm(partial, { force: true });
+      }
+      await writeFile(infoFile(file), `${JSON.stringify(ModelStateInfo.toJSON(info), null, 2)}\n`);
+      session.print(info, ModelStateInfo, (s) => [`exported ${line(s)} to ${file}`]);
+    }));
+
+  states.command('import <project> <file>').description('stream a model state from <file> into the project (made its current state)')
+    .option('--model-library <library>', 'model the state belongs to (default: from <file>.json)')
+    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string }) => {
+      const info = await readInfo(file);
+      const library = o.modelLibrary ?? info?.modelLibrary;
+      if (!library) throw new UsageError(`no ${infoFile(file)} to take the model from: give --model-library`);
+      const modelLibrary = library;
+      const { size } = await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); });
+      async function* requests(): AsyncGenerator<ImportModelStateRequest> {
+        yield { payload: { $case: 'header', value: {
+          project, modelLibrary, size, labelClassMap: info?.labelClassMap ?? {}, stats: info?.stats ?? {}, numImages: info?.numImages ?? 0,
+        } } };
+        for await (const chunk of toChunks(createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
+      }
+      const res = await session.controller.importModelState(requests());
+      session.print(res, ImportModelStateResponse, (r) => [`imported ${line(r.state!)}`]);
+    }));
+}

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { UsageError } from './failure.js';
+
+export interface TlsOptions {
+  plaintext?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function read(file: string | undefined, option: string): Buffer | null {
+  if (file === undefined) return null;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`${option}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Channel credentials from the global options. Files are read once: a CLI call
+ * is short-lived, so the services' certificate reloading (libs/grpc/credentials)
+ * buys nothing here. Without --tls-ca the system's roots are trusted.
+ */
+export function credentialsFrom(o: TlsOptions): grpc.ChannelCredentials {
+  if (o.plaintext) return grpc.credentials.createInsecure();
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  return grpc.credentials.createSsl(read(o.tlsCa, '--tls-ca'), read(o.tlsKey, '--tls-key'), read(o.tlsCert, '--tls-cert'));
+}

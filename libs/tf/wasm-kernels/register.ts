@@ -1,0 +1,25 @@
+/**
+ * Training kernels for the WebAssembly backend: the ones it lacks
+ * (Conv2DBackpropFilter) and faster versions of ones it has
+ * (Conv2DBackpropInput, MaxPoolGrad). Call after the wasm backend is ready.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+
+let registered = false;
+
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  if (!builtinBackpropInput) throw new Error('the wasm backend is not loaded');
+  const replace = (config: tf.KernelConfig) => {
+    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  };
+  replace(conv2DBackpropFilterConfig);
+  replace(conv2DBackpropInputConfig(builtinBackpropInput));
+  replace(maxPoolGradConfig);
+}

@@ -1,0 +1,142 @@
+/**
+ * Data-parallel execution over worker threads: the WebAssembly backend runs
+ * one thread per process in Node, so each replica owns a core. A batch is cut
+ * into one shard per replica; gradients of the summed loss add up to exactly
+ * those of the whole batch, and predictions are concatenated in order.
+ */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { BackendName } from '../../libs/tf/backend.js';
+import { siblingModule } from './module-url.js';
+import type { Batch, ReplicaInit, ReplicaReply, ReplicaRequest } from './replica-protocol.js';
+import { spawnWorker } from './spawn-worker.js';
+
+const WORKER_URL = siblingModule(import.meta.url, 'replica-worker');
+
+type Pending = { resolve: (reply: ReplicaReply) => void; reject: (err: Error) => void };
+
+class Replica {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: ReplicaReply) => {
+      if (reply.kind === 'ready' || reply.id === undefined) return;
+      const p = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.kind === 'error') p?.reject(new Error(`replica: ${reply.message}`));
+      else p?.resolve(reply);
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => this.failAll(new Error(`replica exited with code ${code}`)));
+  }
+
+  static start(init: ReplicaInit): Promise<{ replica: Replica; backend: BackendName }> {
+    const worker = spawnWorker(WORKER_URL, { workerData: init });
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: ReplicaReply) => {
+        if (m.kind === 'ready') resolve({ replica: new Replica(worker), backend: m.backend });
+        else if (m.kind === 'error') reject(new Error(`replica failed to start: ${m.message}`));
+        if (m.kind === 'ready' || m.kind === 'error') worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  }
+
+  request<K extends ReplicaRequest['kind']>(req: Omit<Extract<ReplicaRequest, { kind: K }>, 'id'>): Promise<Extract<ReplicaReply, { kind: K }>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: ReplicaReply) => void, reject });
+      this.worker.postMessage({ ...req, id });
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+export interface PoolOptions {
+  networkModule: URL;
+  arch: ReplicaInit['arch'];
+  /** Worker threads; 0 = one per core. */
+  threads?: number;
+  backend?: ReplicaInit['backend'];
+}
+
+/** [start, end) image ranges, one per replica, as even as possible; empty shards are dropped. */
+function shards(count: number, parts: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let i = 0; i < parts; i++) {
+    const start = Math.round((i * count) / parts);
+    const end = Math.round(((i + 1) * count) / parts);
+    if (end > start) ranges.push([start, end]);
+  }
+  return ranges;
+}
+
+const shardOf = (batch: Batch, [start, end]: [number, number]): Batch => {
+  const pixels = batch.size * batch.size * 3;
+  return { images: batch.images.subarray(start * pixels, end * pixels), count: end - start, size: batch.size };
+};
+
+export class ReplicaPool {
+  private constructor(
+    private readonly replicas: Replica[],
+    readonly backend: BackendName,
+  ) {}
+
+  static async start({ networkModule, arch, threads = 0, backend = 'auto' }: PoolOptions): Promise<ReplicaPool> {
+    const n = threads > 0 ? threads : availableParallelism();
+    const started = await Promise.allSettled(Array.from({ length: n }, () => Replica.start({ networkModule: networkModule.href, arch, backend })));
+    const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(ok.map((s) => s.replica.terminate()));
+      throw failed.reason;
+    }
+    return new ReplicaPool(ok.map((s) => s.replica), ok[0]!.backend);
+  }
+
+  get size(): number {
+    return this.replicas.length;
+  }
+
+  /** Gradients of the summed loss over the batch, and that sum. */
+  async gradients(params: Float32Array[], batch: Batch, labels: Int32Array): Promise<{ grads: Float32Array[]; lossSum: number }> {
+    const parts = await Promise.all(
+      shards(batch.count, this.replicas.length).map((range, i) =>
+        this.replicas[i]!.request<'gradients'>({ kind: 'gradients', params, batch: shardOf(batch, range), labels: labels.subarray(...range) })),
+    );
+    const grads = parts[0]!.grads;
+    for (const part of parts.slice(1)) part.grads.forEach((g, t) => { const into = grads[t]!; for (let i = 0; i < g.length; i++) into[i]! += g[i]!; });
+    return { grads, lossSum: parts.reduce((sum, p) => sum + p.lossSum, 0) };
+  }
+
+  /** Softmax probabilities [count, classes], row-major. */
+  async predict(params: Float32Array[], batch: Batch): Promise<Float32Array> {
+    const parts = await Promise.all(
+      shards(batch.count, this.replicas.length).map((range, i) =>
+        this.replicas[i]!.request<'predict'>({ kind: 'predict', params, batch: shardOf(batch, range) })),
+    );
+    const probs = new Float32Array(parts.reduce((n, p) => n + p.probs.length, 0));
+    let offset = 0;
+    for (const { probs: p } of parts) { probs.set(p, offset); offset += p.length; }
+    return probs;
+  }
+
+  /** Live tensors per replica (a leak shows as growth between calls). */
+  async numTensors(): Promise<number[]> {
+    return Promise.all(this.replicas.map(async (r) => (await r.request<'memory'>({ kind: 'memory' })).numTensors));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.terminate()));
+  }
+}

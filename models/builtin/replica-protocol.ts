@@ -1,0 +1,31 @@
+/** Messages between a ReplicaPool and its replica workers. */
+import type { BackendName } from '../../libs/tf/backend.js';
+import type { Arch } from './network.js';
+
+export interface ReplicaInit {
+  /** URL of a module exporting createNetwork (a NetworkModule). */
+  networkModule: string;
+  arch: Arch;
+  backend: 'auto' | BackendName;
+}
+
+/** A batch: `count` images of size×size×3, values in [0, 1], row-major. */
+export interface Batch {
+  images: Float32Array;
+  count: number;
+  size: number;
+}
+
+export type ReplicaRequest =
+  | { kind: 'gradients'; id: number; params: Float32Array[]; batch: Batch; labels: Int32Array }
+  | { kind: 'predict'; id: number; params: Float32Array[]; batch: Batch }
+  | { kind: 'memory'; id: number };
+
+export type ReplicaReply =
+  | { kind: 'ready'; backend: BackendName }
+  /** Gradients of the summed (not mean) cross-entropy, so shards add up exactly. */
+  | { kind: 'gradients'; id: number; grads: Float32Array[]; lossSum: number }
+  /** Softmax probabilities, [count, classes]. */
+  | { kind: 'predict'; id: number; probs: Float32Array }
+  | { kind: 'memory'; id: number; numTensors: number }
+  | { kind: 'error'; id?: number; message: string };

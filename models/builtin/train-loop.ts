@@ -1,0 +1,87 @@
+/**
+ * The training loop every built-in classifier-like model shares: seeded
+ * shuffling, mini-batches with augmentation, data-parallel gradients from
+ * the replica pool, Adam updates; cancellation between batches and progress
+ * per batch. While replicas compute one batch, the main thread assembles the
+ * next.
+ */
+import seedrandom from 'seedrandom';
+import type { UpdateState } from '../../libs/plugin/plugin.js';
+import { Adam } from './adam.js';
+import type { Augmentations } from './augment.js';
+import { makeBatch } from './batch.js';
+import type { ReplicaPool } from './replica-pool.js';
+
+export interface Example {
+  image: Uint8Array;
+  /** Output index of its class. */
+  label: number;
+}
+
+export interface LoopSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay: number;
+  augment: Augmentations;
+  seed: number;
+  /** Side of the (square) stored images. */
+  size: number;
+}
+
+export interface LoopResult {
+  /** Mean training loss of the last epoch. */
+  trainLoss: number;
+  batches: number;
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Trains `params` (in place) on `examples`. */
+export async function trainLoop(
+  pool: ReplicaPool,
+  params: Float32Array[],
+  examples: readonly Example[],
+  settings: LoopSettings,
+  updateState: UpdateState,
+  signal?: AbortSignal,
+): Promise<LoopResult> {
+  const random = seedrandom(String(settings.seed));
+  const adam = new Adam(params, settings);
+  const perEpoch = Math.ceil(examples.length / settings.batchSize);
+  // Batches do not straddle epochs: the last one of an epoch may be smaller.
+  const plan: Example[][] = [];
+  for (let epoch = 0; epoch < settings.epochs; epoch++) {
+    const order = shuffled(examples, random);
+    for (let i = 0; i < order.length; i += settings.batchSize) plan.push(order.slice(i, i + settings.batchSize));
+  }
+  const prepare = (chunk: Example[]) => ({
+    batch: makeBatch(chunk.map((e) => e.image), settings.size, settings.augment, random),
+    labels: Int32Array.from(chunk, (e) => e.label),
+  });
+  let lossSum = 0;
+  let seen = 0;
+  let next = plan.length > 0 ? prepare(plan[0]!) : undefined;
+  for (let b = 0; b < plan.length && next; b++) {
+    signal?.throwIfAborted();
+    if (b % perEpoch === 0) { lossSum = 0; seen = 0; }
+    const { batch, labels } = next;
+    const pending = pool.gradients(params, batch, labels);
+    next = b + 1 < plan.length ? prepare(plan[b + 1]!) : undefined;
+    const { grads, lossSum: batchLoss } = await pending;
+    for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= batch.count;
+    adam.step(params, grads);
+    lossSum += batchLoss;
+    seen += batch.count;
+    const epoch = Math.floor(b / perEpoch) + 1;
+    updateState('PROGRESS', `training: epoch ${epoch}/${settings.epochs}, loss ${(lossSum / seen).toFixed(4)}`, b + 1, plan.length);
+  }
+  return { trainLoss: seen > 0 ? lossSum / seen : NaN, batches: plan.length };
+}

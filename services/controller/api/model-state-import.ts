@@ -1,0 +1,53 @@
+/** ImportModelState: a header, then the state's chunks, stored only when complete and intact. */
+import { payload, StreamParts, verifyChunks } from '../../../libs/blob/index.js';
+import { dataLoss, invalidField, isAideError } from '../../../libs/errors.js';
+import type { ImportModelStateHeader, ImportModelStateRequest } from '../../../libs/gen/aide/v1/controller.js';
+import type { Registry } from '../../../libs/plugin/registry.js';
+import type { ModelStateInfo, ModelStateMeta } from '../domain.js';
+import type { Db } from '../store/db.js';
+import { listLabelClasses } from '../store/label-classes.js';
+import { insertState } from '../store/model-states.js';
+import { getProject } from '../store/projects.js';
+
+/** Passes the pieces through and fails (inside the store's transaction) unless they add up to `size`. */
+async function* exactly(size: number, pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const piece of pieces) {
+    seen += piece.byteLength;
+    yield piece;
+  }
+  if (seen !== size) throw dataLoss(`the header announced ${size} bytes, the chunks held ${seen}`);
+}
+
+async function metaOf(db: Db, registry: Registry, h: ImportModelStateHeader): Promise<ModelStateMeta> {
+  await getProject(db, h.project);
+  if (!registry.models.has(h.modelLibrary)) throw invalidField('header.model_library', `'${h.modelLibrary}' is not a registered model`);
+  const classes = new Set((await listLabelClasses(db, h.project)).map((c) => c.id));
+  const unknown = Object.keys(h.labelClassMap).find((id) => !classes.has(id));
+  if (unknown !== undefined) throw invalidField('header.label_class_map', `'${unknown}' is not a label class of project '${h.project}'`);
+  return { project: h.project, modelLibrary: h.modelLibrary, labelClassMap: h.labelClassMap, stats: h.stats, parentId: null, numImages: h.numImages };
+}
+
+/**
+ * Verified as it streams (offsets, sizes, SHA-256 of the last chunk) straight
+ * into the store's transaction: a truncated or corrupt upload rolls back and
+ * leaves nothing; the state is never held whole in memory.
+ */
+export async function importModelState(
+  db: Db, registry: Registry, requests: AsyncIterable<ImportModelStateRequest>, opts: { maxBytes: number; signal: AbortSignal },
+): Promise<ModelStateInfo> {
+  const parts = new StreamParts(requests);
+  const header = await parts.take(payload('header'), 'header');
+  if (header.size > opts.maxBytes) throw invalidField('header.size', `exceeds the limit of ${opts.maxBytes} bytes`);
+  const meta = await metaOf(db, registry, header);
+  try {
+    const pieces = verifyChunks(parts.chunks(payload('chunk')), { maxSize: header.size, signal: opts.signal });
+    const info = await insertState(db, meta, exactly(header.size, pieces));
+    await parts.end('the last chunk');
+    return info;
+  } catch (err) {
+    // A blob larger than announced is as much a broken upload as a short one.
+    if (isAideError(err, 'RESOURCE_EXHAUSTED')) throw dataLoss(`the chunks exceed the announced ${header.size} bytes`);
+    throw err;
+  }
+}

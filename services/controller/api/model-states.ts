@@ -1,0 +1,43 @@
+import { toChunks } from '../../../libs/blob/index.js';
+import type { ExportModelStateResponse } from '../../../libs/gen/aide/v1/controller.js';
+import { getProject } from '../store/projects.js';
+import * as store from '../store/model-states.js';
+import { stateInfoToProto } from '../wire/model-state.js';
+import type { ControllerDeps, ControllerHandlers } from './deps.js';
+import { id } from './fields.js';
+import { importModelState } from './model-state-import.js';
+
+export function modelStateHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
+  'listModelStates' | 'exportModelState' | 'importModelState' | 'deleteModelState' | 'setCurrentModelState' | 'getTrainingStatistics'> {
+  const { pool } = deps;
+  const statesOf = async (project: string) => {
+    await getProject(pool, project);
+    return { states: (await store.listStates(pool, project)).map(stateInfoToProto) };
+  };
+  return {
+    listModelStates: (req) => statesOf(req.project),
+
+    // The same states: each carries its stats, ordered by version, which is what a plot needs.
+    getTrainingStatistics: (req) => statesOf(req.project),
+
+    async *exportModelState(req): AsyncGenerator<ExportModelStateResponse> {
+      const { info, chunks } = await store.openState(pool, req.project, id('id', req.id));
+      yield { payload: { $case: 'info', value: stateInfoToProto(info) } };
+      for await (const chunk of toChunks(chunks, { totalSize: info.sizeBytes })) yield { payload: { $case: 'chunk', value: chunk } };
+    },
+
+    async importModelState(requests, ctx) {
+      const info = await importModelState(pool, deps.registry, requests, { maxBytes: deps.maxStateBytes, signal: ctx.signal });
+      return { state: stateInfoToProto(info) };
+    },
+
+    async deleteModelState(req) {
+      await store.deleteState(pool, req.project, id('id', req.id));
+      return {};
+    },
+
+    async setCurrentModelState(req) {
+      return { state: stateInfoToProto(await store.setCurrentState(pool, req.project, id('id', req.id))) };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { invalidField } from '../../../libs/errors.js';
+import { imagesByIds } from '../store/images.js';
+import { currentState, getState } from '../store/model-states.js';
+import { listPredictions, nextBatch } from '../store/predictions.js';
+import { getProject } from '../store/projects.js';
+import type { Db } from '../store/db.js';
+import { imageToProto } from '../wire/image.js';
+import { predictionToProto } from '../wire/prediction.js';
+import type { ControllerDeps, ControllerHandlers } from './deps.js';
+import { optionalId } from './fields.js';
+import { paginate } from './paging.js';
+
+const MAX_BATCH = 1000;
+const DEFAULT_BATCH = 10;
+
+/** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
+async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
+  const given = optionalId(field, value);
+  if (given !== undefined) return (await getState(db, project, given)).id;
+  await getProject(db, project);
+  return (await currentState(db, project))?.id ?? null;
+}
+
+export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHandlers, 'listPredictions' | 'nextBatch'> {
+  return {
+    async listPredictions(req) {
+      const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
+      if (stateId === null) return { predictions: [], nextPageToken: '' };
+      const imageId = optionalId('image_id', req.imageId);
+      const page = await paginate(req, `predictions:${req.project}:${stateId}:${imageId ?? ''}`,
+        (p) => listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p), (x) => x.id);
+      return { predictions: page.items.map(predictionToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async nextBatch(req) {
+      if (req.limit > MAX_BATCH) throw invalidField('limit', `must be at most ${MAX_BATCH}`);
+      const stateId = await stateIdOf(pool, req.project, 'model_state_id', '');
+      if (stateId === null) return { images: [], priorities: [] };
+      const batch = await nextBatch(pool, req.project, stateId, req.limit || DEFAULT_BATCH);
+      const images = await imagesByIds(pool, req.project, batch.map((b) => b.imageId));
+      return { images: batch.map((b) => imageToProto(images.get(b.imageId)!)), priorities: batch.map((b) => b.priority) };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { invalidField } from '../../../libs/errors.js';
+import type { ProjectSettings as ProtoSettings } from '../../../libs/gen/aide/v1/common.js';
+import { visibleProjects } from '../../../libs/auth/roles.js';
+import * as store from '../store/projects.js';
+import { projectToProto, settingsFromProto } from '../wire/project.js';
+import type { ControllerDeps, ControllerHandlers } from './deps.js';
+import { annotationType, text } from './fields.js';
+import { paginate } from './paging.js';
+import { verifySettings } from './project-settings.js';
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const settingsOf = (s: ProtoSettings | undefined): ProtoSettings => s ?? {
+  modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '', autoTrain: undefined,
+  ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
+};
+
+export function projectHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
+  'createProject' | 'getProject' | 'listProjects' | 'updateProjectSettings' | 'deleteProject'> {
+  const { pool, registry } = deps;
+  return {
+    async createProject(req) {
+      if (!PROJECT_NAME.test(req.name)) throw invalidField('name', 'must match [a-z0-9][a-z0-9_-]{0,62}');
+      const types = {
+        annotationType: annotationType('annotation_type', req.annotationType),
+        predictionType: annotationType('prediction_type', req.predictionType),
+      };
+      const { settings } = await verifySettings(registry, settingsFromProto(settingsOf(req.settings)), types);
+      const project = await store.insertProject(pool, { name: req.name, displayName: text('display_name', req.displayName), ...types, settings });
+      return { project: projectToProto(project) };
+    },
+
+    async getProject(req) {
+      return { project: projectToProto(await store.getProject(pool, req.project)) };
+    },
+
+    async listProjects(req, ctx) {
+      const only = visibleProjects(ctx.principal);
+      const page = await paginate(req, `projects:${only?.join(',') ?? '*'}`, (p) => store.listProjects(pool, p, only), (p) => p.name);
+      return { projects: page.items.map(projectToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async updateProjectSettings(req) {
+      const project = await store.getProject(pool, req.project);
+      const { settings, warnings } = await verifySettings(registry, settingsFromProto(settingsOf(req.settings)), project);
+      return { project: projectToProto(await store.updateProjectSettings(pool, req.project, settings)), warnings };
+    },
+
+    async deleteProject(req) {
+      await store.deleteProject(pool, req.project);
+      return {};
+    },
+  };
+}

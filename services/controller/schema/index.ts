@@ -1,0 +1,5 @@
+import type { Migration } from '../../../libs/db/index.js';
+import { initial } from './0001-initial.js';
+
+/** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
+export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial];

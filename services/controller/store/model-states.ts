@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { dataLoss, failedPrecondition, notFound } from '../../../libs/errors.js';
+import type { ModelStateInfo, ModelStateMeta } from '../domain.js';
+import { type Db, inTransaction, int } from './db.js';
+import { lockProject } from './projects.js';
+
+/** Bytes per row of model_state_chunks. */
+export const STATE_CHUNK_BYTES = 1 << 20;
+/** Rows read per query while streaming a state out: bounded memory, few round trips. */
+const READ_BATCH = 4;
+
+interface StateRow {
+  id: string;
+  project: string;
+  model_library: string;
+  version: number | null;
+  label_class_map: Record<string, number>;
+  stats: Record<string, number>;
+  parent_id: string | null;
+  num_images: number;
+  size_bytes: string;
+  sha256: Buffer;
+  partial: boolean;
+  created_at: Date;
+  current: boolean;
+}
+
+const toInfo = (r: StateRow): ModelStateInfo => ({
+  id: r.id,
+  project: r.project,
+  modelLibrary: r.model_library,
+  version: r.version,
+  labelClassMap: r.label_class_map,
+  stats: r.stats,
+  parentId: r.parent_id,
+  numImages: r.num_images,
+  sizeBytes: int(r.size_bytes),
+  sha256: r.sha256,
+  partial: r.partial,
+  createdAt: r.created_at,
+  current: r.current,
+});
+
+/** `$1` is the project. */
+const SELECT_STATES = `
+  SELECT s.*, (s.id = p.current_state_id) IS TRUE AS current
+  FROM model_states s JOIN projects p ON p.name = s.project
+  WHERE s.project = $1`;
+
+/** Views of at most STATE_CHUNK_BYTES of each piece (no copies). */
+function* slices(piece: Uint8Array): Generator<Buffer> {
+  for (let at = 0; at < piece.byteLength; at += STATE_CHUNK_BYTES) {
+    yield Buffer.from(piece.buffer, piece.byteOffset + at, Math.min(STATE_CHUNK_BYTES, piece.byteLength - at));
+  }
+}
+
+async function insertStateRow(client: pg.PoolClient, meta: ModelStateMeta, partial: boolean): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO model_states (project, model_library, label_class_map, stats, parent_id, num_images, partial)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [meta.project, meta.modelLibrary, JSON.stringify(meta.labelClassMap), JSON.stringify(meta.stats), meta.parentId, meta.numImages, partial],
+  );
+  return rows[0]!.id;
+}
+
+/** Gives a complete state the project's next version; the project row lock makes it safe under concurrency. */
+async function assignVersion(client: pg.PoolClient, project: string, id: string): Promise<void> {
+  await lockProject(client, project);
+  await client.query(
+    `UPDATE model_states SET version = (SELECT coalesce(max(version), 0) + 1 FROM model_states WHERE project = $1)
+     WHERE id = $2`, [project, id]);
+}
+
+/**
+ * Stores a state streamed in, in one transaction: its bytes as 1 MiB rows,
+ * the SHA-256 computed on the way, and (unless partial) the project's next
+ * version, allocated at the end so the project is locked only briefly. A
+ * source that throws (truncated, corrupt) leaves nothing. On a pool it opens
+ * its own transaction; on a client it runs in the caller's.
+ */
+export function insertState(
+  db: Db, meta: ModelStateMeta, bytes: AsyncIterable<Uint8Array> | Uint8Array, opts: { partial?: boolean } = {},
+): Promise<ModelStateInfo> {
+  const partial = opts.partial ?? false;
+  return inTransaction(db, async (client) => {
+    const id = await insertStateRow(client, meta, partial);
+    const hash = createHash('sha256');
+    let seq = 0;
+    let size = 0;
+    const pieces = bytes instanceof Uint8Array ? [bytes] : bytes;
+    for await (const piece of pieces) {
+      for (const data of slices(piece)) {
+        hash.update(data);
+        size += data.byteLength;
+        await client.query('INSERT INTO model_state_chunks (state_id, seq, data) VALUES ($1, $2, $3)', [id, seq++, data]);
+      }
+    }
+    await client.query('UPDATE model_states SET size_bytes = $2, sha256 = $3 WHERE id = $1', [id, size, hash.digest()]);
+    if (!partial) await assignVersion(client, meta.project, id);
+    return getState(client, meta.project, id);
+  });
+}
+
+/**
+ * A new state of `meta.project` holding the bytes of `sourceId` (any project's),
+ * copied inside the database: nothing passes through this process.
+ */
+export function copyState(db: Db, sourceId: string, meta: ModelStateMeta): Promise<ModelStateInfo> {
+  return inTransaction(db, async (client) => {
+    const id = await insertStateRow(client, meta, false);
+    await client.query(
+      `INSERT INTO model_state_chunks (state_id, seq, data) SELECT $1, seq, data FROM model_state_chunks WHERE state_id = $2`, [id, sourceId]);
+    await client.query(
+      `UPDATE model_states t SET size_bytes = s.size_bytes, sha256 = s.sha256 FROM model_states s WHERE t.id = $1 AND s.id = $2`, [id, sourceId]);
+    await assignVersion(client, meta.project, id);
+    return getState(client, meta.project, id);
+  });
+}
+
+/** The project's state, or NOT_FOUND. */
+export async function getState(db: Db, project: string, id: string): Promise<ModelStateInfo> {
+  const { rows } = await db.query<StateRow>(`${SELECT_STATES} AND s.id = $2`, [project, id]);
+  if (!rows[0]) throw notFound(`model state ${id}`);
+  return toInfo(rows[0]);
+}
+
+/** The state's bytes, chunk rows read a few at a time as the consumer iterates. */
+async function* stateBytes(db: Db, info: ModelStateInfo): AsyncGenerator<Buffer> {
+  let seq = 0;
+  let size = 0;
+  for (;;) {
+    const { rows } = await db.query<{ seq: number; data: Buffer }>(
+      'SELECT seq, data FROM model_state_chunks WHERE state_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [info.id, seq, READ_BATCH]);
+    for (const r of rows) {
+      if (r.seq !== seq) throw dataLoss(`model state ${info.id} lacks chunk ${seq}`);
+      seq++;
+      size += r.data.byteLength;
+      yield r.data;
+    }
+    if (rows.length < READ_BATCH) break;
+  }
+  if (size !== info.sizeBytes) throw dataLoss(`model state ${info.id} holds ${size} of its ${info.sizeBytes} bytes`);
+}
+
+/** A state's info and its bytes as a stream (never the whole state in memory). */
+export async function openState(db: Db, project: string, id: string): Promise<{ info: ModelStateInfo; chunks: AsyncIterable<Buffer> }> {
+  const info = await getState(db, project, id);
+  return { info, chunks: stateBytes(db, info) };
+}
+
+/** The state the project trains and predicts from, if any. */
+export async function currentState(db: Db, project: string): Promise<ModelStateInfo | null> {
+  const { rows } = await db.query<StateRow>(`${SELECT_STATES} AND s.id = p.current_state_id`, [project]);
+  return rows[0] ? toInfo(rows[0]) : null;
+}
+
+/** Makes a complete state of the project current (no bytes move). */
+export async function setCurrentState(db: Db, project: string, id: string): Promise<ModelStateInfo> {
+  const info = await getState(db, project, id);
+  if (info.partial) throw failedPrecondition(`model state ${id} is partial (a shard awaiting averaging)`);
+  await db.query('UPDATE projects SET current_state_id = $2 WHERE name = $1', [project, id]);
+  return { ...info, current: true };
+}
+
+/**
+ * Deletes a state unless an unfinished job uses it (FAILED_PRECONDITION):
+ * a job's options name its state as `state_id` (or `state_ids` for averaging).
+ */
+export function deleteState(db: Db, project: string, id: string): Promise<void> {
+  return inTransaction(db, async (client) => {
+    await getState(client, project, id);
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE project = $1 AND state IN ('queued', 'running')
+         AND (options->>'state_id' = $2 OR coalesce(options->'state_ids', '[]'::jsonb) ? $2) LIMIT 1`, [project, id]);
+    if (rows[0]) throw failedPrecondition(`model state ${id} is in use by job ${rows[0].id}`);
+    await client.query('DELETE FROM model_states WHERE project = $1 AND id = $2', [project, id]);
+  });
+}
+
+/** The project's complete states by version (partial ones are internal to a training). */
+export async function listStates(db: Db, project: string): Promise<ModelStateInfo[]> {
+  const { rows } = await db.query<StateRow>(`${SELECT_STATES} AND NOT s.partial ORDER BY s.version`, [project]);
+  return rows.map(toInfo);
+}

@@ -1,0 +1,130 @@
+import type { ImagePredictions, PageQuery, Prediction, PredictionInput } from '../domain.js';
+import { type Db, inTransaction } from './db.js';
+import { imagesByIds } from './images.js';
+import { getState } from './model-states.js';
+
+interface PredictionRow {
+  id: string;
+  image_id: string;
+  state_id: string;
+  label_class_id: string | null;
+  kind: 'label' | 'point' | 'box' | 'segmentation';
+  confidence: number;
+  logits: number[];
+  priority: number;
+  x: number | null;
+  y: number | null;
+  width: number | null;
+  height: number | null;
+  seg_width: number | null;
+  seg_height: number | null;
+  label_map: Buffer | null;
+  confidence_map: Buffer | null;
+  logits_map: Buffer | null;
+  num_classes: number | null;
+}
+
+function geometryOf(r: PredictionRow): Prediction['geometry'] {
+  switch (r.kind) {
+    case 'point': return { kind: 'point', x: r.x!, y: r.y! };
+    case 'box': return { kind: 'box', x: r.x!, y: r.y!, width: r.width!, height: r.height! };
+    case 'segmentation':
+      return {
+        kind: 'segmentation', width: r.seg_width!, height: r.seg_height!,
+        labelMap: r.label_map!, confidenceMap: r.confidence_map!, logitsMap: r.logits_map ?? Buffer.alloc(0), numClasses: r.num_classes ?? 0,
+      };
+    default: return { kind: 'label' };
+  }
+}
+
+const toPrediction = (r: PredictionRow): Prediction => ({
+  id: r.id, imageId: r.image_id, stateId: r.state_id, labelClassId: r.label_class_id,
+  confidence: r.confidence, logits: r.logits, priority: r.priority, geometry: geometryOf(r),
+});
+
+const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+function values(p: PredictionInput): unknown[] {
+  const g = p.geometry;
+  const xy = g.kind === 'point' || g.kind === 'box' ? [g.x, g.y] : [null, null];
+  const wh = g.kind === 'box' ? [g.width, g.height] : [null, null];
+  const seg = g.kind === 'segmentation'
+    ? [g.width, g.height, bytes(g.labelMap), bytes(g.confidenceMap), bytes(g.logitsMap), g.numClasses]
+    : [null, null, null, null, null, null];
+  return [p.labelClassId, g.kind, p.confidence, p.logits, p.priority, ...xy, ...wh, ...seg];
+}
+
+/**
+ * Stores a state's predictions of some images. Idempotent per (state, image):
+ * an image's earlier predictions of this state are replaced, so a retried
+ * inference job does not duplicate them. State and images must be the project's.
+ */
+export function insertPredictions(db: Db, project: string, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
+  return inTransaction(db, async (client) => {
+    await getState(client, project, stateId);
+    await imagesByIds(client, project, images.map((i) => i.imageId));
+    let n = 0;
+    for (const { imageId, predictions } of images) {
+      await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = $2', [stateId, imageId]);
+      for (const p of predictions) {
+        await client.query(
+          `INSERT INTO predictions (image_id, state_id, label_class_id, kind, confidence, logits, priority, x, y, width, height,
+             seg_width, seg_height, label_map, confidence_map, logits_map, num_classes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+          [imageId, stateId, ...values(p)],
+        );
+        n++;
+      }
+    }
+    return n;
+  });
+}
+
+/** Sets the priorities a ranker assigned, by prediction id, within one state of the project. */
+export async function setPriorities(db: Db, project: string, stateId: string, priorities: readonly { id: string; priority: number }[]): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE predictions p SET priority = u.priority
+     FROM unnest($3::uuid[], $4::float8[]) AS u(id, priority), images i
+     WHERE p.id = u.id AND p.state_id = $2 AND i.id = p.image_id AND i.project = $1`,
+    [project, stateId, priorities.map((p) => p.id), priorities.map((p) => p.priority)],
+  );
+  return rowCount ?? 0;
+}
+
+/** Predictions of one state, optionally of one image, by id. */
+export async function listPredictions(db: Db, project: string, filter: { stateId: string; imageId?: string }, page: PageQuery): Promise<Prediction[]> {
+  const { rows } = await db.query<PredictionRow>(
+    `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id = $3) AND ($4::uuid IS NULL OR p.id > $4)
+     ORDER BY p.id LIMIT $5`,
+    [project, filter.stateId, filter.imageId ?? null, page.after ?? null, page.limit],
+  );
+  return rows.map(toPrediction);
+}
+
+/** Every prediction of a state, grouped by image: a ranking job's input. */
+export async function predictionsOfState(db: Db, project: string, stateId: string): Promise<ImagePredictions[]> {
+  const { rows } = await db.query<PredictionRow>(
+    `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE i.project = $1 AND p.state_id = $2 ORDER BY p.image_id, p.id`, [project, stateId]);
+  const byImage = new Map<string, PredictionInput[]>();
+  for (const r of rows) {
+    const list = byImage.get(r.image_id) ?? [];
+    list.push(toPrediction(r));
+    byImage.set(r.image_id, list);
+  }
+  return [...byImage].map(([imageId, predictions]) => ({ imageId, predictions }));
+}
+
+/** Unannotated images of the project by their highest prediction priority of the state, highest first. */
+export async function nextBatch(db: Db, project: string, stateId: string, limit: number): Promise<{ imageId: string; priority: number }[]> {
+  const { rows } = await db.query<{ image_id: string; priority: number }>(
+    `SELECT p.image_id, max(p.priority) AS priority
+     FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE p.state_id = $2 AND i.project = $1
+       AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
+     GROUP BY p.image_id ORDER BY priority DESC, p.image_id LIMIT $3`,
+    [project, stateId, limit],
+  );
+  return rows.map((r) => ({ imageId: r.image_id, priority: r.priority }));
+}

@@ -1,0 +1,107 @@
+/**
+ * Every kernel the project registers on the WebAssembly backend
+ * (libs/tf/wasm-kernels) against the cpu backend's, and the classifier's
+ * whole gradient on both: relative error (max |a − b| / max |b|) < 1e-4.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
+import { selectBackend } from '../../libs/tf/backend.js';
+import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
+import { initialParameters } from '../../models/builtin/network.js';
+
+const TOLERANCE = 1e-4;
+
+function randomArray(n: number, seed: string): Float32Array {
+  const random = seedrandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `f` on a backend and returns its outputs' values. */
+async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => [f()].flat().map((t) => Float32Array.from(t.dataSync())));
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let diff = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+async function expectSameOnBoth(f: () => tf.Tensor | tf.Tensor[], label: string): Promise<void> {
+  const [wasm, cpu] = [await on('wasm', f), await on('cpu', f)];
+  wasm.forEach((w, i) => {
+    const err = relativeError(w, cpu[i]!);
+    assert.ok(err < TOLERANCE, `${label}[${i}]: relative error ${err}`);
+  });
+}
+
+const kernel = (name: string, inputs: Record<string, [number[], string]>, attrs: tf.NamedAttrMap) => () => {
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, [shape, seed]]) => [k, tf.tensor(randomArray(size(shape), seed), shape)]));
+  return tf.engine().runKernel(name, tensors, attrs) as tf.Tensor;
+};
+
+describe('wasm training kernels match the cpu backend', () => {
+  before(async () => {
+    await selectBackend('wasm'); // registers the project's wasm kernels
+  });
+
+  const convCases: { x: number[]; f: number[]; strides: number; pad: 'same' | 'valid' | number }[] = [
+    { x: [2, 9, 9, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
+    { x: [2, 9, 7, 5], f: [3, 3, 5, 6], strides: 1, pad: 'valid' },
+    { x: [3, 10, 10, 4], f: [3, 3, 4, 2], strides: 2, pad: 'same' },
+    { x: [1, 11, 8, 2], f: [5, 3, 2, 3], strides: 2, pad: 'valid' },
+    { x: [2, 8, 8, 3], f: [1, 1, 3, 5], strides: 1, pad: 'same' },
+    { x: [2, 7, 7, 2], f: [3, 3, 2, 2], strides: 1, pad: 1 },
+  ];
+
+  for (const { x, f, strides, pad } of convCases) {
+    const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, 1, pad);
+    const dy = info.outShape;
+    const label = `x [${x}] filter [${f}] stride ${strides} pad ${pad}`;
+    it(`Conv2DBackpropFilter, ${label}`, () =>
+      expectSameOnBoth(kernel('Conv2DBackpropFilter', { x: [x, 'x'], dy: [dy, 'dy'] }, { strides, pad, dataFormat: 'NHWC', filterShape: f }), label));
+    it(`Conv2DBackpropInput, ${label}`, () =>
+      expectSameOnBoth(kernel('Conv2DBackpropInput', { dy: [dy, 'dy'], filter: [f, 'f'] }, { strides, pad, dataFormat: 'NHWC', inputShape: x }), label));
+  }
+
+  const poolCases: { x: [number, number, number, number]; filterSize: number; strides: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid' },
+    { x: [2, 9, 7, 4], filterSize: 3, strides: 2, pad: 'same' },
+    { x: [1, 6, 6, 2], filterSize: 3, strides: 1, pad: 'same' },
+  ];
+  for (const { x, filterSize, strides, pad } of poolCases) {
+    const label = `x [${x}] window ${filterSize} stride ${strides} pad ${pad}`;
+    it(`MaxPoolGrad, ${label}`, () =>
+      expectSameOnBoth(() => {
+        const input = tf.tensor4d(randomArray(size(x), 'x'), x);
+        const outShape = tf.backend_util.computePool2DInfo(x, filterSize, strides, 1, pad).outShape;
+        const weights = tf.tensor(randomArray(size(outShape), 'w'), outShape);
+        return tf.grad((t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, filterSize, strides, pad), weights)))(input);
+      }, label));
+  }
+
+  it('MaxPoolGrad sends ties to the first maximum, as cpu does', () =>
+    expectSameOnBoth(() => tf.grad((t) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.zeros([1, 4, 4, 2])), 'ties'));
+
+  it("the classifier's whole gradient", () => {
+    const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
+    const network = createNetwork(arch);
+    const params = initialParameters(classifierSpecs(arch), 1);
+    return expectSameOnBoth(() => {
+      const x = tf.tensor4d(randomArray(2 * 16 * 16 * 3, 'img').map((v) => (v + 1) / 2), [2, 16, 16, 3]);
+      const y = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
+      const loss = (...p: tf.Tensor[]) => tf.losses.softmaxCrossEntropy(y, network.logits(p, x)) as tf.Scalar;
+      return tf.grads(loss)(params.map((p) => tf.tensor(p.data, p.shape)));
+    }, 'classifier');
+  });
+});

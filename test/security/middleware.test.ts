@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { bearerOf } from '../../libs/auth/bearer.js';
+import { authenticate, type AuthenticateOptions } from '../../libs/auth/middleware.js';
+import { peerIdentity } from '../../libs/auth/peer-identity.js';
+import { signFileUrl, verifyFileUrl } from '../../libs/auth/signed-url.js';
+import type { TokenPrincipal } from '../../libs/auth/tokens.js';
+import { isAideError } from '../../libs/errors.js';
+import type { CallContext, Principal } from '../../libs/grpc/index.js';
+
+const cert = (subjectaltname: string | undefined, cn?: string) => ({ subject: cn ? { CN: cn } : {}, subjectaltname }) as unknown as PeerCertificate;
+const GOOD: TokenPrincipal = { kind: 'token', tokenId: 'abc', name: 'alice', roles: new Map([['p', 'viewer']]) };
+const tokens = { verify: async (secret: string) => (secret === 'good' ? GOOD : null) };
+
+async function principalFor(opts: AuthenticateOptions, authorization?: string, peerCertificate?: PeerCertificate): Promise<Principal> {
+  const metadata = new grpc.Metadata();
+  if (authorization !== undefined) metadata.set('authorization', authorization);
+  const ctx = { metadata, peerCertificate, principal: { kind: 'anonymous' } } as CallContext;
+  await authenticate(opts)(ctx, async () => {});
+  return ctx.principal;
+}
+
+test('peer identity: URI SAN, else DNS SAN, else CN; quoted SAN entries are ignored', () => {
+  assert.equal(peerIdentity(cert('DNS:worker.aide, URI:spiffe://aide/worker', 'w')), 'spiffe://aide/worker');
+  assert.equal(peerIdentity(cert('IP Address:127.0.0.1, DNS:worker.aide', 'w')), 'worker.aide');
+  assert.equal(peerIdentity(cert(undefined, 'worker')), 'worker');
+  assert.equal(peerIdentity(cert('URI:"spiffe://a, URI:spiffe://b"', 'cn')), 'cn');
+  assert.equal(peerIdentity(cert(undefined)), undefined);
+});
+
+test('bearer header parsing', () => {
+  assert.deepEqual(bearerOf(undefined), { kind: 'none' });
+  assert.deepEqual(bearerOf('Bearer abc'), { kind: 'secret', secret: 'abc' });
+  assert.deepEqual(bearerOf('bearer  abc'), { kind: 'secret', secret: 'abc' });
+  for (const bad of ['Basic abc', 'Bearer', 'Bearer a b', ['Bearer a', 'Bearer b']]) assert.deepEqual(bearerOf(bad), { kind: 'malformed' });
+});
+
+test('authenticate: token, else peer, else anonymous; a bad token never falls back', async () => {
+  const peerCert = cert('URI:spiffe://aide/worker');
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: true }, 'Bearer good'), GOOD);
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: true }, 'Bearer good', peerCert), GOOD, 'the token wins over the certificate');
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: true }, undefined, peerCert), { kind: 'peer', identity: 'spiffe://aide/worker' });
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: false }, undefined, peerCert), { kind: 'anonymous' });
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: true }), { kind: 'anonymous' });
+  for (const [opts, header] of [[{ tokens, acceptPeers: true }, 'Bearer bad'], [{ tokens, acceptPeers: true }, 'Basic x'], [{ acceptPeers: true }, 'Bearer good']] as const) {
+    await assert.rejects(principalFor(opts, header, peerCert), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'), header);
+  }
+});
+
+test('signed URLs: bound to project, normalized path and expiry; short keys refused', () => {
+  const key = Buffer.alloc(32, 7);
+  const expiresAt = new Date(Date.now() + 60_000);
+  const url = signFileUrl({ project: 'proj', path: 'a/b c.jpg', expiresAt }, key);
+  assert.match(url, /^\/files\/proj\/a\/b%20c\.jpg\?exp=\d+&sig=[A-Za-z0-9_-]{43}$/);
+  const query = new URLSearchParams(url.split('?')[1]);
+  assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b c.jpg' }, query, key), true);
+  assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b c.jpg' }, query, key, new Date(expiresAt.getTime() + 1000)), false);
+  assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b.jpg' }, query, key), false);
+  assert.equal(verifyFileUrl({ project: 'prj', path: 'a/b c.jpg' }, query, key), false);
+  assert.throws(() => signFileUrl({ project: 'proj', path: 'x', expiresAt }, Buffer.alloc(16)), /at least 32 bytes/);
+  assert.throws(() => signFileUrl({ project: 'proj', path: '../x', expiresAt }, key), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
+});
