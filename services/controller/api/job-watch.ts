@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import { jobEvents } from '../store/job-events.js';
 import { jobEventToProto, jobStateToProto } from '../wire/job.js';
 
-/** The job row as its last event: what a watcher of a finished job sees when no events were kept. */
+/** The job row as its last event: what a watcher of a finished job sees when that event was not (yet) kept. */
 const finalEvent = (job: Job): ProgressEvent => ({
   jobId: job.id, project: job.project, workerId: job.worker, state: jobStateToProto(job.state), modelState: '',
   message: job.error || job.message, done: job.done, total: job.total, time: job.finishedAt ?? job.createdAt, seq: 0,
@@ -24,9 +24,9 @@ export async function* watchJob(db: Db, bus: EventBus, job: Job, signal: AbortSi
     return;
   }
   const events = await jobEvents(db, job.id);
-  if (events.length === 0) {
-    yield finalEvent(job);
-    return;
-  }
   for (const e of events) yield jobEventToProto(job.project, job.id, e);
+  // The job row turns terminal a moment before its last event is stored; a watcher
+  // arriving in between (or of a job whose events were not kept) still sees the end.
+  const last = events.at(-1);
+  if (!last || !TERMINAL_JOB_STATES.has(last.state)) yield { ...finalEvent(job), seq: (last?.seq ?? 0) + 1 };
 }

@@ -79,3 +79,8 @@ export class LeaseLostError extends Error {
     this.name = 'LeaseLostError';
   }
 }
+
+/** Tells waiting jobs why they wait (shown by GetJob / ListJobs). */
+export async function noteQueued(db: pg.Pool, message: string): Promise<void> {
+  await db.query(`UPDATE jobs SET message = $1 WHERE state = 'queued' AND message <> $1`, [message]);
+}

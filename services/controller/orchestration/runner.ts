@@ -10,7 +10,7 @@ import { executeRank } from './execute-rank.js';
 import { executeTrain } from './execute-train.js';
 import { executeWorkflow, type Executor } from './execute-workflow.js';
 import { jobProgress } from './job-progress.js';
-import { claimJob, completeJob, endJob, expireOwnLeases, LeaseLostError, renewLease, settleAbandonedCancels, type LeaseStatus } from './leases.js';
+import { claimJob, completeJob, endJob, expireOwnLeases, LeaseLostError, noteQueued, renewLease, settleAbandonedCancels, type LeaseStatus } from './leases.js';
 
 const STEP_EXECUTORS = { train: executeTrain, inference: executeInference, rank: executeRank };
 
@@ -70,7 +70,12 @@ export class JobRunner {
     while (!this.#stopping) {
       try {
         await settleAbandonedCancels(this.orchestra.db);
-        while (!this.#stopping && this.#active.size < this.settings.maxActive) {
+        // Without a reachable worker, jobs stay QUEUED (saying why) rather than fail.
+        if (!this.orchestra.workers.snapshot().some((w) => w.healthy)) {
+          await noteQueued(this.orchestra.db, 'waiting for a worker: none is reachable');
+          await this.orchestra.workers.refresh();
+        }
+        while (!this.#stopping && this.#active.size < this.settings.maxActive && this.orchestra.workers.snapshot().some((w) => w.healthy)) {
           const job = await claimJob(this.orchestra.db, this.settings.owner, this.settings.leaseMs);
           if (!job) break;
           void observeJob(job, () => this.#execute(job));
