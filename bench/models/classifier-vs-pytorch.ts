@@ -1,8 +1,8 @@
 /**
  * Training and inference images/s of the built-in classifier's network on
- * this machine's TensorFlow.js backend (data-parallel replicas, one per core)
- * against the same network in PyTorch on the CPU (2 threads), on the same
- * images and batch size. Rounds alternate between the two so load from
+ * this machine's TensorFlow.js backend (data-parallel replicas, one per core
+ * by default) against the same network in PyTorch on the CPU with as many
+ * threads, on the same images and batch size. Rounds alternate between the two so load from
  * other processes hits both alike; ratios are per round.
  *
  *   node --import tsx bench/models/classifier-vs-pytorch.ts [--rounds 3] [--steps 60]
@@ -75,8 +75,8 @@ async function oursOnce(pool: ReplicaPool, data: { images: Float32Array; labels:
   return { train, infer };
 }
 
-function torchOnce(dir: string): { train: number; infer: number } {
-  const run = spawnSync('/usr/bin/python3', [TORCH_SCRIPT, dir, ...[size, width, depth, arch.classes, batchSize, steps].map(String)], { encoding: 'utf8' });
+function torchOnce(dir: string, torchThreads: number): { train: number; infer: number } {
+  const run = spawnSync('/usr/bin/python3', [TORCH_SCRIPT, dir, ...[size, width, depth, arch.classes, batchSize, steps, torchThreads].map(String)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`PyTorch run failed: ${run.stderr}`);
   const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { train_img_s: number; infer_img_s: number };
   return { train: out.train_img_s, infer: out.infer_img_s };
@@ -87,11 +87,11 @@ const data = makeData();
 await writeFile(path.join(dir, 'images.f32'), new Uint8Array(data.images.buffer));
 await writeFile(path.join(dir, 'labels.i32'), new Uint8Array(data.labels.buffer));
 const pool = await ReplicaPool.start({ networkModule: CLASSIFIER_NETWORK, arch, threads });
-console.log(`classifier ${JSON.stringify(arch)}, batch ${batchSize}, ${steps} steps per measurement; backend ${pool.backend}, ${pool.size} replica thread(s); load average ${loadavg()[0]!.toFixed(1)}`);
+console.log(`classifier ${JSON.stringify(arch)}, batch ${batchSize}, ${steps} steps per measurement; backend ${pool.backend}, ${pool.size} replica thread(s) vs PyTorch on as many threads; load average ${loadavg()[0]!.toFixed(1)}`);
 const rows: { torch: { train: number; infer: number }; ours: { train: number; infer: number } }[] = [];
 try {
   for (let r = 0; r < rounds!; r++) {
-    const torch = torchOnce(dir);
+    const torch = torchOnce(dir, pool.size);
     const ours = await oursOnce(pool, data);
     rows.push({ torch, ours });
     console.log(`round ${r + 1}: train ${ours.train.toFixed(0)} vs PyTorch ${torch.train.toFixed(0)} img/s (×${(ours.train / torch.train).toFixed(2)}), ` +

@@ -1,7 +1,7 @@
 """The classifier's network (models/builtin/classifier/network.ts) in PyTorch on
 the CPU, timed on the same images and batch size as the TypeScript side.
 
-usage: classifier_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS
+usage: classifier_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
 prints one JSON line: {"train_img_s": ..., "infer_img_s": ..., "threads": ...}
 """
 import json
@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-torch.set_num_threads(2)
-data_dir, size, width, depth, classes, batch, steps = sys.argv[1], *map(int, sys.argv[2:])
+data_dir, size, width, depth, classes, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+torch.set_num_threads(threads)
 
 
 class Standardize(nn.Module):

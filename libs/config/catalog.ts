@@ -49,6 +49,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'lease_s', 'float', 15, 'seconds a controller holds a running job without renewing; then another takes it over'),
   S('AIController', 'max_active_jobs', 'int', 4, 'jobs this controller runs at once'),
   S('AIController', 'max_state_bytes', 'int', 4294967296, 'largest model state ImportModelState accepts, in bytes'),
+  S('AIController', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('AIController', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('AIWorker', 'host', 'str', '0.0.0.0', 'address the worker\'s gRPC server binds'),
@@ -58,6 +59,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIWorker', 'backend', 'str', 'auto', 'compute backend of the models (auto, cpu, wasm, gpu, ...)'),
   S('AIWorker', 'max_state_bytes', 'int', 2147483648, 'largest model state accepted, in bytes'),
   S('AIWorker', 'fileserver', 'str', undefined, 'FileServer address (host:port)'),
+  S('AIWorker', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('AIWorker', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('FileServer', 'root', 'str', './.data/files', 'folder holding every project\'s files'),
@@ -66,10 +68,12 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('FileServer', 'http_port', 'int', 8080, 'port of the FileServer\'s HTTP server'),
   S('FileServer', 'max_put_bytes', 'int', 1073741824, 'largest file accepted by PutFile, in bytes'),
   S('FileServer', 'url_signing_key', 'str', undefined, 'secret signing download URLs (empty = unsigned URLs refused)'),
+  S('FileServer', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('FileServer', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('Ranker', 'host', 'str', '0.0.0.0', 'address the ranker\'s gRPC server binds'),
   S('Ranker', 'port', 'int', 50054, 'port of the ranker\'s gRPC server'),
+  S('Ranker', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('Ranker', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 
   S('Security', 'plaintext', 'bool', false, 'serve and call without TLS (development only)'),

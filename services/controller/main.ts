@@ -5,7 +5,10 @@ import { failedPrecondition } from '../../libs/errors.js';
 import { databaseOptions, migrate, openDatabase, type Database } from '../../libs/db/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
-import { channelCredentials, createClient, logging, type Middleware } from '../../libs/grpc/index.js';
+import { channelCredentials, createClient, logging, tracing, type Middleware } from '../../libs/grpc/index.js';
+import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
+import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
+import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { adminServiceEntry } from '../../libs/auth/admin-service.js';
 import { authenticate } from '../../libs/auth/middleware.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
@@ -62,7 +65,8 @@ export async function startController(config: Config, logger: Logger, overrides:
   const fileServer = overrides.files ? { files: overrides.files, close: () => {} } : fileServerFrom(config);
   await migrateAuth(database.pool);
   const tokens = new TokenStore(database.pool);
-  const middleware = [logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext })])];
+  // tracing() first, so authentication, logging and the handlers run inside the call's span.
+  const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext })])];
   const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, bus, registry, logger });
   const jobs: JobStarter = overrides.jobs ?? {
     start: (kind, project, options) => orchestration!.starter.start(kind, project, options),
@@ -80,10 +84,12 @@ export async function startController(config: Config, logger: Logger, overrides:
       adminServiceEntry(tokens, { middleware, shutdownSignal }),
     ],
   });
+  const metrics = await metricsFromConfig(config, SECTION, logger);
   return {
-    name: 'controller', address: server.address, addresses: { grpc: server.address }, drainDeadlineMs, database, bus,
+    name: 'controller', address: server.address, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs, database, bus,
     async shutdown(deadlineMs: number) {
       await server.shutdown(deadlineMs);
+      await metrics?.close();
       await orchestration?.stop();
       fileServer.close();
       if (ownBus) await bus.close();
@@ -92,4 +98,4 @@ export async function startController(config: Config, logger: Logger, overrides:
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('controller', startController);
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runService('controller', withTelemetry('controller', startController));

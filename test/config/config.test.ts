@@ -220,6 +220,7 @@ test('catalog: every key and its default', () => {
     ['Security', 'plaintext', false], ['Security', 'tls_cert', undefined], ['Security', 'tls_key', undefined],
     ['Security', 'tls_ca', undefined], ['Security', 'reflection', true],
     ['Log', 'level', 'info'], ['Models', 'extra', undefined],
+    ...['AIController', 'AIWorker', 'FileServer', 'Ranker'].map((section): [string, string, undefined] => [section, 'metrics_port', undefined]),
   ];
   for (const [section, key, def] of expected) {
     assert.ok(findSetting(section, key), `[${section}] ${key} in catalog`);

@@ -4,6 +4,7 @@ import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js'
 import { currentState, insertState, setCurrentState } from '../store/model-states.js';
 import { trainingImages } from '../store/images.js';
 import { inTransaction } from '../store/db.js';
+import { inSpan } from '../../../libs/telemetry/tracer.js';
 import type { LabelClass, ModelStateInfo } from '../domain.js';
 import type { JobRun, Orchestra } from './context.js';
 import { trainDistributed } from './distributed-train.js';
@@ -65,7 +66,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
   }
   const trained = result!;
   signal.throwIfAborted();
-  await inTransaction(orchestra.db, async (client) => {
+  await inSpan('store', { attributes: { 'aide.state.bytes': trained.state.length } }, () => inTransaction(orchestra.db, async (client) => {
     const info = await insertState(client, {
       project: project.name, modelLibrary: project.settings.modelLibrary, labelClassMap: trained.labelClassMap,
       stats: trained.stats, parentId: base?.id ?? null, numImages: trained.numImages,
@@ -73,5 +74,5 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     await setCurrentState(client, project.name, info.id);
     await resetAnnotationsSinceTraining(client, project.name);
     await run.succeed(client, `trained state v${info.version} on ${trained.numImages} images with ${trained.shards.length} worker(s)`);
-  });
+  }));
 }
