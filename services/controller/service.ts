@@ -12,6 +12,7 @@ import { pluginHandlers } from './api/plugins.js';
 import { predictionHandlers } from './api/predictions.js';
 import { projectHandlers } from './api/projects.js';
 import { CONTROLLER_ACCESS, CONTROLLER_STREAM_PROJECT } from './roles.js';
+import { audited } from './audited.js';
 import { secured } from './secured.js';
 
 /** Every ControllerService handler, unsecured. */
@@ -31,7 +32,7 @@ export function controllerHandlers(deps: ControllerDeps): ControllerHandlers {
 
 /** ControllerService with every call authorised by the role table; `options.middleware` (authentication) runs first. */
 export function controllerServiceEntry(deps: ControllerDeps, options: ImplementOptions): ServiceEntry {
-  const handlers = secured(ControllerServiceService, controllerHandlers(deps), CONTROLLER_ACCESS, CONTROLLER_STREAM_PROJECT);
+  const handlers = secured(ControllerServiceService, audited(controllerHandlers(deps), deps.pool, deps.logger), CONTROLLER_ACCESS, CONTROLLER_STREAM_PROJECT);
   return {
     name: 'aide.v1.ControllerService',
     definition: ControllerServiceService,

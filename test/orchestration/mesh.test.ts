@@ -13,6 +13,7 @@ import { connect } from 'nats';
 import { openDatabase, quoteIdent } from '../../libs/db/index.js';
 import { isAideError } from '../../libs/errors.js';
 import { AnnotationType, JobKind, JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import { AdminServiceService } from '../../libs/gen/aide/v1/admin.js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
 import { Config } from '../../libs/config/config.js';
@@ -187,6 +188,18 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
     const { rows } = await db.pool.query('SELECT annotations_since_training AS n FROM projects WHERE name = $1', [project]);
     assert.equal(rows[0].n, 0, 'the training consumed every annotation counted so far');
     assert.equal((await c.listJobs({ project, state: 0, kind: JobKind.JOB_KIND_WORKFLOW, pageSize: 50, pageToken: '' })).jobs.length, 1, 'still exactly one');
+  });
+
+  await t.test('the audit trail names who started, cancelled and reconfigured, and exported', async () => {
+    const admin = createClient(AdminServiceService, controller.address, { metadata });
+    const states = (await c.listModelStates({ project })).states;
+    for await (const _ of c.exportModelState({ project, id: states[0]!.id })) { /* drain */ }
+    const { events } = await admin.listAuditEvents({ project, pageSize: 200, pageToken: '' });
+    admin.close();
+    const actions = new Set(events.map((e) => e.action));
+    for (const a of ['project.create', 'job.start', 'job.cancel', 'project.settings', 'model_state.export']) assert.ok(actions.has(a), `audited ${a}`);
+    assert.ok(events.every((e) => e.actor.startsWith('token:') && e.project === project));
+    assert.ok(events.some((e) => e.action === 'model_state.export' && e.target === states[0]!.id));
   });
 
   await t.test('with no worker reachable a job waits QUEUED, saying why', async () => {
