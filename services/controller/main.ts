@@ -12,6 +12,7 @@ import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { adminServiceEntry } from '../../libs/auth/admin-service.js';
 import { authenticate } from '../../libs/auth/middleware.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
+import { urlSigningKey } from '../../libs/auth/settings.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Logger } from '../../libs/log.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
@@ -78,7 +79,7 @@ export async function startController(config: Config, logger: Logger, overrides:
     name: 'controller', section: SECTION, defaultPort: 50051, config, logger,
     services: (shutdownSignal) => [
       controllerServiceEntry({
-        pool: database.pool, registry, bus, files: fileServer.files, logger, jobs,
+        pool: database.pool, registry, bus, files: fileServer.files, logger, jobs, urlSigningKey: urlSigningKey(config),
         maxStateBytes: config.getProperty(SECTION, 'max_state_bytes', 'int', 4 * 1024 ** 3),
       }, { middleware, shutdownSignal }),
       adminServiceEntry(tokens, { middleware, shutdownSignal }),

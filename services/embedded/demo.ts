@@ -25,7 +25,7 @@ export interface DemoOptions {
 export interface DemoResult {
   jobId: string;
   state: JobState;
-  top: { file: string; priority: number }[];
+  top: { file: string; priority: number; id: string }[];
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -93,8 +93,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   say(`▶ workflow ${JobState[last]}: ${finished.job?.message || finished.job?.error}`);
 
   const batch = await c.nextBatch({ project: o.project, limit: 5 });
-  const top = batch.images.map((img, i) => ({ file: img.filePath, priority: batch.priorities[i] ?? 0 }));
-  say('▶ annotate these next (most useful first, by breaking ties):');
-  for (const t of top) say(`    ${t.priority.toFixed(3)}  ${t.file}   http://${o.fileServerHttp}/files/${o.project}/${t.file}`);
+  const top = batch.images.map((img, i) => ({ file: img.filePath, priority: batch.priorities[i] ?? 0, id: img.id }));
+  say('▶ annotate these next (most useful first, by breaking ties; links valid for 10 minutes):');
+  for (const t of top) {
+    const { url } = await c.getImageUrl({ project: o.project, imageId: t.id, ttlSeconds: 600 });
+    say(`    ${t.priority.toFixed(3)}  ${t.file}   http://${o.fileServerHttp}${url}`);
+  }
   return { jobId: job!.id, state: last, top };
 }

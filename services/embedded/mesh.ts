@@ -3,6 +3,7 @@
  * controller over one database and one bus — for `npm start`, the CLI's and
  * clients' tests, and the demo smoke test. Plaintext on loopback.
  */
+import { randomBytes } from 'node:crypto';
 import { Config } from '../../libs/config/config.js';
 import { createBus, type EventBus } from '../../libs/bus/index.js';
 import { databaseOptions, openDatabase, type Database } from '../../libs/db/index.js';
@@ -35,7 +36,8 @@ export interface EmbeddedMesh {
 export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: Logger; workers?: number }): Promise<EmbeddedMesh> {
   // Loopback only: the services speak plaintext to each other here, and trust each other.
   const loopback = Object.fromEntries(['AICONTROLLER', 'AIWORKER', 'FILESERVER', 'RANKER'].map((s) => [`AIDE_${s}_HOST`, '127.0.0.1']));
-  const env = { ...loopback, AIDE_SECURITY_PLAINTEXT: 'true', ...opts.env };
+  // A fresh signing key per run, so the controller can hand browsers image URLs the FileServer accepts.
+  const env = { ...loopback, AIDE_SECURITY_PLAINTEXT: 'true', AIDE_FILESERVER_URL_SIGNING_KEY: randomBytes(32).toString('hex'), ...opts.env };
   const config = Config.load({ env });
   const { logger } = opts;
   const database = await openDatabase({ ...databaseOptions(config), logger });

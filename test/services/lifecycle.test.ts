@@ -8,7 +8,8 @@ import { checkHealth, healthClient } from '../support/health.js';
 import { listServices } from '../support/reflection.js';
 
 /** Each deployable as its own process, the way `npm run service -- <name>` starts it. */
-const SERVICES: Record<string, { section: string; service: string }> = {
+const SERVICES: Record<string, { section: string; service: string; also?: string[] }> = {
+  controller: { section: 'AICONTROLLER', service: 'aide.v1.ControllerService', also: ['aide.v1.AdminService'] },
   worker: { section: 'AIWORKER', service: 'aide.v1.WorkerService' },
   fileserver: { section: 'FILESERVER', service: 'aide.v1.FileService' },
   ranker: { section: 'RANKER', service: 'aide.v1.RankerService' },
@@ -23,6 +24,8 @@ function startService(name: string, drainSeconds: number): Promise<ServiceProces
     AIDE_FILESERVER_HTTP_PORT: '0',
     AIDE_FILESERVER_ROOT: mkdtempSync(join(tmpdir(), 'aide-files-')),
     AIDE_AIWORKER_BACKEND: 'cpu',
+    // The controller on its embedded database, with no workers: it serves, and its jobs would wait.
+    AIDE_DATABASE_URL: '', DATABASE_URL: '',
   });
 }
 
@@ -34,7 +37,7 @@ for (const name of Object.keys(SERVICES)) {
       const expected = SERVICES[name]!.service;
       assert.equal(await checkHealth(svc.address), 'SERVING');
       assert.equal(await checkHealth(svc.address, expected), 'SERVING');
-      assert.deepEqual(await listServices(svc.address), [expected, 'grpc.health.v1.Health']);
+      assert.deepEqual(await listServices(svc.address), [...(SERVICES[name]!.also ?? []), expected, 'grpc.health.v1.Health'].sort());
 
       // A call still in flight (a health Watch stream never ends by itself) must not keep the process past the deadline.
       const watcher = healthClient(svc.address);

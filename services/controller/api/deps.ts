@@ -17,6 +17,8 @@ export interface ControllerDeps {
   bus: EventBus;
   jobs: JobStarter;
   files: (project: string) => ProjectFiles;
+  /** [FileServer] url_signing_key: signs the image URLs browsers fetch from the FileServer; none = no URLs. */
+  urlSigningKey?: Buffer;
   /** Largest model state ImportModelState accepts, in bytes. */
   maxStateBytes: number;
   logger: Logger;

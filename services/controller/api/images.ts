@@ -1,3 +1,4 @@
+import { signFileUrl } from '../../../libs/auth/signed-url.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { getProject } from '../store/projects.js';
 import * as store from '../store/images.js';
@@ -6,6 +7,10 @@ import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { filter, id, someIds, text } from './fields.js';
 import { registerImages } from './image-registration.js';
 import { paginate } from './paging.js';
+
+/** Signed image URLs live minutes, not days: they stand in for the token in a browser's <img>. */
+const DEFAULT_URL_TTL_S = 300;
+const MAX_URL_TTL_S = 24 * 3600;
 
 export function imageHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
   'registerImages' | 'listImages' | 'getImage' | 'setGoldenQuestions' | 'getImageUrl'> {
@@ -33,8 +38,11 @@ export function imageHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
 
     // Signed FileServer URLs arrive with the security work ([FileServer] url_signing_key).
     async getImageUrl(req) {
-      await store.getImage(pool, req.project, id('image_id', req.imageId));
-      throw failedPrecondition('image URLs need URL signing, which this controller does not offer yet');
+      const image = await store.getImage(pool, req.project, id('image_id', req.imageId));
+      if (!deps.urlSigningKey) throw failedPrecondition('image URLs need [FileServer] url_signing_key (shared with the FileServer)');
+      const ttl = Math.min(Math.max(req.ttlSeconds || DEFAULT_URL_TTL_S, 1), MAX_URL_TTL_S);
+      const expiresAt = new Date(Date.now() + ttl * 1000);
+      return { url: signFileUrl({ project: req.project, path: image.filePath, expiresAt }, deps.urlSigningKey), expiresAtUnix: Math.floor(expiresAt.getTime() / 1000) };
     },
   };
 }
