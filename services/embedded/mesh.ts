@@ -33,7 +33,8 @@ export interface EmbeddedMesh {
 }
 
 /** env: settings as AIDE_<SECTION>_<KEY> (ports, FileServer root, …) on top of the embedded defaults. */
-export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: Logger; workers?: number }): Promise<EmbeddedMesh> {
+/** workers: how many to run in this process (default 2), or the addresses of workers running elsewhere. */
+export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: Logger; workers?: number | string[] }): Promise<EmbeddedMesh> {
   // Loopback only: the services speak plaintext to each other here, and trust each other.
   const loopback = Object.fromEntries(['AICONTROLLER', 'AIWORKER', 'FILESERVER', 'RANKER'].map((s) => [`AIDE_${s}_HOST`, '127.0.0.1']));
   // A fresh signing key per run, so the controller can hand browsers image URLs the FileServer accepts.
@@ -54,12 +55,13 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
   const ranker = await startRanker(config, logger.child({ service: 'ranker' }), { registry });
   const workerConfig = Config.load({ env: { ...env, AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_FILESERVER: fileserver.addresses.grpc! } });
   const workers: RunningService[] = [];
-  for (let i = 0; i < (opts.workers ?? 2); i++) {
+  const external = Array.isArray(opts.workers) ? opts.workers : [];
+  for (let i = 0; i < (Array.isArray(opts.workers) ? 0 : opts.workers ?? 2); i++) {
     workers.push(await startWorker(workerConfig, logger.child({ service: `worker-${i + 1}` }), { registry, bus }));
   }
   const controllerConfig = Config.load({ env: {
     ...env,
-    AIDE_AICONTROLLER_WORKERS: workers.map((w) => w.addresses.grpc).join(','),
+    AIDE_AICONTROLLER_WORKERS: [...workers.map((w) => w.addresses.grpc), ...external].join(','),
     AIDE_AICONTROLLER_RANKER: ranker.addresses.grpc!,
     AIDE_AICONTROLLER_FILESERVER: fileserver.addresses.grpc!,
   } });
@@ -70,7 +72,7 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
 
   return {
     controller: controller.address,
-    workers: workers.map((w) => w.addresses.grpc!),
+    workers: [...workers.map((w) => w.addresses.grpc!), ...external],
     ranker: ranker.addresses.grpc!,
     fileServer: { grpc: fileserver.addresses.grpc!, http: fileserver.addresses.http! },
     adminToken: secret,
