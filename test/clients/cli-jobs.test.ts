@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { createClient } from '../../libs/grpc/index.js';
 import type { EmbeddedMesh } from '../../services/embedded/mesh.js';
-import { aideOn, ok } from './aide-cli.js';
+import { aideInProcessOn, aideOn, ok } from './aide-cli.js';
 import { startTestMesh } from './mesh.js';
 import { writeTiles } from './tiles.js';
 
@@ -35,7 +35,9 @@ const jobId = (started: string): string => /^started (\S+)/m.exec(started)![1]!;
 
 test('aide images, train / infer / rank / workflow, jobs and states against an in-process mesh', async (t) => {
   const [mesh, tiles] = await Promise.all([startTestMesh(t), writeTiles(18)]);
-  const run = aideOn(mesh);
+  // Most commands run in this process; a --watch with its progress bar (exit 0) and a watch that exits 1 run as real processes.
+  const run = aideInProcessOn(mesh);
+  const spawned = aideOn(mesh);
 
   await ok(run(['projects', 'create', 'tiles', '--model', 'examples.colour_histogram', '--ranker', 'builtin.breaking_ties']));
   await Promise.all(['savanna', 'water', 'forest'].map((name) => ok(run(['classes', 'add', 'tiles', name]))));
@@ -50,7 +52,7 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
 
   await t.test('train, infer and rank with --watch: a progress bar, then the finished job', async () => {
     for (const command of ['train', 'infer', 'rank']) {
-      const r = await run([command, 'tiles', '--watch']);
+      const r = await (command === 'train' ? spawned : run)([command, 'tiles', '--watch']);
       assert.equal(r.code, 0, `aide ${command}: ${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, /^started \S+\s+\w+\s+queued/m);
       assert.match(r.stdout, /^\S+\s+\w+\s+succeeded/m);
@@ -77,7 +79,7 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
     const steps = Array.from({ length: 12 }, () => 'train,inference,rank').join(',');
     const id = jobId(await ok(run(['workflow', 'tiles', '--steps', steps])));
     assert.match(await ok(run(['jobs', 'cancel', 'tiles', id])), new RegExp(`^${id}\\s+workflow\\s+(cancelled|running)`, 'm'));
-    const watched = await run(['jobs', 'watch', 'tiles', id]);
+    const watched = await spawned(['jobs', 'watch', 'tiles', id]);
     assert.equal(watched.code, 1, watched.stdout);
     assert.match(watched.stdout, new RegExp(`^${id}\\s+workflow\\s+cancelled`, 'm'));
   });

@@ -1,14 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aide, aideOn, ok } from './aide-cli.js';
+import { aide, aideInProcessOn, aideOn, ok } from './aide-cli.js';
 import { startTestMesh } from './mesh.js';
 
 test('aide projects, classes and models against an in-process mesh', async (t) => {
   const mesh = await startTestMesh(t);
-  const run = aideOn(mesh);
+  // Most commands run in this process; a success (here) and a refusal (the wrong token) run as real processes.
+  const run = aideInProcessOn(mesh);
+  const spawned = aideOn(mesh);
 
   await t.test('projects create / get / list / settings', async () => {
-    const created = await ok(run(['projects', 'create', 'birds', '--display-name', 'Bird survey',
+    const created = await ok(spawned(['projects', 'create', 'birds', '--display-name', 'Bird survey',
       '--model', 'examples.colour_histogram', '--ranker', 'builtin.breaking_ties']));
     assert.match(created, /^project\s+birds \(Bird survey\)$/m);
     assert.match(created, /^model\s+examples\.colour_histogram/m);

@@ -58,7 +58,7 @@ export async function makeShapeSet(root: string, split: string, perShape: number
   return { images, labelClasses: labelClasses(shapes) };
 }
 
-/** Images of `data` whose label is one of `shapes`. */
+/** `data` with only the images `keep` accepts (by id and position). */
 export function subset(data: TrainingData<LabelAnnotation>, keep: (id: string, index: number) => boolean): TrainingData<LabelAnnotation> {
   return { ...data, images: Object.fromEntries(Object.entries(data.images).filter(([id], i) => keep(id, i))) };
 }

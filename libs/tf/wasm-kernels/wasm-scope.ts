@@ -14,8 +14,9 @@ export class WasmScope {
 
   constructor(readonly backend: BackendWasm) {}
 
-  /** Runs the wasm kernel `name` (or `kernel`, e.g. one this module replaced). */
-  run(name: string, inputs: Inputs, attrs: tf.NamedAttrMap = {}, kernel = tf.getKernel(name, 'wasm')): tf.TensorInfo {
+  /** Runs the wasm kernel `name`; its output is freed by keep() unless it is the result. */
+  run(name: string, inputs: Inputs, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+    const kernel = tf.getKernel(name, 'wasm');
     if (!kernel) throw new Error(`wasm has no ${name} kernel`);
     // Kernels whose inputs are a list (Concat, Pack) take the array itself.
     const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, attrs, backend: this.backend });

@@ -1,5 +1,4 @@
 import { failedPrecondition } from '../../../libs/errors.js';
-import { JobState } from '../../../libs/gen/aide/v1/common.js';
 import { inTransaction } from '../store/db.js';
 import { inferenceImages } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
@@ -30,7 +29,8 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
     dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
     header, images: toImageData(images), state: bytes, numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
     store: async (p) => { await insertPredictions(orchestra.db, project.name, state.id, [imagePredictionsFromProto(p)]); },
-    onProgress: (part, parts, e) => { if (e.state === JobState.JOB_STATE_RUNNING) report(part, parts, 'shard', e); },
+    // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
+    onProgress: (part, parts, e) => report(part, parts, 'shard', e),
   });
   signal.throwIfAborted();
   await inTransaction(orchestra.db, (client) => run.succeed(client, `predicted ${count} images with state v${state.version}`));

@@ -1,5 +1,4 @@
 import { failedPrecondition } from '../../../libs/errors.js';
-import { JobState } from '../../../libs/gen/aide/v1/common.js';
 import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
 import { currentState, insertState, setCurrentState } from '../store/model-states.js';
 import { trainingImages } from '../store/images.js';
@@ -58,9 +57,8 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     result = await trainDistributed({
       dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
       header, images: data, state, numWorkers,
-      onProgress: (part, parts, e) => {
-        if (e.state === JobState.JOB_STATE_RUNNING) report(part, parts, part === parts ? 'averaging' : 'shard', e);
-      },
+      // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
+      onProgress: (part, parts, e) => report(part, parts, part === parts ? 'averaging' : 'shard', e),
     });
     state = result.state;
   }
