@@ -80,6 +80,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('Security', 'tls_cert', 'str', undefined, 'PEM certificate of this service'),
   S('Security', 'tls_key', 'str', undefined, 'PEM private key of this service'),
   S('Security', 'tls_ca', 'str', undefined, 'PEM CA bundle; set to require and verify peer certificates (mTLS)'),
+  S('Security', 'require_client_cert', 'bool', true, 'with tls_ca: refuse clients without a certificate; false on a public port (the controller) where users come with API tokens'),
   S('Security', 'reflection', 'bool', true, 'serve gRPC server reflection'),
 
   S('Log', 'level', 'str', 'info', 'log level (fatal, error, warn, info, debug, trace, silent)'),

@@ -6,8 +6,14 @@ export interface TlsSettings {
   plaintext: boolean;
   certFile?: string;
   keyFile?: string;
-  /** CA that signs the mesh's certificates; with it, servers require client certificates (mTLS). */
+  /** CA that signs the mesh's certificates; with it, servers verify client certificates (mTLS). */
   caFile?: string;
+  /**
+   * With a CA: refuse clients without a certificate (default). False for a public port (the controller's)
+   * that mesh peers reach with certificates and users with API tokens: a certificate is then asked for,
+   * verified when given, and optional.
+   */
+  requireClientCert?: boolean;
   /** How often certificate files are re-read, so rotated Kubernetes secrets apply without restart. */
   refreshMs?: number;
 }
@@ -28,7 +34,7 @@ function provider(s: TlsSettings, files: { cert?: string; key?: string; ca?: str
   });
 }
 
-/** Server side: plaintext, TLS, or mTLS (client certificates required when a CA is given), reloaded from disk. */
+/** Server side: plaintext, TLS, or mTLS (client certificates verified when a CA is given), reloaded from disk. */
 export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
   if (s.plaintext) return grpc.ServerCredentials.createInsecure();
   const { cert, key } = requireFiles(s);
@@ -36,7 +42,7 @@ export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
   const ca = s.caFile ? provider(s, { ca: s.caFile }) : identity;
   // grpc-js 1.14 hands this function's first two arguments to its constructor swapped
   // (the server would have no certificate), so the identity provider goes first.
-  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, Boolean(s.caFile));
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, Boolean(s.caFile) && s.requireClientCert !== false);
 }
 
 /** Client side: the mesh's own certificate (for mTLS) and the CA it trusts. */

@@ -8,6 +8,7 @@ export function tlsSettings(config: Config): TlsSettings {
     certFile: config.getProperty('Security', 'tls_cert', 'str', '') || undefined,
     keyFile: config.getProperty('Security', 'tls_key', 'str', '') || undefined,
     caFile: config.getProperty('Security', 'tls_ca', 'str', '') || undefined,
+    requireClientCert: config.getProperty('Security', 'require_client_cert', 'bool', true),
   };
 }
 
