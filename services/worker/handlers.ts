@@ -53,59 +53,55 @@ function splitTrainResult(result: ModelTrainResult): { state: Uint8Array; stats:
 
 const classMap = (header: JobHeader) => Object.fromEntries(header.labelClasses.map((c) => [c.id, c.index]));
 
+/** A job's response stream while it holds one of the worker's slots (RESOURCE_EXHAUSTED when none is free). */
+async function* inSlot<R>(slots: JobSlots, stream: () => AsyncIterable<R>): AsyncGenerator<R> {
+  const release = slots.acquire();
+  try {
+    yield* stream();
+  } finally {
+    release();
+  }
+}
+
 /** Plain functions behind WorkerService: stateless; everything arrives in the request. */
 export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerServiceService> {
   const jobOf = <T>(header: JobHeader, ctx: CallContext, work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>) =>
     runJob<T>({ jobId: header.jobId, project: header.project, workerId: deps.workerId, bus: deps.bus, logger: deps.logger, signal: ctx.signal, work });
+  const limits = (ctx: CallContext) => ({ maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
 
   return {
-    async *train(requests: AsyncIterable<TrainRequest>, ctx): AsyncGenerator<TrainResponse> {
-      const release = deps.slots.acquire();
-      try {
-        const input = await readJobInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
-        const model = createModel(deps, input.header);
-        const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
-        const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
-        yield* streamJob(job, (result) => {
-          const { state, stats } = splitTrainResult(result);
-          return stateOut(state, { stats, numImages: input.images.length, labelClassMap: classMap(input.header) });
-        });
-      } finally {
-        release();
-      }
-    },
+    train: (requests: AsyncIterable<TrainRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<TrainResponse> {
+      const input = await readJobInput(requests, limits(ctx));
+      const model = createModel(deps, input.header);
+      const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
+      const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
+      yield* streamJob(job, (result) => {
+        const { state, stats } = splitTrainResult(result);
+        return stateOut(state, { stats, numImages: input.images.length, labelClassMap: classMap(input.header) });
+      });
+    }),
 
-    async *inference(requests: AsyncIterable<InferenceRequest>, ctx): AsyncGenerator<InferenceResponse> {
-      const release = deps.slots.acquire();
-      try {
-        const input = await readJobInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
-        const model = createModel(deps, input.header);
-        const data = toInferenceData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
-        const job = jobOf(input.header, ctx, (updateState, signal) => model.inference(input.state, data, updateState, signal));
-        yield* streamJob(job, async function* (predictions): AsyncGenerator<InferenceResponse> {
-          for (const image of input.images) {
-            const entry = predictions[image.id];
-            if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
-            yield { payload: { $case: 'predictions', value: toWirePredictions(image.id, entry.predictions, input.header.labelClasses) } };
-          }
-        });
-      } finally {
-        release();
-      }
-    },
+    inference: (requests: AsyncIterable<InferenceRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<InferenceResponse> {
+      const input = await readJobInput(requests, limits(ctx));
+      const model = createModel(deps, input.header);
+      const data = toInferenceData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
+      const job = jobOf(input.header, ctx, (updateState, signal) => model.inference(input.state, data, updateState, signal));
+      yield* streamJob(job, async function* (predictions): AsyncGenerator<InferenceResponse> {
+        for (const image of input.images) {
+          const entry = predictions[image.id];
+          if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
+          yield { payload: { $case: 'predictions', value: toWirePredictions(image.id, entry.predictions, input.header.labelClasses) } };
+        }
+      });
+    }),
 
-    async *averageStates(requests: AsyncIterable<AverageStatesRequest>, ctx): AsyncGenerator<AverageStatesResponse> {
-      const release = deps.slots.acquire();
-      try {
-        const { header, states, weights } = await readAveragingInput(requests, { maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
-        const model = createModel(deps, header);
-        const job = jobOf(header, ctx, (updateState, signal) => model.averageModelStates(states, updateState, weights, signal));
-        const numImages = weights.reduce((x, y) => x + y, 0);
-        yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header) }));
-      } finally {
-        release();
-      }
-    },
+    averageStates: (requests: AsyncIterable<AverageStatesRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<AverageStatesResponse> {
+      const { header, states, weights } = await readAveragingInput(requests, limits(ctx));
+      const model = createModel(deps, header);
+      const job = jobOf(header, ctx, (updateState, signal) => model.averageModelStates(states, updateState, weights, signal));
+      const numImages = weights.reduce((x, y) => x + y, 0);
+      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header) }));
+    }),
 
     async getCapabilities(): Promise<GetCapabilitiesResponse> {
       return {
