@@ -55,10 +55,16 @@ export async function listServices(address: string, credentials = grpc.credentia
 
 export interface MethodDescription { name: string; input: string; output: string; clientStreaming: boolean; serverStreaming: boolean }
 
+/** The serialized FileDescriptorProtos the server returns for a symbol: the file defining it and those it imports. */
+export async function fileDescriptorsOf(address: string, symbol: string, credentials = grpc.credentials.createInsecure()): Promise<Buffer[]> {
+  const res = await ask(address, { file_containing_symbol: symbol }, credentials);
+  if (!res.file_descriptor_response) throw new Error(`reflection of ${symbol}: no descriptors`);
+  return res.file_descriptor_response.file_descriptor_proto;
+}
+
 /** The methods of a service, read from the file descriptor the server returns for the symbol. */
 export async function describeService(address: string, service: string, credentials = grpc.credentials.createInsecure()): Promise<MethodDescription[]> {
-  const res = await ask(address, { file_containing_symbol: service }, credentials);
-  const files: FileDescriptorProto[] = res.file_descriptor_response!.file_descriptor_proto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+  const files: FileDescriptorProto[] = (await fileDescriptorsOf(address, service, credentials)).map((b) => fromBinary(FileDescriptorProtoSchema, b));
   const shortName = service.split('.').pop();
   for (const file of files) {
     const svc = file.service.find((s) => `${file.package}.${s.name}` === service || s.name === shortName && file.package === service.split('.').slice(0, -1).join('.'));
