@@ -76,13 +76,19 @@ export async function trainRound<S extends RoundState>(opts: {
   const shards = shard(opts.images, opts.numWorkers);
   const k = shards.length;
   const { store } = opts;
+  // A shard that fails ends the round: the others stop too instead of finishing (and storing) for nothing.
+  const failed = new AbortController();
+  const dispatch = { ...opts.dispatch, signal: AbortSignal.any([opts.dispatch.signal, failed.signal]) };
   const sink = (save: (output: RoundOutput) => Promise<S>): StateSink<S> => (result, pieces) =>
     save({ numImages: result.numImages, stats: result.stats, labelClassMap: result.labelClassMap, pieces });
   const trainShard = (images: readonly ImageData[], i: number): Promise<S> => inSpan('train shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
-    onWorker({ ...opts.dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
+    onWorker({ ...dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
       counted('train', stateSize(opts.input), trainInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.input,
         sink(k === 1 ? (o) => store.saveRound(o) : (o) => store.saveShard(i, o)),
-        { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e) }))));
+        { signal: dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e) }))).catch((err: unknown) => {
+    failed.abort(err);
+    throw err;
+  }));
   // Gathering ends when the slowest shard's state is back: its span shows the stragglers.
   const parts = await inSpan('gather', { attributes: { 'aide.shards': k } }, () =>
     Promise.all(shards.map((images, i) => (k > 1 && store.storedShard(i)) || trainShard(images, i))));

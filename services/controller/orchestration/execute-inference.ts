@@ -35,7 +35,7 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
     numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
     store: async (p) => { await insertPredictions(db, project.name, state.id, [imagePredictionsFromProto(p)]); },
     // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
-    onProgress: (part, parts, e) => report(part, parts, 'shard', e),
+    onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),
   });
   signal.throwIfAborted();
   await inTransaction(db, async (client) => {

@@ -101,7 +101,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
         stored: round === resumed.round + 1 ? resumed.shards : new Map(),
       }),
       // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
-      onProgress: (part, parts, e) => report(part, parts, part === parts ? 'averaging' : 'shard', e),
+      onProgress: (part, parts, e) => report(part, part === parts ? 'averaging' : `shard ${part + 1}/${parts}`, e),
     });
   }
   const trained = input!;
