@@ -136,13 +136,24 @@ export async function getState(db: Db, project: string, id: string): Promise<Mod
   return toInfo(rows[0]);
 }
 
-/** The state's bytes, chunk rows read a few at a time as the consumer iterates (each call reads afresh). */
-export async function* stateBytes(db: Db, info: ModelStateInfo): AsyncGenerator<Buffer> {
+/**
+ * The state's bytes, chunk rows read a few at a time as the consumer iterates
+ * (each call reads afresh). On the pool: the next rows are fetched on another
+ * connection while the consumer takes these.
+ */
+export async function* stateBytes(db: pg.Pool, info: ModelStateInfo): AsyncGenerator<Buffer> {
+  const batch = (from: number) => db.query<{ seq: number; data: Buffer }>(
+    'SELECT seq, data FROM model_state_chunks WHERE state_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [info.id, from, READ_BATCH]);
   let seq = 0;
   let size = 0;
+  let next = batch(0);
   for (;;) {
-    const { rows } = await db.query<{ seq: number; data: Buffer }>(
-      'SELECT seq, data FROM model_state_chunks WHERE state_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [info.id, seq, READ_BATCH]);
+    const { rows } = await next;
+    if (rows.length === READ_BATCH) {
+      // A consumer that stops early leaves this fetch unobserved: no rejection may escape.
+      next = batch(seq + READ_BATCH);
+      next.catch(() => {});
+    }
     for (const r of rows) {
       if (r.seq !== seq) throw dataLoss(`model state ${info.id} lacks chunk ${seq}`);
       seq++;
@@ -155,7 +166,7 @@ export async function* stateBytes(db: Db, info: ModelStateInfo): AsyncGenerator<
 }
 
 /** A state's info and its bytes as a stream (never the whole state in memory). */
-export async function openState(db: Db, project: string, id: string): Promise<{ info: ModelStateInfo; chunks: AsyncIterable<Buffer> }> {
+export async function openState(db: pg.Pool, project: string, id: string): Promise<{ info: ModelStateInfo; chunks: AsyncIterable<Buffer> }> {
   const info = await getState(db, project, id);
   return { info, chunks: stateBytes(db, info) };
 }
