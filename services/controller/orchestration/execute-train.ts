@@ -33,9 +33,9 @@ function checkClassChanges(orchestra: Orchestra, library: string, state: ModelSt
 }
 
 /** What a round's states are made from: a resumed job reuses stored rounds only if this still matches. */
-function fingerprint(project: Project, base: ModelStateInfo | null, numWorkers: number, data: readonly ImageData[]): string {
+function fingerprint(project: Project, base: ModelStateInfo | null, numWorkers: number, classes: readonly unknown[], data: readonly ImageData[]): string {
   const { modelLibrary, modelOptionsJson } = project.settings;
-  return createHash('sha256').update(JSON.stringify({ base: base?.id ?? null, modelLibrary, modelOptionsJson, numWorkers, data })).digest('hex');
+  return createHash('sha256').update(JSON.stringify({ base: base?.id ?? null, modelLibrary, modelOptionsJson, numWorkers, classes, data })).digest('hex');
 }
 
 /** Where an earlier run of the job stopped: its last stored round's state and the shards stored of the round after. */
@@ -83,7 +83,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
   // 0 or absent: the project's default (its auto-train policy's worker count), else one worker.
   const numWorkers = options.num_workers || project.settings.autoTrain.numWorkers || 1;
   const data = toImageData(images);
-  const inputs = fingerprint(project, base, numWorkers, data);
+  const inputs = fingerprint(project, base, numWorkers, header.labelClasses, data);
   const resumed = await resumePoint(orchestra, project.name, job.id, inputs);
   let input: StoredRoundState | null = resumed.state ? roundState(db, resumed.state) : base && roundState(db, base);
   // The bar spans all rounds: a round's share is the most work any round reported so far.

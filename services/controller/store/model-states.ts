@@ -99,8 +99,13 @@ export function insertState(
     const hash = createHash('sha256');
     let seq = 0;
     let size = 0;
-    const pieces = bytes instanceof Uint8Array ? [bytes] : bytes;
-    for await (const piece of pieces) {
+    const source = (bytes instanceof Uint8Array ? (async function* () { yield bytes; })() : bytes)[Symbol.asyncIterator]();
+    for (let next = source.next(); ;) {
+      const { done, value: piece } = await next;
+      if (done) break;
+      // The next piece arrives (an upload: is received and verified) while this one is written.
+      next = source.next();
+      next.catch(() => {}); // observed at the top of the loop; a write failing first ends the transaction
       for (const data of slices(piece)) {
         hash.update(data);
         size += data.byteLength;
