@@ -72,13 +72,11 @@ export async function resolveExisting(
 ): Promise<ProjectPath> {
   const segments = pathSegments(raw, opts.field, opts.allowEmpty);
   const relative = segments.join('/');
-  const folder = await projectFolder(root, project, relative);
-  let absolute: string;
-  try {
-    absolute = await realpath(path.join(folder, ...segments));
-  } catch (err) {
-    throw fsError(err, relative);
-  }
+  // Both at once: resolving through the project folder's own name ends where resolving through its real path does.
+  const [folder, absolute] = await Promise.all([
+    projectFolder(root, project, relative),
+    realpath(path.join(root, project, ...segments)).catch((err: unknown) => { throw fsError(err, relative); }),
+  ]);
   if (!isInside(folder, absolute)) throw notFound(`file '${relative}'`);
   return { project, relative, absolute };
 }
