@@ -77,10 +77,11 @@ Target: FileServer ≥ 0.6 × nginx req/s. The FileServer runs as deployed (serv
 settings) and checks a signed URL on every request; nginx checks nothing. Both get the same wrk script
 (nginx ignores the query). wrk shares the 2 cores with the servers, and other work on this shared machine
 moves absolute figures by tens of percent between runs: compare within a round.
-nginx hands each file to the kernel with sendfile(2). The FileServer authorizes, resolves the path
-(two realpaths, at once) and stats the file on every request; a small file whose stat still matches
-the version in its cache (http_cache_bytes per process; here large enough for all 1,000 files) is
-written from memory, anything else is opened, read and closed. The no-cache row is that cold path.
+nginx hands each file to the kernel with sendfile(2). The FileServer verifies the signature, resolves
+the path (one realpath) and stats the file on every request; a small file whose stat still matches the
+version in its cache (http_cache_bytes per process; here large enough for all 1,000 files) is written
+from memory, anything else is opened, read whole and closed: the no-cache row is that path. With 2
+HTTP processes the service process hands each connection to one of them (node:cluster).
 
 gRPC GetFile, one 200 MB file over loopback (client and server in one process, SHA-256 checked on both ends):
 median **${grpc.medianMBps.toFixed(0)} MB/s** over ${grpc.rounds} rounds.

@@ -94,6 +94,7 @@ nginx() { # $1 = name, $2 = workers, $3 = round
   measure "$1" "$NGINX_PORT" "$3"
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq "$ROUNDS"); do
   nginx nginx1 1 "$round"
   fileserver fs1 1 "$CACHE_BYTES" "$round"
@@ -108,5 +109,5 @@ echo "$GRPC"
 
 HEADER="HTTP GET of 1,000 files of 200 KB (a random signed URL per request), wrk -t$THREADS -c$CONNECTIONS -d$DURATION,
 same machine ($(nproc) cores, $(uname -m), $(node --version), $("$NGINX" -v 2>&1 | sed 's/.*: //'); $(date -u +%Y-%m-%d)),
-FileServer http_cache_bytes = $CACHE_BYTES per process."
+FileServer http_cache_bytes = $CACHE_BYTES per process; load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after."
 node --import tsx bench/fileserver/http-report.ts "$WORK/out" "$HEADER" "$GRPC"

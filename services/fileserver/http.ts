@@ -1,7 +1,9 @@
 /**
- * Plain HTTP access for browsers: GET/HEAD /files/<project>/<path>, streamed
- * from disk with validators (ETag, Last-Modified), conditional requests and
- * single byte ranges. Paths pass the same gate as gRPC (safe-path.ts).
+ * Plain HTTP access for browsers: GET/HEAD /files/<project>/<path> with
+ * validators (ETag, Last-Modified), conditional requests and single byte
+ * ranges. Every request is authorized and its path passes the same gate as
+ * gRPC (safe-path.ts); then small files come from a cache checked against a
+ * stat (file-cache.ts) or are read whole, larger ones stream from disk.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
