@@ -14,11 +14,11 @@ const sameVersion = (a: BigIntStats, b: BigIntStats): boolean =>
 
 /**
  * Recently served small files kept in memory (entries may carry more, e.g.
- * precomputed headers), the least recently used dropped
- * once the byte budget is exceeded. An entry is only handed out after a stat
- * of its path reports the very version it holds, so a replaced or rewritten
- * file is read afresh. Keys are real paths the caller has already confined to
- * a project: the cache saves the open/read/close, never a security check.
+ * precomputed headers), the least recently used dropped once the byte budget
+ * is exceeded. An entry is only handed out after a stat of its path reports
+ * the very version it holds, so a replaced or rewritten file is read afresh.
+ * Keys are real paths the caller has already confined to a project: the
+ * cache saves the open/read/close, never a security check.
  */
 export class FileCache<E extends CachedFile = CachedFile> {
   readonly maxBytes: number;
