@@ -29,27 +29,35 @@ export class WasmScope {
     return this.run('Reshape', { x }, { shape });
   }
 
-  /** A fresh float32 tensor on the heap, zero-filled, to be written through view(). */
-  output(shape: number[]): tf.TensorInfo {
-    const info = this.backend.makeOutput(shape, 'float32');
+  /** A fresh tensor on the heap, zero-filled, to be written through view() or int32(). */
+  output(shape: number[], dtype: 'float32' | 'int32' = 'float32'): tf.TensorInfo {
+    const info = this.backend.makeOutput(shape, dtype);
     this.temps.push(info);
-    this.view(info).fill(0);
+    this.backend.typedArrayFromHeap(info).fill(0);
     return info;
   }
 
   /**
-   * The tensor's values in place. Heap growth (any allocation) detaches
-   * earlier views, so take views after allocating.
+   * The float32 tensor's values in place. Heap growth (any allocation)
+   * detaches earlier views, so take views after allocating.
    */
   view(info: tf.TensorInfo): Float32Array {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
-  /** Hands `result` to the caller and frees every other intermediate. */
-  keep(result: tf.TensorInfo): tf.TensorInfo {
-    for (const t of this.temps) if (t !== result) this.backend.disposeData(t.dataId);
+  /** The tensor's memory as int32 (see view()): an int32 tensor's values, a float32 tensor's bit patterns. */
+  int32(info: tf.TensorInfo): Int32Array {
+    const { buffer, byteOffset, length } = this.backend.typedArrayFromHeap(info);
+    return new Int32Array(buffer, byteOffset, length);
+  }
+
+  /** Hands `result` (or several, for a kernel with several outputs) to the caller and frees every other intermediate. */
+  keep(result: tf.TensorInfo): tf.TensorInfo;
+  keep(...results: tf.TensorInfo[]): tf.TensorInfo[];
+  keep(...results: tf.TensorInfo[]): tf.TensorInfo | tf.TensorInfo[] {
+    for (const t of this.temps) if (!results.includes(t)) this.backend.disposeData(t.dataId);
     this.temps.length = 0;
-    return result;
+    return results.length === 1 ? results[0]! : results;
   }
 }
 
