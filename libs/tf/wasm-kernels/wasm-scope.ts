@@ -31,9 +31,15 @@ export class WasmScope {
 
   /** A fresh tensor on the heap, zero-filled, to be written through view() or int32(). */
   output(shape: number[], dtype: 'float32' | 'int32' = 'float32'): tf.TensorInfo {
+    const info = this.scratch(shape, dtype);
+    this.backend.typedArrayFromHeap(info).fill(0);
+    return info;
+  }
+
+  /** A fresh tensor on the heap with undefined values, for a caller that writes every one. */
+  scratch(shape: number[], dtype: 'float32' | 'int32' = 'float32'): tf.TensorInfo {
     const info = this.backend.makeOutput(shape, dtype);
     this.temps.push(info);
-    this.backend.typedArrayFromHeap(info).fill(0);
     return info;
   }
 
@@ -43,6 +49,12 @@ export class WasmScope {
    */
   view(info: tf.TensorInfo): Float32Array {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
+  }
+
+  /** The whole heap as floats, and where `info`'s values start in it (see view()). */
+  heap(info: tf.TensorInfo): [Float32Array, number] {
+    const v = this.view(info);
+    return [new Float32Array(v.buffer), v.byteOffset >> 2];
   }
 
   /** The tensor's memory as int32 (see view()): an int32 tensor's values, a float32 tensor's bit patterns. */
