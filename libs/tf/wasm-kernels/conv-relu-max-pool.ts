@@ -46,15 +46,13 @@ export const convReluMaxPoolGradConfig: tf.KernelConfig = {
   },
 };
 
-/** Offsets of a 2×2 window's elements (row-major: the argmax order) from its top-left one. */
-const windowOffsets = (w: number, c: number) => [0, c, w * c, (w + 1) * c] as const;
-
 /**
  * a: ReLU output [n, h, w, c] as bits. A window's first maximum wins (as in
  * tfjs's MaxPoolGrad); argmax gets +4 where the maximum is 0 (ReLU off: no gradient).
  */
 function poolWithArgmax(a: Int32Array, pooled: Int32Array, argmax: Int32Array, [n, h, w, c]: Shape4): void {
-  const [, o1, o2, o3] = windowOffsets(w, c);
+  // A 2×2 window's elements from its top-left one, in argmax order (row-major).
+  const [o1, o2, o3] = [c, w * c, (w + 1) * c];
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < h >> 1; y++) {
@@ -78,15 +76,11 @@ function poolWithArgmax(a: Int32Array, pooled: Int32Array, argmax: Int32Array, [
   }
 }
 
-/** Per argmax code: the bits kept of the gradient, and the same as a factor. */
-const KEEP = Int32Array.of(-1, -1, -1, -1, 0, 0, 0, 0);
-const ACTIVE = Float64Array.of(1, 1, 1, 1, 0, 0, 0, 0);
-
 /** dz (zero-filled, as bits) gets each pooled gradient at its argmax; dbias sums them per channel. */
 function scatterToArgmax(dy: Float32Array, argmax: Int32Array, dz: Int32Array, dbias: Float32Array, [n, h, w, c]: Shape4): void {
-  const offsets = windowOffsets(w, c);
   const dyBits = new Int32Array(dy.buffer, dy.byteOffset, dy.length);
   const sums = new Float64Array(c);
+  const row = w * c;
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < h >> 1; y++) {
@@ -94,8 +88,10 @@ function scatterToArgmax(dy: Float32Array, argmax: Int32Array, dz: Int32Array, d
         const corner = ((b * h + 2 * y) * w + 2 * x) * c;
         for (let ch = 0; ch < c; ch++) {
           const at = argmax[o + ch]!;
-          dz[corner + offsets[at & 3]! + ch] = dyBits[o + ch]! & KEEP[at]!;
-          sums[ch]! += dy[o + ch]! * ACTIVE[at]!;
+          const active = 1 - (at >> 2);
+          // Where ReLU was off, +0 lands on the window's first element (zero already).
+          dz[corner + ch + (at & 1) * c + ((at >> 1) & 1) * row] = dyBits[o + ch]! & -active;
+          sums[ch]! += dy[o + ch]! * active;
         }
       }
     }
