@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
-import { convReluMaxPoolConfig, convReluMaxPoolGradConfig } from './conv-relu-max-pool.js';
+import { convReluMaxPoolConfig, convReluMaxPoolGradConfig, convReluMaxPoolGradInputConfig } from './conv-relu-max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 
 let registered = false;
@@ -26,4 +26,5 @@ export function registerWasmTrainingKernels(): void {
   replace(maxPoolGradConfig);
   replace(convReluMaxPoolConfig);
   replace(convReluMaxPoolGradConfig);
+  replace(convReluMaxPoolGradInputConfig);
 }

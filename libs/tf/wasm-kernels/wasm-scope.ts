@@ -29,10 +29,10 @@ export class WasmScope {
     return this.run('Reshape', { x }, { shape });
   }
 
-  /** A fresh tensor on the heap, zero-filled, to be written through view() or int32(). */
-  output(shape: number[], dtype: 'float32' | 'int32' = 'float32'): tf.TensorInfo {
-    const info = this.scratch(shape, dtype);
-    this.backend.typedArrayFromHeap(info).fill(0);
+  /** A fresh float32 tensor on the heap, zero-filled. */
+  output(shape: number[]): tf.TensorInfo {
+    const info = this.scratch(shape);
+    this.view(info).fill(0);
     return info;
   }
 
@@ -51,16 +51,15 @@ export class WasmScope {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
+  /** Where the tensor's values start in the heap, in bytes (for the project's SIMD kernels). */
+  ptr(info: tf.TensorInfo): number {
+    return this.view(info).byteOffset;
+  }
+
   /** The whole heap as floats, and where `info`'s values start in it (see view()). */
   heap(info: tf.TensorInfo): [Float32Array, number] {
     const v = this.view(info);
     return [new Float32Array(v.buffer), v.byteOffset >> 2];
-  }
-
-  /** The tensor's memory as int32 (see view()): an int32 tensor's values, a float32 tensor's bit patterns. */
-  int32(info: tf.TensorInfo): Int32Array {
-    const { buffer, byteOffset, length } = this.backend.typedArrayFromHeap(info);
-    return new Int32Array(buffer, byteOffset, length);
   }
 
   /** Hands `result` (or several, for a kernel with several outputs) to the caller and frees every other intermediate. */
