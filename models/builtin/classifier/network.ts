@@ -10,6 +10,7 @@
  * the convolutions, and it keeps replicas stateless (no running statistics).
  */
 import * as tf from '@tensorflow/tfjs';
+import { convReluMaxPool } from '../../../libs/tf/conv-relu-max-pool.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 
@@ -59,9 +60,8 @@ function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tens
   const { mean, variance } = tf.moments(images, [1, 2, 3], true);
   let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
   for (let stage = 0; stage < a.depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
-    const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
-    h = tf.maxPool(conv, 2, 2, 'valid');
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
+    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
   }
   const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
   const head = PARAMS_PER_STAGE * a.depth;
