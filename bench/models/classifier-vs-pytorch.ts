@@ -98,7 +98,7 @@ try {
     const ours = await oursOnce(pool, data);
     rows.push({ torch, ours });
     console.log(`round ${r + 1}: train ${ours.train.toFixed(0)} vs PyTorch ${torch.train.toFixed(0)} img/s (×${(ours.train / torch.train).toFixed(2)}), ` +
-      `inference ${ours.infer.toFixed(0)} vs ${torch.infer.toFixed(0)} img/s (×${(ours.infer / torch.infer).toFixed(2)})`);
+      `inference ${ours.infer.toFixed(0)} vs ${torch.infer.toFixed(0)} img/s (×${(ours.infer / torch.infer).toFixed(2)}); load average ${loadavg()[0]!.toFixed(1)}`);
   }
 } finally {
   await pool.close();
