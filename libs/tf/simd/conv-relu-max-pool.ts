@@ -206,26 +206,34 @@ export function filterGradient(dy: usize, argmax: usize, x: usize, dFilter: usiz
   if (vectors == 4) v128.store(out, f32x4.add(v128.load(out, 48), a3), 48);
 }
 
-/** Input gradient dx [n, ih, iw, ci] (zeroed by the caller) += dy · filter row by row, the filter given as [co, kh, kw, ci]. */
+/**
+ * Input gradient dx [n, ih, iw, ci] (zeroed by the caller) += dy · filter
+ * row by row, the filter given as [co, kh, kw, ci]. Along a pooled row, the
+ * windows are visited even ones first, then odd ones, channel by channel:
+ * consecutive updates then never overlap (windows two apart are 4 input
+ * columns apart), so none waits for the store before it.
+ */
 export function inputGradient(dy: usize, argmax: usize, filter: usize, dx: usize): void {
   const n = n_, ih = ih_, iw = iw_, ci = ci_, kh = kh_, kw = kw_, co = co_, stride = stride_, padTop = padTop_, padLeft = padLeft_, ph = ph_, pw = pw_;
-  let o: usize = 0;
   for (let b = 0; b < n; b++) {
     for (let py = 0; py < ph; py++) {
-      for (let px = 0; px < pw; px++) {
-        for (let oc = 0; oc < co; oc++, o++) {
-          const at = load<i32>(argmax + (o << 2));
-          if (at >= 4) continue;
-          const g = load<f32>(dy + (o << 2));
-          const y0 = (2 * py + (at >> 1)) * stride - padTop;
-          const x0 = (2 * px + (at & 1)) * stride - padLeft;
-          const c0 = x0 < 0 ? -x0 : 0;
-          const c1 = x0 + kw > iw ? iw - x0 : kw;
-          if (c1 <= c0) continue;
-          for (let r = 0; r < kh; r++) {
-            const y = y0 + r;
-            if (y < 0 || y >= ih) continue;
-            axpy(dx + ((<usize>((b * ih + y) * iw + x0 + c0) * ci) << 2), filter + ((<usize>((oc * kh + r) * kw + c0) * ci) << 2), g, (c1 - c0) * ci);
+      for (let parity = 0; parity < 2; parity++) {
+        for (let oc = 0; oc < co; oc++) {
+          for (let px = parity; px < pw; px += 2) {
+            const o = <usize>(((b * ph + py) * pw + px) * co + oc) << 2;
+            const at = load<i32>(argmax + o);
+            if (at >= 4) continue;
+            const g = load<f32>(dy + o);
+            const y0 = (2 * py + (at >> 1)) * stride - padTop;
+            const x0 = (2 * px + (at & 1)) * stride - padLeft;
+            const c0 = x0 < 0 ? -x0 : 0;
+            const c1 = x0 + kw > iw ? iw - x0 : kw;
+            if (c1 <= c0) continue;
+            for (let r = 0; r < kh; r++) {
+              const y = y0 + r;
+              if (y < 0 || y >= ih) continue;
+              axpy(dx + ((<usize>((b * ih + y) * iw + x0 + c0) * ci) << 2), filter + ((<usize>((oc * kh + r) * kw + c0) * ci) << 2), g, (c1 - c0) * ci);
+            }
           }
         }
       }
