@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convReluMaxPool } from '../../../libs/tf/conv-relu-max-pool.js';
+import { standardizedFilter } from '../../../libs/tf/standardized-filter.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 
@@ -45,14 +46,6 @@ export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
   return specs;
 }
 
-/** W' = gain · √2 · (W − mean) / (std · √fanIn), per output channel (√2: ReLU's gain). */
-function standardizedKernel(kernel: tf.Tensor4D, gain: tf.Tensor): tf.Tensor4D {
-  const [kh, kw, cin] = kernel.shape;
-  const { mean, variance } = tf.moments(kernel, [0, 1, 2], true);
-  const scale = tf.mul(gain, tf.div(Math.SQRT2, tf.sqrt(tf.mul(tf.add(variance, 1e-6), kh * kw * cin))));
-  return tf.mul(tf.sub(kernel, mean), scale);
-}
-
 /** Logits [n, classes]. */
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
   // Per-image standardization: brightness and contrast stop mattering,
@@ -60,8 +53,8 @@ function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tens
   const { mean, variance } = tf.moments(images, [1, 2, 3], true);
   let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
   for (let stage = 0; stage < a.depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
-    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    h = convReluMaxPool(h, standardizedFilter(kernel, gain), bias, { strides: 1, pad: 'same' });
   }
   const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
   const head = PARAMS_PER_STAGE * a.depth;
