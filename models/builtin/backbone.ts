@@ -10,6 +10,7 @@
  * the convolutions, and it keeps replicas stateless (no running statistics).
  */
 import * as tf from '@tensorflow/tfjs';
+import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
 import type { ParamSpec } from './network.js';
 
 /** Parameters of one convolution: kernel, gain, bias (in specs order). */
@@ -55,7 +56,9 @@ export function backbone(params: readonly tf.Tensor[], images: tf.Tensor4D, dept
   const { mean, variance } = tf.moments(images, [1, 2, 3], true);
   let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
   for (let stage = 0; stage < depth; stage++) {
-    h = tf.maxPool(standardizedConv(h, params.slice(PARAMS_PER_CONV * stage, PARAMS_PER_CONV * (stage + 1))), 2, 2, 'valid');
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_CONV * stage, PARAMS_PER_CONV * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
+    // One fused op (conv + bias + ReLU + pool) with a one-pass backward where the backend has it.
+    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
   }
   return h;
 }
