@@ -1,15 +1,10 @@
 /**
- * The classifier's network family: `depth` stages of 3×3 convolution (+bias,
- * ReLU) and 2×2 max pooling, channels `width`·2^stage, then global average
- * pooling and a linear head with one output per label class.
- *
- * Convolutions use scaled weight standardization (as normalizer-free nets):
- * each filter is standardized and scaled by a learned gain, which trains as
- * well as group norm here without touching activations. That matters on
- * WebAssembly, where broadcasting over large activations is ~30× slower than
- * the convolutions, and it keeps replicas stateless (no running statistics).
+ * The classifier's network family: the shared trunk (backbone.ts: `depth`
+ * stages of standardized 3×3 convolution, ReLU and 2×2 max pooling), then
+ * global average pooling and a linear head with one output per label class.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backbone, backboneSpecs, PARAMS_PER_CONV, stageChannels } from '../backbone.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 
@@ -23,48 +18,20 @@ export interface ClassifierArch extends Arch {
 /** This module, for replica workers to import (see NetworkModule). */
 export const CLASSIFIER_NETWORK = new URL(import.meta.url);
 
-export const HEAD_KERNEL = 'head/kernel';
-export const HEAD_BIAS = 'head/bias';
-
-const PARAMS_PER_STAGE = 3;
-
-const channels = ({ width }: ClassifierArch, stage: number) => width * 2 ** stage;
+export const HEAD = { kernel: 'head/kernel', bias: 'head/bias' } as const;
 
 export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
-  const specs: ParamSpec[] = [];
-  for (let stage = 0; stage < arch.depth; stage++) {
-    const cin = stage === 0 ? 3 : channels(arch, stage - 1);
-    const cout = channels(arch, stage);
-    specs.push({ name: `conv${stage}/kernel`, shape: [3, 3, cin, cout], init: 'he' });
-    specs.push({ name: `conv${stage}/gain`, shape: [cout], init: 'ones' });
-    specs.push({ name: `conv${stage}/bias`, shape: [cout], init: 'zeros' });
-  }
-  specs.push({ name: HEAD_KERNEL, shape: [channels(arch, arch.depth - 1), arch.classes], init: 'he' });
-  specs.push({ name: HEAD_BIAS, shape: [arch.classes], init: 'zeros' });
-  return specs;
-}
-
-/** W' = gain · √2 · (W − mean) / (std · √fanIn), per output channel (√2: ReLU's gain). */
-function standardizedKernel(kernel: tf.Tensor4D, gain: tf.Tensor): tf.Tensor4D {
-  const [kh, kw, cin] = kernel.shape;
-  const { mean, variance } = tf.moments(kernel, [0, 1, 2], true);
-  const scale = tf.mul(gain, tf.div(Math.SQRT2, tf.sqrt(tf.mul(tf.add(variance, 1e-6), kh * kw * cin))));
-  return tf.mul(tf.sub(kernel, mean), scale);
+  return [
+    ...backboneSpecs(arch.width, arch.depth),
+    { name: HEAD.kernel, shape: [stageChannels(arch.width, arch.depth - 1), arch.classes], init: 'he' },
+    { name: HEAD.bias, shape: [arch.classes], init: 'zeros' },
+  ];
 }
 
 /** Logits [n, classes]. */
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
-  // Per-image standardization: brightness and contrast stop mattering,
-  // which spares a small network (without batch norm) a long plateau.
-  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
-  let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
-  for (let stage = 0; stage < a.depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
-    const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
-    h = tf.maxPool(conv, 2, 2, 'valid');
-  }
-  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-  const head = PARAMS_PER_STAGE * a.depth;
+  const pooled = tf.mean(backbone(params, images, a.depth), [1, 2]) as tf.Tensor2D;
+  const head = PARAMS_PER_CONV * a.depth;
   return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
 }
 

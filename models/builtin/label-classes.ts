@@ -1,12 +1,17 @@
 /**
- * Fitting a state's classification head to a list of label classes: kept
- * classes keep their weights, dropped ones lose their output, and a new
- * class starts from the mean of the existing classes' weights and bias (the
- * seed's suggestion), so it begins as an average, undecided output rather
- * than noise that would disturb the known classes.
+ * Fitting a state's class head to a list of label classes: kept classes keep
+ * their weights, dropped ones lose their output, and a new class starts from
+ * the mean of the existing classes' weights and bias (the seed's
+ * suggestion), so it begins as an average, undecided output rather than
+ * noise that would disturb the known classes.
  */
-import type { ModelState, NamedTensor } from '../state-format.js';
-import { HEAD_BIAS, HEAD_KERNEL } from './network.js';
+import type { ModelState, NamedTensor } from './state-format.js';
+
+/** Names of a head's tensors: kernel [..., classes] (class on the last axis) and bias [classes]. */
+export interface ClassHead {
+  kernel: string;
+  bias: string;
+}
 
 function tensor(state: ModelState, name: string): NamedTensor {
   const t = state.tensors.find((x) => x.name === name);
@@ -14,11 +19,12 @@ function tensor(state: ModelState, name: string): NamedTensor {
   return t;
 }
 
-/** The state with its head rebuilt for `classes` (in that output order). */
-export function withClasses(state: ModelState, classes: readonly string[]): ModelState {
-  const kernel = tensor(state, HEAD_KERNEL);
-  const bias = tensor(state, HEAD_BIAS);
-  const [inputs, old] = kernel.shape as [number, number];
+/** The state with its head rebuilt for `classes` (in that output order); arch.classes follows. */
+export function withClasses(state: ModelState, classes: readonly string[], head: ClassHead): ModelState {
+  const kernel = tensor(state, head.kernel);
+  const bias = tensor(state, head.bias);
+  const old = kernel.shape[kernel.shape.length - 1]!;
+  const inputs = kernel.data.length / Math.max(old, 1);
   const oldIndex = new Map(state.header.labelClasses.map((id, k) => [id, k]));
   const meanColumn = new Float32Array(inputs);
   let meanBias = 0;
@@ -35,8 +41,8 @@ export function withClasses(state: ModelState, classes: readonly string[]): Mode
     newBias[k] = from === undefined ? meanBias : bias.data[from]!;
   });
   const replaced: Record<string, NamedTensor> = {
-    [HEAD_KERNEL]: { name: HEAD_KERNEL, shape: [inputs, n], data: newKernel },
-    [HEAD_BIAS]: { name: HEAD_BIAS, shape: [n], data: newBias },
+    [head.kernel]: { name: head.kernel, shape: [...kernel.shape.slice(0, -1), n], data: newKernel },
+    [head.bias]: { name: head.bias, shape: [n], data: newBias },
   };
   return {
     header: { ...state.header, arch: { ...state.header.arch, classes: n }, labelClasses: [...classes] },
