@@ -8,8 +8,8 @@
  * network input: training takes a window around each object plus random
  * negatives, with the objects in window coordinates; inference slides
  * windows over the whole image, keeps each window's predictions whose centre
- * its core owns, in whole-image coordinates, then suppresses across the
- * image once more for safety. One image is open at a time.
+ * its core owns (tiling/placement.ts), in whole-image coordinates, then
+ * suppresses near-duplicates across the image. One image is open at a time.
  */
 import seedrandom from 'seedrandom';
 import type { Annotation, BoundingBoxPrediction, PointPrediction } from '../../../libs/plugin/data.js';
@@ -106,7 +106,7 @@ export abstract class HeatmapModel<S extends HeatmapSettings> extends BuiltinMod
       signal?.throwIfAborted();
       const windows = plan.slice(i, i + WINDOW_CHUNK);
       const outputs = await predictImages(pool, params, await image.read(windows, arch.inputSize), arch.inputSize, batchSize, signal);
-      windows.forEach((w, k) => found.push(...ownedPredictions(w, this.predictions(outputs[k]!, arch, classes, known), image.width, image.height)));
+      windows.forEach((w, k) => found.push(...ownedPredictions(w, this.predictions(outputs[k]!, arch, classes, known), image.width, image.height, tiling.overlap)));
     }
     return this.suppressAcrossWindows(found, image.width, image.height, Math.min(tiling.size, image.width, image.height) / arch.inputSize);
   }

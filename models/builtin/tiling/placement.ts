@@ -3,9 +3,15 @@
  * Training: an image's objects as seen in one window. Inference: a window's
  * predictions in whole-image relative coordinates, kept only by the window
  * whose core owns their centre (windows.ts), so an object seen by several
- * overlapping windows is predicted once. A box cut by its window's edge has
- * its centre pulled away from that edge, never past the core boundary (for
- * objects up to the overlap), so cut boxes are dropped too.
+ * overlapping windows is predicted by one.
+ *
+ * Two windows place an object on a seam a little differently, so that
+ * strictly both could drop it; cores are therefore widened by an eighth of
+ * the overlap, and the caller suppresses the near-duplicates this lets
+ * through. That stays safe for objects up to the overlap: a box cut by its
+ * window's edge whose centre still falls in the widened core shows more than
+ * 3/4 of its object along each axis cut (IoU > 9/16 with the whole box), so
+ * suppression at the default IoU of 0.5 drops it.
  */
 import type { ImageWindow } from '../../../libs/plugin/context.js';
 import { ownsCentre, toImage, toWindow, type PlannedWindow } from './windows.js';
@@ -35,9 +41,12 @@ export function placeInWindow<P extends Placeable>(p: P, window: ImageWindow, im
 export const placeInImage = <P extends Placeable>(p: P, window: ImageWindow, imageWidth: number, imageHeight: number): P =>
   moved(p, toImage(extent(p), window, imageWidth, imageHeight));
 
-/** The predictions of one window that belong to the image: placed in it, and owned by the window's core. */
-export function ownedPredictions<P extends Placeable>(window: PlannedWindow, predictions: readonly P[], imageWidth: number, imageHeight: number): P[] {
+/** Share of the overlap by which a core is widened (see above). */
+const CORE_MARGIN = 1 / 8;
+
+/** The predictions of one window that belong to the image: placed in it, and owned by the window's (widened) core. */
+export function ownedPredictions<P extends Placeable>(window: PlannedWindow, predictions: readonly P[], imageWidth: number, imageHeight: number, overlap: number): P[] {
   return predictions
     .map((p) => placeInImage(p, window, imageWidth, imageHeight))
-    .filter((p) => ownsCentre(window, p.x * imageWidth, p.y * imageHeight));
+    .filter((p) => ownsCentre(window, p.x * imageWidth, p.y * imageHeight, CORE_MARGIN * overlap));
 }
