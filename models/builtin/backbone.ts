@@ -3,14 +3,16 @@
  * standardization, then `depth` stages of 3×3 convolution (+bias, ReLU) and
  * 2×2 max pooling, channels `width`·2^stage.
  *
- * Convolutions use scaled weight standardization (as normalizer-free nets):
- * each filter is standardized and scaled by a learned gain, which trains as
+ * Convolutions use scaled weight standardization (as normalizer-free nets,
+ * libs/tf/standardized-filter.ts): each filter is standardized and scaled by
+ * a learned gain, which trains as
  * well as group norm here without touching activations. That matters on
  * WebAssembly, where broadcasting over large activations is ~30× slower than
  * the convolutions, and it keeps replicas stateless (no running statistics).
  */
 import * as tf from '@tensorflow/tfjs';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
+import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import type { ParamSpec } from './network.js';
 
 /** Parameters of one convolution: kernel, gain, bias (in specs order). */
@@ -33,17 +35,9 @@ export function backboneSpecs(width: number, depth: number): ParamSpec[] {
     convSpecs(`conv${stage}`, stage === 0 ? 3 : stageChannels(width, stage - 1), stageChannels(width, stage))).flat();
 }
 
-/** W' = gain · √2 · (W − mean) / (std · √fanIn), per output channel (√2: ReLU's gain). */
-function standardizedKernel(kernel: tf.Tensor4D, gain: tf.Tensor): tf.Tensor4D {
-  const [kh, kw, cin] = kernel.shape;
-  const { mean, variance } = tf.moments(kernel, [0, 1, 2], true);
-  const scale = tf.mul(gain, tf.div(Math.SQRT2, tf.sqrt(tf.mul(tf.add(variance, 1e-6), kh * kw * cin))));
-  return tf.mul(tf.sub(kernel, mean), scale);
-}
-
 /** ReLU(conv(x)) with the PARAMS_PER_CONV parameters [kernel, gain, bias]. */
 export function standardizedConv(x: tf.Tensor4D, [kernel, gain, bias]: readonly tf.Tensor[]): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter: standardizedKernel(kernel as tf.Tensor4D, gain!), bias, strides: 1, pad: 'same', activation: 'relu' });
+  return tf.fused.conv2d({ x, filter: standardizedFilter(kernel as tf.Tensor4D, gain as tf.Tensor1D), bias, strides: 1, pad: 'same', activation: 'relu' });
 }
 
 /**
@@ -56,9 +50,9 @@ export function backbone(params: readonly tf.Tensor[], images: tf.Tensor4D, dept
   const { mean, variance } = tf.moments(images, [1, 2, 3], true);
   let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
   for (let stage = 0; stage < depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_CONV * stage, PARAMS_PER_CONV * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_CONV * stage, PARAMS_PER_CONV * (stage + 1)) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
     // One fused op (conv + bias + ReLU + pool) with a one-pass backward where the backend has it.
-    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
+    h = convReluMaxPool(h, standardizedFilter(kernel, gain), bias, { strides: 1, pad: 'same' });
   }
   return h;
 }
