@@ -37,7 +37,8 @@ export interface ImageReadOptions {
 }
 
 export interface DecodedImage {
-  info: { width: number; height: number; channels: number };
+  /** sourceWidth/sourceHeight: the whole source image's size, where the source reports it (the FileServer does). */
+  info: { width: number; height: number; channels: number; sourceWidth?: number; sourceHeight?: number };
   /** Interleaved pixels (RGB unless asked otherwise), row-major. */
   data: Buffer;
 }

@@ -25,6 +25,26 @@ import { trainLoop } from './train-loop.js';
 /** Images loaded and predicted at a time during inference (bounds memory). */
 const INFERENCE_CHUNK = 256;
 
+/** An annotated image a model can learn from. */
+export interface UsableImage<T> {
+  id: string;
+  filename: string;
+  target: T;
+}
+
+/** A training example and the image it comes from. */
+export type TaggedExample<T> = Example<T> & { id: string };
+
+/** What inference predicts with: the network on the pool, the state's classes, which the project still has. */
+export interface Predictor<A> {
+  pool: ReplicaPool;
+  params: Float32Array[];
+  arch: A;
+  classes: readonly string[];
+  known: readonly boolean[];
+  signal?: AbortSignal;
+}
+
 export interface ModelArch extends Arch {
   inputSize: number;
   classes: number;
@@ -71,6 +91,24 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
 
   protected readonly settings: S;
 
+  /**
+   * Training examples of the usable images, each tagged with its image's id
+   * (for the held-out split): here one per readable image, resized to the input.
+   */
+  protected async examples(images: readonly UsableImage<T>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void): Promise<TaggedExample<T>[]> {
+    const pixels = await loadImages(this.ctx.fileServer, images.map((u) => u.filename), size, signal, loaded);
+    return images.flatMap((u, i) => (pixels[i] ? [{ id: u.id, target: u.target, image: pixels[i]! }] : []));
+  }
+
+  /** Predictions of each file (none where unreadable): here one network input per image. */
+  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, signal }: Predictor<A>): Promise<Prediction[][]> {
+    const pixels = await loadImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
+    const readable = pixels.flatMap((p) => (p ? [p] : []));
+    const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
+    let next = 0;
+    return pixels.map((p) => (p ? this.predictions(outputs[next++]!, arch, classes, known) : []));
+  }
+
   constructor(
     protected readonly ctx: PluginContext,
     resolve: (options: Record<string, unknown>) => Resolved<S>,
@@ -115,9 +153,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
       const target = this.target(image.annotations ?? [], index);
       return target === undefined ? [] : [{ id, filename: image.filename, target }];
     });
-    const pixels = await loadImages(this.ctx.fileServer, usable.map((u) => u.filename), arch.inputSize, signal,
-      (done) => updateState('PROGRESS', 'loading images', done, usable.length));
-    const examples = usable.flatMap((u, i) => (pixels[i] ? [{ ...u, image: pixels[i]! }] : []));
+    const examples = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length));
     const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
     const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
     if (training.length === 0) throw new Error('no readable annotated images to train on');
@@ -178,13 +214,8 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     try {
       for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
         const chunk = entries.slice(start, start + INFERENCE_CHUNK);
-        const pixels = await loadImages(this.ctx.fileServer, chunk.map(([, image]) => image.filename), arch.inputSize, signal);
-        const readable = pixels.flatMap((p) => (p ? [p] : []));
-        const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
-        let next = 0;
-        chunk.forEach(([id], i) => {
-          result[id] = { predictions: pixels[i] ? this.predictions(outputs[next++]!, arch, classes, known) : [] };
-        });
+        const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, signal });
+        chunk.forEach(([id], i) => { result[id] = { predictions: predictions[i]! }; });
         updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
       }
     } finally {

@@ -24,20 +24,24 @@ async function decode(files: FileSource, path: string, size: number): Promise<De
   return { data, info };
 }
 
+/** Decoded pixels as RGB bytes, size×size×3, row-major (squashed to the square). */
+export async function toSquareRgb(image: DecodedImage, size: number): Promise<Uint8Array> {
+  const { width, height, channels } = image.info;
+  if (width === size && height === size && channels === 3) return new Uint8Array(image.data);
+  const resized = await sharp(image.data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .resize(size, size, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return new Uint8Array(resized);
+}
+
 /** RGB bytes, size×size×3, row-major; null when the file is missing or undecodable. */
 export async function loadImage(files: FileSource, path: string, size: number): Promise<Uint8Array | null> {
   try {
     const image = await decode(files, path, size);
-    if (!image) return null;
-    const { width, height, channels } = image.info;
-    if (width === size && height === size && channels === 3) return new Uint8Array(image.data);
-    const resized = await sharp(image.data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .resize(size, size, { fit: 'fill' })
-      .raw()
-      .toBuffer();
-    return new Uint8Array(resized);
+    return image ? await toSquareRgb(image, size) : null;
   } catch {
     return null;
   }

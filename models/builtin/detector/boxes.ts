@@ -39,9 +39,9 @@ export function iou(a: Extent, b: Extent): number {
 }
 
 /** Greedy NMS: strongest first, dropping boxes that overlap a kept one too much. */
-export function suppress(boxes: readonly Box[], maxIoU: number): Box[] {
-  const kept: Box[] = [];
-  for (const box of [...boxes].sort((a, b) => b.score - a.score)) {
+export function suppress<B extends Extent>(boxes: readonly B[], maxIoU: number, score: (b: B) => number): B[] {
+  const kept: B[] = [];
+  for (const box of [...boxes].sort((a, b) => score(b) - score(a))) {
     if (kept.every((k) => iou(k, box) <= maxIoU)) kept.push(box);
   }
   return kept;
@@ -56,5 +56,5 @@ export function decodeBoxes(output: Float32Array, o: BoxOptions): Box[] {
     const [y0, y1] = [Math.max(0, y - h / 2), Math.min(1, y + h / 2)];
     return { x: (x0 + x1) / 2, y: (y0 + y1) / 2, width: x1 - x0, height: y1 - y0, score, classIndex, logits };
   });
-  return suppress(boxes.filter((b) => b.width > 0 && b.height > 0), o.nmsIoU).slice(0, o.maxBoxes);
+  return suppress(boxes.filter((b) => b.width > 0 && b.height > 0), o.nmsIoU, (b) => b.score).slice(0, o.maxBoxes);
 }

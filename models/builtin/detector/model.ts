@@ -14,7 +14,7 @@ import { HeatmapModel } from '../heatmap/model.js';
 import { gridSize, type HeatmapArch } from '../heatmap/network.js';
 import type { Instance } from '../heatmap/targets.js';
 import { meanAveragePrecision, type Truth } from './average-precision.js';
-import { decodeBoxes, type Box } from './boxes.js';
+import { decodeBoxes, suppress, type Box } from './boxes.js';
 import { DETECTOR_OPTIONS, type DetectorSettings } from './settings.js';
 
 export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
@@ -52,6 +52,11 @@ export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
   protected evaluate(targets: readonly (readonly Instance[])[], outputs: readonly Float32Array[], arch: HeatmapArch) {
     const images = targets.map((truths, i) => ({ truths: truths as Truth[], detections: this.boxes(outputs[i]!, arch) }));
     return { heldOutMAP50: meanAveragePrecision(images, arch.classes, 0.5) };
+  }
+
+  /** NMS over the whole image at the same overlap as within a window. */
+  protected suppressAcrossWindows(predictions: BoundingBoxPrediction[]): BoundingBoxPrediction[] {
+    return suppress(predictions, this.settings.nmsIoU, (p) => p.confidence ?? 0);
   }
 
   /** Label = the box's class, confidence = its score, logits = raw heatmap logits of the known classes. */

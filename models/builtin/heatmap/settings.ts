@@ -1,18 +1,21 @@
 /**
- * Options of the heatmap models: the common fields (model-settings.ts) plus
- * an inference group (score threshold, most objects per image, and the
- * model's own suppression field).
+ * Options of the heatmap models: the common fields (model-settings.ts), an
+ * inference group (score threshold, most objects per image, and the model's
+ * own suppression field) and tiling for large images (tiling/settings.ts).
  */
 import type { PluginOptions } from '../../../libs/plugin/context.js';
 import type { Field, FieldValue } from '../option-fields.js';
+import { TILING_FIELDS, TILING_GROUP, tilingErrors, tilingSettings, type TilingSettings } from '../tiling/settings.js';
 import { defaultOptionsJson, MODEL_GROUPS, modelFields, resolveModelSettings, type Defaults, type ModelSettings, type Resolved } from '../model-settings.js';
 
 export interface HeatmapSettings extends ModelSettings {
   scoreThreshold: number;
+  /** Per window when tiling. */
   maxObjects: number;
+  tiling: TilingSettings;
 }
 
-const GROUPS = { ...MODEL_GROUPS, inference: 'Inference' };
+const GROUPS = { ...MODEL_GROUPS, inference: 'Inference', ...TILING_GROUP };
 
 export interface HeatmapOptions<S extends HeatmapSettings> {
   fields: Field[];
@@ -32,16 +35,21 @@ export function heatmapOptions<S extends HeatmapSettings>(
   const fields: Field[] = [
     ...modelFields(defaults),
     { group: 'inference', key: 'scoreThreshold', name: 'Score threshold', description: 'Objects scoring less are not predicted.', type: 'float', min: 0.01, max: 0.99, value: defaults.scoreThreshold },
-    { group: 'inference', key: 'maxObjects', name: 'Most objects predicted per image', type: 'int', min: 1, max: 1000, value: 100 },
+    { group: 'inference', key: 'maxObjects', name: 'Most objects predicted per image', description: 'Per window when tiling.', type: 'int', min: 1, max: 1000, value: 100 },
     ...own,
+    ...TILING_FIELDS,
   ];
   return {
     fields,
     defaultOptions: () => defaultOptionsJson(GROUPS, fields),
-    resolve: (options) => resolveModelSettings<S>(GROUPS, fields, options, (values) => ({
-      scoreThreshold: values.scoreThreshold as number,
-      maxObjects: values.maxObjects as number,
-      ...extra(values),
-    }) as Omit<S, keyof ModelSettings>),
+    resolve: (options) => {
+      const resolved = resolveModelSettings<S>(GROUPS, fields, options, (values) => ({
+        scoreThreshold: values.scoreThreshold as number,
+        maxObjects: values.maxObjects as number,
+        tiling: tilingSettings(values),
+        ...extra(values),
+      }) as Omit<S, keyof ModelSettings>);
+      return { ...resolved, errors: [...resolved.errors, ...tilingErrors(resolved.settings.tiling)] };
+    },
   };
 }

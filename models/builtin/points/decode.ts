@@ -17,10 +17,20 @@ export interface PointOptions {
   allowed?: readonly boolean[];
 }
 
-export function decodePoints(output: Float32Array, o: PointOptions): Point[] {
-  const kept: Point[] = [];
-  for (const { extra: _, ...point } of findPeaks(output, { ...o, regression: 2, maxPeaks: 4 * o.maxPoints })) {
-    if (kept.every((k) => Math.hypot(k.x - point.x, k.y - point.y) >= o.minDistance)) kept.push(point);
+/**
+ * Greedy thinning of points sorted strongest first: a point closer than
+ * `minDistance` to a kept one goes; offsets are scaled by `scaleX`/`scaleY`
+ * before measuring (e.g. relative → pixels).
+ */
+export function thinPoints<P extends { x: number; y: number }>(sorted: Iterable<P>, minDistance: number, scaleX = 1, scaleY = 1): P[] {
+  const kept: P[] = [];
+  for (const p of sorted) {
+    if (kept.every((k) => Math.hypot((k.x - p.x) * scaleX, (k.y - p.y) * scaleY) >= minDistance)) kept.push(p);
   }
-  return kept.slice(0, o.maxPoints);
+  return kept;
+}
+
+export function decodePoints(output: Float32Array, o: PointOptions): Point[] {
+  const peaks = findPeaks(output, { ...o, regression: 2, maxPeaks: 4 * o.maxPoints }).map(({ extra: _, ...point }) => point);
+  return thinPoints(peaks, o.minDistance).slice(0, o.maxPoints);
 }

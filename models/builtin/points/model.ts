@@ -12,7 +12,7 @@ import { verifyWith } from '../builtin-model.js';
 import { HeatmapModel } from '../heatmap/model.js';
 import { gridSize, type HeatmapArch } from '../heatmap/network.js';
 import type { Instance } from '../heatmap/targets.js';
-import { decodePoints, type Point } from './decode.js';
+import { decodePoints, thinPoints, type Point } from './decode.js';
 import { pointRecallPrecision } from './point-matching.js';
 import { POINTS_OPTIONS, type PointsSettings } from './settings.js';
 
@@ -54,6 +54,12 @@ export class PointsModel extends HeatmapModel<PointsSettings> {
     const images = targets.map((truths, i) => ({ truths, detections: this.points(outputs[i]!, arch) }));
     const { recall, precision } = pointRecallPrecision(images, FOUND_RADIUS_PX / arch.inputSize);
     return { heldOutRecall: recall, heldOutPrecision: precision };
+  }
+
+  /** The minimum distance over the whole image, in image pixels (input pixels × `inputScale`). */
+  protected suppressAcrossWindows(predictions: PointPrediction[], imageWidth: number, imageHeight: number, inputScale: number): PointPrediction[] {
+    const strongestFirst = [...predictions].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
+    return thinPoints(strongestFirst, this.settings.minDistance * inputScale, imageWidth, imageHeight);
   }
 
   /** Label = the point's class, confidence = its score, logits = raw heatmap logits of the known classes. */

@@ -58,9 +58,9 @@ export function slidingWindows(width: number, height: number, { size, overlap }:
   })));
 }
 
-/** Whether a centre (source pixels) belongs to this window's core. */
-export const ownsCentre = ({ core }: PlannedWindow, x: number, y: number): boolean =>
-  x >= core.left && x < core.right && y >= core.top && y < core.bottom;
+/** Whether a centre (source pixels) belongs to this window's core, widened by `margin` pixels on each side. */
+export const ownsCentre = ({ core }: PlannedWindow, x: number, y: number, margin = 0): boolean =>
+  x >= core.left - margin && x < core.right + margin && y >= core.top - margin && y < core.bottom + margin;
 
 /** An axis-aligned extent in relative coordinates of some frame (x/y = centre). */
 export interface RelativeExtent {
