@@ -37,7 +37,8 @@ export interface ImageReadOptions {
 }
 
 export interface DecodedImage {
-  info: { width: number; height: number; channels: number };
+  /** sourceWidth/sourceHeight: the image's size before crop and resize, where the source resized it. */
+  info: { width: number; height: number; channels: number; sourceWidth?: number; sourceHeight?: number };
   /** Interleaved pixels (RGB unless asked otherwise), row-major. */
   data: Buffer;
 }
