@@ -39,11 +39,14 @@ const IMAGES = 256;
 const TORCH_SCRIPT = fileURLToPath(new URL('./classifier_torch.py', import.meta.url));
 
 /** Random images with a bright square: content does not change the speed, only the shapes do. */
-function makeData(): { images: Float32Array; labels: Int32Array } {
+function makeData(): { images: Float32Array; labels: Int32Array; targets: Float32Array } {
   const random = seedrandom('bench');
   const images = Float32Array.from({ length: IMAGES * size! * size! * 3 }, () => random());
   const labels = Int32Array.from({ length: IMAGES }, (_, i) => i % arch.classes);
-  return { images, labels };
+  // Our network takes one-hot targets (Network.targetShape = [classes]).
+  const targets = new Float32Array(IMAGES * arch.classes);
+  labels.forEach((label, i) => { targets[i * arch.classes + label] = 1; });
+  return { images, labels, targets };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -56,18 +59,18 @@ async function timeSteps(step: (k: number) => Promise<void>): Promise<number> {
   return (steps! * batchSize!) / ((performance.now() - start) / 1000);
 }
 
-async function oursOnce(pool: ReplicaPool, data: { images: Float32Array; labels: Int32Array }): Promise<{ train: number; infer: number }> {
+async function oursOnce(pool: ReplicaPool, data: { images: Float32Array; targets: Float32Array }): Promise<{ train: number; infer: number }> {
   const params = initialParameters(classifierSpecs(arch), 0).map((t) => t.data);
   const adam = new Adam(params, { learningRate: 1e-3 });
   const pixels = size! * size! * 3;
   const perRound = Math.floor(IMAGES / batchSize!);
-  const batch = (k: number): [Batch, Int32Array] => {
+  const batch = (k: number): [Batch, Float32Array] => {
     const i = (k % perRound) * batchSize!;
-    return [{ images: data.images.subarray(i * pixels, (i + batchSize!) * pixels), count: batchSize!, size: size! }, data.labels.subarray(i, i + batchSize!)];
+    return [{ images: data.images.subarray(i * pixels, (i + batchSize!) * pixels), count: batchSize!, size: size! }, data.targets.subarray(i * arch.classes, (i + batchSize!) * arch.classes)];
   };
   const train = await timeSteps(async (k) => {
-    const [b, labels] = batch(k);
-    const { grads } = await pool.gradients(params, b, labels);
+    const [b, targets] = batch(k);
+    const { grads } = await pool.gradients(params, b, targets);
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
     adam.step(params, grads);
   });

@@ -1,14 +1,55 @@
-/** Batches of stored images (size×size×3 bytes) as the float input replicas take. */
-import { augmentInto, NO_AUGMENTATION, type Augmentations } from './augment.js';
+/**
+ * Batches of stored images (size×size×3 bytes) as the float input replicas
+ * take, and for training their targets, written by the model's TargetEncoder
+ * under the same augmentation draw as each image.
+ */
+import { augmentInto, drawTransform, IDENTITY, NO_AUGMENTATION, type Augmentations, type Transform } from './augment.js';
 import type { Batch } from './replica-protocol.js';
 
-export function makeBatch(images: readonly Uint8Array[], size: number, aug: Augmentations = NO_AUGMENTATION, random: () => number = Math.random): Batch {
+/** A training image and its target in the model's own terms (a class index, boxes, …). */
+export interface Example<T> {
+  image: Uint8Array;
+  target: T;
+}
+
+/** Turns a model's targets into the dense floats its network's loss takes (Network.targetShape). */
+export interface TargetEncoder<T> {
+  /** Floats per image: the product of Network.targetShape. */
+  readonly length: number;
+  /** Writes `target`, as seen after transform `t` of its image, into `out` at `offset` (`length` values, pre-zeroed). */
+  write(target: T, t: Transform, out: Float32Array, offset: number): void;
+}
+
+export interface TrainingBatch {
+  batch: Batch;
+  /** count × encoder.length floats, row-major. */
+  targets: Float32Array;
+}
+
+/** Images as they are (inference). */
+export function makeBatch(images: readonly Uint8Array[], size: number): Batch {
   const pixels = size * size * 3;
   const out = new Float32Array(images.length * pixels);
-  const plain = aug === NO_AUGMENTATION;
-  images.forEach((image, i) => {
-    if (plain) for (let k = 0; k < pixels; k++) out[i * pixels + k] = image[k]! / 255;
-    else augmentInto(image, size, aug, random, out, i * pixels);
-  });
+  images.forEach((image, i) => { for (let k = 0; k < pixels; k++) out[i * pixels + k] = image[k]! / 255; });
   return { images: out, count: images.length, size };
+}
+
+/** Augmented images with their targets, one draw per example. */
+export function makeTrainingBatch<T>(
+  examples: readonly Example<T>[],
+  size: number,
+  aug: Augmentations,
+  encoder: TargetEncoder<T>,
+  random: () => number,
+): TrainingBatch {
+  const pixels = size * size * 3;
+  const images = new Float32Array(examples.length * pixels);
+  const targets = new Float32Array(examples.length * encoder.length);
+  examples.forEach(({ image, target }, i) => {
+    const t = aug === NO_AUGMENTATION ? IDENTITY : drawTransform(aug, random);
+    if (t === IDENTITY) for (let k = 0; k < pixels; k++) images[i * pixels + k] = image[k]! / 255;
+    else augmentInto(image, size, t, images, i * pixels);
+    encoder.write(target, t, targets, i * encoder.length);
+  });
+  return { batch: { images, count: examples.length, size }, targets };
 }

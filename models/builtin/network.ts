@@ -1,8 +1,18 @@
 /**
- * What the shared runtime needs of a built-in network: its parameter list
- * and a forward pass to logits. A network lives in a module exporting
- * `createNetwork(arch)`, so replica workers can rebuild it from the state's
- * architecture alone.
+ * What the shared runtime needs of a built-in network. A network lives in a
+ * module exporting `createNetwork(arch)`, so replica workers can rebuild it
+ * from the state's architecture alone.
+ *
+ * The runtime is task-agnostic: every image comes with a dense float target
+ * of `targetShape` (a one-hot class vector, heatmaps, a mask …) and the
+ * network says how to score a batch against its targets (`loss`) and what it
+ * outputs for inference (`predict`). The model supplies a TargetEncoder
+ * (train-loop.ts) that writes each example's target after the same geometric
+ * augmentation as its image (augment.ts: mapPoint, warpNearest).
+ *
+ * Contract of `loss`: the SUM over the batch of per-image losses (not the
+ * mean), so that shards computed by different replicas add up to exactly the
+ * whole batch's loss and gradient; the train loop divides by the batch size.
  */
 import type * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
@@ -17,8 +27,15 @@ export interface ParamSpec extends TensorSpec {
 
 export interface Network {
   readonly specs: readonly ParamSpec[];
-  /** Logits [n, classes] of images [n, h, w, 3] with values in [0, 1]; params in specs order. */
-  logits(params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D;
+  /** Shape of one image's target, e.g. [classes] or [h, w, channels]. */
+  readonly targetShape: readonly number[];
+  /**
+   * Summed loss of images [n, h, w, 3] (values in [0, 1]) against targets
+   * [n, ...targetShape]; params in specs order. Differentiable in params.
+   */
+  loss(params: readonly tf.Tensor[], images: tf.Tensor4D, targets: tf.Tensor): tf.Scalar;
+  /** Inference output [n, ...outputShape] (e.g. probabilities, heatmaps). */
+  predict(params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor;
 }
 
 export type NetworkModule = { createNetwork(arch: Arch): Network };

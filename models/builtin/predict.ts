@@ -1,4 +1,4 @@
-/** Class probabilities of stored images through the replica pool, batch by batch. */
+/** Network outputs (Network.predict) of stored images through the replica pool, batch by batch: one array per image. */
 import { makeBatch } from './batch.js';
 import type { ReplicaPool } from './replica-pool.js';
 
@@ -14,9 +14,9 @@ export async function predictImages(
   for (let i = 0; i < images.length; i += batchSize) {
     signal?.throwIfAborted();
     const batch = makeBatch(images.slice(i, i + batchSize), size);
-    const probs = await pool.predict(params, batch);
-    const classes = probs.length / batch.count;
-    for (let k = 0; k < batch.count; k++) out.push(probs.slice(k * classes, (k + 1) * classes));
+    const outputs = await pool.predict(params, batch);
+    const perImage = outputs.length / batch.count;
+    for (let k = 0; k < batch.count; k++) out.push(outputs.slice(k * perImage, (k + 1) * perImage));
   }
   return out;
 }

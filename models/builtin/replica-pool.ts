@@ -1,8 +1,9 @@
 /**
  * Data-parallel execution over worker threads: the WebAssembly backend runs
  * one thread per process in Node, so each replica owns a core. A batch is cut
- * into one shard per replica; gradients of the summed loss add up to exactly
- * those of the whole batch, and predictions are concatenated in order.
+ * into one shard per replica (images and their targets alike); gradients of
+ * the summed loss add up to exactly those of the whole batch, and outputs are
+ * concatenated in order.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -108,27 +109,30 @@ export class ReplicaPool {
     return this.replicas.length;
   }
 
-  /** Gradients of the summed loss over the batch, and that sum. */
-  async gradients(params: Float32Array[], batch: Batch, labels: Int32Array): Promise<{ grads: Float32Array[]; lossSum: number }> {
+  /** Gradients of the summed loss over the batch, and that sum; `targets` holds count × per-image floats (Network.targetShape). */
+  async gradients(params: Float32Array[], batch: Batch, targets: Float32Array): Promise<{ grads: Float32Array[]; lossSum: number }> {
+    const perImage = targets.length / batch.count;
     const parts = await Promise.all(
-      shards(batch.count, this.replicas.length).map((range, i) =>
-        this.replicas[i]!.request<'gradients'>({ kind: 'gradients', params, batch: shardOf(batch, range), labels: labels.subarray(...range) })),
+      shards(batch.count, this.replicas.length).map(([start, end], i) =>
+        this.replicas[i]!.request<'gradients'>({
+          kind: 'gradients', params, batch: shardOf(batch, [start, end]), targets: targets.subarray(start * perImage, end * perImage),
+        })),
     );
     const grads = parts[0]!.grads;
     for (const part of parts.slice(1)) part.grads.forEach((g, t) => { const into = grads[t]!; for (let i = 0; i < g.length; i++) into[i]! += g[i]!; });
     return { grads, lossSum: parts.reduce((sum, p) => sum + p.lossSum, 0) };
   }
 
-  /** Softmax probabilities [count, classes], row-major. */
+  /** Network.predict over the batch: [count, ...outputShape], row-major. */
   async predict(params: Float32Array[], batch: Batch): Promise<Float32Array> {
     const parts = await Promise.all(
       shards(batch.count, this.replicas.length).map((range, i) =>
         this.replicas[i]!.request<'predict'>({ kind: 'predict', params, batch: shardOf(batch, range) })),
     );
-    const probs = new Float32Array(parts.reduce((n, p) => n + p.probs.length, 0));
+    const outputs = new Float32Array(parts.reduce((n, p) => n + p.outputs.length, 0));
     let offset = 0;
-    for (const { probs: p } of parts) { probs.set(p, offset); offset += p.length; }
-    return probs;
+    for (const { outputs: o } of parts) { outputs.set(o, offset); offset += o.length; }
+    return outputs;
   }
 
   /** Live tensors per replica (a leak shows as growth between calls). */

@@ -17,15 +17,16 @@ export interface Batch {
 }
 
 export type ReplicaRequest =
-  | { kind: 'gradients'; id: number; params: Float32Array[]; batch: Batch; labels: Int32Array }
+  /** targets: count × (product of Network.targetShape) floats, row-major, image by image. */
+  | { kind: 'gradients'; id: number; params: Float32Array[]; batch: Batch; targets: Float32Array }
   | { kind: 'predict'; id: number; params: Float32Array[]; batch: Batch }
   | { kind: 'memory'; id: number };
 
 export type ReplicaReply =
   | { kind: 'ready'; backend: BackendName }
-  /** Gradients of the summed (not mean) cross-entropy, so shards add up exactly. */
+  /** Gradients of the network's summed (not mean) loss, so shards add up exactly. */
   | { kind: 'gradients'; id: number; grads: Float32Array[]; lossSum: number }
-  /** Softmax probabilities, [count, classes]. */
-  | { kind: 'predict'; id: number; probs: Float32Array }
+  /** Network.predict's output, [count, ...outputShape], row-major. */
+  | { kind: 'predict'; id: number; outputs: Float32Array }
   | { kind: 'memory'; id: number; numTensors: number }
   | { kind: 'error'; id?: number; message: string };

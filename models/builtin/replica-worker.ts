@@ -16,20 +16,18 @@ const send = (reply: ReplicaReply) => port.postMessage(reply);
 const paramTensors = (network: Network, params: Float32Array[]) => network.specs.map((s, i) => tf.tensor(params[i]!, s.shape));
 const imageTensor = ({ images, count, size }: Batch) => tf.tensor4d(images, [count, size, size, 3]);
 
-function gradients(network: Network, params: Float32Array[], batch: Batch, labels: Int32Array): ReplicaReply & { kind: 'gradients' } {
+function gradients(network: Network, params: Float32Array[], batch: Batch, targets: Float32Array): ReplicaReply & { kind: 'gradients' } {
   return tf.tidy(() => {
     const x = imageTensor(batch);
-    const classes = network.specs[network.specs.length - 1]!.shape[0]!;
-    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-    const loss = (...p: tf.Tensor[]) =>
-      tf.losses.softmaxCrossEntropy(targets, network.logits(p, x), undefined, undefined, tf.Reduction.SUM) as tf.Scalar;
+    const y = tf.tensor(targets, [batch.count, ...network.targetShape]);
+    const loss = (...p: tf.Tensor[]) => network.loss(p, x, y);
     const { value, grads } = tf.valueAndGrads(loss)(paramTensors(network, params));
     return { kind: 'gradients', id: 0, grads: grads.map((g) => g.dataSync() as Float32Array), lossSum: value.dataSync()[0]! };
   });
 }
 
 function predict(network: Network, params: Float32Array[], batch: Batch): Float32Array {
-  return tf.tidy(() => tf.softmax(network.logits(paramTensors(network, params), imageTensor(batch))).dataSync() as Float32Array);
+  return tf.tidy(() => network.predict(paramTensors(network, params), imageTensor(batch)).dataSync() as Float32Array);
 }
 
 async function main(): Promise<void> {
@@ -39,9 +37,9 @@ async function main(): Promise<void> {
   port.on('message', (req: ReplicaRequest) => {
     try {
       if (req.kind === 'gradients') {
-        send({ ...gradients(network, req.params, req.batch, req.labels), id: req.id });
+        send({ ...gradients(network, req.params, req.batch, req.targets), id: req.id });
       } else if (req.kind === 'predict') {
-        send({ kind: 'predict', id: req.id, probs: predict(network, req.params, req.batch) });
+        send({ kind: 'predict', id: req.id, outputs: predict(network, req.params, req.batch) });
       } else {
         send({ kind: 'memory', id: req.id, numTensors: tf.memory().numTensors });
       }

@@ -1,22 +1,16 @@
 /**
- * The training loop every built-in classifier-like model shares: seeded
- * shuffling, mini-batches with augmentation, data-parallel gradients from
- * the replica pool, Adam updates; cancellation between batches and progress
- * per batch. While replicas compute one batch, the main thread assembles the
- * next.
+ * The training loop every built-in model shares: seeded shuffling,
+ * mini-batches with augmentation (targets encoded by the model's
+ * TargetEncoder under the same draw), data-parallel gradients from the
+ * replica pool, Adam updates; cancellation between batches and progress per
+ * batch. While replicas compute one batch, the main thread assembles the next.
  */
 import seedrandom from 'seedrandom';
 import type { UpdateState } from '../../libs/plugin/plugin.js';
 import { Adam } from './adam.js';
 import type { Augmentations } from './augment.js';
-import { makeBatch } from './batch.js';
+import { makeTrainingBatch, type Example, type TargetEncoder } from './batch.js';
 import type { ReplicaPool } from './replica-pool.js';
-
-export interface Example {
-  image: Uint8Array;
-  /** Output index of its class. */
-  label: number;
-}
 
 export interface LoopSettings {
   epochs: number;
@@ -44,11 +38,12 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return out;
 }
 
-/** Trains `params` (in place) on `examples`. */
-export async function trainLoop(
+/** Trains `params` (in place) on `examples`, whose targets `encoder` writes. */
+export async function trainLoop<T>(
   pool: ReplicaPool,
   params: Float32Array[],
-  examples: readonly Example[],
+  examples: readonly Example<T>[],
+  encoder: TargetEncoder<T>,
   settings: LoopSettings,
   updateState: UpdateState,
   signal?: AbortSignal,
@@ -57,23 +52,20 @@ export async function trainLoop(
   const adam = new Adam(params, settings);
   const perEpoch = Math.ceil(examples.length / settings.batchSize);
   // Batches do not straddle epochs: the last one of an epoch may be smaller.
-  const plan: Example[][] = [];
+  const plan: Example<T>[][] = [];
   for (let epoch = 0; epoch < settings.epochs; epoch++) {
     const order = shuffled(examples, random);
     for (let i = 0; i < order.length; i += settings.batchSize) plan.push(order.slice(i, i + settings.batchSize));
   }
-  const prepare = (chunk: Example[]) => ({
-    batch: makeBatch(chunk.map((e) => e.image), settings.size, settings.augment, random),
-    labels: Int32Array.from(chunk, (e) => e.label),
-  });
+  const prepare = (chunk: Example<T>[]) => makeTrainingBatch(chunk, settings.size, settings.augment, encoder, random);
   let lossSum = 0;
   let seen = 0;
   let next = plan.length > 0 ? prepare(plan[0]!) : undefined;
   for (let b = 0; b < plan.length && next; b++) {
     signal?.throwIfAborted();
     if (b % perEpoch === 0) { lossSum = 0; seen = 0; }
-    const { batch, labels } = next;
-    const pending = pool.gradients(params, batch, labels);
+    const { batch, targets } = next;
+    const pending = pool.gradients(params, batch, targets);
     next = b + 1 < plan.length ? prepare(plan[b + 1]!) : undefined;
     const { grads, lossSum: batchLoss } = await pending;
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= batch.count;

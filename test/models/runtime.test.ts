@@ -5,18 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CLASSIFIER_NETWORK, classifierSpecs, type ClassifierArch } from '../../models/builtin/classifier/network.js';
+import seedrandom from 'seedrandom';
+import { CLASSIFIER_NETWORK, classifierSpecs, oneHotTargets, type ClassifierArch } from '../../models/builtin/classifier/network.js';
 import { loadImage } from '../../models/builtin/image-loader.js';
 import { initialParameters } from '../../models/builtin/network.js';
 import { ReplicaPool } from '../../models/builtin/replica-pool.js';
-import { trainLoop, type Example } from '../../models/builtin/train-loop.js';
+import { augmentInto, drawTransform, mapPoint, warpNearest } from '../../models/builtin/augment.js';
+import type { Example } from '../../models/builtin/batch.js';
+import { trainLoop } from '../../models/builtin/train-loop.js';
 import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
 
 const arch: ClassifierArch = { inputSize: 16, width: 4, depth: 2, classes: 2 };
 const settings = { epochs: 1, batchSize: 4, learningRate: 0.01, weightDecay: 0, augment: { flip: true, crop: 0.2, colourJitter: 0.2 }, seed: 1, size: 16 };
 
-function examples(n: number): Example[] {
-  return Array.from({ length: n }, (_, i) => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, (_, k) => (k * 7 + i * 13) % 256), label: i % 2 }));
+function examples(n: number): Example<number>[] {
+  return Array.from({ length: n }, (_, i) => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, (_, k) => (k * 7 + i * 13) % 256), target: i % 2 }));
 }
 
 describe('built-in model runtime', () => {
@@ -32,8 +35,8 @@ describe('built-in model runtime', () => {
     assert.equal(two.backend, 'wasm');
     const params = initialParameters(classifierSpecs(arch), 3).map((t) => t.data);
     const batch = { images: Float32Array.from({ length: 5 * 16 * 16 * 3 }, (_, i) => (i % 97) / 97), count: 5, size: 16 };
-    const labels = Int32Array.from([0, 1, 1, 0, 1]);
-    const [a, b] = [await one.gradients(params, batch, labels), await two.gradients(params, batch, labels)];
+    const targets = Float32Array.from([1, 0, 0, 1, 0, 1, 1, 0, 0, 1]); // one-hot classes 0, 1, 1, 0, 1
+    const [a, b] = [await one.gradients(params, batch, targets), await two.gradients(params, batch, targets)];
     assert.ok(Math.abs(a.lossSum - b.lossSum) < 1e-4 * a.lossSum);
     a.grads.forEach((g, t) => g.forEach((v, i) => assert.ok(Math.abs(v - b.grads[t]![i]!) < 1e-4, `grad ${t}[${i}]`)));
     const probs = await two.predict(params, batch);
@@ -44,11 +47,32 @@ describe('built-in model runtime', () => {
     const params = initialParameters(classifierSpecs(arch), 3).map((t) => t.data);
     const counts: number[][] = [];
     for (let epoch = 0; epoch < 3; epoch++) {
-      await trainLoop(two, params, examples(10), settings, () => {});
+      await trainLoop(two, params, examples(10), oneHotTargets(2), settings, () => {});
       counts.push(await two.numTensors());
     }
     assert.deepEqual(counts[1], counts[0]);
     assert.deepEqual(counts[2], counts[0]);
+  });
+
+  it('moves targets with their image under one augmentation draw', () => {
+    const size = 32;
+    const random = seedrandom('aug');
+    for (let k = 0; k < 20; k++) {
+      const t = drawTransform({ flip: true, crop: 0.4, colourJitter: 0 }, random);
+      // A bright 2×2 block at (20, 9) on black: where it lands must be where mapPoint puts its centre.
+      const image = new Uint8Array(size * size * 3);
+      for (const [x, y] of [[20, 9], [21, 9], [20, 10], [21, 10]]) image.fill(255, (y! * size + x!) * 3, (y! * size + x!) * 3 + 3);
+      const out = new Float32Array(size * size * 3);
+      augmentInto(image, size, t, out, 0);
+      let [sx, sy, n] = [0, 0, 0];
+      for (let i = 0; i < size * size; i++) if (out[i * 3]! > 0.5) { sx += i % size; sy += Math.floor(i / size); n++; }
+      const [mx, my] = mapPoint(t, 21 / size, 10 / size);
+      assert.ok(n > 0 && Math.abs((sx / n + 0.5) / size - mx) < 1.5 / size && Math.abs((sy / n + 0.5) / size - my) < 1.5 / size, `draw ${k}`);
+      // A dense map warps exactly as the image's pixels do.
+      const map = new Float32Array(size * size);
+      warpNearest(Float32Array.from({ length: size * size }, (_, i) => image[i * 3]! / 255), size, 1, t, map, 0);
+      map.forEach((v, i) => assert.equal(v, out[i * 3]));
+    }
   });
 
   it('asks getImage for pixels already shrunk when the source offers it', async () => {

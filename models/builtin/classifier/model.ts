@@ -16,9 +16,10 @@ import { initialParameters } from '../network.js';
 import { predictImages } from '../predict.js';
 import { ReplicaPool } from '../replica-pool.js';
 import { decodeState, encodeState, expectModel, optionsHash, type ModelState } from '../state-format.js';
-import { trainLoop, type Example } from '../train-loop.js';
+import type { Example } from '../batch.js';
+import { trainLoop } from '../train-loop.js';
 import { withClasses } from './label-classes.js';
-import { CLASSIFIER_NETWORK, classifierSpecs, type ClassifierArch } from './network.js';
+import { CLASSIFIER_NETWORK, classifierSpecs, oneHotTargets, type ClassifierArch } from './network.js';
 import { defaultOptionsJson, resolveSettings, type ClassifierSettings } from './settings.js';
 
 const KEY = 'builtin.labels';
@@ -98,22 +99,22 @@ export class LabelsClassifier implements AIModel {
     const index = new Map(classes.map((id, k) => [id, k]));
     const labelled = Object.entries(data.images).flatMap(([id, image]) => {
       const label = (image.annotations ?? []).map((a) => a.label).find((l): l is string => !!l && index.has(l));
-      return label ? [{ id, filename: image.filename, label: index.get(label)! }] : [];
+      return label ? [{ id, filename: image.filename, target: index.get(label)! }] : [];
     });
     const pixels = await loadImages(this.ctx.fileServer, labelled.map((l) => l.filename), arch.inputSize, signal,
       (done) => updateState('PROGRESS', 'loading images', done, labelled.length));
     const examples = labelled.flatMap((l, i) => (pixels[i] ? [{ ...l, image: pixels[i]! }] : []));
     const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
-    const training: Example[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
+    const training: Example<number>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
     if (training.length === 0) throw new Error('no readable labelled images to train on');
 
     const params = state.tensors.map((t) => Float32Array.from(t.data));
     const pool = await this.startPool(arch);
     try {
-      const { trainLoss } = await trainLoop(pool, params, training, { ...this.settings, size: arch.inputSize }, updateState, signal);
+      const { trainLoss } = await trainLoop(pool, params, training, oneHotTargets(arch.classes), { ...this.settings, size: arch.inputSize }, updateState, signal);
       const probs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, this.settings.batchSize, signal);
-      const correct = heldOut.filter((e, i) => argmax(probs[i]!) === e.label).length;
-      const heldOutLoss = heldOut.reduce((sum, e, i) => sum - Math.log(Math.max(probs[i]![e.label]!, 1e-12)), 0) / Math.max(1, heldOut.length);
+      const correct = heldOut.filter((e, i) => argmax(probs[i]!) === e.target).length;
+      const heldOutLoss = heldOut.reduce((sum, e, i) => sum - Math.log(Math.max(probs[i]![e.target]!, 1e-12)), 0) / Math.max(1, heldOut.length);
       const seconds = (performance.now() - started) / 1000;
       const stats: Record<string, number> = {
         images: training.length,

@@ -10,6 +10,7 @@
  * the convolutions, and it keeps replicas stateless (no running statistics).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 
 export interface ClassifierArch extends Arch {
@@ -51,23 +52,36 @@ function standardizedKernel(kernel: tf.Tensor4D, gain: tf.Tensor): tf.Tensor4D {
   return tf.mul(tf.sub(kernel, mean), scale);
 }
 
+/** Logits [n, classes]. */
+function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
+  // Per-image standardization: brightness and contrast stop mattering,
+  // which spares a small network (without batch norm) a long plateau.
+  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
+  let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
+  for (let stage = 0; stage < a.depth; stage++) {
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
+    const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
+    h = tf.maxPool(conv, 2, 2, 'valid');
+  }
+  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+  const head = PARAMS_PER_STAGE * a.depth;
+  return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
+}
+
+/** Targets are one-hot class vectors; loss = summed softmax cross-entropy; output = class probabilities [n, classes]. */
 export function createNetwork(arch: Arch): Network {
   const a = arch as ClassifierArch;
   return {
     specs: classifierSpecs(a),
-    logits(params, images) {
-      // Per-image standardization: brightness and contrast stop mattering,
-      // which spares a small network (without batch norm) a long plateau.
-      const { mean, variance } = tf.moments(images, [1, 2, 3], true);
-      let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
-      for (let stage = 0; stage < a.depth; stage++) {
-        const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
-        const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
-        h = tf.maxPool(conv, 2, 2, 'valid');
-      }
-      const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-      const head = PARAMS_PER_STAGE * a.depth;
-      return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
-    },
+    targetShape: [a.classes],
+    loss: (params, images, targets) =>
+      tf.losses.softmaxCrossEntropy(targets, logits(a, params, images), undefined, undefined, tf.Reduction.SUM) as tf.Scalar,
+    predict: (params, images) => tf.softmax(logits(a, params, images)),
   };
 }
+
+/** One-hot targets of class indices (augmentation leaves a class unchanged). */
+export const oneHotTargets = (classes: number): TargetEncoder<number> => ({
+  length: classes,
+  write: (label, _t, out, offset) => { out[offset + label] = 1; },
+});
