@@ -6,6 +6,7 @@
  */
 import type { PluginClass } from '../libs/plugin/plugin.js';
 import { LabelsClassifier } from './builtin/classifier/model.js';
+import { SegmentationModel } from './builtin/segmentation/model.js';
 import { ColourHistogramModel } from './examples/colour-histogram/model.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
 import { EntropyRanker } from './rankers/entropy.js';
@@ -15,6 +16,7 @@ import { RandomRanker } from './rankers/random.js';
 
 export const builtins: readonly PluginClass[] = [
   LabelsClassifier,
+  SegmentationModel,
   ColourHistogramModel,
   MaxConfidenceRanker,
   BreakingTiesRanker,

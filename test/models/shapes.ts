@@ -14,7 +14,7 @@ export type Shape = (typeof SHAPES)[number];
 export const SIZE = 64;
 export const PROJECT = 'shapes';
 
-const inside: Record<Shape, (dx: number, dy: number, r: number) => boolean> = {
+export const inside: Record<Shape, (dx: number, dy: number, r: number) => boolean> = {
   circle: (dx, dy, r) => dx * dx + dy * dy <= r * r,
   square: (dx, dy, r) => Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85,
   triangle: (dx, dy, r) => dy >= -r && dy <= r && Math.abs(dx) <= (dy + r) / 2,

@@ -5,35 +5,24 @@
  * trained in parallel are averaged weighted by image counts. train() reports
  * loss and accuracy on a held-out split with the state.
  */
-import seedrandom from 'seedrandom';
 import type { PluginContext, PluginOptions } from '../../../libs/plugin/context.js';
-import type { InferenceData, InferenceResult, LabelAnnotation, LabelClass, TrainingData } from '../../../libs/plugin/data.js';
+import type { InferenceData, InferenceResult, LabelAnnotation, TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../../libs/plugin/plugin.js';
-import { averageStates } from '../average-states.js';
+import type { Example } from '../batch.js';
+import { averageClassStates, classOrder, withClasses, type Head } from '../head-classes.js';
+import { isHeldOut } from '../held-out.js';
 import { loadImages } from '../image-loader.js';
 import { initialParameters } from '../network.js';
-import { predictImages } from '../predict.js';
+import { predictFiles, predictImages } from '../predict.js';
 import { ReplicaPool } from '../replica-pool.js';
-import { decodeState, encodeState, expectModel, optionsHash, type ModelState } from '../state-format.js';
-import type { Example } from '../batch.js';
+import { decodeModelState, encodeState, optionsHash, type ModelState } from '../state-format.js';
 import { trainLoop } from '../train-loop.js';
-import { withClasses } from './label-classes.js';
-import { CLASSIFIER_NETWORK, classifierSpecs, oneHotTargets, type ClassifierArch } from './network.js';
+import { CLASSIFIER_NETWORK, classifierSpecs, HEAD_BIAS, HEAD_KERNEL, oneHotTargets, type ClassifierArch } from './network.js';
 import { defaultOptionsJson, resolveSettings, type ClassifierSettings } from './settings.js';
 
 const KEY = 'builtin.labels';
-/** Images loaded and predicted at a time during inference (bounds memory). */
-const INFERENCE_CHUNK = 256;
-
-/** Project classes in the GUI's order (LabelClass.index). */
-const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
-  Object.entries(labelClasses).sort(([, a], [, b]) => a.index - b.index).map(([id]) => id);
-
-/** Deterministic held-out membership, stable across rounds for the same image. */
-function isHeldOut(imageId: string, fraction: number, seed: number): boolean {
-  return seedrandom(`${seed}:${imageId}`)() < fraction;
-}
+const HEAD: Head = { kernel: HEAD_KERNEL, bias: HEAD_BIAS };
 
 export class LabelsClassifier implements AIModel {
   static readonly metadata: PluginMetadataInput = {
@@ -66,12 +55,7 @@ export class LabelsClassifier implements AIModel {
   }
 
   private decode(stateDict: Uint8Array): ModelState {
-    const state = decodeState(stateDict);
-    expectModel(state, KEY);
-    const expected = classifierSpecs(state.header.arch as ClassifierArch);
-    const mismatch = expected.length !== state.tensors.length || expected.some((s, i) => s.name !== state.tensors[i]!.name || s.shape.join() !== state.tensors[i]!.shape.join());
-    if (mismatch) throw new Error('model state tensors do not match its architecture');
-    return state;
+    return decodeModelState(stateDict, KEY, (arch) => classifierSpecs(arch as ClassifierArch));
   }
 
   /** A new network for `classes`; options shape fresh models only (a state keeps its architecture). */
@@ -92,7 +76,7 @@ export class LabelsClassifier implements AIModel {
     const started = performance.now();
     const classes = classOrder(data.labelClasses);
     if (classes.length === 0) throw new Error('the project has no label classes to train on');
-    const state = stateDict ? withClasses(this.decode(stateDict), classes) : this.fresh(classes);
+    const state = stateDict ? withClasses(this.decode(stateDict), classes, HEAD) : this.fresh(classes);
     const arch = state.header.arch as ClassifierArch;
     const { seed, validationFraction } = this.settings;
 
@@ -136,20 +120,8 @@ export class LabelsClassifier implements AIModel {
 
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
-    const states = stateDicts.map((s) => this.decode(s));
-    const [first] = states;
-    if (!first) throw new Error('no model states to average');
-    const order = first.header.labelClasses;
-    // Align every state's outputs to the first one's class order; differing class sets are refused.
-    const aligned = states.map((s) => {
-      if (s.header.labelClasses.length !== order.length || !order.every((id) => s.header.labelClasses.includes(id))) {
-        throw new Error('model states have different label classes');
-      }
-      return withClasses(s, order);
-    });
-    const counts = weights ?? aligned.map((s) => s.header.stats?.images ?? 1);
-    const averaged = averageStates(aligned, counts);
-    updateState('PROGRESS', 'averaging', states.length, states.length);
+    const averaged = averageClassStates(stateDicts.map((s) => this.decode(s)), HEAD, weights);
+    updateState('PROGRESS', 'averaging', stateDicts.length, stateDicts.length);
     return encodeState(averaged);
   }
 
@@ -160,20 +132,15 @@ export class LabelsClassifier implements AIModel {
     // Only classes the project still has can be predicted.
     const known = Object.keys(data.labelClasses).length > 0 ? state.header.labelClasses.map((id) => id in data.labelClasses) : state.header.labelClasses.map(() => true);
     const params = state.tensors.map((t) => t.data);
-    const entries = Object.entries(data.images);
+    const entries = Object.entries(data.images).map(([id, image]) => [id, image.filename] as const);
     const result: InferenceResult = {};
     const pool = await this.startPool(arch);
     try {
-      for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
-        const chunk = entries.slice(start, start + INFERENCE_CHUNK);
-        const pixels = await loadImages(this.ctx.fileServer, chunk.map(([, image]) => image.filename), arch.inputSize, signal);
-        const readable = pixels.flatMap((p) => (p ? [p] : []));
-        const probs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
-        let next = 0;
-        chunk.forEach(([id], i) => {
-          result[id] = { predictions: pixels[i] ? [prediction(probs[next++]!, state.header.labelClasses, known)] : [] };
-        });
-        updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
+      let done = 0;
+      for await (const chunk of predictFiles(pool, params, this.ctx.fileServer, entries, arch.inputSize, this.settings.batchSize, signal)) {
+        for (const { id, output } of chunk) result[id] = { predictions: output ? [prediction(output, state.header.labelClasses, known)] : [] };
+        done += chunk.length;
+        updateState('PROGRESS', 'predicting', done, entries.length);
       }
     } finally {
       await pool.close();

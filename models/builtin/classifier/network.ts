@@ -1,17 +1,13 @@
 /**
  * The classifier's network family: `depth` stages of 3×3 convolution (+bias,
  * ReLU) and 2×2 max pooling, channels `width`·2^stage, then global average
- * pooling and a linear head with one output per label class.
- *
- * Convolutions use scaled weight standardization (as normalizer-free nets):
- * each filter is standardized and scaled by a learned gain, which trains as
- * well as group norm here without touching activations. That matters on
- * WebAssembly, where broadcasting over large activations is ~30× slower than
- * the convolutions, and it keeps replicas stateless (no running statistics).
+ * pooling and a linear head with one output per label class. Convolutions
+ * are scaled weight-standardized (standardized-conv.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
+import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
 
 export interface ClassifierArch extends Arch {
   inputSize: number;
@@ -34,30 +30,16 @@ export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
   const specs: ParamSpec[] = [];
   for (let stage = 0; stage < arch.depth; stage++) {
     const cin = stage === 0 ? 3 : channels(arch, stage - 1);
-    const cout = channels(arch, stage);
-    specs.push({ name: `conv${stage}/kernel`, shape: [3, 3, cin, cout], init: 'he' });
-    specs.push({ name: `conv${stage}/gain`, shape: [cout], init: 'ones' });
-    specs.push({ name: `conv${stage}/bias`, shape: [cout], init: 'zeros' });
+    specs.push(...convSpecs(`conv${stage}`, 3, 3, cin, channels(arch, stage)));
   }
   specs.push({ name: HEAD_KERNEL, shape: [channels(arch, arch.depth - 1), arch.classes], init: 'he' });
   specs.push({ name: HEAD_BIAS, shape: [arch.classes], init: 'zeros' });
   return specs;
 }
 
-/** W' = gain · √2 · (W − mean) / (std · √fanIn), per output channel (√2: ReLU's gain). */
-function standardizedKernel(kernel: tf.Tensor4D, gain: tf.Tensor): tf.Tensor4D {
-  const [kh, kw, cin] = kernel.shape;
-  const { mean, variance } = tf.moments(kernel, [0, 1, 2], true);
-  const scale = tf.mul(gain, tf.div(Math.SQRT2, tf.sqrt(tf.mul(tf.add(variance, 1e-6), kh * kw * cin))));
-  return tf.mul(tf.sub(kernel, mean), scale);
-}
-
 /** Logits [n, classes]. */
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
-  // Per-image standardization: brightness and contrast stop mattering,
-  // which spares a small network (without batch norm) a long plateau.
-  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
-  let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
+  let h = standardizeImages(images);
   for (let stage = 0; stage < a.depth; stage++) {
     const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
     const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });

@@ -14,7 +14,9 @@
  * slice, and the two results are added: the same function.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Arch, ParamSpec } from '../network.js';
+import { warpNearest } from '../augment.js';
+import type { TargetEncoder } from '../batch.js';
+import type { Arch, Network, ParamSpec } from '../network.js';
 import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
 
 export interface SegmentationArch extends Arch {
@@ -68,7 +70,20 @@ function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Con
   return tf.relu(tf.add(tf.conv2d(up, wUp, 1, 'same'), tf.fused.conv2d({ x: skip, filter: wSkip, bias, strides: 1, pad: 'same' }))) as tf.Tensor4D;
 }
 
-const upsample = (x: tf.Tensor4D): tf.Tensor4D => tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2]);
+/**
+ * 2× nearest-neighbour upsampling. Its gradient, the sum over each 2×2
+ * block, is taken as 4 × average pooling: the backends' own
+ * ResizeNearestNeighborGrad is ~10× slower on WebAssembly and wrong on the
+ * cpu backend for batches of more than one (it offsets dy by the input's
+ * batch stride, tfjs 4.22).
+ */
+const upsample = tf.customGrad((...[x]: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const h = x as tf.Tensor4D;
+  return {
+    value: tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]),
+    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /** Logits [n, h, w, classes] of images [n, h, w, 3] (values in [0, 1], h and w multiples of 2^depth). */
 export function segmentationLogits(arch: SegmentationArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor4D {
@@ -87,3 +102,33 @@ export function segmentationLogits(arch: SegmentationArch, params: readonly tf.T
   }
   return tf.fused.conv2d({ x: h, filter: params[next] as tf.Tensor4D, bias: params[next + 1], strides: 1, pad: 'valid' });
 }
+
+/**
+ * Targets: per pixel the output index of its class, or −1 where the pixel is
+ * ignored (unlabelled). Loss: softmax cross-entropy summed over the labelled
+ * pixels, divided by the pixels of an image (so it reads per pixel while
+ * shards still add up). Output: class probabilities [n, h, w, classes].
+ */
+export function createNetwork(arch: Arch): Network {
+  const a = arch as SegmentationArch;
+  const pixels = a.inputSize * a.inputSize;
+  return {
+    specs: segmentationSpecs(a),
+    targetShape: [a.inputSize, a.inputSize],
+    loss(params, images, targets) {
+      const logits = tf.reshape(segmentationLogits(a, params, images), [-1, a.classes]);
+      const flat = tf.reshape(targets, [-1]);
+      // oneHot of −1 is a zero row; the weight 0 also keeps its gradient at zero.
+      const oneHot = tf.oneHot(tf.cast(flat, 'int32'), a.classes);
+      const labelled = tf.cast(tf.greaterEqual(flat, 0), 'float32');
+      return tf.div(tf.losses.softmaxCrossEntropy(oneHot, logits, labelled, undefined, tf.Reduction.SUM), pixels) as tf.Scalar;
+    },
+    predict: (params, images) => tf.softmax(segmentationLogits(a, params, images)),
+  };
+}
+
+/** Writes a size×size map of output indices (−1 = ignored) under the image's augmentation. */
+export const maskTargets = (size: number): TargetEncoder<Int16Array> => ({
+  length: size * size,
+  write: (mask, t, out, offset) => warpNearest(mask, size, 1, t, out, offset),
+});
