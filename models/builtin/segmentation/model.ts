@@ -21,7 +21,8 @@ import { isHeldOut } from '../held-out.js';
 import { loadImages } from '../image-loader.js';
 import { initialParameters } from '../network.js';
 import { predictFiles, predictImages } from '../predict.js';
-import { ReplicaPool } from '../replica-pool.js';
+import { withPool } from '../pool-cache.js';
+import type { ReplicaPool } from '../replica-pool.js';
 import { decodeModelState, encodeState, optionsHash, type ModelState } from '../state-format.js';
 import { trainLoop } from '../train-loop.js';
 import { outputClasses, outputIndices, outputLookup } from './classes.js';
@@ -80,8 +81,9 @@ export class SegmentationModel implements AIModel {
     };
   }
 
-  private startPool(arch: SegmentationArch): Promise<ReplicaPool> {
-    return ReplicaPool.start({ networkModule: SEGMENTATION_NETWORK, arch, threads: this.settings.threads, backend: this.settings.backend });
+  /** Runs `use` on replicas of the network (a warm pool where one is kept). */
+  private withPool<T>(arch: SegmentationArch, use: (pool: ReplicaPool) => Promise<T>): Promise<T> {
+    return withPool({ networkModule: SEGMENTATION_NETWORK, arch, threads: this.settings.threads, backend: this.settings.backend }, use);
   }
 
   async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
@@ -109,8 +111,7 @@ export class SegmentationModel implements AIModel {
     if (training.length === 0) throw new Error('no readable images with labelled mask pixels to train on');
 
     const params = state.tensors.map((t) => Float32Array.from(t.data));
-    const pool = await this.startPool(arch);
-    try {
+    return this.withPool(arch, async (pool) => {
       const { trainLoss } = await trainLoop(pool, params, training, maskTargets(arch.inputSize), { ...this.settings, size: arch.inputSize }, updateState, signal);
       const probs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, this.settings.batchSize, signal);
       const stats: Record<string, number> = {
@@ -126,9 +127,7 @@ export class SegmentationModel implements AIModel {
         tensors: state.tensors.map((t, i) => ({ ...t, data: params[i]! })),
       };
       return { state: encodeState(trained), stats };
-    } finally {
-      await pool.close();
-    }
+    });
   }
 
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
@@ -148,8 +147,7 @@ export class SegmentationModel implements AIModel {
     const params = state.tensors.map((t) => t.data);
     const entries = Object.entries(data.images).map(([id, image]) => [id, image.filename] as const);
     const result: InferenceResult = {};
-    const pool = await this.startPool(arch);
-    try {
+    await this.withPool(arch, async (pool) => {
       let done = 0;
       for await (const chunk of predictFiles(pool, params, this.ctx.fileServer, entries, arch.inputSize, this.settings.batchSize, signal)) {
         for (const { id, image, output } of chunk) {
@@ -159,9 +157,7 @@ export class SegmentationModel implements AIModel {
         done += chunk.length;
         updateState('PROGRESS', 'predicting', done, entries.length);
       }
-    } finally {
-      await pool.close();
-    }
+    });
     return result;
   }
 }
