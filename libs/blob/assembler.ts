@@ -118,6 +118,20 @@ export async function* verifyChunks(chunks: AsyncIterable<BlobChunk>, opts: Veri
 }
 
 /**
+ * verifyChunks for a blob whose size was announced beforehand (a header, a
+ * result): DATA_LOSS at the first chunk unless the blob is of exactly `size`
+ * bytes, so a consumer never stores a blob shorter or longer than announced.
+ */
+export async function* verifyAnnouncedChunks(chunks: AsyncIterable<BlobChunk>, opts: { size: number; signal?: AbortSignal; what?: string }): AsyncGenerator<Buffer> {
+  let first = true;
+  for await (const { data, totalSize } of verified(chunks, { maxSize: Number.MAX_SAFE_INTEGER, signal: opts.signal })) {
+    if (first && totalSize !== opts.size) throw dataLoss(`${opts.what ?? 'the announcement'} said ${opts.size} bytes, the chunks hold ${totalSize}`);
+    first = false;
+    yield data;
+  }
+}
+
+/**
  * Reassembles a chunk stream into one Buffer of totalSize, allocated once at the
  * first (size-checked) chunk, so memory holds one copy of the blob, not its
  * chunks plus a concatenation. Same checks as verifyChunks.

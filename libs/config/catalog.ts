@@ -4,7 +4,8 @@
  * the file say, and each caller passes its own fallback (use `defaultOf()` to
  * take the catalog's).
  */
-import { envName, type PropertyType } from './config.js';
+import { stringify } from 'ini';
+import { envName, type Config, type PropertyType } from './config.js';
 
 export interface SettingSpec {
   section: string;
@@ -67,6 +68,8 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('FileServer', 'port', 'int', 50053, 'port of the FileServer\'s gRPC server'),
   S('FileServer', 'http_port', 'int', 8080, 'port of the FileServer\'s HTTP server'),
   S('FileServer', 'max_put_bytes', 'int', 1073741824, 'largest file accepted by PutFile, in bytes'),
+  S('FileServer', 'http_processes', 'int', 1, 'processes serving HTTP on http_port (node:cluster); more than 1 where one process\'s CPU is the limit'),
+  S('FileServer', 'http_cache_bytes', 'int', 134217728, 'memory of each HTTP process for recently served files up to 256 KiB, in bytes (0 = none)'),
   S('FileServer', 'url_signing_key', 'str', undefined, 'secret signing download URLs (empty = unsigned URLs refused)'),
   S('FileServer', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('FileServer', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
@@ -100,6 +103,20 @@ export function defaultOf(section: string, key: string): string | number | boole
   const spec = findSetting(section, key);
   if (!spec) throw new Error(`setting [${section}] ${key} is not in the catalog`);
   return spec.default;
+}
+
+/**
+ * Every catalogued setting the config has, resolved (env over file), as INI
+ * text: a child process loading it with an empty environment sees exactly
+ * these settings, whatever its own environment holds.
+ */
+export function settingsSnapshot(config: Config): string {
+  const sections: Record<string, Record<string, string>> = {};
+  for (const { section, key } of SETTINGS_CATALOG) {
+    const found = config.lookup(section, key);
+    if (found) (sections[section] ??= {})[key] = found.value;
+  }
+  return stringify(sections);
 }
 
 /** One line per setting, grouped by section: `AIDE_<SECTION>_<KEY>  (type, default: x)  description`. */

@@ -72,14 +72,19 @@ export async function resolveExisting(
 ): Promise<ProjectPath> {
   const segments = pathSegments(raw, opts.field, opts.allowEmpty);
   const relative = segments.join('/');
-  const folder = await projectFolder(root, project, relative);
+  const lexicalFolder = path.join(root, checkProject(project));
   let absolute: string;
   try {
-    absolute = await realpath(path.join(folder, ...segments));
+    absolute = await realpath(path.join(lexicalFolder, ...segments));
   } catch (err) {
     throw fsError(err, relative);
   }
-  if (!isInside(folder, absolute)) throw notFound(`file '${relative}'`);
+  // A symlink-free path through <root>/<project>/ proves that folder a real directory holding the
+  // target (root is symlink-free): one realpath suffices. Otherwise the project folder may itself
+  // be a link (to another disk, say): compare with where it leads.
+  if (!isInside(lexicalFolder, absolute) && !isInside(await projectFolder(root, project, relative), absolute)) {
+    throw notFound(`file '${relative}'`);
+  }
   return { project, relative, absolute };
 }
 

@@ -25,12 +25,18 @@ export interface CallOpts {
 }
 
 export interface ImageOptions extends CallOpts {
-  /** Longer side at most this many pixels (never enlarged); absent = keep. */
-  maxSide?: number;
-  /** Default raw interleaved RGB. */
-  format?: ImageFormat;
-  /** Crop in source pixels, applied before resizing. */
+  /**
+   * Only this rectangle of the source, in source pixels: columns
+   * [left, left + width), rows [top, top + height), (0, 0) top left. It must
+   * lie inside the image (width, height ≥ 1), else INVALID_ARGUMENT naming
+   * the field (window.left, window.width, ...). Cropped before resizing, and
+   * only what the format allows to skip is decoded (see getImage).
+   */
   window?: ImageWindow;
+  /** Longer side (of the window, if any) at most this many pixels, aspect kept, never enlarged; absent or 0 = keep. */
+  maxSide?: number;
+  /** Default raw interleaved 8-bit RGB, row-major; or PNG / JPEG bytes. */
+  format?: ImageFormat;
 }
 
 export interface ListOptions extends CallOpts {
@@ -90,7 +96,33 @@ export class FileServerClient {
     }
   }
 
-  /** The image decoded by the server: pixels (raw RGB by default) and their dimensions. */
+  /**
+   * The image decoded by the server: `data` holds the pixels (raw RGB by
+   * default: info.width × info.height × 3 bytes), `info` their size and the
+   * source's (sourceWidth, sourceHeight) and the source rectangle they show
+   * (info.window, the whole image without a window).
+   *
+   * Tiling a large image (an orthoimage) for detection: learn its size
+   * cheaply, then read window after window; only one window's pixels are in
+   * memory on either side at a time. A tiled TIFF decodes just the tiles a
+   * window touches; PNG and JPEG are decoded top to bottom down to the
+   * window's last row, a strip at a time (so later rows cost more time, not
+   * memory). Inputs up to 2^30 pixels are accepted; one answer holds at most
+   * 16383² pixels.
+   *
+   *   const size = await files.imageSize(path);
+   *   for (let top = 0; top < size.height; top += 1024) {
+   *     for (let left = 0; left < size.width; left += 1024) {
+   *       const window = { left, top, width: Math.min(1024, size.width - left), height: Math.min(1024, size.height - top) };
+   *       const { info, data } = await files.getImage(path, { window, maxSide: 512 });
+   *       // output pixel (x, y) shows source pixel (left + x × window.width / info.width, top + y × window.height / info.height)
+   *     }
+   *   }
+   *
+   * Throws AideErrors: NOT_FOUND (missing or outside the project),
+   * INVALID_ARGUMENT (not a readable raster image, or a bad window / maxSide,
+   * the field named in fieldViolations), PERMISSION_DENIED / UNAUTHENTICATED.
+   */
   async getImage(path: string, opts: ImageOptions = {}): Promise<{ info: ImageInfo; data: Buffer }> {
     const stream = this.#client.readImage({
       project: this.project,
@@ -100,6 +132,12 @@ export class FileServerClient {
       window: opts.window,
     }, { signal: opts.signal });
     return infoAndBytes(stream, this.#maxBytes, opts.signal);
+  }
+
+  /** An image's size in pixels, cheaply: decodes only its top-left pixel (getImage's errors). */
+  async imageSize(path: string, opts: CallOpts = {}): Promise<{ width: number; height: number }> {
+    const { info } = await this.getImage(path, { ...opts, window: { left: 0, top: 0, width: 1, height: 1 } });
+    return { width: info.sourceWidth, height: info.sourceHeight };
   }
 
   /** Writes a file atomically; a stream of pieces needs its total size up front. */

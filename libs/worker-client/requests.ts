@@ -2,6 +2,25 @@ import { toChunks } from '../blob/index.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
 import { ImageData, type ImageBatch, type JobHeader } from '../gen/aide/v1/worker.js';
 
+/**
+ * A model state sent to workers piece by piece (e.g. straight from the
+ * database) instead of from one buffer; open() may be called again for a retry.
+ */
+export interface StreamedState {
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** A state to send: in memory, or streamed. */
+export type StateInput = Uint8Array | StreamedState;
+
+export const stateSize = (state: StateInput | null): number => (state === null ? 0 : state instanceof Uint8Array ? state.length : state.size);
+
+/** The state's chunks, each retry reading it afresh. */
+export function stateChunks(state: StateInput): AsyncGenerator<BlobChunk> {
+  return state instanceof Uint8Array ? toChunks(state) : toChunks(state.open(), { totalSize: state.size });
+}
+
 /** Image batches stay well below the 4 MB message limit. */
 const BATCH_BYTES = 1 << 20;
 
@@ -28,10 +47,11 @@ type JobRequestPayload =
   | { $case: 'stateChunk'; value: BlobChunk };
 
 /** The request stream of a train or inference job: header, image batches, the input state's chunks. */
-export async function* jobRequests(header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: Uint8Array | null): AsyncGenerator<{ payload: JobRequestPayload }> {
-  yield { payload: { $case: 'header', value: { ...header, numImages: images.length, stateSize: state?.length ?? 0 } } };
+export async function* jobRequests(header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null): AsyncGenerator<{ payload: JobRequestPayload }> {
+  const size = stateSize(state);
+  yield { payload: { $case: 'header', value: { ...header, numImages: images.length, stateSize: size } } };
   for (const batch of imageBatches(images)) yield { payload: { $case: 'images', value: batch } };
-  if (state && state.length > 0) {
-    for await (const chunk of toChunks(state, { totalSize: state.length })) yield { payload: { $case: 'stateChunk', value: chunk } };
+  if (state && size > 0) {
+    for await (const chunk of stateChunks(state)) yield { payload: { $case: 'stateChunk', value: chunk } };
   }
 }

@@ -47,11 +47,12 @@ class Replica {
     });
   }
 
-  request<K extends ReplicaRequest['kind']>(req: Omit<Extract<ReplicaRequest, { kind: K }>, 'id'>): Promise<Extract<ReplicaReply, { kind: K }>> {
+  /** `transfer`: buffers that move to the worker instead of being copied (the caller must not use them after). */
+  request<K extends ReplicaRequest['kind']>(req: Omit<Extract<ReplicaRequest, { kind: K }>, 'id'>, transfer: ArrayBuffer[] = []): Promise<Extract<ReplicaReply, { kind: K }>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (r: ReplicaReply) => void, reject });
-      this.worker.postMessage({ ...req, id });
+      this.worker.postMessage({ ...req, id }, transfer);
     });
   }
 
@@ -91,10 +92,20 @@ function shards(count: number, parts: number): [number, number][] {
   return ranges;
 }
 
+/**
+ * A shard's images in a buffer of their own, to be transferred: posting a
+ * view would copy its whole underlying buffer (the full batch, or whatever
+ * larger array the batch was cut from) once per replica on the main thread.
+ */
 const shardOf = (batch: Batch, [start, end]: [number, number]): Batch => {
   const pixels = batch.size * batch.size * 3;
-  return { images: batch.images.subarray(start * pixels, end * pixels), count: end - start, size: batch.size };
+  return { images: batch.images.slice(start * pixels, end * pixels), count: end - start, size: batch.size };
 };
+
+const moved = (batch: Batch): ArrayBuffer[] => [batch.images.buffer as ArrayBuffer];
+
+/** Parameters as posted: a view into a larger buffer is copied out first, for the same reason. */
+const own = (params: Float32Array[]): Float32Array[] => params.map((p) => (p.byteLength === p.buffer.byteLength ? p : p.slice()));
 
 export class ReplicaPool {
   private constructor(
@@ -131,11 +142,13 @@ export class ReplicaPool {
   /** Gradients of the summed loss over the batch, and that sum; `targets` holds count × per-image floats (Network.targetShape). */
   async gradients(params: Float32Array[], batch: Batch, targets: Float32Array): Promise<{ grads: Float32Array[]; lossSum: number }> {
     const perImage = targets.length / batch.count;
+    const sent = own(params);
     const parts = await Promise.all(
-      shards(batch.count, this.replicas.length).map(([start, end], i) =>
-        this.replicas[i]!.request<'gradients'>({
-          kind: 'gradients', params, batch: shardOf(batch, [start, end]), targets: targets.subarray(start * perImage, end * perImage),
-        })),
+      shards(batch.count, this.replicas.length).map(([start, end], i) => {
+        const shard = shardOf(batch, [start, end]);
+        const shardTargets = targets.slice(start * perImage, end * perImage);
+        return this.replicas[i]!.request<'gradients'>({ kind: 'gradients', params: sent, batch: shard, targets: shardTargets }, [...moved(shard), shardTargets.buffer as ArrayBuffer]);
+      }),
     );
     const grads = parts[0]!.grads;
     for (const part of parts.slice(1)) part.grads.forEach((g, t) => { const into = grads[t]!; for (let i = 0; i < g.length; i++) into[i]! += g[i]!; });
@@ -144,9 +157,12 @@ export class ReplicaPool {
 
   /** Network.predict over the batch: [count, ...outputShape], row-major. */
   async predict(params: Float32Array[], batch: Batch): Promise<Float32Array> {
+    const sent = own(params);
     const parts = await Promise.all(
-      shards(batch.count, this.replicas.length).map((range, i) =>
-        this.replicas[i]!.request<'predict'>({ kind: 'predict', params, batch: shardOf(batch, range) })),
+      shards(batch.count, this.replicas.length).map((range, i) => {
+        const shard = shardOf(batch, range);
+        return this.replicas[i]!.request<'predict'>({ kind: 'predict', params: sent, batch: shard }, moved(shard));
+      }),
     );
     const outputs = new Float32Array(parts.reduce((n, p) => n + p.outputs.length, 0));
     let offset = 0;

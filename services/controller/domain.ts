@@ -137,9 +137,18 @@ export interface ModelStateMeta {
   numImages: number;
 }
 
+/** Where a partial state belongs: a training job's round, and its shard (null: the round's average). */
+export interface TrainingPart {
+  jobId: string;
+  round: number;
+  shard: number | null;
+  /** Fingerprint of what the job trains: a resumed job reuses only states made from the same inputs. */
+  inputs: string;
+}
+
 export interface ModelStateInfo extends ModelStateMeta {
   id: string;
-  /** Contiguous per project from 1; null for partial states (shards, not yet averaged). */
+  /** Contiguous per project from 1; null for partial states (intermediate states of a training job). */
   version: number | null;
   sizeBytes: number;
   sha256: Buffer;
@@ -147,6 +156,8 @@ export interface ModelStateInfo extends ModelStateMeta {
   createdAt: Date;
   /** Whether the project trains and predicts from it. */
   current: boolean;
+  /** Partial states only: the training job, round and shard it belongs to. */
+  part: TrainingPart | null;
 }
 
 export type JobKind = 'train' | 'inference' | 'rank' | 'average' | 'workflow';

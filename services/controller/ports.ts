@@ -11,7 +11,10 @@ export interface JobOptions {
   image_ids?: string[];
   /** Inference: golden questions only. */
   golden_questions_only?: boolean;
-  /** The state to predict from or rank (inference, rank); absent = the current one. */
+  /**
+   * The state the job reads: to predict from or rank (inference, rank; absent = the current one),
+   * or to continue training from (train: recorded when it first runs). Such a state cannot be deleted while the job runs.
+   */
   state_id?: string;
   /** Workflow: its steps in order. */
   steps?: { kind: Exclude<JobKind, 'workflow' | 'average'>; num_workers: number; num_epochs: number }[];

@@ -1,7 +1,9 @@
 /**
- * Plain HTTP access for browsers: GET/HEAD /files/<project>/<path>, streamed
- * from disk with validators (ETag, Last-Modified), conditional requests and
- * single byte ranges. Paths pass the same gate as gRPC (safe-path.ts).
+ * Plain HTTP access for browsers: GET/HEAD /files/<project>/<path> with
+ * validators (ETag, Last-Modified), conditional requests and single byte
+ * ranges. Every request is authorized and its path passes the same gate as
+ * gRPC (safe-path.ts); then small files come from a cache checked against a
+ * stat (file-cache.ts) or are read whole, larger ones stream from disk.
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -12,11 +14,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AideError, invalidField, notFound, type ErrorKind } from '../../libs/errors.js';
 import type { Logger } from '../../libs/log.js';
-import { contentTypeOf, etagOf } from './file-info.js';
 import { fsError } from '../../libs/files/fs-errors.js';
-import { isNotModified, rangeStillValid, type Validators } from './http-conditional.js';
-import { parseRange } from './http-range.js';
-import { checkProject, pathSegments, resolveExisting } from '../../libs/files/safe-path.js';
+import { FileCache, type CachedFile } from './file-cache.js';
+import { fileVersion, replyTo, type FileVersion, type Reply } from './http-reply.js';
+import { checkProject, pathSegments, resolveExisting, type ProjectPath } from '../../libs/files/safe-path.js';
 
 /** Decides whether a request may read a project's file; 'unauthenticated' asks for credentials (401). */
 export type Authorize = (req: IncomingMessage, project: string, path: string) => Promise<boolean | 'unauthenticated'>;
@@ -28,11 +29,16 @@ export interface FileHttpOptions {
   root: string;
   authorize?: Authorize;
   logger?: Logger;
+  /** Memory for recently served small files (file-cache.ts); 0 = none. Default DEFAULT_HTTP_CACHE_BYTES. */
+  cacheBytes?: number;
 }
 
 const PREFIX = '/files/';
 // One read covers a typical image; memory per response stays bounded by it.
 const READ_BUFFER_BYTES = 256 * 1024;
+/** Files up to this size are read whole in one go and may be cached; larger ones stream. */
+export const SMALL_FILE_BYTES = READ_BUFFER_BYTES;
+export const DEFAULT_HTTP_CACHE_BYTES = 256 * 1024 ** 2;
 
 const STATUS_OF: Partial<Record<ErrorKind, number>> = {
   INVALID_ARGUMENT: 400,
@@ -65,59 +71,60 @@ async function authorizeOrThrow(authorize: Authorize, req: IncomingMessage, proj
   if (!verdict) throw new AideError('PERMISSION_DENIED', 'not allowed to read this project');
 }
 
-function validatorHeaders(current: Validators): OutgoingHttpHeaders {
-  return {
-    'ETag': current.etag,
-    'Last-Modified': current.modifiedAt.toUTCString(),
-    // Browsers revalidate every time, so a revoked permission takes effect at once.
-    'Cache-Control': 'private, no-cache',
-  };
-}
-
 // Plain descriptors and callback fs: measurably cheaper per request than FileHandle's promise API.
 const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
 const fstat = promisify(fs.fstat);
+const read = promisify(fs.read);
+
+/** The whole of a small file of `size` bytes (its fstat, taken before reading). */
+async function readWhole(fd: number, size: number, name: string): Promise<Buffer> {
+  // Not from the shared pool: a cached small file must not pin a pool slab.
+  const data = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await read(fd, data, filled, size - filled, filled);
+    // Shrunk under us (written in place): no version to serve consistently.
+    if (bytesRead === 0) throw new AideError('INTERNAL', `'${name}' changed while being read`);
+    filled += bytesRead;
+  }
+  return data;
+}
+
+const sendReply = (res: ServerResponse, reply: Reply, data?: Buffer): void => {
+  res.writeHead(reply.status, reply.headers).end(reply.body && data?.subarray(reply.body.start, reply.body.end + 1));
+};
+
+/** A cached file with its headers computed once. */
+type CachedVersion = CachedFile & { version: FileVersion };
 
 /**
- * Writes the response head for an open descriptor; returns the body to send,
- * if any. The body stream owns the descriptor from then on and closes it after
- * any read still in flight, so a client hanging up mid-body can never make us
- * close an fd that a read still uses.
+ * Answers from an open descriptor; returns the body stream to send, if any.
+ * Small files are read whole (and cached); larger ones stream, and the stream
+ * owns the descriptor from then on, closing it after any read still in
+ * flight, so a client hanging up mid-body can never make us close an fd that
+ * a read still uses.
  */
-async function respond(req: IncomingMessage, res: ServerResponse, fd: number, name: string): Promise<Readable | undefined> {
+async function respond(
+  req: IncomingMessage, res: ServerResponse, fd: number, file: ProjectPath, cache: FileCache<CachedVersion> | undefined,
+): Promise<Readable | undefined> {
   const stats = await fstat(fd, { bigint: true });
-  if (!stats.isFile()) throw notFound(`file '${name}'`);
-  const size = Number(stats.size);
-  const current: Validators = { etag: etagOf(stats), modifiedAt: stats.mtime };
-  const headers: OutgoingHttpHeaders = {
-    ...validatorHeaders(current),
-    'Accept-Ranges': 'bytes',
-    // Uploaded files are served as what their name says, never sniffed or run as a page.
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-  };
-  if (isNotModified(req.headers, current)) {
-    res.writeHead(304, headers).end();
+  if (!stats.isFile()) throw notFound(`file '${file.relative}'`);
+  const version = fileVersion(stats);
+  const reply = replyTo(req, version, file.relative);
+  if (!reply.body) {
+    sendReply(res, reply);
     return undefined;
   }
-  const range = rangeStillValid(req.headers, current) ? parseRange(req.headers.range, size) : undefined;
-  if (range === 'unsatisfiable') {
-    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 }).end();
-    return undefined;
-  }
-  const { start, end } = range ?? { start: 0, end: size - 1 };
-  res.writeHead(range ? 206 : 200, {
-    ...headers,
-    'Content-Type': contentTypeOf(name),
-    'Content-Length': end - start + 1,
-    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
-  });
-  if (req.method === 'HEAD' || size === 0) {
-    res.end();
+  if (version.size <= SMALL_FILE_BYTES) {
+    const data = await readWhole(fd, version.size, file.relative);
+    cache?.admit(file.absolute, { stats, data, version });
+    sendReply(res, reply, data);
     return undefined;
   }
   // Streams from the opened inode: a put renaming a new file into place mid-read cannot mix versions.
+  res.writeHead(reply.status, reply.headers);
+  const { start, end } = reply.body;
   return fs.createReadStream('', { fd, start, end, highWaterMark: READ_BUFFER_BYTES, autoClose: true });
 }
 
@@ -138,6 +145,8 @@ function sendError(res: ServerResponse, err: unknown, logger: Logger | undefined
 /** The request listener: usable on its own (tests, embedding) or via startFileHttpServer. */
 export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const authorize = options.authorize ?? allowAll;
+  const cacheBytes = options.cacheBytes ?? DEFAULT_HTTP_CACHE_BYTES;
+  const cache = cacheBytes > 0 ? new FileCache<CachedVersion>(cacheBytes) : undefined;
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'Allow': 'GET, HEAD', 'Content-Length': 0 }).end();
@@ -146,6 +155,11 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     const target = parseTarget(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
     const file = await resolveExisting(options.root, target.project, target.path);
+    const cached = await cache?.lookup(file.absolute);
+    if (cached) {
+      sendReply(res, replyTo(req, cached.version, file.relative), cached.data);
+      return;
+    }
     let fd: number;
     try {
       fd = await openFile(file.absolute, 'r');
@@ -154,7 +168,7 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     }
     let body: Readable | undefined;
     try {
-      body = await respond(req, res, fd, file.relative);
+      body = await respond(req, res, fd, file, cache);
     } finally {
       if (!body) await closeFile(fd);
     }

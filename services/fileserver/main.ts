@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defaultOf } from '../../libs/config/catalog.js';
+import { defaultOf, settingsSnapshot } from '../../libs/config/catalog.js';
 import type { Config } from '../../libs/config/config.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { implement, logging, tracing } from '../../libs/grpc/index.js';
@@ -11,10 +11,10 @@ import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
 import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { openFileServerAccess, type FileServerAccess } from './auth.js';
 import { startFileHttpServer } from './http.js';
+import { startHttpWorkers } from './http-workers.js';
+import { fileHttpSettings, fileStoreOptions, SECTION, type FileHttpSettings } from './settings.js';
 import { FILE_SERVICE_NAME, fileServiceHandlers } from './service.js';
-import { openFileStore } from './store.js';
-
-const SECTION = 'FileServer';
+import { openFileStore, type FileStore } from './store.js';
 
 /** What the embedding process decides instead of the settings. */
 export interface FileServerDeps {
@@ -22,12 +22,27 @@ export interface FileServerDeps {
   access?: FileServerAccess;
 }
 
+/**
+ * The HTTP edge: in this process, or in http_processes processes of its own
+ * (each taking its access from the settings, so not where the embedding
+ * process decides the access).
+ */
+async function startHttp(
+  http: FileHttpSettings, store: FileStore, access: FileServerAccess, deps: FileServerDeps, config: Config, logger: Logger,
+): Promise<{ port: number; close(deadlineMs: number): Promise<void> }> {
+  if (http.processes > 1 && !deps.access) {
+    return startHttpWorkers({ count: http.processes, settings: settingsSnapshot(config), logger });
+  }
+  if (http.processes > 1) logger.warn({ processes: http.processes }, 'http_processes ignored: the embedding process decides the access, HTTP stays in it');
+  return startFileHttpServer({
+    root: store.root, host: http.host, port: http.port, cacheBytes: http.cacheBytes, authorize: access.authorize, logger,
+  });
+}
+
 /** FileServer: config → store → gRPC FileService and HTTP /files/ on the same host. */
 export async function startFileServer(config: Config, logger: Logger, deps: FileServerDeps = {}): Promise<RunningService> {
-  const store = await openFileStore({
-    root: config.getProperty(SECTION, 'root', 'str', defaultOf(SECTION, 'root') as string),
-    maxPutBytes: config.getProperty(SECTION, 'max_put_bytes', 'int', defaultOf(SECTION, 'max_put_bytes') as number),
-  });
+  const store = await openFileStore(fileStoreOptions(config));
+  const http = fileHttpSettings(config);
   const ownAccess = deps.access ? undefined : await openFileServerAccess(config, logger);
   const access = deps.access ?? ownAccess!;
   const { server, drainDeadlineMs } = await serveFromConfig({
@@ -39,16 +54,9 @@ export async function startFileServer(config: Config, logger: Logger, deps: File
       }),
     }],
   });
-  const host = config.getProperty(SECTION, 'host', 'str', defaultOf(SECTION, 'host') as string);
-  const web = await startFileHttpServer({
-    root: store.root,
-    host,
-    port: config.getProperty(SECTION, 'http_port', 'int', defaultOf(SECTION, 'http_port') as number),
-    authorize: access.authorize,
-    logger,
-  });
-  const httpAddress = `${host === '0.0.0.0' ? '127.0.0.1' : host}:${web.port}`;
-  logger.info({ address: httpAddress, root: store.root }, 'fileserver HTTP listening');
+  const web = await startHttp(http, store, access, deps, config, logger);
+  const httpAddress = `${http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${web.port}`;
+  logger.info({ address: httpAddress, root: store.root, processes: http.processes }, 'fileserver HTTP listening');
   const metrics = await metricsFromConfig(config, SECTION, logger);
   return {
     name: 'fileserver',

@@ -98,4 +98,17 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
     assert.match(imported, /^imported \S+\s+v(\d+)/m);
     assert.ok(Number(/v(\d+)/.exec(imported)![1]) > Number(current[2]), 'a new version');
   });
+
+  await t.test('states stats / current / delete; images golden', async () => {
+    const stats = await ok(run(['states', 'stats', 'tiles']));
+    assert.match(stats, /^v1\s+\S+\s+\d+ images\s/m, stats);
+    const list = await ok(run(['states', 'list', 'tiles']));
+    const [first, last] = [/^(\S+)\s+v1\s/m.exec(list)![1]!, list.trim().split('\n').at(-1)!.split(/\s+/)[0]!];
+    assert.match(await ok(run(['states', 'current', 'tiles', first])), new RegExp(`^${first}\\s+v1 \\(current\\)`));
+    assert.match(await ok(run(['states', 'delete', 'tiles', last])), new RegExp(`^deleted ${last}$`, 'm'));
+    assert.doesNotMatch(await ok(run(['states', 'list', 'tiles'])), new RegExp(last));
+    const image = (await ok(run(['images', 'list', 'tiles']))).split(/\s+/)[0]!;
+    assert.match(await ok(run(['images', 'golden', 'tiles', image])), /^flagged 1 images$/m);
+    assert.match(await ok(run(['images', 'list', 'tiles'])), new RegExp(`^${image}\\s.*golden$`, 'm'));
+  });
 });

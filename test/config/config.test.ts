@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, InvalidPropertyError, MissingPropertyError, envName } from '../../libs/config/config.js';
-import { SETTINGS_CATALOG, defaultOf, findSetting, settingsHelp } from '../../libs/config/catalog.js';
+import { SETTINGS_CATALOG, defaultOf, findSetting, settingsHelp, settingsSnapshot } from '../../libs/config/catalog.js';
 
 const INI = `
 ; comment
@@ -215,7 +215,7 @@ test('catalog: every key and its default', () => {
     ['AIWorker', 'fileserver', undefined], ['AIWorker', 'drain_deadline_s', 20],
     ['FileServer', 'root', './.data/files'], ['FileServer', 'host', '0.0.0.0'], ['FileServer', 'port', 50053],
     ['FileServer', 'http_port', 8080], ['FileServer', 'max_put_bytes', 1073741824], ['FileServer', 'url_signing_key', undefined],
-    ['FileServer', 'drain_deadline_s', 20],
+    ['FileServer', 'drain_deadline_s', 20], ['FileServer', 'http_processes', 1], ['FileServer', 'http_cache_bytes', 134217728],
     ['Ranker', 'host', '0.0.0.0'], ['Ranker', 'port', 50054], ['Ranker', 'drain_deadline_s', 20],
     ['Security', 'plaintext', false], ['Security', 'tls_cert', undefined], ['Security', 'tls_key', undefined],
     ['Security', 'tls_ca', undefined], ['Security', 'require_client_cert', true], ['Security', 'reflection', true],
@@ -238,4 +238,16 @@ test('getProperty does not consult the catalog', () => {
   assert.equal(c.getProperty('Database', 'pool_size', 'int', 4), 4);
   assert.equal(c.getProperty('Unknown', 'key', 'str', 'x'), 'x');
   assert.equal(load({ AIDE_UNKNOWN_KEY: 'v' }, '').getProperty('Unknown', 'key'), 'v', 'keys outside the catalog work');
+});
+
+test('settingsSnapshot: a child loading it with no environment sees the same settings', () => {
+  const parent = load({ AIDE_FILESERVER_HTTP_PROCESSES: '3', DATABASE_URL: 'postgres://u:p;w=d@h/db?x=1' },
+    '[FileServer]\nroot = /srv/with space\nurl_signing_key = "k;e=y#1"\nhttp_processes = 1\n[Unknown]\nkey = v\n');
+  const child = Config.load({ text: settingsSnapshot(parent), env: {} });
+  assert.equal(child.getProperty('FileServer', 'http_processes', 'int'), 3, 'env over file');
+  assert.equal(child.getProperty('FileServer', 'root'), '/srv/with space');
+  assert.equal(child.getProperty('FileServer', 'url_signing_key'), 'k;e=y#1');
+  assert.equal(child.getProperty('Database', 'url'), 'postgres://u:p;w=d@h/db?x=1', 'an alias resolves too');
+  assert.equal(child.has('Unknown', 'key'), false, 'only catalogued settings');
+  assert.equal(child.has('FileServer', 'http_port'), false, 'unset stays unset');
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { AideError } from '../../libs/errors.js';
 import { FileServerClient, ImageFormat } from '../../libs/fileserver-client/index.js';
 import { startFixture, type Fixture } from './fixture.js';
+import { colourAt, tiledTiff, type TiledTiff } from './tiled-tiff.js';
 
 const W = 64;
 const H = 48;
@@ -74,6 +77,44 @@ describe('ReadImage', () => {
     });
   }
 
+  for (const name of ['img/gradient.png', 'img/gradient.tif', 'img/quadrants.jpg']) {
+    it(`${name}: a window is byte for byte that region of the full decode, and says which it is`, async () => {
+      const full = await files.getImage(name);
+      assert.deepEqual(full.info.window, { left: 0, top: 0, width: W, height: H }, 'no window: the whole image');
+      for (const window of [{ left: 10, top: 5, width: 20, height: 30 }, { left: 37, top: 19, width: 27, height: 29 }, { left: 0, top: 0, width: W, height: 1 }]) {
+        const part = await files.getImage(name, { window });
+        assert.deepEqual(part.info.window, window);
+        const region = Buffer.concat(Array.from({ length: window.height }, (_, y) => {
+          const start = ((window.top + y) * W + window.left) * 3;
+          return full.data.subarray(start, start + window.width * 3);
+        }));
+        assert.ok(part.data.equals(region), `${name} ${JSON.stringify(window)}`);
+      }
+    });
+  }
+
+  it('a window outside the image or empty → INVALID_ARGUMENT naming the field', async () => {
+    const cases: Array<[{ left: number; top: number; width: number; height: number }, string]> = [
+      [{ left: 0, top: 0, width: 0, height: 5 }, 'window.width'],
+      [{ left: 0, top: 0, width: 5, height: 0 }, 'window.height'],
+      [{ left: W, top: 0, width: 1, height: 1 }, 'window.left'],
+      [{ left: 0, top: H, width: 1, height: 1 }, 'window.top'],
+      [{ left: 60, top: 0, width: 10, height: 10 }, 'window.width'],
+      [{ left: 0, top: 40, width: 5, height: 9 }, 'window.height'],
+      [{ left: 4294967295, top: 0, width: 1, height: 1 }, 'window.left'],
+    ];
+    for (const [window, field] of cases) {
+      const err = await files.getImage('img/gradient.png', { window }).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof AideError && err.kind === 'INVALID_ARGUMENT', `${JSON.stringify(window)}: ${String(err)}`);
+      assert.deepEqual(err.fieldViolations.map((v) => v.field), [field], JSON.stringify(window));
+    }
+  });
+
+  it('imageSize: the source size', async () => {
+    assert.deepEqual(await files.imageSize('img/gradient.tif'), { width: W, height: H });
+    assert.deepEqual(await files.imageSize('img/quadrants.jpg'), { width: W, height: H });
+  });
+
   it('JPEG input: dimensions, colours within tolerance', async () => {
     const { info, data } = await files.getImage('img/quadrants.jpg');
     assert.equal(info.width, W);
@@ -117,16 +158,47 @@ describe('ReadImage', () => {
     assert.deepEqual(at(data, W, 3, 3), [77, 77, 77]);
   });
 
-  it('corrupt, non-image, vector input or a bad window → INVALID_ARGUMENT; missing → NOT_FOUND', async () => {
+  it('corrupt, non-image or vector input → INVALID_ARGUMENT; missing → NOT_FOUND', async () => {
     const kindOf = (p: Promise<unknown>) => p.then(() => 'OK', (err: unknown) => (err instanceof AideError ? err.kind : String(err)));
     for (const name of ['img/truncated.png', 'img/noise.png', 'hello.txt', 'img/drawing.svg']) {
       assert.equal(await kindOf(files.getImage(name)), 'INVALID_ARGUMENT', name);
     }
-    for (const window of [{ left: 60, top: 0, width: 10, height: 10 }, { left: 0, top: 0, width: 0, height: 5 }, { left: 0, top: 40, width: 5, height: 9 }]) {
-      assert.equal(await kindOf(files.getImage('img/gradient.png', { window })), 'INVALID_ARGUMENT', JSON.stringify(window));
-    }
     assert.equal(await kindOf(files.getImage('img/missing.png')), 'NOT_FOUND');
     assert.equal(await kindOf(files.getImage('../beta/secret.txt')), 'INVALID_ARGUMENT');
     assert.equal(await kindOf(files.getImage('link-etc-passwd')), 'NOT_FOUND');
+  });
+});
+
+describe('ReadImage of a large orthoimage', () => {
+  let fx: Fixture;
+  let files: FileServerClient;
+  // 300 megapixels: over sharp's default limit (16383²), under ours (2^30); one 512² tile painted red.
+  const ortho: TiledTiff = { width: 20_000, height: 15_000, background: [30, 120, 200], marker: { column: 38, row: 28, colour: [250, 10, 10] } };
+  before(async () => {
+    fx = await startFixture();
+    files = new FileServerClient({ project: 'alpha', client: fx.grpc });
+    await writeFile(path.join(fx.root, 'alpha', 'ortho.tif'), tiledTiff(ortho));
+    await writeFile(path.join(fx.root, 'alpha', 'huge.tif'), tiledTiff({ ...ortho, width: 40_000, height: 30_000 }));
+  });
+  after(async () => { await fx.close(); });
+
+  it('a window has the right size and the pixels of that place', async () => {
+    assert.deepEqual(await files.imageSize('ortho.tif'), { width: 20_000, height: 15_000 });
+    const window = { left: 19_000, top: 14_000, width: 1000, height: 1000 };
+    const { info, data } = await files.getImage('ortho.tif', { window });
+    assert.deepEqual([info.width, info.height, info.sourceWidth, info.sourceHeight, data.length], [1000, 1000, 20_000, 15_000, 3_000_000]);
+    assert.deepEqual(info.window, window);
+    for (const [x, y] of [[0, 0], [455, 335], [456, 336], [967, 847], [968, 848], [999, 999], [700, 500]] as const) {
+      assert.deepEqual(at(data, 1000, x, y), colourAt(ortho, window.left + x, window.top + y), `(${x}, ${y})`);
+    }
+    const small = await files.getImage('ortho.tif', { window, maxSide: 100 });
+    assert.deepEqual([small.info.width, small.info.height, small.data.length], [100, 100, 30_000]);
+  });
+
+  it('refuses answers over the output limit and images over the input limit, naming the field', async () => {
+    const fieldOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: unknown) => (e instanceof AideError ? `${e.kind} ${e.fieldViolations[0]?.field}` : String(e)));
+    assert.equal(await fieldOf(files.getImage('ortho.tif')), 'INVALID_ARGUMENT max_side');
+    assert.equal(await fieldOf(files.getImage('ortho.tif', { window: { left: 0, top: 0, width: 20_000, height: 15_000 } })), 'INVALID_ARGUMENT window');
+    assert.equal(await fieldOf(files.getImage('huge.tif', { window: { left: 0, top: 0, width: 10, height: 10 } })), 'INVALID_ARGUMENT path');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AideError } from '../../libs/errors.js';
@@ -147,5 +147,44 @@ describe('path traversal', () => {
     await stat('/etc/passwd');
     await stat(path.join(fx.outside, 'secret.txt'));
     await stat(path.join(fx.root, 'toplevel.txt'));
+  });
+});
+
+describe('a project folder that is itself a symlink (say, to another disk)', () => {
+  let fx: Fixture;
+  before(async () => {
+    fx = await startFixture();
+    // <root>/gamma → <tmp>/disk2/gamma, holding a file, a link within it, and links out of it.
+    const disk = path.join(fx.tmp, 'disk2', 'gamma');
+    await mkdir(disk, { recursive: true });
+    await writeFile(path.join(disk, 'own.txt'), 'gamma own');
+    await symlink('own.txt', path.join(disk, 'link-own.txt'));
+    await symlink(path.join(fx.root, 'alpha', 'hello.txt'), path.join(disk, 'link-alpha.txt'));
+    await symlink(path.join(fx.outside, 'secret.txt'), path.join(disk, 'link-outside.txt'));
+    await symlink(path.join(fx.root, 'gamma-lexical.txt'), path.join(disk, 'link-lexical.txt'));
+    await writeFile(path.join(fx.root, 'gamma-lexical.txt'), 'root secret');
+    await symlink(disk, path.join(fx.root, 'gamma'));
+  });
+  after(async () => { await fx.close(); });
+
+  it('serves what lies where it leads, nothing elsewhere, on both transports', async () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['own.txt', 'gamma own'], ['link-own.txt', 'gamma own'],
+      ['link-alpha.txt', undefined], ['link-outside.txt', undefined], ['link-lexical.txt', undefined],
+    ];
+    for (const [name, content] of cases) {
+      const res = await httpGet(fx.httpPort, `/files/gamma/${name}`);
+      const grpc = await drain(fx.grpc.getFile({ project: 'gamma', path: name, offset: 0, length: 0 })).then(
+        (messages) => Buffer.concat(messages.flatMap((m) => (m.payload?.$case === 'chunk' ? [m.payload.value.data] : []))).toString(),
+        (err: unknown) => (err instanceof AideError ? err.kind : String(err)),
+      );
+      if (content === undefined) {
+        assert.equal(res.status, 404, `HTTP ${name}`);
+        assert.equal(grpc, 'NOT_FOUND', `gRPC ${name}`);
+      } else {
+        assert.equal(res.body.toString(), content, `HTTP ${name}`);
+        assert.equal(grpc, content, `gRPC ${name}`);
+      }
+    }
   });
 });

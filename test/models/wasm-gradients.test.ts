@@ -1,13 +1,15 @@
 /**
  * Every kernel the project registers on the WebAssembly backend
- * (libs/tf/wasm-kernels) against the cpu backend's, and the classifier's
- * whole gradient on both: relative error (max |a − b| / max |b|) < 1e-4.
+ * (libs/tf/wasm-kernels) against the cpu backend's, the fused convolution
+ * stage against the tfjs ops it replaces, and the classifier's whole
+ * gradient on both: relative error (max |a − b| / max |b|) < 1e-4.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { selectBackend } from '../../libs/tf/backend.js';
+import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
 import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
 import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
 import { initialParameters } from '../../models/builtin/network.js';
@@ -93,6 +95,35 @@ describe('wasm training kernels match the cpu backend', () => {
 
   it('MaxPoolGrad sends ties to the first maximum, as cpu does', () =>
     expectSameOnBoth(() => tf.grad((t) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.zeros([1, 4, 4, 2])), 'ties'));
+
+  // The fused stage (libs/tf/conv-relu-max-pool.ts): its own kernels on wasm, plain tfjs ops on cpu.
+  const stageCases: { x: [number, number, number, number]; f: [number, number, number, number]; strides: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 9, 9, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
+    { x: [2, 8, 10, 5], f: [3, 3, 5, 6], strides: 1, pad: 'valid' },
+    { x: [1, 12, 11, 4], f: [3, 3, 4, 8], strides: 2, pad: 'same' },
+    { x: [3, 8, 8, 16], f: [3, 3, 16, 32], strides: 1, pad: 'same' },
+    { x: [2, 10, 7, 2], f: [5, 3, 2, 3], strides: 1, pad: 'same' },
+  ];
+  const stage = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, strides: number, pad: 'same' | 'valid') =>
+    convReluMaxPool(x as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, { strides, pad });
+  for (const { x, f, strides, pad } of stageCases) {
+    const label = `x [${x}] filter [${f}] stride ${strides} pad ${pad}`;
+    it(`convReluMaxPool value and gradients, ${label}`, () =>
+      expectSameOnBoth(() => {
+        const inputs = [tf.tensor(randomArray(size(x), 'x'), x), tf.tensor(randomArray(size(f), 'f'), f), tf.tensor(randomArray(f[3], 'b'), [f[3]])];
+        const outShape = stage(inputs[0]!, inputs[1]!, inputs[2]!, strides, pad).shape;
+        const weights = tf.tensor(randomArray(size(outShape), 'w'), outShape);
+        const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) => tf.sum(tf.mul(stage(t[0]!, t[1]!, t[2]!, strides, pad), weights)) as tf.Scalar)(inputs);
+        return [value, ...grads];
+      }, label));
+  }
+
+  it('convReluMaxPool: ties go to the first maximum, windows at 0 pass no gradient', () =>
+    expectSameOnBoth(() => {
+      // Zero input: every output is its bias, so windows tie (bias > 0) or are off (bias ≤ 0).
+      const inputs = [tf.zeros([2, 6, 6, 4]), tf.tensor(randomArray(3 * 3 * 4 * 8, 'f'), [3, 3, 4, 8]), tf.tensor([1, -1, 0.5, 0, 2, -0.5, 1, 0])];
+      return tf.grads((...t: tf.Tensor[]) => tf.sum(stage(t[0]!, t[1]!, t[2]!, 1, 'same')) as tf.Scalar)(inputs);
+    }, 'ties'));
 
   it("the classifier's whole gradient", () => {
     const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };

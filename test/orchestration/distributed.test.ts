@@ -4,7 +4,7 @@ import { JobState } from '../../libs/gen/aide/v1/common.js';
 import type { ImageData } from '../../libs/gen/aide/v1/worker.js';
 import { createLogger } from '../../libs/log.js';
 import { inferDistributed } from '../../services/controller/orchestration/distributed-inference.js';
-import { trainDistributed } from '../../services/controller/orchestration/distributed-train.js';
+import { trainRound, type RoundOutput, type RoundState, type RoundStore } from '../../services/controller/orchestration/distributed-train.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { decodeWeights, encodeWeights } from '../support/fixture-model.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
@@ -24,6 +24,23 @@ const images = (n: number): ImageData[] => Array.from({ length: n }, (_, i) => (
   annotations: [{ id: `a${i}`, imageId: `i${i}`, labelClassId: 'c1', unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: i / 100, y: 0.5 } } }],
 }));
 
+/** A round's states in memory: each shard's and the round's outcome, as the workers streamed them. */
+class MemoryRoundStore implements RoundStore<RoundState & { state: Buffer }> {
+  readonly shards = new Map<number, RoundState & { state: Buffer }>();
+  storedShard(): undefined { return undefined; }
+  async saveShard(index: number, o: RoundOutput) {
+    const s = await MemoryRoundStore.held(o);
+    this.shards.set(index, s);
+    return s;
+  }
+  saveRound(o: RoundOutput) { return MemoryRoundStore.held(o); }
+  static async held({ pieces, ...rest }: RoundOutput) {
+    const parts: Buffer[] = [];
+    for await (const p of pieces) parts.push(Buffer.from(p));
+    return { ...rest, state: Buffer.concat(parts) };
+  }
+}
+
 test('distributed training over worker processes: weighted average, and a worker killed mid-shard', async (t) => {
   const workers: ServiceProcess[] = await Promise.all([startServiceProcess('worker', WORKER_ENV), startServiceProcess('worker', WORKER_ENV)]);
   const pool = new WorkerPool({ staticAddresses: workers.map((w) => w.address), refreshMs: 300, logger });
@@ -35,10 +52,12 @@ test('distributed training over worker processes: weighted average, and a worker
   await t.test('K = 2: two shard states, averaged on one worker by shard size', async () => {
     const data = images(7);
     const start = Buffer.from(encodeWeights([1, 1, 1, 1]));
-    const out = await trainDistributed({ dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j1', { steps: 2 }), images: data, state: start, numWorkers: 2 });
-    assert.equal(out.shards.length, 2);
-    assert.deepEqual(out.shards.map((s) => s.numImages), [4, 3]);
-    const [a, b] = out.shards.map((s) => decodeWeights(s.state));
+    const store = new MemoryRoundStore();
+    const out = await trainRound({ dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j1', { steps: 2 }), images: data, input: start, numWorkers: 2, store });
+    const shards = [0, 1].map((i) => store.shards.get(i)!);
+    assert.equal(store.shards.size, 2);
+    assert.deepEqual(shards.map((s) => s.numImages), [4, 3]);
+    const [a, b] = shards.map((s) => decodeWeights(s.state));
     const expected = a!.map((v, j) => (v * 4 + b![j]! * 3) / 7);
     decodeWeights(out.state).forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-12, `weight ${j}`));
     assert.equal(a![0], 1 + 4);
@@ -49,9 +68,9 @@ test('distributed training over worker processes: weighted average, and a worker
   await t.test('kill -9 of a worker mid-training: its shard moves to the other worker and the job succeeds', async () => {
     const victim = workers[0]!;
     let killed = false;
-    const out = await trainDistributed({
+    const out = await trainRound({
       dispatch: { ...dispatch, signal: new AbortController().signal },
-      header: header('j2', { steps: 20, stepMs: 25 }), images: images(6), state: null, numWorkers: 2,
+      header: header('j2', { steps: 20, stepMs: 25 }), images: images(6), input: null, numWorkers: 2, store: new MemoryRoundStore(),
       onProgress: (_part, _parts, e) => {
         if (!killed && e.state === JobState.JOB_STATE_RUNNING && e.done >= 2 && e.workerId.endsWith(String(victim.child.pid))) {
           killed = true;

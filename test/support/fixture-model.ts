@@ -2,7 +2,9 @@
  * A test model that records what it is given and does small, checkable work:
  * its state is a vector of float64 weights; training adds per-image features;
  * averaging is the image-count-weighted mean. Options steer it:
- * { steps, stepMs, fail, echo } — echo returns the input state untouched.
+ * { steps, stepMs, fail, failFrom, echo } — echo returns the input state
+ * untouched; failFrom fails training from an input state whose first weight
+ * (images trained so far) is at least that (e.g. the second round).
  */
 import type { PluginContext } from '../../libs/plugin/context.js';
 import type { InferenceData, InferenceResult, TrainingData } from '../../libs/plugin/data.js';
@@ -14,6 +16,8 @@ export interface FixtureCall {
   stateBytes: number;
   images: string[];
   weights?: number[];
+  /** train: the input state's weights (null: a fresh model). */
+  input?: number[] | null;
 }
 
 export const fixtureCalls: FixtureCall[] = [];
@@ -44,7 +48,7 @@ export class FixtureModel implements AIModel {
     return JSON.stringify({ steps: 3, stepMs: 1 }, null, 2);
   }
 
-  readonly #opts: { steps: number; stepMs: number; fail?: string; echo?: boolean };
+  readonly #opts: { steps: number; stepMs: number; fail?: string; failFrom?: number; echo?: boolean };
   readonly #project: string;
 
   constructor(ctx: PluginContext) {
@@ -63,11 +67,13 @@ export class FixtureModel implements AIModel {
 
   async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal) {
     const images = Object.keys(data.images);
-    fixtureCalls.push({ method: 'train', project: this.#project, stateBytes: stateDict?.length ?? 0, images });
+    const input = stateDict && !this.#opts.echo ? decodeWeights(stateDict) : null;
+    fixtureCalls.push({ method: 'train', project: this.#project, stateBytes: stateDict?.length ?? 0, images, input });
     await this.#work('training', updateState, signal);
     if (this.#opts.echo) return stateDict ?? new Uint8Array();
+    if (this.#opts.failFrom !== undefined && (input?.[0] ?? 0) >= this.#opts.failFrom) throw new Error(`refusing to train on from ${input?.[0]} images (failFrom)`);
     // Features: images, annotations, sum of x, sum of y — so shards give different, checkable weights.
-    const w = stateDict ? decodeWeights(stateDict) : new Array<number>(WEIGHTS).fill(0);
+    const w = input ? [...input] : new Array<number>(WEIGHTS).fill(0);
     for (const img of Object.values(data.images)) {
       w[0]! += 1;
       for (const a of img.annotations ?? []) {

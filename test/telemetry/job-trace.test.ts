@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind } from '@opentelemetry/api';
-import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { BusEvent } from '../../libs/bus/index.js';
 import { JobState } from '../../libs/gen/aide/v1/common.js';
 import { busTargets } from '../support/nats.js';

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import mime from 'mime-types';
-import { ListImagesResponse, NextBatchResponse, RegisterImagesResponse } from '../../../libs/gen/aide/v1/controller.js';
+import { ListImagesResponse, NextBatchResponse, RegisterImagesResponse, SetGoldenQuestionsResponse } from '../../../libs/gen/aide/v1/controller.js';
 import { UsageError } from '../failure.js';
 import { allPages } from '../pages.js';
 import { count } from '../parse.js';
@@ -53,7 +53,14 @@ export function registerImages(program: Command): void {
       const all = await allPages((pageToken) =>
         session.controller.listImages({ project, annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 500, pageToken }), (p) => p.images);
       session.print({ images: all, nextPageToken: '' }, ListImagesResponse, (r) => r.images.map((img) =>
-        `${img.id}  ${img.filePath.padEnd(32)} ${img.width}×${img.height}  annotations ${img.annotationCount}${img.hasPredictions ? '  predicted' : ''}`));
+        `${img.id}  ${img.filePath.padEnd(32)} ${img.width}×${img.height}  annotations ${img.annotationCount}${img.hasPredictions ? '  predicted' : ''}${img.goldenQuestion ? '  golden' : ''}`));
+    }));
+
+  images.command('golden <project> <ids...>').description('flag images as golden questions (known answers that score annotators and models)')
+    .option('--unset', 'unflag them instead')
+    .action(withSession(async (session, project: string, ids: string[], o: { unset?: boolean }) => {
+      const res = await session.controller.setGoldenQuestions({ project, imageIds: ids, goldenQuestion: !o.unset });
+      session.print(res, SetGoldenQuestionsResponse, (r) => [`${o.unset ? 'unflagged' : 'flagged'} ${r.updated} images`]);
     }));
 
   images.command('next <project>').description('the images to annotate next, most useful first (after `aide rank`)')

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { payload, StreamParts, toChunks, verifyChunks } from '../../../libs/blob/index.js';
 import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import {
-  ImportModelStateResponse, ListModelStatesResponse, type ImportModelStateRequest,
+  DeleteModelStateResponse, GetTrainingStatisticsResponse, ImportModelStateResponse, ListModelStatesResponse, SetCurrentModelStateResponse, type ImportModelStateRequest,
 } from '../../../libs/gen/aide/v1/controller.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
@@ -14,6 +14,17 @@ import { withSession } from '../session.js';
 
 const line = (s: ModelStateInfo): string =>
   `${s.id}  v${s.version}${s.current ? ' (current)' : ''}  ${s.modelLibrary}  ${s.numImages} images  ${s.sizeBytes} bytes  ${when(s.createdAt)}`;
+
+/** One line per state: its statistics, then (where scored) its golden-question accuracy. */
+function statisticsLines(r: GetTrainingStatisticsResponse): string[] {
+  const golden = new Map(r.goldenAccuracy.map((g) => [g.modelStateId, g]));
+  return r.states.map((s) => {
+    const stats = Object.entries(s.stats).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(' ');
+    const g = golden.get(s.id);
+    const scored = g ? `  golden ${g.score.toFixed(3)} (${g.matched}/${g.predicted} predicted, ${g.matched}/${g.annotated} annotated, ${g.images} images)` : '';
+    return `v${s.version}  ${when(s.createdAt)}  ${s.numImages} images  ${stats || '-'}${scored}`;
+  });
+}
 
 /** The state's info travels next to its bytes, so an import knows the model and label classes it was trained with. */
 const infoFile = (file: string): string => `${file}.json`;
@@ -24,11 +35,26 @@ async function readInfo(file: string): Promise<ModelStateInfo | undefined> {
 }
 
 export function registerStates(program: Command): void {
-  const states = program.command('states').alias('state').description('model states: list, export to a file, import from one');
+  const states = program.command('states').alias('state').description('model states: list, statistics, make current, delete, export to a file, import from one');
 
   states.command('list <project>').description('list the project\'s model states, oldest first')
     .action(withSession(async (session, project: string) => {
       session.print(await session.controller.listModelStates({ project }), ListModelStatesResponse, (r) => r.states.map(line));
+    }));
+
+  states.command('stats <project>').description('training statistics and golden-question accuracy of every state, oldest first')
+    .action(withSession(async (session, project: string) => {
+      session.print(await session.controller.getTrainingStatistics({ project }), GetTrainingStatisticsResponse, statisticsLines);
+    }));
+
+  states.command('current <project> <id>').description('make a state current again: training and inference continue from it (no copy)')
+    .action(withSession(async (session, project: string, id: string) => {
+      session.print(await session.controller.setCurrentModelState({ project, id }), SetCurrentModelStateResponse, (r) => [line(r.state!)]);
+    }));
+
+  states.command('delete <project> <id>').description('delete a state (refused while a job uses it)')
+    .action(withSession(async (session, project: string, id: string) => {
+      session.print(await session.controller.deleteModelState({ project, id }), DeleteModelStateResponse, () => [`deleted ${id}`]);
     }));
 
   states.command('export <project> <id> <file>').description('stream a model state to <file> (its info to <file>.json)')

@@ -1,11 +1,13 @@
 /**
  * Training kernels for the WebAssembly backend: the ones it lacks
- * (Conv2DBackpropFilter) and faster versions of ones it has
- * (Conv2DBackpropInput, MaxPoolGrad). Call after the wasm backend is ready.
+ * (Conv2DBackpropFilter), faster versions of ones it has
+ * (Conv2DBackpropInput, MaxPoolGrad) and the fused convolution stage
+ * (libs/tf/conv-relu-max-pool.ts). Call after the wasm backend is ready.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { convReluMaxPoolConfig, convReluMaxPoolGradConfig, convReluMaxPoolGradInputConfig } from './conv-relu-max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 
 let registered = false;
@@ -22,4 +24,7 @@ export function registerWasmTrainingKernels(): void {
   replace(conv2DBackpropFilterConfig);
   replace(conv2DBackpropInputConfig(builtinBackpropInput));
   replace(maxPoolGradConfig);
+  replace(convReluMaxPoolConfig);
+  replace(convReluMaxPoolGradConfig);
+  replace(convReluMaxPoolGradInputConfig);
 }

@@ -29,27 +29,46 @@ export class WasmScope {
     return this.run('Reshape', { x }, { shape });
   }
 
-  /** A fresh float32 tensor on the heap, zero-filled, to be written through view(). */
+  /** A fresh float32 tensor on the heap, zero-filled. */
   output(shape: number[]): tf.TensorInfo {
-    const info = this.backend.makeOutput(shape, 'float32');
-    this.temps.push(info);
+    const info = this.scratch(shape);
     this.view(info).fill(0);
     return info;
   }
 
+  /** A fresh tensor on the heap with undefined values, for a caller that writes every one. */
+  scratch(shape: number[], dtype: 'float32' | 'int32' = 'float32'): tf.TensorInfo {
+    const info = this.backend.makeOutput(shape, dtype);
+    this.temps.push(info);
+    return info;
+  }
+
   /**
-   * The tensor's values in place. Heap growth (any allocation) detaches
-   * earlier views, so take views after allocating.
+   * The float32 tensor's values in place. Heap growth (any allocation)
+   * detaches earlier views, so take views after allocating.
    */
   view(info: tf.TensorInfo): Float32Array {
     return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
-  /** Hands `result` to the caller and frees every other intermediate. */
-  keep(result: tf.TensorInfo): tf.TensorInfo {
-    for (const t of this.temps) if (t !== result) this.backend.disposeData(t.dataId);
+  /** Where the tensor's values start in the heap, in bytes (for the project's SIMD kernels). */
+  ptr(info: tf.TensorInfo): number {
+    return this.view(info).byteOffset;
+  }
+
+  /** The whole heap as floats, and where `info`'s values start in it (see view()). */
+  heap(info: tf.TensorInfo): [Float32Array, number] {
+    const v = this.view(info);
+    return [new Float32Array(v.buffer), v.byteOffset >> 2];
+  }
+
+  /** Hands `result` (or several, for a kernel with several outputs) to the caller and frees every other intermediate. */
+  keep(result: tf.TensorInfo): tf.TensorInfo;
+  keep(...results: tf.TensorInfo[]): tf.TensorInfo[];
+  keep(...results: tf.TensorInfo[]): tf.TensorInfo | tf.TensorInfo[] {
+    for (const t of this.temps) if (!results.includes(t)) this.backend.disposeData(t.dataId);
     this.temps.length = 0;
-    return result;
+    return results.length === 1 ? results[0]! : results;
   }
 }
 

@@ -5,6 +5,7 @@
  * are scaled weight-standardized (standardized-conv.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { convReluMaxPool } from '../../../libs/tf/conv-relu-max-pool.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
@@ -41,9 +42,8 @@ export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
   let h = standardizeImages(images);
   for (let stage = 0; stage < a.depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor];
-    const conv = tf.fused.conv2d({ x: h, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
-    h = tf.maxPool(conv, 2, 2, 'valid');
+    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
+    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
   }
   const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
   const head = PARAMS_PER_STAGE * a.depth;

@@ -6,7 +6,7 @@ import type {
 import type { Project } from '../domain.js';
 import type { Db } from '../store/db.js';
 import { imagesByIds } from '../store/images.js';
-import { currentState, getState } from '../store/model-states.js';
+import { currentState, getCompleteState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import type { JobOptions } from '../ports.js';
 import { jobKindFromProto } from '../wire/job.js';
@@ -36,7 +36,7 @@ async function imageIds(db: Db, project: string, values: readonly string[]): Pro
 /** The given state of the project, or the current one (FAILED_PRECONDITION when there is none). */
 async function stateId(db: Db, project: string, value: string): Promise<string> {
   const given = optionalId('model_state_id', value);
-  if (given !== undefined) return (await getState(db, project, given)).id;
+  if (given !== undefined) return (await getCompleteState(db, project, given)).id;
   const current = await currentState(db, project);
   if (!current) throw failedPrecondition(`project '${project}' has no model state yet: train first`);
   return current.id;

@@ -4,7 +4,7 @@ import type { MarketplaceEntry } from '../domain.js';
 import type { Db } from '../store/db.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import * as market from '../store/marketplace.js';
-import { copyState, getState } from '../store/model-states.js';
+import { copyState, getCompleteState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import { entryToProto, stateInfoToProto } from '../wire/model-state.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
@@ -27,7 +27,7 @@ async function importEntry(db: Db, project: string, entry: MarketplaceEntry) {
   if (target.predictionType !== entry.predictionType) {
     throw failedPrecondition(`the shared model predicts ${entry.predictionType}, project '${project}' wants ${target.predictionType}`);
   }
-  const source = await getState(db, entry.originProject, entry.modelStateId);
+  const source = await getCompleteState(db, entry.originProject, entry.modelStateId);
   const byName = new Map((await listLabelClasses(db, project)).map((c) => [c.name, c.id]));
   return copyState(db, source.id, {
     project,
@@ -44,7 +44,7 @@ export function marketplaceHandlers({ pool }: ControllerDeps): Pick<ControllerHa
   return {
     async shareModelState(req, ctx) {
       const project = await getProject(pool, req.project);
-      const state = await getState(pool, req.project, id('model_state_id', req.modelStateId));
+      const state = await getCompleteState(pool, req.project, id('model_state_id', req.modelStateId));
       const names = new Map((await listLabelClasses(pool, req.project)).map((c) => [c.id, c.name]));
       const entry = await market.insertEntry(pool, {
         name: text('name', req.name, { required: true, max: 200 }),

@@ -1,6 +1,6 @@
 /** ImportModelState: a header, then the state's chunks, stored only when complete and intact. */
-import { payload, StreamParts, verifyChunks } from '../../../libs/blob/index.js';
-import { dataLoss, invalidField, isAideError } from '../../../libs/errors.js';
+import { payload, StreamParts, verifyAnnouncedChunks } from '../../../libs/blob/index.js';
+import { invalidField } from '../../../libs/errors.js';
 import type { ImportModelStateHeader, ImportModelStateRequest } from '../../../libs/gen/aide/v1/controller.js';
 import type { Registry } from '../../../libs/plugin/registry.js';
 import type { ModelStateInfo, ModelStateMeta } from '../domain.js';
@@ -8,16 +8,6 @@ import type { Db } from '../store/db.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import { insertState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
-
-/** Passes the pieces through and fails (inside the store's transaction) unless they add up to `size`. */
-async function* exactly(size: number, pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let seen = 0;
-  for await (const piece of pieces) {
-    seen += piece.byteLength;
-    yield piece;
-  }
-  if (seen !== size) throw dataLoss(`the header announced ${size} bytes, the chunks held ${seen}`);
-}
 
 async function metaOf(db: Db, registry: Registry, h: ImportModelStateHeader): Promise<ModelStateMeta> {
   await getProject(db, h.project);
@@ -40,14 +30,9 @@ export async function importModelState(
   const header = await parts.take(payload('header'), 'header');
   if (header.size > opts.maxBytes) throw invalidField('header.size', `exceeds the limit of ${opts.maxBytes} bytes`);
   const meta = await metaOf(db, registry, header);
-  try {
-    const pieces = verifyChunks(parts.chunks(payload('chunk')), { maxSize: header.size, signal: opts.signal });
-    const info = await insertState(db, meta, exactly(header.size, pieces));
-    await parts.end('the last chunk');
-    return info;
-  } catch (err) {
-    // A blob larger than announced is as much a broken upload as a short one.
-    if (isAideError(err, 'RESOURCE_EXHAUSTED')) throw dataLoss(`the chunks exceed the announced ${header.size} bytes`);
-    throw err;
-  }
+  // A blob longer or shorter than the header announced is DATA_LOSS, as a corrupt one is.
+  const pieces = verifyAnnouncedChunks(parts.chunks(payload('chunk')), { size: header.size, signal: opts.signal, what: 'the header' });
+  const info = await insertState(db, meta, pieces);
+  await parts.end('the last chunk');
+  return info;
 }

@@ -2,7 +2,8 @@ import { toChunks } from '../../../libs/blob/index.js';
 import type { ExportModelStateResponse } from '../../../libs/gen/aide/v1/controller.js';
 import { getProject } from '../store/projects.js';
 import * as store from '../store/model-states.js';
-import { stateInfoToProto } from '../wire/model-state.js';
+import { goldenAccuracy } from '../store/golden-results.js';
+import { goldenAccuracyToProto, stateInfoToProto } from '../wire/model-state.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { id } from './fields.js';
 import { importModelState } from './model-state-import.js';
@@ -17,8 +18,11 @@ export function modelStateHandlers(deps: ControllerDeps): Pick<ControllerHandler
   return {
     listModelStates: (req) => statesOf(req.project),
 
-    // The same states: each carries its stats, ordered by version, which is what a plot needs.
-    getTrainingStatistics: (req) => statesOf(req.project),
+    // The same states (each carries its stats, ordered by version, which is what a plot needs), and their golden-question scores.
+    async getTrainingStatistics(req) {
+      const { states } = await statesOf(req.project);
+      return { states, goldenAccuracy: (await goldenAccuracy(pool, req.project)).map(goldenAccuracyToProto) };
+    },
 
     async *exportModelState(req): AsyncGenerator<ExportModelStateResponse> {
       const { info, chunks } = await store.openState(pool, req.project, id('id', req.id));

@@ -1,68 +1,103 @@
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { ImageData, JobHeader } from '../../../libs/gen/aide/v1/worker.js';
+import type { ImageData, JobHeader, TrainResult } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
-import { averageStates, train, type StateOutput } from '../../../libs/worker-client/worker-client.js';
+import { averageStatesInto, trainInto, type StateInput, type StateSink } from '../../../libs/worker-client/worker-client.js';
+import { stateSize } from '../../../libs/worker-client/requests.js';
 import { onWorker, type DispatchOptions } from './dispatch.js';
 import { shard } from './shards.js';
 
 export type JobHeaderBase = Omit<JobHeader, 'numImages' | 'stateSize'>;
 
-export interface TrainedState {
-  state: Buffer;
-  stats: Record<string, number>;
+/** A state a round made, as far as the round needs it: its bytes for the next worker, and what it was trained on. */
+export interface RoundState {
+  state: StateInput;
   numImages: number;
+  stats: Record<string, number>;
   labelClassMap: Record<string, number>;
-  /** Per-shard outputs (for inspection and tests). */
-  shards: { numImages: number; state: Buffer }[];
+}
+
+/** A worker's new state as it streams in, with what the round knows of it. */
+export interface RoundOutput {
+  numImages: number;
+  stats: Record<string, number>;
+  labelClassMap: Record<string, number>;
+  pieces: AsyncIterable<Buffer>;
+}
+
+/**
+ * Where a round keeps its states (the controller: partial states in the
+ * database, so a resumed job continues where it stopped; tests: memory).
+ */
+export interface RoundStore<S extends RoundState> {
+  /** A shard's state kept by an earlier run of this round (a resumed job): that shard is not trained again. */
+  storedShard(index: number): S | undefined;
+  saveShard(index: number, output: RoundOutput): Promise<S>;
+  /** The round's outcome: the average of its shards, or the only shard's state. */
+  saveRound(output: RoundOutput): Promise<S>;
 }
 
 /** Counts one worker call's state bytes: those sent as it starts (retries send again), those received as it returns. */
-function counted(phase: 'train' | 'average', sentBytes: number, output: Promise<StateOutput>): Promise<StateOutput> {
+function counted<T>(phase: 'train' | 'average', sentBytes: number, output: Promise<{ result: TrainResult; stored: T }>): Promise<T> {
   modelStateBytes.inc({ direction: 'to_worker', phase }, sentBytes);
   return output.then((o) => {
-    modelStateBytes.inc({ direction: 'from_worker', phase }, o.state.length);
-    return o;
+    modelStateBytes.inc({ direction: 'from_worker', phase }, o.result.stateSize);
+    return o.stored;
   });
+}
+
+/** Each shard's statistics weighted by its images make the round's statistics. */
+function weightedStats(parts: readonly RoundState[]): Record<string, number> {
+  const total = parts.reduce((n, p) => n + p.numImages, 0);
+  const stats: Record<string, number> = {};
+  for (const p of parts) {
+    for (const [key, v] of Object.entries(p.stats)) stats[key] = (stats[key] ?? 0) + v * p.numImages / Math.max(1, total);
+  }
+  return stats;
 }
 
 /**
  * One training round over K workers: each trains a disjoint shard from the
  * same input state; exactly one worker then averages the K states weighted by
- * shard size. K = 1 skips averaging.
+ * shard size. K = 1 skips averaging. Every state streams from the workers
+ * into `store` and from there to the next worker: the controller never holds
+ * one whole.
  */
-export async function trainDistributed(opts: {
+export async function trainRound<S extends RoundState>(opts: {
   dispatch: Omit<DispatchOptions, 'what'>;
   header: JobHeaderBase;
   images: readonly ImageData[];
-  state: Buffer | null;
+  input: StateInput | null;
   numWorkers: number;
+  store: RoundStore<S>;
   /** Progress of each shard's worker (shard index from 0), and of averaging (index = K). */
   onProgress?: (part: number, parts: number, event: ProgressEvent) => void;
-}): Promise<TrainedState> {
+}): Promise<S> {
   const shards = shard(opts.images, opts.numWorkers);
   const k = shards.length;
-  const trainShard = (images: readonly ImageData[], i: number) => inSpan('train shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
-    onWorker({ ...opts.dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
-      counted('train', opts.state?.length ?? 0, train(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
-        signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e),
-      }))));
+  const { store } = opts;
+  // A shard that fails ends the round: the others stop too instead of finishing (and storing) for nothing.
+  const failed = new AbortController();
+  const dispatch = { ...opts.dispatch, signal: AbortSignal.any([opts.dispatch.signal, failed.signal]) };
+  const sink = (save: (output: RoundOutput) => Promise<S>): StateSink<S> => (result, pieces) =>
+    save({ numImages: result.numImages, stats: result.stats, labelClassMap: result.labelClassMap, pieces });
+  const trainShard = (images: readonly ImageData[], i: number): Promise<S> => inSpan('train shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
+    onWorker({ ...dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
+      counted('train', stateSize(opts.input), trainInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.input,
+        sink(k === 1 ? (o) => store.saveRound(o) : (o) => store.saveShard(i, o)),
+        { signal: dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e) }))).catch((err: unknown) => {
+    failed.abort(err);
+    throw err;
+  }));
   // Gathering ends when the slowest shard's state is back: its span shows the stragglers.
-  const outputs: StateOutput[] = await inSpan('gather', { attributes: { 'aide.shards': k } }, () => Promise.all(shards.map(trainShard)));
-  const perShard = outputs.map((o, i) => ({ numImages: shards[i]!.length, state: o.state }));
-  // Each shard's statistics, weighted by its images, make the round's statistics.
-  const stats: Record<string, number> = {};
-  for (const [i, o] of outputs.entries()) {
-    for (const [key, v] of Object.entries(o.result.stats)) stats[key] = (stats[key] ?? 0) + v * shards[i]!.length / opts.images.length;
-  }
-  if (k === 1) {
-    const only = outputs[0]!;
-    return { state: only.state, stats, numImages: opts.images.length, labelClassMap: only.result.labelClassMap, shards: perShard };
-  }
-  const averaged = await inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
-    counted('average', perShard.reduce((n, s) => n + s.state.length, 0),
-      averageStates(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
-        perShard.map((s) => ({ state: s.state, numImages: s.numImages })),
+  const parts = await inSpan('gather', { attributes: { 'aide.shards': k } }, () =>
+    Promise.all(shards.map((images, i) => (k > 1 && store.storedShard(i)) || trainShard(images, i))));
+  if (k === 1) return parts[0]!;
+  const stats = weightedStats(parts);
+  return inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
+    counted('average', parts.reduce((n, p) => n + stateSize(p.state), 0),
+      averageStatesInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
+        parts.map((p) => ({ state: p.state, numImages: p.numImages })),
+        (result, pieces) => store.saveRound({ numImages: result.numImages, stats, labelClassMap: result.labelClassMap, pieces }),
         { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }))));
-  return { state: averaged.state, stats, numImages: opts.images.length, labelClassMap: averaged.result.labelClassMap, shards: perShard };
 }

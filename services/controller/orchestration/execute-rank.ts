@@ -4,19 +4,18 @@ import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import type { Prediction } from '../domain.js';
 import { inTransaction } from '../store/db.js';
-import { currentState, getState } from '../store/model-states.js';
 import { predictionsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { predictionToProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
+import { jobState } from './job-state.js';
 
 /** Ranking: the state's predictions through the Ranker service; the priorities it assigns are stored by prediction id. */
 export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<void> {
   const { job, signal } = run;
   const project = await getProject(orchestra.db, job.project);
   if (!project.settings.rankerLibrary) throw failedPrecondition('the project has no ranker (settings.ranker_library)');
-  const options = job.options as { state_id?: string };
-  const state = options.state_id ? await getState(orchestra.db, project.name, options.state_id) : await currentState(orchestra.db, project.name);
+  const state = await jobState(orchestra.db, job);
   if (!state) throw failedPrecondition('the project has no model state whose predictions could be ranked');
   const byImage = await predictionsOfState(orchestra.db, project.name, state.id);
   const images: ImagePredictions[] = byImage.map((ip) => ({

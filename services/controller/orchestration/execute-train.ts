@@ -1,14 +1,20 @@
+import { createHash } from 'node:crypto';
 import { failedPrecondition } from '../../../libs/errors.js';
-import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
-import { currentState, insertState, setCurrentState } from '../store/model-states.js';
-import { trainingImages } from '../store/images.js';
-import { inTransaction } from '../store/db.js';
+import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
-import type { LabelClass, ModelStateInfo } from '../domain.js';
+import type { LabelClass, ModelStateInfo, Project } from '../domain.js';
+import { inTransaction } from '../store/db.js';
+import { trainingImages } from '../store/images.js';
+import { completeTrainedState, deletePartialStates, partialStates, setCurrentState } from '../store/model-states.js';
+import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
-import { trainDistributed } from './distributed-train.js';
-import { jobHeader, stateBytes, toImageData } from './job-header.js';
+import { trainRound } from './distributed-train.js';
+import { jobHeader, toImageData } from './job-header.js';
 import { partsProgress } from './job-progress.js';
+import { jobState } from './job-state.js';
+import { dbRoundStore, roundState, type StoredRoundState } from './round-store.js';
+
+interface TrainOptions { num_workers?: number; num_epochs?: number; image_ids?: string[] }
 
 /** Label classes changed since the state was trained: fine if the model can follow, else a clear refusal. */
 function checkClassChanges(orchestra: Orchestra, library: string, state: ModelStateInfo | null, classes: readonly LabelClass[]): void {
@@ -26,51 +32,84 @@ function checkClassChanges(orchestra: Orchestra, library: string, state: ModelSt
   }
 }
 
+/** What a round's states are made from: a resumed job reuses stored rounds only if this still matches. */
+function fingerprint(project: Project, base: ModelStateInfo | null, numWorkers: number, classes: readonly unknown[], data: readonly ImageData[]): string {
+  const { modelLibrary, modelOptionsJson } = project.settings;
+  return createHash('sha256').update(JSON.stringify({ base: base?.id ?? null, modelLibrary, modelOptionsJson, numWorkers, classes, data })).digest('hex');
+}
+
+/** Where an earlier run of the job stopped: its last stored round's state and the shards stored of the round after. */
+async function resumePoint(orchestra: Orchestra, project: string, jobId: string, inputs: string) {
+  const stored = await partialStates(orchestra.db, project, jobId);
+  if (stored.some((s) => s.part?.inputs !== inputs)) {
+    // The selection, the annotations or the settings changed meanwhile: start over.
+    await deletePartialStates(orchestra.db, jobId);
+    return { round: 0, state: null, shards: new Map<number, ModelStateInfo>() };
+  }
+  const last = stored.filter((s) => s.part!.shard === null).at(-1) ?? null;
+  const round = last?.part!.round ?? 0;
+  const shards = new Map(stored.filter((s) => s.part!.round === round + 1 && s.part!.shard !== null).map((s) => [s.part!.shard!, s]));
+  return { round, state: last, shards };
+}
+
 /**
  * Training: the project's training images on num_workers workers at once
  * (disjoint shards, same input state), averaged on one worker, for
- * num_epochs rounds; the result is stored as the next version — together
- * with the job's completion, so a restarted job never stores twice.
+ * num_epochs rounds, each round continuing from the previous one's average.
+ * Every intermediate state is a partial state of the job, kept until the
+ * round after it is stored, so a job resumed after a controller restart
+ * continues after its last stored round (and reuses the shards stored of the
+ * one it was in). The last round's average becomes the next version —
+ * together with the job's completion, so a restarted job never stores twice.
+ * A failure leaves the current state as it was; the runner sweeps the
+ * partial states of jobs that ended.
  */
 export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<void> {
   const { job, signal } = run;
-  const project = await getProject(orchestra.db, job.project);
-  const { header, classes } = await jobHeader(orchestra.db, project, job.id);
-  const options = job.options as { num_workers?: number; num_epochs?: number; image_ids?: string[] };
-  const images = await trainingImages(orchestra.db, project.name, {
+  const { db } = orchestra;
+  const project = await getProject(db, job.project);
+  const { header, classes } = await jobHeader(db, project, job.id);
+  const options = job.options as TrainOptions;
+  const images = await trainingImages(db, project.name, {
     minAnnotations: project.settings.minAnnotationsPerImage,
     maxImages: project.settings.maxTrainingImages,
     imageIds: options.image_ids && options.image_ids.length > 0 ? options.image_ids : undefined,
   });
   if (images.length === 0) throw failedPrecondition('no annotated images to train on');
-  const current = await currentState(orchestra.db, project.name);
-  const base = current && current.modelLibrary === project.settings.modelLibrary ? current : null;
+  // The state the job continues from: the current one (recorded in the job), if it is of the project's model.
+  const base = await jobState(db, job, (s) => s.modelLibrary === project.settings.modelLibrary);
   checkClassChanges(orchestra, project.settings.modelLibrary, base, classes);
-  let state = await stateBytes(orchestra.db, project.name, base?.id ?? null);
   const rounds = options.num_epochs || project.settings.autoTrain.numEpochs || 1;
   // 0 or absent: the project's default (its auto-train policy's worker count), else one worker.
   const numWorkers = options.num_workers || project.settings.autoTrain.numWorkers || 1;
   const data = toImageData(images);
-  let result: Awaited<ReturnType<typeof trainDistributed>> | undefined;
-  for (let round = 1; round <= rounds; round++) {
-    const report = partsProgress((done, total, message) => run.progress.updateState('PROGRESS', `round ${round}/${rounds}, ${message}`, done, total));
-    result = await trainDistributed({
-      dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-      header, images: data, state, numWorkers,
-      // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
-      onProgress: (part, parts, e) => report(part, parts, part === parts ? 'averaging' : 'shard', e),
+  const inputs = fingerprint(project, base, numWorkers, header.labelClasses, data);
+  const resumed = await resumePoint(orchestra, project.name, job.id, inputs);
+  let input: StoredRoundState | null = resumed.state ? roundState(db, resumed.state) : base && roundState(db, base);
+  // The bar spans all rounds: a round's share is the most work any round reported so far.
+  let perRound = 0;
+  for (let round = resumed.round + 1; round <= rounds; round++) {
+    const report = partsProgress((done, total, message) => {
+      perRound = Math.max(perRound, total);
+      run.progress.updateState('PROGRESS', `round ${round}/${rounds}, ${message}`, (round - 1) * perRound + Math.min(done, perRound), rounds * perRound);
     });
-    state = result.state;
+    input = await trainRound({
+      dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
+      header, images: data, input: input?.state ?? null, numWorkers,
+      store: dbRoundStore(db, {
+        project: project.name, modelLibrary: project.settings.modelLibrary, part: { jobId: job.id, round, inputs }, inputId: input?.info.id ?? null,
+        stored: round === resumed.round + 1 ? resumed.shards : new Map(),
+      }),
+      // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
+      onProgress: (part, parts, e) => report(part, part === parts ? 'averaging' : `shard ${part + 1}/${parts}`, e),
+    });
   }
-  const trained = result!;
+  const trained = input!;
   signal.throwIfAborted();
-  await inSpan('store', { attributes: { 'aide.state.bytes': trained.state.length } }, () => inTransaction(orchestra.db, async (client) => {
-    const info = await insertState(client, {
-      project: project.name, modelLibrary: project.settings.modelLibrary, labelClassMap: trained.labelClassMap,
-      stats: trained.stats, parentId: base?.id ?? null, numImages: trained.numImages,
-    }, trained.state);
+  await inSpan('store', { attributes: { 'aide.state.bytes': trained.info.sizeBytes } }, () => inTransaction(db, async (client) => {
+    const info = await completeTrainedState(client, project.name, trained.info.id, base?.id ?? null);
     await setCurrentState(client, project.name, info.id);
     await resetAnnotationsSinceTraining(client, project.name);
-    await run.succeed(client, `trained state v${info.version} on ${trained.numImages} images with ${trained.shards.length} worker(s)`);
+    await run.succeed(client, `trained state v${info.version} on ${info.numImages} images with ${Math.min(numWorkers, images.length)} worker(s) in ${rounds} round(s)`);
   }));
 }

@@ -3,7 +3,6 @@ import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import type { ImageWithAnnotations, LabelClass, Project } from '../domain.js';
 import { listLabelClasses } from '../store/label-classes.js';
-import { openState } from '../store/model-states.js';
 import { annotationToProto } from '../wire/annotation.js';
 import { labelClassToProto } from '../wire/image.js';
 import type { JobHeaderBase } from './distributed-train.js';
@@ -30,12 +29,3 @@ export async function jobHeader(db: pg.Pool, project: Project, jobId: string): P
 /** The seed's data dict entries, as the worker protocol carries them. */
 export const toImageData = (images: readonly (Pick<ImageWithAnnotations, 'id' | 'filePath'> & { annotations?: ImageWithAnnotations['annotations'] })[]): ImageData[] =>
   images.map((i) => ({ id: i.id, filename: i.filePath, annotations: (i.annotations ?? []).map(annotationToProto) }));
-
-/** A state's bytes in one buffer: every shard's worker is streamed the same input. */
-export async function stateBytes(db: pg.Pool, project: string, id: string | null): Promise<Buffer | null> {
-  if (!id) return null;
-  const { chunks } = await openState(db, project, id);
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}

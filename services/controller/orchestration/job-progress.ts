@@ -34,14 +34,14 @@ export async function jobProgress(opts: { db: pg.Pool; bus: EventBus; logger: Lo
   return { ...reporter, flushed: () => chain };
 }
 
-/** Sums progress reported by K parts (shards) into one done/total. */
+/** Sums progress reported by K parts (shards, averaging) into one done/total; the message names the part ("shard 1/2, …"). */
 export function partsProgress(update: (done: number, total: number, message: string) => void) {
   const done = new Map<number, number>();
   const total = new Map<number, number>();
-  return (part: number, parts: number, label: string, e: Pick<ProgressEvent, 'done' | 'total' | 'message'> & { state: ProtoJobState }) => {
+  return (part: number, label: string, e: Pick<ProgressEvent, 'done' | 'total' | 'message'> & { state: ProtoJobState }) => {
     done.set(part, e.done);
     total.set(part, e.total);
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    update(sum(done), sum(total), `${label} ${part + 1}/${parts}: ${e.message}`);
+    update(sum(done), sum(total), `${label}, ${e.message}`);
   };
 }

@@ -3,6 +3,7 @@ import { observeJob, type JobOutcome } from '../../../libs/telemetry/job-observe
 import { tracedBus } from '../../../libs/telemetry/traced-bus.js';
 import type { Job, JobKind } from '../domain.js';
 import { getJob } from '../store/jobs.js';
+import { sweepPartialStates } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
 import { executeInference } from './execute-inference.js';
@@ -70,6 +71,8 @@ export class JobRunner {
     while (!this.#stopping) {
       try {
         await settleAbandonedCancels(this.orchestra.db);
+        // Intermediate training states of jobs that ended while no controller ran them.
+        await sweepPartialStates(this.orchestra.db);
         // Without a reachable worker, jobs stay QUEUED (saying why) rather than fail.
         if (!this.orchestra.workers.snapshot().some((w) => w.healthy)) {
           await noteQueued(this.orchestra.db, 'waiting for a worker: none is reachable');
@@ -133,6 +136,8 @@ export class JobRunner {
     } finally {
       clearInterval(heartbeat);
       this.#active.delete(job.id);
+      // A job that ended (not one left to its lease) leaves no intermediate training states behind.
+      await sweepPartialStates(db).catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'sweeping partial states failed'));
       await progress.flushed();
       this.wake();
     }

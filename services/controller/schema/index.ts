@@ -1,5 +1,6 @@
 import type { Migration } from '../../../libs/db/index.js';
 import { initial } from './0001-initial.js';
+import { trainingRoundsAndGolden } from './0002-training-rounds-golden.js';
 
 /** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
-export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial];
+export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial, trainingRoundsAndGolden];

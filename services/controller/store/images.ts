@@ -143,9 +143,9 @@ export interface InferenceSelection {
 }
 
 /** The images an inference job predicts. */
-export async function inferenceImages(db: Db, project: string, sel: InferenceSelection): Promise<{ id: string; filePath: string }[]> {
-  const { rows } = await db.query<{ id: string; file_path: string }>(
-    `SELECT i.id, i.file_path FROM images i
+export async function inferenceImages(db: Db, project: string, sel: InferenceSelection): Promise<{ id: string; filePath: string; goldenQuestion: boolean }[]> {
+  const { rows } = await db.query<{ id: string; file_path: string; golden_question: boolean }>(
+    `SELECT i.id, i.file_path, i.golden_question FROM images i
      WHERE i.project = $1
        AND (CASE WHEN $2::uuid[] IS NOT NULL THEN i.id = ANY($2)
                  WHEN $3 THEN true
@@ -154,5 +154,5 @@ export async function inferenceImages(db: Db, project: string, sel: InferenceSel
      ORDER BY i.file_path`,
     [project, sel.imageIds && sel.imageIds.length > 0 ? [...sel.imageIds] : null, sel.goldenOnly ?? false],
   );
-  return rows.map((r) => ({ id: r.id, filePath: r.file_path }));
+  return rows.map((r) => ({ id: r.id, filePath: r.file_path, goldenQuestion: r.golden_question }));
 }

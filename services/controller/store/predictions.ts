@@ -102,11 +102,12 @@ export async function listPredictions(db: Db, project: string, filter: { stateId
   return rows.map(toPrediction);
 }
 
-/** Every prediction of a state, grouped by image: a ranking job's input. */
-export async function predictionsOfState(db: Db, project: string, stateId: string): Promise<ImagePredictions[]> {
+/** Every prediction of a state (or of its predictions of some images), grouped by image: a ranking job's input, golden questions' answers. */
+export async function predictionsOfState(db: Db, project: string, stateId: string, imageIds?: readonly string[]): Promise<ImagePredictions[]> {
   const { rows } = await db.query<PredictionRow>(
     `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
-     WHERE i.project = $1 AND p.state_id = $2 ORDER BY p.image_id, p.id`, [project, stateId]);
+     WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid[] IS NULL OR p.image_id = ANY($3)) ORDER BY p.image_id, p.id`,
+    [project, stateId, imageIds ? [...imageIds] : null]);
   const byImage = new Map<string, PredictionInput[]>();
   for (const r of rows) {
     const list = byImage.get(r.image_id) ?? [];

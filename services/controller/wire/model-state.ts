@@ -1,7 +1,9 @@
 import type { ModelStateInfo as ProtoStateInfo } from '../../../libs/gen/aide/v1/common.js';
-import type { MarketplaceEntry as ProtoEntry } from '../../../libs/gen/aide/v1/controller.js';
+import type { GoldenQuestionAccuracy, MarketplaceEntry as ProtoEntry } from '../../../libs/gen/aide/v1/controller.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import type { MarketplaceEntry, ModelStateInfo } from '../domain.js';
+import { goldenScores } from '../golden-accuracy.js';
+import type { GoldenAccuracy } from '../store/golden-results.js';
 
 export const stateInfoToProto = (s: ModelStateInfo): ProtoStateInfo => ({
   id: s.id,
@@ -29,4 +31,16 @@ export const entryToProto = (e: MarketplaceEntry): ProtoEntry => ({
   modelLibrary: e.modelLibrary,
   modelStateId: e.modelStateId,
   labelClassNames: { ...e.labelClassNames },
+});
+
+export const goldenAccuracyToProto = (g: GoldenAccuracy): GoldenQuestionAccuracy => ({
+  modelStateId: g.stateId,
+  version: g.version,
+  predictionType: annotationTypeToProto(g.predictionType),
+  images: g.images,
+  matched: g.matched,
+  predicted: g.predicted,
+  annotated: g.annotated,
+  ...goldenScores(g.predictionType, g),
+  computedAt: g.computedAt,
 });

@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import {
   Annotation,
   AnnotationType,
@@ -381,8 +382,46 @@ export interface GetTrainingStatisticsRequest {
   project: string;
 }
 
+/**
+ * A model state's accuracy on the golden questions (images with known answers), summed over those
+ * it predicted (each inference run scores the golden questions among its images). An image counts
+ * while it is a golden question with an annotation of the compared kind.
+ */
+export interface GoldenQuestionAccuracy {
+  modelStateId: string;
+  version: number;
+  predictionType: AnnotationType;
+  /** Golden questions scored. */
+  images: number;
+  /**
+   * Labels: images whose top-confidence label is an annotated class; points, boxes: predictions
+   * matched one-to-one to an annotation of the same class (points within 0.05 in relative
+   * coordinates, boxes at IoU >= 0.5; greedily by confidence); segmentation: labelled pixels
+   * predicted as their annotated class.
+   */
+  matched: number;
+  /**
+   * Labels: images with a predicted label; points, boxes: predictions; segmentation: labelled pixels
+   * a prediction covers.
+   */
+  predicted: number;
+  /** Labels: images; points, boxes: annotations; segmentation: labelled (non-zero) pixels. */
+  annotated: number;
+  /** matched / predicted. */
+  precision: number;
+  /** matched / annotated. */
+  recall: number;
+  /** The headline: F1 for points and boxes, accuracy (= recall) for labels and segmentation. */
+  score: number;
+  /** When the last of its images was scored. */
+  computedAt: Date | undefined;
+}
+
 export interface GetTrainingStatisticsResponse {
+  /** Every complete state with its statistics, ordered by version. */
   states: ModelStateInfo[];
+  /** The states scored on golden questions, ordered by version. */
+  goldenAccuracy: GoldenQuestionAccuracy[];
 }
 
 export interface MarketplaceEntry {
@@ -5659,14 +5698,270 @@ export const GetTrainingStatisticsRequest: MessageFns<GetTrainingStatisticsReque
   },
 };
 
+function createBaseGoldenQuestionAccuracy(): GoldenQuestionAccuracy {
+  return {
+    modelStateId: "",
+    version: 0,
+    predictionType: 0,
+    images: 0,
+    matched: 0,
+    predicted: 0,
+    annotated: 0,
+    precision: 0,
+    recall: 0,
+    score: 0,
+    computedAt: undefined,
+  };
+}
+
+export const GoldenQuestionAccuracy: MessageFns<GoldenQuestionAccuracy> = {
+  encode(message: GoldenQuestionAccuracy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelStateId !== "") {
+      writer.uint32(10).string(message.modelStateId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    if (message.predictionType !== 0) {
+      writer.uint32(24).int32(message.predictionType);
+    }
+    if (message.images !== 0) {
+      writer.uint32(32).uint32(message.images);
+    }
+    if (message.matched !== 0) {
+      writer.uint32(40).uint64(message.matched);
+    }
+    if (message.predicted !== 0) {
+      writer.uint32(48).uint64(message.predicted);
+    }
+    if (message.annotated !== 0) {
+      writer.uint32(56).uint64(message.annotated);
+    }
+    if (message.precision !== 0) {
+      writer.uint32(65).double(message.precision);
+    }
+    if (message.recall !== 0) {
+      writer.uint32(73).double(message.recall);
+    }
+    if (message.score !== 0) {
+      writer.uint32(81).double(message.score);
+    }
+    if (message.computedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.computedAt), writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GoldenQuestionAccuracy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGoldenQuestionAccuracy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelStateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.predictionType = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.images = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.matched = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.predicted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.annotated = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.precision = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.recall = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.score = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.computedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GoldenQuestionAccuracy {
+    return {
+      modelStateId: isSet(object.modelStateId)
+        ? globalThis.String(object.modelStateId)
+        : isSet(object.model_state_id)
+        ? globalThis.String(object.model_state_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      predictionType: isSet(object.predictionType)
+        ? annotationTypeFromJSON(object.predictionType)
+        : isSet(object.prediction_type)
+        ? annotationTypeFromJSON(object.prediction_type)
+        : 0,
+      images: isSet(object.images) ? globalThis.Number(object.images) : 0,
+      matched: isSet(object.matched) ? globalThis.Number(object.matched) : 0,
+      predicted: isSet(object.predicted) ? globalThis.Number(object.predicted) : 0,
+      annotated: isSet(object.annotated) ? globalThis.Number(object.annotated) : 0,
+      precision: isSet(object.precision) ? globalThis.Number(object.precision) : 0,
+      recall: isSet(object.recall) ? globalThis.Number(object.recall) : 0,
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+      computedAt: isSet(object.computedAt)
+        ? fromJsonTimestamp(object.computedAt)
+        : isSet(object.computed_at)
+        ? fromJsonTimestamp(object.computed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GoldenQuestionAccuracy): unknown {
+    const obj: any = {};
+    if (message.modelStateId !== "") {
+      obj.modelStateId = message.modelStateId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.predictionType !== 0) {
+      obj.predictionType = annotationTypeToJSON(message.predictionType);
+    }
+    if (message.images !== 0) {
+      obj.images = Math.round(message.images);
+    }
+    if (message.matched !== 0) {
+      obj.matched = Math.round(message.matched);
+    }
+    if (message.predicted !== 0) {
+      obj.predicted = Math.round(message.predicted);
+    }
+    if (message.annotated !== 0) {
+      obj.annotated = Math.round(message.annotated);
+    }
+    if (message.precision !== 0) {
+      obj.precision = floatToJson(message.precision);
+    }
+    if (message.recall !== 0) {
+      obj.recall = floatToJson(message.recall);
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    if (message.computedAt !== undefined) {
+      obj.computedAt = message.computedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GoldenQuestionAccuracy>, I>>(base?: I): GoldenQuestionAccuracy {
+    return GoldenQuestionAccuracy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GoldenQuestionAccuracy>, I>>(object: I): GoldenQuestionAccuracy {
+    const message = createBaseGoldenQuestionAccuracy();
+    message.modelStateId = object.modelStateId ?? "";
+    message.version = object.version ?? 0;
+    message.predictionType = object.predictionType ?? 0;
+    message.images = object.images ?? 0;
+    message.matched = object.matched ?? 0;
+    message.predicted = object.predicted ?? 0;
+    message.annotated = object.annotated ?? 0;
+    message.precision = object.precision ?? 0;
+    message.recall = object.recall ?? 0;
+    message.score = object.score ?? 0;
+    message.computedAt = object.computedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseGetTrainingStatisticsResponse(): GetTrainingStatisticsResponse {
-  return { states: [] };
+  return { states: [], goldenAccuracy: [] };
 }
 
 export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResponse> = {
   encode(message: GetTrainingStatisticsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.states) {
       ModelStateInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.goldenAccuracy) {
+      GoldenQuestionAccuracy.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -5692,6 +5987,14 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
             message.states.push(ModelStateInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.goldenAccuracy.push(GoldenQuestionAccuracy.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5707,6 +6010,11 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
   fromJSON(object: any): GetTrainingStatisticsResponse {
     return {
       states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => ModelStateInfo.fromJSON(e)) : [],
+      goldenAccuracy: globalThis.Array.isArray(object?.goldenAccuracy)
+        ? object.goldenAccuracy.map((e: any) => GoldenQuestionAccuracy.fromJSON(e))
+        : globalThis.Array.isArray(object?.golden_accuracy)
+        ? object.golden_accuracy.map((e: any) => GoldenQuestionAccuracy.fromJSON(e))
+        : [],
     };
   },
 
@@ -5714,6 +6022,9 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
     const obj: any = {};
     if (message.states?.length) {
       obj.states = message.states.map((e) => ModelStateInfo.toJSON(e));
+    }
+    if (message.goldenAccuracy?.length) {
+      obj.goldenAccuracy = message.goldenAccuracy.map((e) => GoldenQuestionAccuracy.toJSON(e));
     }
     return obj;
   },
@@ -5726,6 +6037,7 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
   ): GetTrainingStatisticsResponse {
     const message = createBaseGetTrainingStatisticsResponse();
     message.states = object.states?.map((e) => ModelStateInfo.fromPartial(e)) || [];
+    message.goldenAccuracy = object.goldenAccuracy?.map((e) => GoldenQuestionAccuracy.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8439,7 +8751,7 @@ export const ControllerServiceService = {
       Buffer.from(SetCurrentModelStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetCurrentModelStateResponse => SetCurrentModelStateResponse.decode(value),
   },
-  /** Training statistics of every state, ordered by version (for plots). */
+  /** Training statistics of every state, and their accuracy on the golden questions, ordered by version (for plots). */
   getTrainingStatistics: {
     path: "/aide.v1.ControllerService/GetTrainingStatistics" as const,
     requestStream: false as const,
@@ -8615,7 +8927,7 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   deleteModelState: handleUnaryCall<DeleteModelStateRequest, DeleteModelStateResponse>;
   /** Makes an earlier state current again (AIDE's "duplicate state"), without copying bytes. */
   setCurrentModelState: handleUnaryCall<SetCurrentModelStateRequest, SetCurrentModelStateResponse>;
-  /** Training statistics of every state, ordered by version (for plots). */
+  /** Training statistics of every state, and their accuracy on the golden questions, ordered by version (for plots). */
   getTrainingStatistics: handleUnaryCall<GetTrainingStatisticsRequest, GetTrainingStatisticsResponse>;
   shareModelState: handleUnaryCall<ShareModelStateRequest, ShareModelStateResponse>;
   listMarketplace: handleUnaryCall<ListMarketplaceRequest, ListMarketplaceResponse>;
@@ -9055,7 +9367,7 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetCurrentModelStateResponse) => void,
   ): ClientUnaryCall;
-  /** Training statistics of every state, ordered by version (for plots). */
+  /** Training statistics of every state, and their accuracy on the golden questions, ordered by version (for plots). */
   getTrainingStatistics(
     request: GetTrainingStatisticsRequest,
     callback: (error: ServiceError | null, response: GetTrainingStatisticsResponse) => void,
@@ -9256,6 +9568,28 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

@@ -137,7 +137,10 @@ export interface DeleteFileRequest {
 export interface DeleteFileResponse {
 }
 
-/** A window of the image in source pixels. */
+/**
+ * A rectangle of the source image in its pixels: columns [left, left + width),
+ * rows [top, top + height); (0, 0) is the top-left pixel.
+ */
 export interface ImageWindow {
   left: number;
   top: number;
@@ -151,7 +154,10 @@ export interface ReadImageRequest {
   /** Resize so that the longer side is at most this (0 = keep). */
   maxSide: number;
   format: ImageFormat;
-  /** Crop before resizing; absent = the whole image. */
+  /**
+   * Crop before resizing; absent = the whole image. Must lie inside the
+   * image, width and height at least 1 (else INVALID_ARGUMENT naming the field).
+   */
   window: ImageWindow | undefined;
 }
 
@@ -164,6 +170,12 @@ export interface ImageInfo {
   sourceWidth: number;
   sourceHeight: number;
   size: number;
+  /**
+   * The rectangle of the source these pixels show (the whole image when the
+   * request had no window): source pixel = window corner + output pixel
+   * × (window size / output size).
+   */
+  window: ImageWindow | undefined;
 }
 
 export interface ReadImageResponse {
@@ -1590,7 +1602,7 @@ export const ReadImageRequest: MessageFns<ReadImageRequest> = {
 };
 
 function createBaseImageInfo(): ImageInfo {
-  return { width: 0, height: 0, channels: 0, format: 0, sourceWidth: 0, sourceHeight: 0, size: 0 };
+  return { width: 0, height: 0, channels: 0, format: 0, sourceWidth: 0, sourceHeight: 0, size: 0, window: undefined };
 }
 
 export const ImageInfo: MessageFns<ImageInfo> = {
@@ -1615,6 +1627,9 @@ export const ImageInfo: MessageFns<ImageInfo> = {
     }
     if (message.size !== 0) {
       writer.uint32(56).uint64(message.size);
+    }
+    if (message.window !== undefined) {
+      ImageWindow.encode(message.window, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1688,6 +1703,14 @@ export const ImageInfo: MessageFns<ImageInfo> = {
             message.size = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.window = ImageWindow.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1717,6 +1740,7 @@ export const ImageInfo: MessageFns<ImageInfo> = {
         ? globalThis.Number(object.source_height)
         : 0,
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      window: isSet(object.window) ? ImageWindow.fromJSON(object.window) : undefined,
     };
   },
 
@@ -1743,6 +1767,9 @@ export const ImageInfo: MessageFns<ImageInfo> = {
     if (message.size !== 0) {
       obj.size = Math.round(message.size);
     }
+    if (message.window !== undefined) {
+      obj.window = ImageWindow.toJSON(message.window);
+    }
     return obj;
   },
 
@@ -1758,6 +1785,9 @@ export const ImageInfo: MessageFns<ImageInfo> = {
     message.sourceWidth = object.sourceWidth ?? 0;
     message.sourceHeight = object.sourceHeight ?? 0;
     message.size = object.size ?? 0;
+    message.window = (object.window !== undefined && object.window !== null)
+      ? ImageWindow.fromPartial(object.window)
+      : undefined;
     return message;
   },
 };
@@ -1915,7 +1945,12 @@ export const FileServiceService = {
     responseSerialize: (value: DeleteFileResponse): Buffer => Buffer.from(DeleteFileResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteFileResponse => DeleteFileResponse.decode(value),
   },
-  /** Decoded (and optionally cropped and resized) image: info, then pixel chunks. */
+  /**
+   * Decoded (and optionally cropped and resized) image: info, then pixel chunks.
+   * A window of a large image decodes only what the format allows to skip:
+   * the tiles it touches of a tiled TIFF, the rows down to its bottom edge of
+   * a PNG or JPEG, so tiling an orthoimage never holds all of it in memory.
+   */
   readImage: {
     path: "/aide.v1.FileService/ReadImage" as const,
     requestStream: false as const,
@@ -1938,7 +1973,12 @@ export interface FileServiceServer extends UntypedServiceImplementation {
   /** First message: the header; then chunks. Atomic: readers never see a partial file. */
   putFile: handleClientStreamingCall<PutFileRequest, PutFileResponse>;
   deleteFile: handleUnaryCall<DeleteFileRequest, DeleteFileResponse>;
-  /** Decoded (and optionally cropped and resized) image: info, then pixel chunks. */
+  /**
+   * Decoded (and optionally cropped and resized) image: info, then pixel chunks.
+   * A window of a large image decodes only what the format allows to skip:
+   * the tiles it touches of a tiled TIFF, the rows down to its bottom edge of
+   * a PNG or JPEG, so tiling an orthoimage never holds all of it in memory.
+   */
   readImage: handleServerStreamingCall<ReadImageRequest, ReadImageResponse>;
 }
 
@@ -2015,7 +2055,12 @@ export interface FileServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteFileResponse) => void,
   ): ClientUnaryCall;
-  /** Decoded (and optionally cropped and resized) image: info, then pixel chunks. */
+  /**
+   * Decoded (and optionally cropped and resized) image: info, then pixel chunks.
+   * A window of a large image decodes only what the format allows to skip:
+   * the tiles it touches of a tiled TIFF, the rows down to its bottom edge of
+   * a PNG or JPEG, so tiling an orthoimage never holds all of it in memory.
+   */
   readImage(request: ReadImageRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadImageResponse>;
   readImage(
     request: ReadImageRequest,

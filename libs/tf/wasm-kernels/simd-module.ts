@@ -1,0 +1,40 @@
+/**
+ * The project's own SIMD kernels (libs/tf/simd/*.ts, AssemblyScript, built
+ * by `npm run build:simd`), instantiated on the tfjs WebAssembly backend's
+ * memory so that they work on tensors in place. One instance per backend.
+ */
+import { readFileSync } from 'node:fs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export interface ConvReluMaxPoolSimd {
+  poolWithArgmax(a: number, pooled: number, argmax: number, n: number, oh: number, ow: number, c: number): void;
+  setStage(n: number, ih: number, iw: number, ci: number, kh: number, kw: number, co: number, stride: number, padTop: number, padLeft: number, ph: number, pw: number): void;
+  filterRowStride(): number;
+  filterGradient(dy: number, argmax: number, x: number, dFilter: number, dBias: number): void;
+  inputGradient(dy: number, argmax: number, filter: number, dx: number): void;
+}
+
+// The WebAssembly API as used here (@types/node 20 does not declare it, and lib "DOM" is not loaded).
+declare global {
+  namespace WebAssembly {
+    class Memory { constructor(descriptor: { initial: number }); readonly buffer: ArrayBuffer }
+    class Module {
+      constructor(bytes: Uint8Array);
+      static imports(module: Module): { module: string; name: string; kind: string }[];
+    }
+    class Instance { constructor(module: Module, imports: Record<string, Record<string, unknown>>); readonly exports: Record<string, unknown> }
+  }
+}
+
+const compiled = new WebAssembly.Module(readFileSync(new URL('../simd/conv-relu-max-pool.wasm', import.meta.url)));
+const instances = new WeakMap<BackendWasm, ConvReluMaxPoolSimd>();
+
+export function convReluMaxPoolSimd(backend: BackendWasm): ConvReluMaxPoolSimd {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as ConvReluMaxPoolSimd;
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}
