@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { SEGMENTATION_NETWORK, segmentationSpecs, type SegmentationArch } from '../../models/builtin/segmentation/network.js';
+import { softmaxRows } from '../../models/builtin/segmentation/softmax.js';
 import { benchAgainstPytorch, benchArgs, IMAGES, randomImages } from './vs-pytorch.js';
 
 const args = benchArgs({ rounds: 3, steps: 30, size: 64, width: 8, depth: 2, batch: 8, threads: 0 });
@@ -30,4 +31,5 @@ await benchAgainstPytorch({
   files: { 'images.f32': images, 'targets.f32': targets },
   torchScript: fileURLToPath(new URL('./segmentation_torch.py', import.meta.url)),
   torchArgs: (threads) => [args.size, args.width, args.depth, arch.classes, args.batch, args.steps, threads],
+  finish: (logits) => softmaxRows(logits, arch.classes),
 });

@@ -4,7 +4,10 @@
  * (data-parallel replicas, one per core by default) against the same network
  * in PyTorch on the CPU with as many threads, on the same images, targets
  * and batch size. Rounds alternate between the two so load from other
- * processes hits both alike; ratios are per round.
+ * processes hits both alike; ratios are per round. Besides images per
+ * wall-clock second, each side reports images per CPU-second of its own
+ * process (all threads): on a shared machine that moves far less with the
+ * load, though a spinning thread pool counts its waiting as CPU time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,18 +61,24 @@ export interface BenchSpec {
   torchScript: string;
   /** The script's arguments after the data folder, for a thread count. */
   torchArgs: (threads: number) => (string | number)[];
+  /** What the model does with the network's outputs before they are predictions (e.g. a softmax), timed with inference. */
+  finish?: (outputs: Float32Array) => void;
 }
 
-type Speeds = { train: number; infer: number };
+/** Images per wall-clock second and per CPU-second. */
+type Rate = { wall: number; cpu: number };
+type Speeds = { train: Rate; infer: Rate };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
-async function timeSteps({ steps, batch }: BenchArgs, step: (k: number) => Promise<void>): Promise<number> {
+async function timeSteps({ steps, batch }: BenchArgs, step: (k: number) => Promise<void>): Promise<Rate> {
   for (let k = 0; k < 3; k++) await step(k); // warm-up: kernels set up, XNNPACK operators created
   const start = performance.now();
+  const cpu = process.cpuUsage(); // this process, worker threads included
   for (let k = 0; k < steps; k++) await step(k);
-  return (steps * batch) / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { wall: (steps * batch) / ((performance.now() - start) / 1000), cpu: (steps * batch) / ((used.user + used.system) / 1e6) };
 }
 
 async function oursOnce(pool: ReplicaPool, spec: BenchSpec): Promise<Speeds> {
@@ -92,15 +101,15 @@ async function oursOnce(pool: ReplicaPool, spec: BenchSpec): Promise<Speeds> {
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
     adam.step(params, grads);
   });
-  const infer = await timeSteps(args, async (k) => { await pool.predict(params, batch(k)[0]); });
+  const infer = await timeSteps(args, async (k) => { spec.finish?.(await pool.predict(params, batch(k)[0])); });
   return { train, infer };
 }
 
 function torchOnce(spec: BenchSpec, dir: string, threads: number): Speeds {
   const run = spawnSync('/usr/bin/python3', [spec.torchScript, dir, ...spec.torchArgs(threads).map(String)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`PyTorch run failed: ${run.stderr}`);
-  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { train_img_s: number; infer_img_s: number };
-  return { train: out.train_img_s, infer: out.infer_img_s };
+  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<'train_img_s' | 'infer_img_s' | 'train_img_cpu_s' | 'infer_img_cpu_s', number>;
+  return { train: { wall: out.train_img_s, cpu: out.train_img_cpu_s }, infer: { wall: out.infer_img_s, cpu: out.infer_img_cpu_s } };
 }
 
 /** Runs the rounds, printing each and then the medians of ours ÷ PyTorch. */
@@ -119,16 +128,19 @@ export async function benchAgainstPytorch(spec: BenchSpec): Promise<void> {
       const torch = torchOnce(spec, dir, pool.size);
       const ours = await oursOnce(pool, spec);
       rows.push({ torch, ours });
-      console.log(`round ${r + 1}: train ${ours.train.toFixed(0)} vs PyTorch ${torch.train.toFixed(0)} img/s (×${(ours.train / torch.train).toFixed(2)}), ` +
-        `inference ${ours.infer.toFixed(0)} vs ${torch.infer.toFixed(0)} img/s (×${(ours.infer / torch.infer).toFixed(2)}); load average ${loadavg()[0]!.toFixed(1)}`);
+      const line = (kind: keyof Speeds) => (['wall', 'cpu'] as const)
+        .map((m) => `${ours[kind][m].toFixed(0)} vs ${torch[kind][m].toFixed(0)} img/${m === 'wall' ? 's' : 'CPU-s'} (×${(ours[kind][m] / torch[kind][m]).toFixed(2)})`).join(', ');
+      console.log(`round ${r + 1}: train ${line('train')}; inference ${line('infer')}; load average ${loadavg()[0]!.toFixed(1)}`);
     }
   } finally {
     await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
   for (const kind of ['train', 'infer'] as const) {
-    const ratios = rows.map((row) => row.ours[kind] / row.torch[kind]);
-    console.log(`${kind}: ours ${spread(rows.map((row) => row.ours[kind]))} img/s, PyTorch ${spread(rows.map((row) => row.torch[kind]))} img/s, ` +
-      `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
+    for (const m of ['wall', 'cpu'] as const) {
+      const ratios = rows.map((row) => row.ours[kind][m] / row.torch[kind][m]);
+      console.log(`${kind}, img/${m === 'wall' ? 's' : 'CPU-s'}: ours ${spread(rows.map((row) => row.ours[kind][m]))}, PyTorch ${spread(rows.map((row) => row.torch[kind][m]))}, ` +
+        `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
+    }
   }
 }

@@ -28,6 +28,7 @@ import { trainLoop } from '../train-loop.js';
 import { outputClasses, outputIndices, outputLookup } from './classes.js';
 import { heldOutStats } from './held-out-stats.js';
 import { predictionMaps, targetMap } from './mask-maps.js';
+import { softmaxRows } from './softmax.js';
 import { HEAD_BIAS, HEAD_KERNEL, maskTargets, SEGMENTATION_NETWORK, segmentationSpecs, type SegmentationArch } from './network.js';
 import { defaultOptionsJson, resolveSettings, type SegmentationSettings } from './settings.js';
 
@@ -113,7 +114,8 @@ export class SegmentationModel implements AIModel {
     const params = state.tensors.map((t) => Float32Array.from(t.data));
     return this.withPool(arch, async (pool) => {
       const { trainLoss } = await trainLoop(pool, params, training, maskTargets(arch.inputSize), { ...this.settings, size: arch.inputSize }, updateState, signal);
-      const probs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, this.settings.batchSize, signal);
+      const logits = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, this.settings.batchSize, signal);
+      const probs = logits.map((l) => softmaxRows(l, arch.classes));
       const stats: Record<string, number> = {
         images: training.length,
         epochs: this.settings.epochs,
@@ -151,7 +153,7 @@ export class SegmentationModel implements AIModel {
       let done = 0;
       for await (const chunk of predictFiles(pool, params, this.ctx.fileServer, entries, arch.inputSize, this.settings.batchSize, signal)) {
         for (const { id, image, output } of chunk) {
-          const maps = image && output ? predictionMaps(output, arch.inputSize, { indices, width: image.width, height: image.height, logits: this.settings.logitsMaps }) : undefined;
+          const maps = image && output ? predictionMaps(softmaxRows(output, arch.classes), arch.inputSize, { indices, width: image.width, height: image.height, logits: this.settings.logitsMaps }) : undefined;
           result[id] = { predictions: maps ? [maps] : [] };
         }
         done += chunk.length;

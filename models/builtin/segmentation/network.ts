@@ -107,7 +107,8 @@ export function segmentationLogits(arch: SegmentationArch, params: readonly tf.T
  * Targets: per pixel the output index of its class, or −1 where the pixel is
  * ignored (unlabelled). Loss: softmax cross-entropy summed over the labelled
  * pixels, divided by the pixels of an image (so it reads per pixel while
- * shards still add up). Output: class probabilities [n, h, w, classes].
+ * shards still add up). Output: logits [n, h, w, classes] (the model takes
+ * the softmax, see softmax.ts).
  */
 export function createNetwork(arch: Arch): Network {
   const a = arch as SegmentationArch;
@@ -123,7 +124,7 @@ export function createNetwork(arch: Arch): Network {
       const labelled = tf.cast(tf.greaterEqual(flat, 0), 'float32');
       return tf.div(tf.losses.softmaxCrossEntropy(oneHot, logits, labelled, undefined, tf.Reduction.SUM), pixels) as tf.Scalar;
     },
-    predict: (params, images) => tf.softmax(segmentationLogits(a, params, images)),
+    predict: (params, images) => segmentationLogits(a, params, images),
   };
 }
 
