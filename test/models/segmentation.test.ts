@@ -153,17 +153,19 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
   });
 
   it('removing and adding a class keeps the IoU of the others', async () => {
+    // IoU of the other classes: triangle pixels of the truth do not count (predicting "triangle" elsewhere does).
     const isTriangle = (index: number) => index === 3;
+    const before = await iouOf(base, test, isTriangle);
     const { 'lc-triangle': _, ...withoutTriangle } = maskClasses('index0');
-    const state3 = stateOf(await model({ 'training.epochs': 1 }).train(base, { ...train.data, labelClasses: withoutTriangle }, quiet));
+    const state3 = stateOf(await model({ 'training.epochs': 1, 'training.learningRate': 0.002 }).train(base, { ...train.data, labelClasses: withoutTriangle }, quiet));
     assert.deepEqual(decodeState(state3).header.labelClasses, ['lc-background', 'lc-circle', 'lc-square']);
     const old3 = await iouOf(state3, { ...test, data: { ...test.data, labelClasses: withoutTriangle } }, isTriangle);
-    assert.ok(old3 >= 0.6, `other classes after removing one: ${old3}`);
+    assert.ok(old3 >= before - 0.05, `other classes after removing one: ${old3}, before ${before}`);
 
-    const state4 = stateOf(await model({ 'training.epochs': 2 }).train(state3, train.data, quiet));
+    const state4 = stateOf(await model({ 'training.epochs': 2, 'training.learningRate': 0.002 }).train(state3, train.data, quiet));
     assert.equal(decodeState(state4).header.labelClasses.length, 4);
     const old4 = await iouOf(state4, test, isTriangle);
-    assert.ok(old4 >= 0.6, `other classes after adding one: ${old4}`);
+    assert.ok(old4 >= before - 0.05, `other classes after adding one: ${old4}, before ${before}`);
   });
 
   it('refuses states of another architecture or model clearly', async () => {
