@@ -2,20 +2,22 @@
 the CPU, timed on the same images and batch size as the TypeScript side.
 
 usage: classifier_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
-reads images.f32 (N×S×S×3) and labels.i32 (N); prints torch_twin.report's JSON line
+prints one JSON line: {"train_img_s": ..., "infer_img_s": ..., "threads": ...}
 """
+import sys
+
+import torch
 from torch import nn
 
-from torch_twin import Standardize, StandardizedConv2d, arguments, batches, report
+from torch_common import backbone, load_batches, report
 
-data_dir, size, width, depth, classes, batch, steps = arguments()
+data_dir, size, width, depth, classes, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+torch.set_num_threads(threads)
 
-layers, cin = [Standardize()], 3
-for stage in range(depth):
-    cout = width * 2 ** stage
-    layers += [StandardizedConv2d(cin, cout), nn.ReLU(), nn.MaxPool2d(2)]
-    cin = cout
-layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
-net = nn.Sequential(*layers)
+layers, channels = backbone(width, depth)
+net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes))
+# One-hot targets, as our network takes them; cross-entropy wants class indices.
+batches = [(x, y.argmax(dim=1)) for x, y in load_batches(data_dir, size, batch, [classes])]
+cross_entropy = nn.CrossEntropyLoss()
 
-report(net, nn.CrossEntropyLoss(), batches(data_dir, size, batch, "labels.i32", "<i4", ()), steps, batch)
+report(net, lambda x, y: cross_entropy(net(x), y), batches, steps, lambda x: net(x).softmax(dim=1))

@@ -1,146 +1,105 @@
 /**
- * The harness of the built-in models' benchmarks: training and inference
- * images/s of a network on this machine's TensorFlow.js backend
- * (data-parallel replicas, one per core by default) against the same network
- * in PyTorch on the CPU with as many threads, on the same images, targets
- * and batch size. Rounds alternate between the two so load from other
- * processes hits both alike; ratios are per round. Besides images per
- * wall-clock second, each side reports images per CPU-second of its own
- * process (all threads): on a shared machine that moves far less with the
- * load, though a spinning thread pool counts its waiting as CPU time.
+ * The harness of the built-in-model benchmarks: training and inference
+ * images/s of one of our networks on this machine's TensorFlow.js backend
+ * (data-parallel replicas) against the same network in PyTorch on the CPU
+ * with as many threads, on the same images, targets and batch size. Rounds
+ * alternate between the two so load from other processes hits both alike;
+ * ratios are per round.
+ *
+ * The PyTorch script gets a folder with images.f32 ([n, size, size, 3]) and
+ * targets.f32 ([n, ...targetShape]) and must print one JSON line
+ * {"train_img_s", "infer_img_s"} as its last line.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import seedrandom from 'seedrandom';
 import { Adam } from '../../models/builtin/adam.js';
 import { initialParameters, type Arch, type ParamSpec } from '../../models/builtin/network.js';
 import { ReplicaPool } from '../../models/builtin/replica-pool.js';
 import type { Batch } from '../../models/builtin/replica-protocol.js';
 
-/** Images per data set; batches cycle through them. */
-export const IMAGES = 256;
-
-export interface BenchArgs {
-  rounds: number;
-  steps: number;
-  size: number;
-  width: number;
-  depth: number;
-  batch: number;
-  threads: number;
-}
-
-/** --rounds --steps --size --width --depth --batch --threads, over the given defaults. */
-export function benchArgs(defaults: BenchArgs): BenchArgs {
-  const options = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, { type: 'string' as const, default: String(value) }]));
-  const { values } = parseArgs({ options });
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Number(value)])) as unknown as BenchArgs;
-}
-
-/** Random pixels: content does not change the speed, only the shapes do. */
-export function randomImages(size: number): Float32Array {
-  const random = seedrandom('bench');
-  return Float32Array.from({ length: IMAGES * size * size * 3 }, () => random());
-}
-
-export interface BenchSpec {
-  /** What is measured, for the header line. */
-  label: string;
+export interface Workload {
+  name: string;
   networkModule: URL;
   arch: Arch;
   specs: ParamSpec[];
-  args: BenchArgs;
+  size: number;
+  /** count × size × size × 3 values in [0, 1]. */
   images: Float32Array;
-  /** IMAGES × (floats per image) targets, as the network's loss takes them. */
+  /** count × per-image target floats. */
   targets: Float32Array;
-  /** Files (name → contents) the PyTorch script reads from its data folder. */
-  files: Record<string, ArrayBufferView>;
-  torchScript: string;
-  /** The script's arguments after the data folder, for a thread count. */
-  torchArgs: (threads: number) => (string | number)[];
-  /** What the model does with the network's outputs before they are predictions (e.g. a softmax), timed with inference. */
-  finish?: (outputs: Float32Array) => void;
+  batchSize: number;
+  steps: number;
+  /** The PyTorch script and its arguments after the data folder. */
+  torch: { script: string; args: (string | number)[] };
 }
 
-/** Images per wall-clock second and per CPU-second. */
-type Rate = { wall: number; cpu: number };
-type Speeds = { train: Rate; infer: Rate };
+type Speeds = { train: number; infer: number };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
-async function timeSteps({ steps, batch }: BenchArgs, step: (k: number) => Promise<void>): Promise<Rate> {
+async function imagesPerSecond(w: Workload, step: (k: number) => Promise<void>): Promise<number> {
   for (let k = 0; k < 3; k++) await step(k); // warm-up: kernels set up, XNNPACK operators created
   const start = performance.now();
-  const cpu = process.cpuUsage(); // this process, worker threads included
-  for (let k = 0; k < steps; k++) await step(k);
-  const used = process.cpuUsage(cpu);
-  return { wall: (steps * batch) / ((performance.now() - start) / 1000), cpu: (steps * batch) / ((used.user + used.system) / 1e6) };
+  for (let k = 0; k < w.steps; k++) await step(k);
+  return (w.steps * w.batchSize) / ((performance.now() - start) / 1000);
 }
 
-async function oursOnce(pool: ReplicaPool, spec: BenchSpec): Promise<Speeds> {
-  const { args, images, targets } = spec;
-  const params = initialParameters(spec.specs, 0).map((t) => t.data);
+async function oursOnce(pool: ReplicaPool, w: Workload): Promise<Speeds> {
+  const params = initialParameters(w.specs, 0).map((t) => t.data);
   const adam = new Adam(params, { learningRate: 1e-3 });
-  const pixels = args.size * args.size * 3;
-  const perTarget = targets.length / IMAGES;
-  const perRound = Math.floor(IMAGES / args.batch);
+  const pixels = w.size * w.size * 3;
+  const count = w.images.length / pixels;
+  const perImage = w.targets.length / count;
+  const perRound = Math.floor(count / w.batchSize);
   const batch = (k: number): [Batch, Float32Array] => {
-    const i = (k % perRound) * args.batch;
-    return [
-      { images: images.subarray(i * pixels, (i + args.batch) * pixels), count: args.batch, size: args.size },
-      targets.subarray(i * perTarget, (i + args.batch) * perTarget),
-    ];
+    const i = (k % perRound) * w.batchSize;
+    const j = i + w.batchSize;
+    return [{ images: w.images.subarray(i * pixels, j * pixels), count: w.batchSize, size: w.size }, w.targets.subarray(i * perImage, j * perImage)];
   };
-  const train = await timeSteps(args, async (k) => {
-    const [b, t] = batch(k);
-    const { grads } = await pool.gradients(params, b, t);
+  const train = await imagesPerSecond(w, async (k) => {
+    const [b, targets] = batch(k);
+    const { grads } = await pool.gradients(params, b, targets);
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
     adam.step(params, grads);
   });
-  const infer = await timeSteps(args, async (k) => { spec.finish?.(await pool.predict(params, batch(k)[0])); });
+  const infer = await imagesPerSecond(w, async (k) => { await pool.predict(params, batch(k)[0]); });
   return { train, infer };
 }
 
-function torchOnce(spec: BenchSpec, dir: string, threads: number): Speeds {
-  const run = spawnSync('/usr/bin/python3', [spec.torchScript, dir, ...spec.torchArgs(threads).map(String)], { encoding: 'utf8' });
+function torchOnce(dir: string, w: Workload, threads: number): Speeds {
+  const run = spawnSync('/usr/bin/python3', [w.torch.script, dir, ...w.torch.args.map(String), String(threads)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`PyTorch run failed: ${run.stderr}`);
-  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<'train_img_s' | 'infer_img_s' | 'train_img_cpu_s' | 'infer_img_cpu_s', number>;
-  return { train: { wall: out.train_img_s, cpu: out.train_img_cpu_s }, infer: { wall: out.infer_img_s, cpu: out.infer_img_cpu_s } };
+  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { train_img_s: number; infer_img_s: number };
+  return { train: out.train_img_s, infer: out.infer_img_s };
 }
 
-/** Runs the rounds, printing each and then the medians of ours ÷ PyTorch. */
-export async function benchAgainstPytorch(spec: BenchSpec): Promise<void> {
-  const { args } = spec;
-  const dir = await mkdtemp(path.join(tmpdir(), 'bench-model-'));
-  for (const [name, contents] of Object.entries(spec.files)) {
-    await writeFile(path.join(dir, name), new Uint8Array(contents.buffer, contents.byteOffset, contents.byteLength));
-  }
-  const pool = await ReplicaPool.start({ networkModule: spec.networkModule, arch: spec.arch, threads: args.threads });
-  console.log(`${spec.label} ${JSON.stringify(spec.arch)}, batch ${args.batch}, ${args.steps} steps per measurement; backend ${pool.backend}, ` +
+/** Runs `rounds` alternating rounds and prints each and a summary (median ratio ours ÷ PyTorch). */
+export async function compareWithPyTorch(w: Workload, rounds: number, threads: number): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), `bench-${w.name}-`));
+  await writeFile(path.join(dir, 'images.f32'), new Uint8Array(w.images.buffer, w.images.byteOffset, w.images.byteLength));
+  await writeFile(path.join(dir, 'targets.f32'), new Uint8Array(w.targets.buffer, w.targets.byteOffset, w.targets.byteLength));
+  const pool = await ReplicaPool.start({ networkModule: w.networkModule, arch: w.arch, threads });
+  console.log(`${w.name} ${JSON.stringify(w.arch)}, batch ${w.batchSize}, ${w.steps} steps per measurement; backend ${pool.backend}, ` +
     `${pool.size} replica thread(s) vs PyTorch on as many threads; load average ${loadavg()[0]!.toFixed(1)}`);
   const rows: { torch: Speeds; ours: Speeds }[] = [];
   try {
-    for (let r = 0; r < args.rounds; r++) {
-      const torch = torchOnce(spec, dir, pool.size);
-      const ours = await oursOnce(pool, spec);
+    for (let r = 0; r < rounds; r++) {
+      const torch = torchOnce(dir, w, pool.size);
+      const ours = await oursOnce(pool, w);
       rows.push({ torch, ours });
-      const line = (kind: keyof Speeds) => (['wall', 'cpu'] as const)
-        .map((m) => `${ours[kind][m].toFixed(0)} vs ${torch[kind][m].toFixed(0)} img/${m === 'wall' ? 's' : 'CPU-s'} (×${(ours[kind][m] / torch[kind][m]).toFixed(2)})`).join(', ');
-      console.log(`round ${r + 1}: train ${line('train')}; inference ${line('infer')}; load average ${loadavg()[0]!.toFixed(1)}`);
+      console.log(`  round ${r + 1}: train ${ours.train.toFixed(0)} vs PyTorch ${torch.train.toFixed(0)} img/s (×${(ours.train / torch.train).toFixed(2)}), ` +
+        `inference ${ours.infer.toFixed(0)} vs ${torch.infer.toFixed(0)} img/s (×${(ours.infer / torch.infer).toFixed(2)}); load ${loadavg()[0]!.toFixed(1)}`);
     }
   } finally {
     await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
   for (const kind of ['train', 'infer'] as const) {
-    for (const m of ['wall', 'cpu'] as const) {
-      const ratios = rows.map((row) => row.ours[kind][m] / row.torch[kind][m]);
-      console.log(`${kind}, img/${m === 'wall' ? 's' : 'CPU-s'}: ours ${spread(rows.map((row) => row.ours[kind][m]))}, PyTorch ${spread(rows.map((row) => row.torch[kind][m]))}, ` +
-        `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
-    }
+    const ratios = rows.map((row) => row.ours[kind] / row.torch[kind]);
+    console.log(`  ${kind}: ours ${spread(rows.map((row) => row.ours[kind]))} img/s, PyTorch ${spread(rows.map((row) => row.torch[kind]))} img/s, ` +
+      `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
   }
 }

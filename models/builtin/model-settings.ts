@@ -1,14 +1,18 @@
 /**
- * The options every built-in network model shares (training, augmentation,
- * runtime), as option fields; each model adds its own network group. A model
- * passes its own defaults where its workload differs (epochs, batch size).
+ * The options every built-in model has — network shape, training,
+ * augmentation, runtime — as option fields with per-model defaults, and
+ * their resolution into settings. A model adds its own fields (e.g. an
+ * inference group) and checks.
  */
 import type { PluginOptions } from '../../libs/plugin/context.js';
 import type { BackendName } from '../../libs/tf/backend.js';
 import type { Augmentations } from './augment.js';
 import { resolveFields, toOptions, type Field, type FieldValue, type Groups } from './option-fields.js';
 
-export interface CommonSettings {
+export interface ModelSettings {
+  inputSize: number;
+  width: number;
+  depth: number;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -20,68 +24,64 @@ export interface CommonSettings {
   backend: 'auto' | BackendName;
 }
 
-export interface TrainingDefaults {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-}
+export const MODEL_GROUPS: Groups = { network: 'Network', training: 'Training', augmentation: 'Augmentation', runtime: 'Runtime' };
 
-export const COMMON_GROUPS: Groups = { training: 'Training', augmentation: 'Augmentation', runtime: 'Runtime' };
+/** Defaults a model chooses (sized for 2 CPU cores), and the deepest network it allows. */
+export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number };
 
-export function commonFields({ epochs, batchSize, learningRate }: TrainingDefaults): Field[] {
-  return [
-    { group: 'training', key: 'epochs', name: 'Epochs per training round', type: 'int', min: 1, max: 1000, value: epochs },
-    { group: 'training', key: 'batchSize', name: 'Batch size', type: 'int', min: 1, max: 512, value: batchSize },
-    { group: 'training', key: 'learningRate', name: 'Learning rate (Adam)', type: 'float', min: 1e-6, max: 1, value: learningRate },
-    { group: 'training', key: 'weightDecay', name: 'Weight decay', type: 'float', min: 0, max: 0.1, value: 0.0001 },
-    { group: 'training', key: 'validationFraction', name: 'Held-out fraction for statistics', type: 'float', min: 0, max: 0.5, value: 0.1 },
-    { group: 'training', key: 'seed', name: 'Random seed', type: 'int', min: 0, max: 2 ** 31 - 1, value: 0 },
-    { group: 'augmentation', key: 'flip', name: 'Random horizontal flips', type: 'bool', value: true },
-    { group: 'augmentation', key: 'crop', name: 'Random crop (max fraction of a side removed)', type: 'float', min: 0, max: 0.5, value: 0.1 },
-    { group: 'augmentation', key: 'colourJitter', name: 'Colour jitter (brightness/contrast strength)', type: 'float', min: 0, max: 0.5, value: 0.1 },
-    { group: 'runtime', key: 'threads', name: 'Worker threads (0 = one per core)', type: 'int', min: 0, max: 64, value: 0 },
-    {
-      group: 'runtime', key: 'backend', name: 'TensorFlow.js backend', type: 'select', value: 'auto',
-      choices: { auto: 'Best available', 'tensorflow-gpu': 'Native, GPU', tensorflow: 'Native, CPU', wasm: 'WebAssembly', cpu: 'Plain JavaScript (slow)' },
-    },
-  ];
-}
+export const modelFields = (d: Defaults): Field[] => [
+  { group: 'network', key: 'inputSize', name: 'Input size (pixels)', description: 'Images are resized to a square of this side; a multiple of 2^depth.', type: 'int', min: 16, max: 512, value: d.inputSize },
+  { group: 'network', key: 'width', name: 'Width (channels of the first stage)', type: 'int', min: 4, max: 128, value: d.width },
+  { group: 'network', key: 'depth', name: 'Depth (conv + pool stages)', type: 'int', min: 1, max: d.maxDepth, value: d.depth },
+  { group: 'training', key: 'epochs', name: 'Epochs per training round', type: 'int', min: 1, max: 1000, value: d.epochs },
+  { group: 'training', key: 'batchSize', name: 'Batch size', type: 'int', min: 1, max: 512, value: d.batchSize },
+  { group: 'training', key: 'learningRate', name: 'Learning rate (Adam)', type: 'float', min: 1e-6, max: 1, value: d.learningRate },
+  { group: 'training', key: 'weightDecay', name: 'Weight decay', type: 'float', min: 0, max: 0.1, value: 0.0001 },
+  { group: 'training', key: 'validationFraction', name: 'Held-out fraction for statistics', type: 'float', min: 0, max: 0.5, value: 0.1 },
+  { group: 'training', key: 'seed', name: 'Random seed', type: 'int', min: 0, max: 2 ** 31 - 1, value: 0 },
+  { group: 'augmentation', key: 'flip', name: 'Random horizontal flips', type: 'bool', value: true },
+  { group: 'augmentation', key: 'crop', name: 'Random crop (max fraction of a side removed)', type: 'float', min: 0, max: 0.5, value: 0.1 },
+  { group: 'augmentation', key: 'colourJitter', name: 'Colour jitter (brightness/contrast strength)', type: 'float', min: 0, max: 0.5, value: 0.1 },
+  { group: 'runtime', key: 'threads', name: 'Worker threads (0 = one per core)', type: 'int', min: 0, max: 64, value: 0 },
+  {
+    group: 'runtime', key: 'backend', name: 'TensorFlow.js backend', type: 'select', value: 'auto',
+    choices: { auto: 'Best available', 'tensorflow-gpu': 'Native, GPU', tensorflow: 'Native, CPU', wasm: 'WebAssembly', cpu: 'Plain JavaScript (slow)' },
+  },
+];
 
-export interface ModelFields {
-  /** The model's own groups (e.g. network), shown before the common ones. */
-  groups: Groups;
-  /** The model's own fields, then commonFields(...). */
-  fields: Field[];
-}
-
-export interface ResolvedModelSettings {
-  values: Record<string, FieldValue>;
-  common: CommonSettings;
+export interface Resolved<S> {
+  settings: S;
   warnings: string[];
+  /** One per offending field, naming it as group.key. */
   errors: string[];
+  /** The options completed with defaults. */
   options: PluginOptions;
 }
 
-/** All groups of a model, its own first. */
-export const allGroups = (own: Groups): Groups => ({ ...own, ...COMMON_GROUPS });
-
-export const defaultOptionsJson = ({ groups, fields }: ModelFields): string => JSON.stringify(toOptions(allGroups(groups), fields), null, 2);
-
-/** Reads and checks every field; the common settings typed, the model's own left in `values`. */
-export function resolveModelSettings({ groups, fields }: ModelFields, options: PluginOptions): ResolvedModelSettings {
-  const { values, warnings, errors, options: completed } = resolveFields(allGroups(groups), fields, options);
-  // resolveFields checked every value against its field's type.
+/**
+ * Reads `fields` from `options`: the common settings plus whatever `extra`
+ * makes of the model's own values (checked against their fields already).
+ */
+export function resolveModelSettings<S extends ModelSettings>(
+  groups: Groups,
+  fields: readonly Field[],
+  options: PluginOptions,
+  extra: (values: Record<string, FieldValue>) => Omit<S, keyof ModelSettings>,
+): Resolved<S> {
+  const { values, warnings, errors, options: completed } = resolveFields(groups, fields, options);
   const num = (key: string) => values[key] as number;
-  const common: CommonSettings = {
+  const common: ModelSettings = {
+    inputSize: num('inputSize'), width: num('width'), depth: num('depth'),
     epochs: num('epochs'), batchSize: num('batchSize'), learningRate: num('learningRate'), weightDecay: num('weightDecay'),
     validationFraction: num('validationFraction'), seed: num('seed'),
     augment: { flip: values.flip as boolean, crop: num('crop'), colourJitter: num('colourJitter') },
-    threads: num('threads'), backend: values.backend as CommonSettings['backend'],
+    threads: num('threads'), backend: values.backend as ModelSettings['backend'],
   };
-  return { values, common, warnings, errors, options: completed };
+  // Every stage halves the image, so the input must divide evenly.
+  if (common.inputSize % 2 ** common.depth !== 0) {
+    errors.push(`network.inputSize ${common.inputSize} must be a multiple of 2^depth = ${2 ** common.depth}`);
+  }
+  return { settings: { ...common, ...extra(values) } as S, warnings, errors, options: completed };
 }
 
-/** Every pooling stage halves the image, so the input side must divide evenly: the error, or undefined. */
-export function inputSizeError(inputSize: number, depth: number): string | undefined {
-  return inputSize % 2 ** depth === 0 ? undefined : `network.inputSize ${inputSize} must be a multiple of 2^depth = ${2 ** depth}`;
-}
+export const defaultOptionsJson = (groups: Groups, fields: readonly Field[]): string => JSON.stringify(toOptions(groups, fields), null, 2);

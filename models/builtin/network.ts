@@ -20,9 +20,9 @@ import type { NamedTensor, TensorSpec } from './state-format.js';
 
 export type Arch = Record<string, number | string>;
 
-/** A parameter and how a fresh network initializes it. */
+/** A parameter and how a fresh network initializes it (a number: every value that constant). */
 export interface ParamSpec extends TensorSpec {
-  init: 'he' | 'zeros' | 'ones';
+  init: 'he' | 'zeros' | 'ones' | number;
 }
 
 export interface Network {
@@ -40,13 +40,14 @@ export interface Network {
 
 export type NetworkModule = { createNetwork(arch: Arch): Network };
 
-/** Fresh parameters: He-normal (fan-in = all but the last axis), zeros or ones. Seeded, so a run is reproducible. */
+/** Fresh parameters: He-normal (fan-in = all but the last axis), zeros, ones or a constant. Seeded, so a run is reproducible. */
 export function initialParameters(specs: readonly ParamSpec[], seed: number): NamedTensor[] {
   const random = seedrandom(String(seed));
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   return specs.map(({ name, shape, init }) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (init === 'ones') data.fill(1);
+    if (typeof init === 'number') data.fill(init);
     if (init === 'he') {
       const std = Math.sqrt(2 / (data.length / shape[shape.length - 1]!));
       for (let i = 0; i < data.length; i++) data[i] = normal() * std;

@@ -10,25 +10,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ImagePredictionsMap, InferenceData, LabelAnnotation, LabelPrediction, TrainingData } from '../../libs/plugin/data.js';
 import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
-import type { TrainResult } from '../../libs/plugin/plugin.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { LabelsClassifier } from '../../models/builtin/classifier/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
+import { expectStopsAtBatch, optionsWith, stateOf } from '../support/builtin-models.js';
 import { labelClasses, makeShapeSet, PROJECT, SHAPES, subset } from './shapes.js';
 
 const quiet = () => {};
 
-/** Default options with some fields changed, e.g. { 'training.epochs': 2 }. */
-function options(changes: Record<string, number | boolean> = {}) {
-  const opts = JSON.parse(LabelsClassifier.getDefaultOptions()) as { options: Record<string, Record<string, { value: unknown }>> };
-  for (const [key, value] of Object.entries({ 'network.inputSize': 32, ...changes })) {
-    const [group, field] = key.split('.') as [string, string];
-    opts.options[group]![field]!.value = value;
-  }
-  return opts;
-}
-
-const stateOf = (r: TrainResult) => (r instanceof Uint8Array ? r : r.state);
+/** Default options at 32×32 with some fields changed, e.g. { 'training.epochs': 2 }. */
+const options = (changes: Record<string, number | boolean> = {}) => optionsWith(LabelsClassifier.getDefaultOptions(), { 'network.inputSize': 32, ...changes });
 
 const labels = (predictions: Promise<unknown>) => predictions as Promise<ImagePredictionsMap<LabelPrediction>>;
 
@@ -112,18 +103,8 @@ describe('built-in classifier ("labels")', () => {
     await assert.rejects(model().inference(json, test as InferenceData, quiet), /not a valid built-in model state: wrong magic/);
   });
 
-  it('stops within one batch when cancelled, reporting progress per batch', async () => {
-    const controller = new AbortController();
-    const batches: number[] = [];
-    const run = model({ 'training.epochs': 5 }).train(null, train, (state, message, done) => {
-      if (state === 'PROGRESS' && message?.startsWith('training')) {
-        batches.push(done!);
-        if (done === 3) controller.abort();
-      }
-    }, controller.signal);
-    await assert.rejects(run, { name: 'AbortError' });
-    assert.deepEqual(batches, [1, 2, 3]);
-  });
+  it('stops within one batch when cancelled, reporting progress per batch', () =>
+    expectStopsAtBatch((update, signal) => model({ 'training.epochs': 5 }).train(null, train, update, signal), 3));
 
   it('offers valid defaults and names the offending fields', () => {
     const defaults = LabelsClassifier.getDefaultOptions();

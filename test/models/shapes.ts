@@ -14,6 +14,7 @@ export type Shape = (typeof SHAPES)[number];
 export const SIZE = 64;
 export const PROJECT = 'shapes';
 
+/** Whether offset (dx, dy) from a shape's centre lies inside it at radius r. */
 export const inside: Record<Shape, (dx: number, dy: number, r: number) => boolean> = {
   circle: (dx, dy, r) => dx * dx + dy * dy <= r * r,
   square: (dx, dy, r) => Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85,

@@ -1,8 +1,9 @@
 /**
  * Every kernel the project registers on the WebAssembly backend
  * (libs/tf/wasm-kernels) against the cpu backend's, the fused convolution
- * stage against the tfjs ops it replaces, and the classifier's whole
- * gradient on both: relative error (max |a − b| / max |b|) < 1e-4.
+ * stage and weight standardization against the tfjs ops they replace, and
+ * the classifier's whole gradient on both: relative error
+ * (max |a − b| / max |b|) < 1e-4.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { selectBackend } from '../../libs/tf/backend.js';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
+import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
 import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
 import { initialParameters } from '../../models/builtin/network.js';
@@ -124,6 +126,16 @@ describe('wasm training kernels match the cpu backend', () => {
       const inputs = [tf.zeros([2, 6, 6, 4]), tf.tensor(randomArray(3 * 3 * 4 * 8, 'f'), [3, 3, 4, 8]), tf.tensor([1, -1, 0.5, 0, 2, -0.5, 1, 0])];
       return tf.grads((...t: tf.Tensor[]) => tf.sum(stage(t[0]!, t[1]!, t[2]!, 1, 'same')) as tf.Scalar)(inputs);
     }, 'ties'));
+
+  it('standardizedFilter value and gradients', () =>
+    expectSameOnBoth(() => {
+      const shape: [number, number, number, number] = [3, 3, 5, 6];
+      const inputs = [tf.tensor(randomArray(size(shape), 'f'), shape), tf.tensor(randomArray(6, 'g'), [6])];
+      const weights = tf.tensor(randomArray(size(shape), 'w'), shape);
+      const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) =>
+        tf.sum(tf.mul(standardizedFilter(t[0] as tf.Tensor4D, t[1] as tf.Tensor1D), weights)) as tf.Scalar)(inputs);
+      return [value, standardizedFilter(inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D), ...grads];
+    }, 'standardizedFilter'));
 
   it("the classifier's whole gradient", () => {
     const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };

@@ -84,9 +84,15 @@ export function setStage(n: i32, ih: i32, iw: i32, ci: i32, kh: i32, kw: i32, co
   n_ = n; ih_ = ih; iw_ = iw; ci_ = ci; kh_ = kh; kw_ = kw; co_ = co; stride_ = stride; padTop_ = padTop; padLeft_ = padLeft; ph_ = ph; pw_ = pw;
 }
 
-/** Floats per row of a filter gradient laid out [co, kh, row]: kw·ci rounded up to whole 16-float chunks. */
+/** Floats per chunk of a filter-gradient row: 3 vectors for rows of up to 12 floats (a 3×3 filter on 3 or 4 channels), else 4. */
+function chunkFloats(): i32 {
+  return kw_ * ci_ <= 12 ? 12 : 16;
+}
+
+/** Floats per row of a filter gradient laid out [co, kh, row]: kw·ci rounded up to whole chunks. */
 export function filterRowStride(): i32 {
-  return (kw_ * ci_ + 15) & ~15;
+  const chunk = chunkFloats();
+  return (kw_ * ci_ + chunk - 1) / chunk * chunk;
 }
 
 /** Pooled rows whose windows the filter gradient visits together (their dy and argmax stay in cache). */
@@ -94,19 +100,31 @@ const BLOCK_ROWS = 4;
 
 /**
  * Filter gradient as [co, kh, filterRowStride()] (kw·ci values per row, then
- * padding; zeroed by the caller) and bias gradient [co] (zeroed). For each
- * block of pooled rows, output channel, filter row and 16-float chunk of
- * that row, four accumulators stay in registers over the block's windows:
+ * padding; zeroed by the caller) and bias gradient [co] (zeroed):
  * dFilter[o, r] += dy · (the input row under filter row r at the window's
- * argmax). Windows clipped by the image's left or right edge, and chunks
- * that would read past the input, are added exactly, one value at a time.
+ * argmax), over the active windows.
  */
 export function filterGradient(dy: usize, argmax: usize, x: usize, dFilter: usize, dBias: usize): void {
+  if (chunkFloats() == 12) filterGradientIn(dy, argmax, x, dFilter, dBias, 3);
+  else filterGradientIn(dy, argmax, x, dFilter, dBias, 4);
+}
+
+/**
+ * For each block of pooled rows, output channel, group of three filter rows
+ * and chunk of `vectors` 4-float vectors of those rows, 3·vectors
+ * accumulators stay in registers over the block's windows. Windows clipped
+ * by the image's edges, and those whose chunk would read past the input,
+ * are added exactly, one value at a time.
+ */
+// @ts-ignore: decorator
+@inline function filterGradientIn(dy: usize, argmax: usize, x: usize, dFilter: usize, dBias: usize, vectors: i32): void {
   // Locals, not globals, in the loops (V8 reloads a global at every use).
   const n = n_, ih = ih_, iw = iw_, ci = ci_, kh = kh_, kw = kw_, co = co_, stride = stride_, padTop = padTop_, padLeft = padLeft_, ph = ph_, pw = pw_;
   const rowLen = kw * ci;
   const rowStride = filterRowStride();
+  const chunkLen = vectors * 4;
   const xEnd = x + (<usize>(n * ih * iw * ci) << 2);
+  const imageRow = <usize>(iw * ci) << 2;
   const step = <usize>co << 2;
   for (let b = 0; b < n; b++) {
     for (let py0 = 0; py0 < ph; py0 += BLOCK_ROWS) {
@@ -118,41 +136,60 @@ export function filterGradient(dy: usize, argmax: usize, x: usize, dFilter: usiz
           if (load<i32>(argmax + o) < 4) bias += load<f32>(dy + o);
         }
         store<f32>(dBias + (<usize>oc << 2), load<f32>(dBias + (<usize>oc << 2)) + bias);
-        for (let r = 0; r < kh; r++) {
-          for (let chunk = 0; chunk < rowStride; chunk += 16) {
-            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-            const out = dFilter + (<usize>((oc * kh + r) * rowStride + chunk) << 2);
+        for (let r0 = 0; r0 < kh; r0 += 3) {
+          const rows = min(3, kh - r0);
+          for (let chunk = 0; chunk < rowStride; chunk += chunkLen) {
+            let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+            let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+            let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0), a23 = f32x4.splat(0);
+            const out = dFilter + (<usize>((oc * kh + r0) * rowStride + chunk) << 2);
             let o = first;
             for (let py = py0; py < py1; py++) {
               for (let px = 0; px < pw; px++, o += step) {
                 const at = load<i32>(argmax + o);
                 if (at >= 4) continue;
                 const g = load<f32>(dy + o);
-                const y = (2 * py + (at >> 1)) * stride - padTop + r;
-                if (y < 0 || y >= ih) continue;
+                const y0 = (2 * py + (at >> 1)) * stride - padTop + r0;
                 const x0 = (2 * px + (at & 1)) * stride - padLeft;
-                const row = x + (<usize>((b * ih + y) * iw + x0) * ci << 2) + (<usize>chunk << 2);
-                if (x0 >= 0 && x0 + kw <= iw && row + 64 <= xEnd) {
+                const row = x + (<usize>((b * ih + y0) * iw + x0) * ci << 2) + (<usize>chunk << 2);
+                if (rows == 3 && y0 >= 0 && y0 + 3 <= ih && x0 >= 0 && x0 + kw <= iw && row + 2 * imageRow + (<usize>chunkLen << 2) <= xEnd) {
                   const gv = f32x4.splat(g);
-                  a0 = f32x4.add(a0, f32x4.mul(v128.load(row), gv));
-                  a1 = f32x4.add(a1, f32x4.mul(v128.load(row, 16), gv));
-                  a2 = f32x4.add(a2, f32x4.mul(v128.load(row, 32), gv));
-                  a3 = f32x4.add(a3, f32x4.mul(v128.load(row, 48), gv));
+                  const row1 = row + imageRow;
+                  const row2 = row1 + imageRow;
+                  a00 = f32x4.add(a00, f32x4.mul(v128.load(row), gv));
+                  a01 = f32x4.add(a01, f32x4.mul(v128.load(row, 16), gv));
+                  a02 = f32x4.add(a02, f32x4.mul(v128.load(row, 32), gv));
+                  a10 = f32x4.add(a10, f32x4.mul(v128.load(row1), gv));
+                  a11 = f32x4.add(a11, f32x4.mul(v128.load(row1, 16), gv));
+                  a12 = f32x4.add(a12, f32x4.mul(v128.load(row1, 32), gv));
+                  a20 = f32x4.add(a20, f32x4.mul(v128.load(row2), gv));
+                  a21 = f32x4.add(a21, f32x4.mul(v128.load(row2, 16), gv));
+                  a22 = f32x4.add(a22, f32x4.mul(v128.load(row2, 32), gv));
+                  if (vectors == 4) {
+                    a03 = f32x4.add(a03, f32x4.mul(v128.load(row, 48), gv));
+                    a13 = f32x4.add(a13, f32x4.mul(v128.load(row1, 48), gv));
+                    a23 = f32x4.add(a23, f32x4.mul(v128.load(row2, 48), gv));
+                  }
                 } else {
-                  // Only the kernel columns inside the image, of this chunk.
+                  // Only the rows and kernel columns inside the image, of this chunk.
                   const from = max(x0 < 0 ? -x0 * ci : 0, chunk);
-                  const to = min(x0 + kw > iw ? (iw - x0) * ci : rowLen, chunk + 16);
-                  for (let i = from; i < to; i++) {
-                    const d = out + (<usize>(i - chunk) << 2);
-                    store<f32>(d, load<f32>(d) + g * load<f32>(row + (<usize>(i - chunk) << 2)));
+                  const to = min(x0 + kw > iw ? (iw - x0) * ci : rowLen, chunk + chunkLen);
+                  for (let j = 0; j < rows; j++) {
+                    const y = y0 + j;
+                    if (y < 0 || y >= ih) continue;
+                    const src = row + <usize>j * imageRow;
+                    const dst = out + (<usize>(j * rowStride) << 2);
+                    for (let i = from; i < to; i++) {
+                      const d = dst + (<usize>(i - chunk) << 2);
+                      store<f32>(d, load<f32>(d) + g * load<f32>(src + (<usize>(i - chunk) << 2)));
+                    }
                   }
                 }
               }
             }
-            v128.store(out, f32x4.add(v128.load(out), a0));
-            v128.store(out, f32x4.add(v128.load(out, 16), a1), 16);
-            v128.store(out, f32x4.add(v128.load(out, 32), a2), 32);
-            v128.store(out, f32x4.add(v128.load(out, 48), a3), 48);
+            addRow(out, a00, a01, a02, a03, vectors);
+            if (rows > 1) addRow(out + (<usize>rowStride << 2), a10, a11, a12, a13, vectors);
+            if (rows > 2) addRow(out + (<usize>(2 * rowStride) << 2), a20, a21, a22, a23, vectors);
           }
         }
       }
@@ -160,26 +197,43 @@ export function filterGradient(dy: usize, argmax: usize, x: usize, dFilter: usiz
   }
 }
 
-/** Input gradient dx [n, ih, iw, ci] (zeroed by the caller) += dy · filter row by row, the filter given as [co, kh, kw, ci]. */
+/** out[0..4·vectors) += the accumulators. */
+// @ts-ignore: decorator
+@inline function addRow(out: usize, a0: v128, a1: v128, a2: v128, a3: v128, vectors: i32): void {
+  v128.store(out, f32x4.add(v128.load(out), a0));
+  v128.store(out, f32x4.add(v128.load(out, 16), a1), 16);
+  v128.store(out, f32x4.add(v128.load(out, 32), a2), 32);
+  if (vectors == 4) v128.store(out, f32x4.add(v128.load(out, 48), a3), 48);
+}
+
+/**
+ * Input gradient dx [n, ih, iw, ci] (zeroed by the caller) += dy · filter
+ * row by row, the filter given as [co, kh, kw, ci]. Along a pooled row, the
+ * windows are visited even ones first, then odd ones, channel by channel:
+ * consecutive updates then never overlap (windows two apart are 4 input
+ * columns apart), so none waits for the store before it.
+ */
 export function inputGradient(dy: usize, argmax: usize, filter: usize, dx: usize): void {
   const n = n_, ih = ih_, iw = iw_, ci = ci_, kh = kh_, kw = kw_, co = co_, stride = stride_, padTop = padTop_, padLeft = padLeft_, ph = ph_, pw = pw_;
-  let o: usize = 0;
   for (let b = 0; b < n; b++) {
     for (let py = 0; py < ph; py++) {
-      for (let px = 0; px < pw; px++) {
-        for (let oc = 0; oc < co; oc++, o++) {
-          const at = load<i32>(argmax + (o << 2));
-          if (at >= 4) continue;
-          const g = load<f32>(dy + (o << 2));
-          const y0 = (2 * py + (at >> 1)) * stride - padTop;
-          const x0 = (2 * px + (at & 1)) * stride - padLeft;
-          const c0 = x0 < 0 ? -x0 : 0;
-          const c1 = x0 + kw > iw ? iw - x0 : kw;
-          if (c1 <= c0) continue;
-          for (let r = 0; r < kh; r++) {
-            const y = y0 + r;
-            if (y < 0 || y >= ih) continue;
-            axpy(dx + ((<usize>((b * ih + y) * iw + x0 + c0) * ci) << 2), filter + ((<usize>((oc * kh + r) * kw + c0) * ci) << 2), g, (c1 - c0) * ci);
+      for (let parity = 0; parity < 2; parity++) {
+        for (let oc = 0; oc < co; oc++) {
+          for (let px = parity; px < pw; px += 2) {
+            const o = <usize>(((b * ph + py) * pw + px) * co + oc) << 2;
+            const at = load<i32>(argmax + o);
+            if (at >= 4) continue;
+            const g = load<f32>(dy + o);
+            const y0 = (2 * py + (at >> 1)) * stride - padTop;
+            const x0 = (2 * px + (at & 1)) * stride - padLeft;
+            const c0 = x0 < 0 ? -x0 : 0;
+            const c1 = x0 + kw > iw ? iw - x0 : kw;
+            if (c1 <= c0) continue;
+            for (let r = 0; r < kh; r++) {
+              const y = y0 + r;
+              if (y < 0 || y >= ih) continue;
+              axpy(dx + ((<usize>((b * ih + y) * iw + x0 + c0) * ci) << 2), filter + ((<usize>((oc * kh + r) * kw + c0) * ci) << 2), g, (c1 - c0) * ci);
+            }
           }
         }
       }

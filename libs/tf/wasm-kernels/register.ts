@@ -1,14 +1,16 @@
 /**
  * Training kernels for the WebAssembly backend: the ones it lacks
  * (Conv2DBackpropFilter), faster versions of ones it has
- * (Conv2DBackpropInput, MaxPoolGrad) and the fused convolution stage
- * (libs/tf/conv-relu-max-pool.ts). Call after the wasm backend is ready.
+ * (Conv2DBackpropInput, MaxPoolGrad), the fused convolution stage
+ * (libs/tf/conv-relu-max-pool.ts) and weight standardization
+ * (libs/tf/standardized-filter.ts). Call after the wasm backend is ready.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { convReluMaxPoolConfig, convReluMaxPoolGradConfig, convReluMaxPoolGradInputConfig } from './conv-relu-max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { standardizedFilterConfig, standardizedFilterGradConfig } from './standardized-filter.js';
 
 let registered = false;
 
@@ -27,4 +29,6 @@ export function registerWasmTrainingKernels(): void {
   replace(convReluMaxPoolConfig);
   replace(convReluMaxPoolGradConfig);
   replace(convReluMaxPoolGradInputConfig);
+  replace(standardizedFilterConfig);
+  replace(standardizedFilterGradConfig);
 }

@@ -1,14 +1,12 @@
 /**
- * The classifier's network family: `depth` stages of 3×3 convolution (+bias,
- * ReLU) and 2×2 max pooling, channels `width`·2^stage, then global average
- * pooling and a linear head with one output per label class. Convolutions
- * are scaled weight-standardized (standardized-conv.ts).
+ * The classifier's network family: the shared trunk (backbone.ts: `depth`
+ * stages of standardized 3×3 convolution, ReLU and 2×2 max pooling), then
+ * global average pooling and a linear head with one output per label class.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convReluMaxPool } from '../../../libs/tf/conv-relu-max-pool.js';
+import { backbone, backboneSpecs, PARAMS_PER_CONV, stageChannels } from '../backbone.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
-import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
 
 export interface ClassifierArch extends Arch {
   inputSize: number;
@@ -20,33 +18,20 @@ export interface ClassifierArch extends Arch {
 /** This module, for replica workers to import (see NetworkModule). */
 export const CLASSIFIER_NETWORK = new URL(import.meta.url);
 
-export const HEAD_KERNEL = 'head/kernel';
-export const HEAD_BIAS = 'head/bias';
-
-const PARAMS_PER_STAGE = 3;
-
-const channels = ({ width }: ClassifierArch, stage: number) => width * 2 ** stage;
+export const HEAD = { kernel: 'head/kernel', bias: 'head/bias' } as const;
 
 export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
-  const specs: ParamSpec[] = [];
-  for (let stage = 0; stage < arch.depth; stage++) {
-    const cin = stage === 0 ? 3 : channels(arch, stage - 1);
-    specs.push(...convSpecs(`conv${stage}`, 3, 3, cin, channels(arch, stage)));
-  }
-  specs.push({ name: HEAD_KERNEL, shape: [channels(arch, arch.depth - 1), arch.classes], init: 'he' });
-  specs.push({ name: HEAD_BIAS, shape: [arch.classes], init: 'zeros' });
-  return specs;
+  return [
+    ...backboneSpecs(arch.width, arch.depth),
+    { name: HEAD.kernel, shape: [stageChannels(arch.width, arch.depth - 1), arch.classes], init: 'he' },
+    { name: HEAD.bias, shape: [arch.classes], init: 'zeros' },
+  ];
 }
 
 /** Logits [n, classes]. */
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
-  let h = standardizeImages(images);
-  for (let stage = 0; stage < a.depth; stage++) {
-    const [kernel, gain, bias] = params.slice(PARAMS_PER_STAGE * stage, PARAMS_PER_STAGE * (stage + 1)) as [tf.Tensor4D, tf.Tensor, tf.Tensor1D];
-    h = convReluMaxPool(h, standardizedKernel(kernel, gain), bias, { strides: 1, pad: 'same' });
-  }
-  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-  const head = PARAMS_PER_STAGE * a.depth;
+  const pooled = tf.mean(backbone(params, images, a.depth), [1, 2]) as tf.Tensor2D;
+  const head = PARAMS_PER_CONV * a.depth;
   return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
 }
 

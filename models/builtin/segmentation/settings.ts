@@ -1,48 +1,29 @@
 /**
- * The segmentation model's options: U-Net shape, what predictions carry,
- * plus the shared training, augmentation and runtime fields
- * (model-settings.ts). Defaults are sized for 2 CPU cores.
+ * The segmentation model's options: U-Net shape (model-settings.ts's network
+ * fields, depth = levels down and up), what predictions carry, plus the shared
+ * training, augmentation and runtime fields. Defaults are sized for 2 CPU cores.
  */
 import type { PluginOptions } from '../../../libs/plugin/context.js';
-import { commonFields, defaultOptionsJson as optionsJson, inputSizeError, resolveModelSettings, type CommonSettings, type ModelFields } from '../model-settings.js';
+import { defaultOptionsJson as optionsJson, MODEL_GROUPS, modelFields, resolveModelSettings, type ModelSettings, type Resolved } from '../model-settings.js';
+import type { Field, Groups } from '../option-fields.js';
 
-export interface SegmentationSettings extends CommonSettings {
-  inputSize: number;
-  width: number;
-  depth: number;
+export interface SegmentationSettings extends ModelSettings {
   /** Whether predictions carry the per-class probability maps (C×H×W floats per image). */
   logitsMaps: boolean;
 }
 
-const FIELDS: ModelFields = {
-  groups: { network: 'Network', output: 'Predictions' },
-  fields: [
-    { group: 'network', key: 'inputSize', name: 'Input size (pixels)', description: 'Images are resized to a square of this side, and predictions back to the image size; a multiple of 2^depth.', type: 'int', min: 16, max: 1024, value: 64 },
-    { group: 'network', key: 'width', name: 'Width (channels of the first level)', type: 'int', min: 2, max: 64, value: 8 },
-    { group: 'network', key: 'depth', name: 'Depth (U-Net levels down and up)', type: 'int', min: 1, max: 5, value: 2 },
-    {
-      group: 'output', key: 'logitsMaps', name: 'Per-class probability maps',
-      description: 'Predictions carry every class\'s probability per pixel (the rankers\' richest input); off saves C×width×height floats per image.',
-      type: 'bool', value: true,
-    },
-    ...commonFields({ epochs: 10, batchSize: 8, learningRate: 0.003 }),
-  ],
-};
+const GROUPS: Groups = { ...MODEL_GROUPS, output: 'Predictions' };
 
-export const defaultOptionsJson = (): string => optionsJson(FIELDS);
+const FIELDS: Field[] = [
+  ...modelFields({ inputSize: 64, width: 8, depth: 2, maxDepth: 5, epochs: 10, batchSize: 8, learningRate: 0.003 }),
+  {
+    group: 'output', key: 'logitsMaps', name: 'Per-class probability maps',
+    description: 'Predictions carry every class\'s probability per pixel (the rankers\' richest input); off saves C×width×height floats per image.',
+    type: 'bool', value: true,
+  },
+];
 
-export interface ResolvedSettings {
-  settings: SegmentationSettings;
-  warnings: string[];
-  errors: string[];
-  options: PluginOptions;
-}
+export const defaultOptionsJson = (): string => optionsJson(GROUPS, FIELDS);
 
-export function resolveSettings(options: PluginOptions): ResolvedSettings {
-  const { values, common, warnings, errors, options: completed } = resolveModelSettings(FIELDS, options);
-  const num = (key: string) => values[key] as number;
-  const settings: SegmentationSettings = { ...common, inputSize: num('inputSize'), width: num('width'), depth: num('depth'), logitsMaps: values.logitsMaps as boolean };
-  const sizeError = inputSizeError(settings.inputSize, settings.depth);
-  if (sizeError) errors.push(sizeError);
-  return { settings, warnings, errors, options: completed };
-}
+export const resolveSettings = (options: PluginOptions): Resolved<SegmentationSettings> =>
+  resolveModelSettings<SegmentationSettings>(GROUPS, FIELDS, options, (values) => ({ logitsMaps: values.logitsMaps as boolean }));

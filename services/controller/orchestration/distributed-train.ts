@@ -76,8 +76,10 @@ export async function trainRound<S extends RoundState>(opts: {
   const shards = shard(opts.images, opts.numWorkers);
   const k = shards.length;
   const { store } = opts;
-  // A shard that fails ends the round: the others stop too instead of finishing (and storing) for nothing.
+  // A shard that fails ends the round: the others stop too instead of finishing (and storing) for nothing,
+  // and the round ends with the first failure once they have stopped.
   const failed = new AbortController();
+  let firstFailure: { err: unknown } | undefined;
   const dispatch = { ...opts.dispatch, signal: AbortSignal.any([opts.dispatch.signal, failed.signal]) };
   const sink = (save: (output: RoundOutput) => Promise<S>): StateSink<S> => (result, pieces) =>
     save({ numImages: result.numImages, stats: result.stats, labelClassMap: result.labelClassMap, pieces });
@@ -86,12 +88,15 @@ export async function trainRound<S extends RoundState>(opts: {
       counted('train', stateSize(opts.input), trainInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.input,
         sink(k === 1 ? (o) => store.saveRound(o) : (o) => store.saveShard(i, o)),
         { signal: dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e) }))).catch((err: unknown) => {
+    firstFailure ??= { err };
     failed.abort(err);
     throw err;
   }));
   // Gathering ends when the slowest shard's state is back: its span shows the stragglers.
-  const parts = await inSpan('gather', { attributes: { 'aide.shards': k } }, () =>
-    Promise.all(shards.map((images, i) => (k > 1 && store.storedShard(i)) || trainShard(images, i))));
+  const settled = await inSpan('gather', { attributes: { 'aide.shards': k } }, () =>
+    Promise.allSettled(shards.map((images, i) => (k > 1 && store.storedShard(i)) || trainShard(images, i))));
+  if (firstFailure) throw firstFailure.err;
+  const parts = settled.map((r) => (r as PromiseFulfilledResult<S>).value);
   if (k === 1) return parts[0]!;
   const stats = weightedStats(parts);
   return inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>

@@ -4,7 +4,7 @@ import type { JobState as ProtoJobState, ProgressEvent } from '../../../libs/gen
 import type { Logger } from '../../../libs/log.js';
 import { progressReporter, type ProgressReporter } from '../../../libs/progress/reporter.js';
 import { appendJobEvent, jobEvents } from '../store/job-events.js';
-import { updateJob } from '../store/jobs.js';
+import { recordProgress } from '../store/jobs.js';
 import { jobEventFromProto } from '../wire/job.js';
 
 export const CONTROLLER_WORKER_ID = 'controller';
@@ -26,7 +26,7 @@ export async function jobProgress(opts: { db: pg.Pool; bus: EventBus; logger: Lo
       chain = chain.then(async () => {
         const persisted = jobEventFromProto(e);
         if (persisted) await appendJobEvent(opts.db, opts.jobId, persisted);
-        await updateJob(opts.db, opts.jobId, { done: e.done, total: e.total, message: e.message });
+        await recordProgress(opts.db, opts.jobId, { done: e.done, total: e.total, message: e.message });
         await opts.bus.publish(e);
       }).catch((err: unknown) => opts.logger.warn({ err, jobId: opts.jobId }, 'job progress not recorded'));
     },

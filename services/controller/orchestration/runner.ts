@@ -44,6 +44,8 @@ export class JobRunner {
   constructor(readonly orchestra: Orchestra, readonly settings: RunnerSettings) {}
 
   async start(): Promise<void> {
+    // Intermediate training states left by a controller that died just as their job ended.
+    await sweepPartialStates(this.orchestra.db);
     const reclaimed = await expireOwnLeases(this.orchestra.db, this.settings.owner);
     if (reclaimed > 0) this.orchestra.logger.info({ reclaimed }, 'taking back jobs this controller ran before a restart');
     this.#loop = this.#run();
@@ -70,9 +72,8 @@ export class JobRunner {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       try {
-        await settleAbandonedCancels(this.orchestra.db);
         // Intermediate training states of jobs that ended while no controller ran them.
-        await sweepPartialStates(this.orchestra.db);
+        if (await settleAbandonedCancels(this.orchestra.db) > 0) await sweepPartialStates(this.orchestra.db);
         // Without a reachable worker, jobs stay QUEUED (saying why) rather than fail.
         if (!this.orchestra.workers.snapshot().some((w) => w.healthy)) {
           await noteQueued(this.orchestra.db, 'waiting for a worker: none is reachable');

@@ -109,6 +109,17 @@ export async function updateJob(db: Db, id: string, patch: JobPatch): Promise<Jo
 }
 
 /**
+ * A progress report on the job row: its counters, and its message while it
+ * runs — a report that lands after the job ended (progress is recorded
+ * asynchronously) leaves the end's message (result or error) as it is.
+ */
+export async function recordProgress(db: Db, id: string, p: { done: number; total: number; message: string }): Promise<void> {
+  await db.query(
+    `UPDATE jobs SET done = $2, total = $3, message = CASE WHEN state IN ('queued', 'running') THEN $4 ELSE message END WHERE id = $1`,
+    [id, p.done, p.total, p.message]);
+}
+
+/**
  * Asks a job to stop: flags it for the orchestrator; a job still QUEUED is
  * CANCELLED at once (no worker has it). A finished job stays as it is.
  */

@@ -1,0 +1,195 @@
+/**
+ * What every built-in model does the same way, whatever it predicts: states
+ * in the shared binary format, fresh or continued networks with their class
+ * head fitted to the project's classes, training on the replica pool with a
+ * deterministic held-out split for statistics, weighted averaging of states
+ * trained in parallel, chunked inference. A model supplies its network, how
+ * an image's annotations become a target, held-out statistics and how a
+ * network output becomes predictions.
+ */
+import seedrandom from 'seedrandom';
+import type { PluginContext } from '../../libs/plugin/context.js';
+import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction, TrainingData } from '../../libs/plugin/data.js';
+import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
+import { averageStates } from './average-states.js';
+import type { Example, TargetEncoder } from './batch.js';
+import { loadImages } from './image-loader.js';
+import { withClasses, type ClassHead } from './label-classes.js';
+import type { ModelSettings, Resolved } from './model-settings.js';
+import { initialParameters, type Arch, type ParamSpec } from './network.js';
+import { predictImages } from './predict.js';
+import { ReplicaPool } from './replica-pool.js';
+import { decodeState, encodeState, expectModel, optionsHash, type ModelState } from './state-format.js';
+import { trainLoop } from './train-loop.js';
+
+/** Images loaded and predicted at a time during inference (bounds memory). */
+const INFERENCE_CHUNK = 256;
+
+export interface ModelArch extends Arch {
+  inputSize: number;
+  classes: number;
+}
+
+/** Project classes in the GUI's order (LabelClass.index). */
+const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
+  Object.entries(labelClasses).sort(([, a], [, b]) => a.index - b.index).map(([id]) => id);
+
+/** Deterministic held-out membership, stable across rounds for the same image. */
+function isHeldOut(imageId: string, fraction: number, seed: number): boolean {
+  return seedrandom(`${seed}:${imageId}`)() < fraction;
+}
+
+/** verifyOptions of a model from its settings resolver. */
+export function verifyWith(resolve: (options: Record<string, unknown>) => Resolved<unknown>) {
+  return (options: Record<string, unknown>): VerifyOptionsResult => {
+    const { warnings, errors, options: completed } = resolve(options);
+    return { valid: errors.length === 0, warnings, errors, options: completed };
+  };
+}
+
+export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettings> implements AIModel {
+  /** Registry key, written into and expected of states. */
+  protected abstract readonly key: string;
+  /** The module exporting createNetwork (see NetworkModule). */
+  protected abstract readonly networkModule: URL;
+  /** The tensors holding one output per label class. */
+  protected abstract readonly head: ClassHead;
+
+  protected abstract specs(arch: A): ParamSpec[];
+  /** The architecture of a fresh network for `classes` classes, from the settings. */
+  protected abstract freshArch(classes: number): A;
+  /** An image's training target, or undefined to leave the image out. */
+  protected abstract target(annotations: readonly Annotation[], classIndex: ReadonlyMap<string, number>): T | undefined;
+  protected abstract encoder(arch: A): TargetEncoder<T>;
+  /** Held-out statistics from network outputs (Network.predict), one per held-out image. */
+  protected abstract evaluate(targets: readonly T[], outputs: readonly Float32Array[], arch: A): Record<string, number>;
+  /**
+   * An image's predictions from its network output; `classes` are the
+   * state's, in output order, `known[k]` whether the project still has class k.
+   */
+  protected abstract predictions(output: Float32Array, arch: A, classes: readonly string[], known: readonly boolean[]): Prediction[];
+
+  protected readonly settings: S;
+
+  constructor(
+    protected readonly ctx: PluginContext,
+    resolve: (options: Record<string, unknown>) => Resolved<S>,
+  ) {
+    const { settings, errors } = resolve(ctx.options);
+    if (errors.length > 0) throw new Error(errors.join('; '));
+    this.settings = settings;
+  }
+
+  private decode(stateDict: Uint8Array): ModelState {
+    const state = decodeState(stateDict);
+    expectModel(state, this.key);
+    const expected = this.specs(state.header.arch as A);
+    const mismatch = expected.length !== state.tensors.length || expected.some((s, i) => s.name !== state.tensors[i]!.name || s.shape.join() !== state.tensors[i]!.shape.join());
+    if (mismatch) throw new Error('model state tensors do not match its architecture');
+    return state;
+  }
+
+  /** A new network for `classes`; options shape fresh models only (a state keeps its architecture). */
+  private fresh(classes: string[]): ModelState {
+    const arch = this.freshArch(classes.length);
+    return {
+      header: { model: this.key, arch, labelClasses: classes, optionsHash: optionsHash(this.ctx.options) },
+      tensors: initialParameters(this.specs(arch), this.settings.seed),
+    };
+  }
+
+  private startPool(arch: A): Promise<ReplicaPool> {
+    return ReplicaPool.start({ networkModule: this.networkModule, arch, threads: this.settings.threads, backend: this.settings.backend });
+  }
+
+  async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
+    const started = performance.now();
+    const classes = classOrder(data.labelClasses);
+    if (classes.length === 0) throw new Error('the project has no label classes to train on');
+    const state = stateDict ? withClasses(this.decode(stateDict), classes, this.head) : this.fresh(classes);
+    const arch = state.header.arch as A;
+    const { seed, validationFraction, batchSize } = this.settings;
+
+    const index = new Map(classes.map((id, k) => [id, k]));
+    const usable = Object.entries(data.images).flatMap(([id, image]) => {
+      const target = this.target(image.annotations ?? [], index);
+      return target === undefined ? [] : [{ id, filename: image.filename, target }];
+    });
+    const pixels = await loadImages(this.ctx.fileServer, usable.map((u) => u.filename), arch.inputSize, signal,
+      (done) => updateState('PROGRESS', 'loading images', done, usable.length));
+    const examples = usable.flatMap((u, i) => (pixels[i] ? [{ ...u, image: pixels[i]! }] : []));
+    const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
+    const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
+    if (training.length === 0) throw new Error('no readable annotated images to train on');
+
+    const params = state.tensors.map((t) => Float32Array.from(t.data));
+    const pool = await this.startPool(arch);
+    try {
+      const { trainLoss } = await trainLoop(pool, params, training, this.encoder(arch), { ...this.settings, size: arch.inputSize }, updateState, signal);
+      const outputs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, batchSize, signal);
+      const stats: Record<string, number> = {
+        images: training.length,
+        epochs: this.settings.epochs,
+        trainLoss,
+        heldOutImages: heldOut.length,
+        ...(heldOut.length > 0 ? this.evaluate(heldOut.map((e) => e.target), outputs, arch) : {}),
+        seconds: (performance.now() - started) / 1000,
+      };
+      const trained: ModelState = {
+        header: { ...state.header, optionsHash: optionsHash(this.ctx.options), stats },
+        tensors: state.tensors.map((t, i) => ({ ...t, data: params[i]! })),
+      };
+      return { state: encodeState(trained), stats };
+    } finally {
+      await pool.close();
+    }
+  }
+
+  async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
+    signal?.throwIfAborted();
+    const states = stateDicts.map((s) => this.decode(s));
+    const [first] = states;
+    if (!first) throw new Error('no model states to average');
+    const order = first.header.labelClasses;
+    // Align every state's outputs to the first one's class order; differing class sets are refused.
+    const aligned = states.map((s) => {
+      if (s.header.labelClasses.length !== order.length || !order.every((id) => s.header.labelClasses.includes(id))) {
+        throw new Error('model states have different label classes');
+      }
+      return withClasses(s, order, this.head);
+    });
+    const counts = weights ?? aligned.map((s) => s.header.stats?.images ?? 1);
+    const averaged = averageStates(aligned, counts);
+    updateState('PROGRESS', 'averaging', states.length, states.length);
+    return encodeState(averaged);
+  }
+
+  async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
+    if (!stateDict) throw new Error('the model must be trained before inference');
+    const state = this.decode(stateDict);
+    const arch = state.header.arch as A;
+    const classes = state.header.labelClasses;
+    // Only classes the project still has can be predicted.
+    const known = classes.map((id) => Object.keys(data.labelClasses).length === 0 || id in data.labelClasses);
+    const params = state.tensors.map((t) => t.data);
+    const entries = Object.entries(data.images);
+    const result: InferenceResult = {};
+    const pool = await this.startPool(arch);
+    try {
+      for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
+        const chunk = entries.slice(start, start + INFERENCE_CHUNK);
+        const pixels = await loadImages(this.ctx.fileServer, chunk.map(([, image]) => image.filename), arch.inputSize, signal);
+        const readable = pixels.flatMap((p) => (p ? [p] : []));
+        const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
+        let next = 0;
+        chunk.forEach(([id], i) => {
+          result[id] = { predictions: pixels[i] ? this.predictions(outputs[next++]!, arch, classes, known) : [] };
+        });
+        updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
+      }
+    } finally {
+      await pool.close();
+    }
+    return result;
+  }
+}
