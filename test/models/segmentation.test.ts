@@ -198,7 +198,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
     assert.ok(typeof ok === 'object' && ok?.valid && ok.errors?.length === 0);
     const bad = SegmentationModel.verifyOptions(options({ 'network.width': 0, 'network.depth': 3, 'network.inputSize': 36, 'output.logitsMaps': 'yes' as unknown as boolean }));
     assert.ok(typeof bad === 'object' && bad && !bad.valid);
-    assert.match(bad.errors!.join('\n'), /network\.width must be an integer in \[2, 64\], got 0/);
+    assert.match(bad.errors!.join('\n'), /network\.width must be an integer in \[4, 128\], got 0/);
     assert.match(bad.errors!.join('\n'), /output\.logitsMaps must be true or false, got "yes"/);
     assert.match(bad.errors!.join('\n'), /network\.inputSize 36 must be a multiple of 2\^depth = 8/);
     assert.throws(() => model({ 'training.batchSize': 0 }), /training\.batchSize must be an integer in \[1, 512\]/);
