@@ -73,7 +73,7 @@ function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Con
 /**
  * 2× nearest-neighbour upsampling. Its gradient, the sum over each 2×2
  * block, is taken as 4 × average pooling: the backends' own
- * ResizeNearestNeighborGrad is ~10× slower on WebAssembly and wrong on the
+ * ResizeNearestNeighborGrad is 5–10× slower on WebAssembly and wrong on the
  * cpu backend for batches of more than one (it offsets dy by the input's
  * batch stride, tfjs 4.22).
  */
