@@ -49,6 +49,9 @@ export async function* predictFiles(
     const readable = images.flatMap((image) => (image ? [image.pixels] : []));
     const outputs = await predictImages(pool, params, readable, size, batchSize, signal);
     let next = 0;
-    yield chunk.map(([id], i) => ({ id, image: images[i]!, ...(images[i] ? { output: outputs[next++]! } : {}) }));
+    yield chunk.map(([id], i) => {
+      const image = images[i] ?? null;
+      return { id, image, ...(image ? { output: outputs[next++]! } : {}) };
+    });
   }
 }

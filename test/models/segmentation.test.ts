@@ -168,7 +168,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
     assert.ok(old4 >= before - 0.05, `other classes after adding one: ${old4}, before ${before}`);
   });
 
-  it('refuses states of another architecture or model clearly', async () => {
+  it('refuses states of another architecture or model, and malformed masks, clearly', async () => {
     const few = { ...train.data, images: Object.fromEntries(Object.entries(train.data.images).slice(0, 8)) };
     const narrow = stateOf(await model({ 'training.epochs': 1, 'network.width': 4 }).train(null, few, quiet));
     await assert.rejects(model().averageModelStates([base, narrow], quiet), /another architecture: width 4 ≠ 8/);
@@ -176,6 +176,9 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
     foreign.header.model = 'builtin.labels';
     await assert.rejects(model().train(encodeState(foreign), train.data, quiet), /model state is from 'builtin\.labels', not 'builtin\.segmentationMasks'/);
     await assert.rejects(model().inference(base, { ...test.data, labelClasses: {} } as InferenceData, quiet), /none of the label classes/);
+    const [id, image] = Object.entries(train.data.images)[0]!;
+    const cut = { ...image, annotations: [{ segmentationMask: Buffer.from([1, 2, 3]).toString('base64'), width: WIDTH, height: HEIGHT }] };
+    await assert.rejects(model().train(null, { ...train.data, images: { [id]: cut } }, quiet), new RegExp(`image ${id}: segmentation mask has 3 bytes, expected 80×64`));
   });
 
   it('stops within one batch when cancelled, reporting progress per batch', async () => {

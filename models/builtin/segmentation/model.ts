@@ -102,9 +102,16 @@ export class SegmentationModel implements AIModel {
     });
     const pixels = await loadImages(this.ctx.fileServer, annotated.map((a) => a.filename), arch.inputSize, signal,
       (done) => updateState('PROGRESS', 'loading images', done, annotated.length));
+    const targetOf = ({ id, masks }: (typeof annotated)[number]) => {
+      try {
+        return targetMap(masks, arch.inputSize, lookup);
+      } catch (err) {
+        throw new Error(`image ${id}: ${(err as Error).message}`);
+      }
+    };
     // Images whose masks label no pixel that counts teach nothing.
     const examples = annotated.flatMap((a, i) => {
-      const target = pixels[i] ? targetMap(a.masks, arch.inputSize, lookup) : undefined;
+      const target = pixels[i] ? targetOf(a) : undefined;
       return target && target.some((v) => v >= 0) ? [{ id: a.id, image: pixels[i]!, target }] : [];
     });
     const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));

@@ -57,8 +57,14 @@ export function segmentationSpecs(arch: SegmentationArch): ParamSpec[] {
 
 type Conv = [tf.Tensor4D, tf.Tensor, tf.Tensor];
 
+/**
+ * relu(conv(x, W') + b). The ReLU is applied on its own: fused in, tfjs
+ * would split the convolution under a gradient tape into Conv2D plus a
+ * broadcast Add of the bias (slow on WebAssembly); with a linear activation
+ * the bias stays fused.
+ */
 const conv = (x: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D =>
-  tf.fused.conv2d({ x, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same', activation: 'relu' });
+  tf.relu(tf.fused.conv2d({ x, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same' }));
 
 /** relu(conv([up, skip], W) + b) without building [up, skip]: W is split along its input channels. */
 function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D {
@@ -73,7 +79,7 @@ function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Con
 /**
  * 2× nearest-neighbour upsampling. Its gradient, the sum over each 2×2
  * block, is taken as 4 × average pooling: the backends' own
- * ResizeNearestNeighborGrad is ~10× slower on WebAssembly and wrong on the
+ * ResizeNearestNeighborGrad is 5–10× slower on WebAssembly and wrong on the
  * cpu backend for batches of more than one (it offsets dy by the input's
  * batch stride, tfjs 4.22).
  */
