@@ -2,7 +2,7 @@
 the CPU, timed on the same images and batch size as the TypeScript side.
 
 usage: classifier_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
-prints one JSON line: {"train_img_s": ..., "infer_img_s": ..., "threads": ...}
+prints torch_common.report's JSON line
 """
 import sys
 

@@ -5,7 +5,7 @@ divided by its objects), timed on the same images, targets and batch size as
 the TypeScript side.
 
 usage: heatmap_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES REGRESSION BATCH STEPS THREADS
-prints one JSON line: {"train_img_s": ..., "infer_img_s": ..., "threads": ...}
+prints torch_common.report's JSON line
 """
 import sys
 

@@ -1,17 +1,21 @@
 """The segmentation U-Net (models/builtin/segmentation/network.ts) in PyTorch on
-the CPU, timed on the same images, targets and batch size as the TypeScript side.
+the CPU, with the same loss (cross-entropy summed over labelled pixels, per
+pixel of an image), timed on the same images, targets and batch size as the
+TypeScript side.
 
 usage: segmentation_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
-reads images.f32 (N×S×S×3) and targets.f32 (N×S×S: class per pixel, -1 = ignored);
-prints torch_twin.report's JSON line
+targets: the class per pixel, -1 = ignored; prints torch_common.report's JSON line
 """
+import sys
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_twin import Standardize, StandardizedConv2d, arguments, batches, report
+from torch_common import Standardize, StandardizedConv2d, load_batches, report
 
-data_dir, size, width, depth, classes, batch, steps = arguments()
+data_dir, size, width, depth, classes, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+torch.set_num_threads(threads)
 
 
 def block(cin, cout):
@@ -41,9 +45,11 @@ class UNet(nn.Module):
         return self.head(h)
 
 
-def loss(logits, targets):
-    """As ours: cross-entropy summed over labelled pixels, per pixel of an image, averaged over the batch."""
-    return F.cross_entropy(logits, targets, ignore_index=-1, reduction="sum") / (size * size * len(logits))
+net = UNet()
 
 
-report(UNet(), loss, batches(data_dir, size, batch, "targets.f32", "<f4", (size, size)), steps, batch)
+def loss(x, y):
+    return F.cross_entropy(net(x), y.long(), ignore_index=-1, reduction="sum") / (size * size * len(x))
+
+
+report(net, loss, load_batches(data_dir, size, batch, (size, size)), steps, lambda x: net(x).softmax(dim=1))

@@ -4,11 +4,15 @@
  * (data-parallel replicas) against the same network in PyTorch on the CPU
  * with as many threads, on the same images, targets and batch size. Rounds
  * alternate between the two so load from other processes hits both alike;
- * ratios are per round.
+ * ratios are per round. Besides images per wall-clock second, each side
+ * reports images per CPU-second of its own process (all its threads): on a
+ * shared machine that moves far less with the load, though thread pools that
+ * spin while waiting (PyTorch's OpenMP) count the spinning too.
  *
  * The PyTorch script gets a folder with images.f32 ([n, size, size, 3]) and
  * targets.f32 ([n, ...targetShape]) and must print one JSON line
- * {"train_img_s", "infer_img_s"} as its last line.
+ * {"train_img_s", "infer_img_s", "train_img_cpu_s", "infer_img_cpu_s"} as its
+ * last line (torch_common.report).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,18 +37,26 @@ export interface Workload {
   steps: number;
   /** The PyTorch script and its arguments after the data folder. */
   torch: { script: string; args: (string | number)[] };
+  /** What the model does with network outputs before they are predictions (e.g. a softmax), timed with inference. */
+  finish?: (outputs: Float32Array) => void;
 }
 
-type Speeds = { train: number; infer: number };
+/** Images per wall-clock second and per CPU-second. */
+type Rate = { wall: number; cpu: number };
+type Speeds = { train: Rate; infer: Rate };
 
+const UNIT = { wall: 'img/s', cpu: 'img/CPU-s' } as const;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
-async function imagesPerSecond(w: Workload, step: (k: number) => Promise<void>): Promise<number> {
+async function imagesPerSecond(w: Workload, step: (k: number) => Promise<void>): Promise<Rate> {
   for (let k = 0; k < 3; k++) await step(k); // warm-up: kernels set up, XNNPACK operators created
   const start = performance.now();
+  const cpu = process.cpuUsage(); // the whole process: replica threads included
   for (let k = 0; k < w.steps; k++) await step(k);
-  return (w.steps * w.batchSize) / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  const images = w.steps * w.batchSize;
+  return { wall: images / ((performance.now() - start) / 1000), cpu: images / ((used.user + used.system) / 1e6) };
 }
 
 async function oursOnce(pool: ReplicaPool, w: Workload): Promise<Speeds> {
@@ -65,15 +77,15 @@ async function oursOnce(pool: ReplicaPool, w: Workload): Promise<Speeds> {
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
     adam.step(params, grads);
   });
-  const infer = await imagesPerSecond(w, async (k) => { await pool.predict(params, batch(k)[0]); });
+  const infer = await imagesPerSecond(w, async (k) => { w.finish?.(await pool.predict(params, batch(k)[0])); });
   return { train, infer };
 }
 
 function torchOnce(dir: string, w: Workload, threads: number): Speeds {
   const run = spawnSync('/usr/bin/python3', [w.torch.script, dir, ...w.torch.args.map(String), String(threads)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`PyTorch run failed: ${run.stderr}`);
-  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { train_img_s: number; infer_img_s: number };
-  return { train: out.train_img_s, infer: out.infer_img_s };
+  const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<'train_img_s' | 'infer_img_s' | 'train_img_cpu_s' | 'infer_img_cpu_s', number>;
+  return { train: { wall: out.train_img_s, cpu: out.train_img_cpu_s }, infer: { wall: out.infer_img_s, cpu: out.infer_img_cpu_s } };
 }
 
 /** Runs `rounds` alternating rounds and prints each and a summary (median ratio ours ÷ PyTorch). */
@@ -90,16 +102,19 @@ export async function compareWithPyTorch(w: Workload, rounds: number, threads: n
       const torch = torchOnce(dir, w, pool.size);
       const ours = await oursOnce(pool, w);
       rows.push({ torch, ours });
-      console.log(`  round ${r + 1}: train ${ours.train.toFixed(0)} vs PyTorch ${torch.train.toFixed(0)} img/s (×${(ours.train / torch.train).toFixed(2)}), ` +
-        `inference ${ours.infer.toFixed(0)} vs ${torch.infer.toFixed(0)} img/s (×${(ours.infer / torch.infer).toFixed(2)}); load ${loadavg()[0]!.toFixed(1)}`);
+      const both = (kind: keyof Speeds) => (['wall', 'cpu'] as const)
+        .map((m) => `${ours[kind][m].toFixed(0)} vs ${torch[kind][m].toFixed(0)} ${UNIT[m]} (×${(ours[kind][m] / torch[kind][m]).toFixed(2)})`).join(', ');
+      console.log(`  round ${r + 1}: train ${both('train')}; inference ${both('infer')}; load ${loadavg()[0]!.toFixed(1)}`);
     }
   } finally {
     await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
   for (const kind of ['train', 'infer'] as const) {
-    const ratios = rows.map((row) => row.ours[kind] / row.torch[kind]);
-    console.log(`  ${kind}: ours ${spread(rows.map((row) => row.ours[kind]))} img/s, PyTorch ${spread(rows.map((row) => row.torch[kind]))} img/s, ` +
-      `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
+    for (const m of ['wall', 'cpu'] as const) {
+      const ratios = rows.map((row) => row.ours[kind][m] / row.torch[kind][m]);
+      console.log(`  ${kind}: ours ${spread(rows.map((row) => row.ours[kind][m]))} ${UNIT[m]}, PyTorch ${spread(rows.map((row) => row.torch[kind][m]))} ${UNIT[m]}, ` +
+        `ratio median ×${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`);
+    }
   }
 }

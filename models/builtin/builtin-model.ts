@@ -1,11 +1,12 @@
 /**
  * What every built-in model does the same way, whatever it predicts: states
  * in the shared binary format, fresh or continued networks with their class
- * head fitted to the project's classes, training on the replica pool with a
- * deterministic held-out split for statistics, weighted averaging of states
- * trained in parallel, chunked inference. A model supplies its network, how
- * an image's annotations become a target, held-out statistics and how a
- * network output becomes predictions.
+ * head fitted to the project's classes, training on the replica pool (a warm
+ * one where an earlier call left one, pool-cache.ts) with a deterministic
+ * held-out split for statistics, weighted averaging of states trained in
+ * parallel, chunked inference. A model supplies its network, how an image's
+ * annotations become a target, held-out statistics and how a network output
+ * becomes predictions; it may choose which classes get outputs.
  */
 import seedrandom from 'seedrandom';
 import type { PluginContext } from '../../libs/plugin/context.js';
@@ -13,12 +14,13 @@ import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import { averageStates } from './average-states.js';
 import type { Example, TargetEncoder } from './batch.js';
-import { loadImages } from './image-loader.js';
+import { loadImages, loadSizedImages } from './image-loader.js';
 import { withClasses, type ClassHead } from './label-classes.js';
 import type { ModelSettings, Resolved } from './model-settings.js';
 import { initialParameters, type Arch, type ParamSpec } from './network.js';
+import { withPool } from './pool-cache.js';
 import { predictImages } from './predict.js';
-import { ReplicaPool } from './replica-pool.js';
+import type { ReplicaPool } from './replica-pool.js';
 import { decodeState, encodeState, expectModel, optionsHash, type ModelState } from './state-format.js';
 import { trainLoop } from './train-loop.js';
 
@@ -42,7 +44,22 @@ export interface Predictor<A> {
   arch: A;
   classes: readonly string[];
   known: readonly boolean[];
+  /** The project's classes. */
+  labelClasses: Record<string, LabelClass>;
   signal?: AbortSignal;
+}
+
+/** What target() may need beyond an image's annotations. */
+export interface TargetContext<A> {
+  arch: A;
+  labelClasses: Record<string, LabelClass>;
+}
+
+/** What predictions() may need beyond the network output: the image's own size (before it was squashed to the input), the project's classes. */
+export interface ImageContext {
+  width: number;
+  height: number;
+  labelClasses: Record<string, LabelClass>;
 }
 
 export interface ModelArch extends Arch {
@@ -51,7 +68,7 @@ export interface ModelArch extends Arch {
 }
 
 /** Project classes in the GUI's order (LabelClass.index). */
-const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
+export const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
   Object.entries(labelClasses).sort(([, a], [, b]) => a.index - b.index).map(([id]) => id);
 
 /** Deterministic held-out membership, stable across rounds for the same image. */
@@ -78,8 +95,8 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
   protected abstract specs(arch: A): ParamSpec[];
   /** The architecture of a fresh network for `classes` classes, from the settings. */
   protected abstract freshArch(classes: number): A;
-  /** An image's training target, or undefined to leave the image out. */
-  protected abstract target(annotations: readonly Annotation[], classIndex: ReadonlyMap<string, number>): T | undefined;
+  /** An image's training target, or undefined to leave the image out; classIndex: class id → output. */
+  protected abstract target(annotations: readonly Annotation[], classIndex: ReadonlyMap<string, number>, context: TargetContext<A>): T | undefined;
   protected abstract encoder(arch: A): TargetEncoder<T>;
   /** Held-out statistics from network outputs (Network.predict), one per held-out image. */
   protected abstract evaluate(targets: readonly T[], outputs: readonly Float32Array[], arch: A): Record<string, number>;
@@ -87,9 +104,14 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
    * An image's predictions from its network output; `classes` are the
    * state's, in output order, `known[k]` whether the project still has class k.
    */
-  protected abstract predictions(output: Float32Array, arch: A, classes: readonly string[], known: readonly boolean[]): Prediction[];
+  protected abstract predictions(output: Float32Array, arch: A, classes: readonly string[], known: readonly boolean[], image: ImageContext): Prediction[];
 
   protected readonly settings: S;
+
+  /** The classes a training round has outputs for, in output order: by default the project's, by index. */
+  protected outputClasses(data: TrainingData): string[] {
+    return classOrder(data.labelClasses);
+  }
 
   /**
    * Training examples of the usable images, each tagged with its image's id
@@ -101,12 +123,12 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
   }
 
   /** Predictions of each file (none where unreadable): here one network input per image. */
-  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, signal }: Predictor<A>): Promise<Prediction[][]> {
-    const pixels = await loadImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
-    const readable = pixels.flatMap((p) => (p ? [p] : []));
+  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, labelClasses, signal }: Predictor<A>): Promise<Prediction[][]> {
+    const images = await loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
+    const readable = images.flatMap((image) => (image ? [image.pixels] : []));
     const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
     let next = 0;
-    return pixels.map((p) => (p ? this.predictions(outputs[next++]!, arch, classes, known) : []));
+    return images.map((image) => (image ? this.predictions(outputs[next++]!, arch, classes, known, { width: image.width, height: image.height, labelClasses }) : []));
   }
 
   constructor(
@@ -136,21 +158,27 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     };
   }
 
-  private startPool(arch: A): Promise<ReplicaPool> {
-    return ReplicaPool.start({ networkModule: this.networkModule, arch, threads: this.settings.threads, backend: this.settings.backend });
+  private withPool<R>(arch: A, use: (pool: ReplicaPool) => Promise<R>): Promise<R> {
+    return withPool({ networkModule: this.networkModule, arch, threads: this.settings.threads, backend: this.settings.backend }, use);
   }
 
   async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
     const started = performance.now();
-    const classes = classOrder(data.labelClasses);
+    const classes = this.outputClasses(data);
     if (classes.length === 0) throw new Error('the project has no label classes to train on');
     const state = stateDict ? withClasses(this.decode(stateDict), classes, this.head) : this.fresh(classes);
     const arch = state.header.arch as A;
     const { seed, validationFraction, batchSize } = this.settings;
 
     const index = new Map(classes.map((id, k) => [id, k]));
+    const context = { arch, labelClasses: data.labelClasses };
     const usable = Object.entries(data.images).flatMap(([id, image]) => {
-      const target = this.target(image.annotations ?? [], index);
+      let target: T | undefined;
+      try {
+        target = this.target(image.annotations ?? [], index, context);
+      } catch (err) {
+        throw new Error(`image ${id}: ${(err as Error).message}`);
+      }
       return target === undefined ? [] : [{ id, filename: image.filename, target }];
     });
     const examples = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length));
@@ -159,8 +187,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     if (training.length === 0) throw new Error('no readable annotated images to train on');
 
     const params = state.tensors.map((t) => Float32Array.from(t.data));
-    const pool = await this.startPool(arch);
-    try {
+    return this.withPool(arch, async (pool) => {
       const { trainLoss } = await trainLoop(pool, params, training, this.encoder(arch), { ...this.settings, size: arch.inputSize }, updateState, signal);
       const outputs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, batchSize, signal);
       const stats: Record<string, number> = {
@@ -176,9 +203,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
         tensors: state.tensors.map((t, i) => ({ ...t, data: params[i]! })),
       };
       return { state: encodeState(trained), stats };
-    } finally {
-      await pool.close();
-    }
+    });
   }
 
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
@@ -210,17 +235,14 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     const params = state.tensors.map((t) => t.data);
     const entries = Object.entries(data.images);
     const result: InferenceResult = {};
-    const pool = await this.startPool(arch);
-    try {
+    await this.withPool(arch, async (pool) => {
       for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
         const chunk = entries.slice(start, start + INFERENCE_CHUNK);
-        const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, signal });
+        const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, labelClasses: data.labelClasses, signal });
         chunk.forEach(([id], i) => { result[id] = { predictions: predictions[i]! }; });
         updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
       }
-    } finally {
-      await pool.close();
-    }
+    });
     return result;
   }
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ImagePredictionsMap, InferenceData, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
-import type { RankerClass, TrainResult } from '../../libs/plugin/plugin.js';
+import type { RankerClass } from '../../libs/plugin/plugin.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { SegmentationModel } from '../../models/builtin/segmentation/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
@@ -20,22 +20,15 @@ import { BreakingTiesRanker } from '../../models/rankers/breaking-ties.js';
 import { EntropyRanker } from '../../models/rankers/entropy.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import { MaxConfidenceRanker } from '../../models/rankers/max-confidence.js';
+import { expectStopsAtBatch, optionsWith, stateOf } from '../support/builtin-models.js';
 import { GROUND_INDEX, HEIGHT, makeMaskSet, maskClasses, WIDTH, type MaskSet } from './shape-masks.js';
 import { PROJECT } from './shapes.js';
 
 const quiet = () => {};
 
-/** Default options with some fields changed, e.g. { 'training.epochs': 2 }. */
-function options(changes: Record<string, number | boolean> = {}) {
-  const opts = JSON.parse(SegmentationModel.getDefaultOptions()) as { options: Record<string, Record<string, { value: unknown }>> };
-  for (const [key, value] of Object.entries({ 'network.inputSize': 32, 'training.learningRate': 0.005, ...changes })) {
-    const [group, field] = key.split('.') as [string, string];
-    opts.options[group]![field]!.value = value;
-  }
-  return opts;
-}
-
-const stateOf = (r: TrainResult) => (r instanceof Uint8Array ? r : r.state);
+/** Default options at 32×32 and a faster learning rate, with some fields changed, e.g. { 'training.epochs': 2 }. */
+const options = (changes: Record<string, number | boolean> = {}) =>
+  optionsWith(SegmentationModel.getDefaultOptions(), { 'network.inputSize': 32, 'training.learningRate': 0.005, ...changes });
 
 type Masks = ImagePredictionsMap<SegmentationPrediction>;
 
@@ -181,18 +174,8 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
     await assert.rejects(model().train(null, { ...train.data, images: { [id]: cut } }, quiet), new RegExp(`image ${id}: segmentation mask has 3 bytes, expected 80×64`));
   });
 
-  it('stops within one batch when cancelled, reporting progress per batch', async () => {
-    const controller = new AbortController();
-    const batches: number[] = [];
-    const run = model({ 'training.epochs': 5 }).train(null, train.data, (state, message, done) => {
-      if (state === 'PROGRESS' && message?.startsWith('training')) {
-        batches.push(done!);
-        if (done === 3) controller.abort();
-      }
-    }, controller.signal);
-    await assert.rejects(run, { name: 'AbortError' });
-    assert.deepEqual(batches, [1, 2, 3]);
-  });
+  it('stops within one batch when cancelled, reporting progress per batch', () =>
+    expectStopsAtBatch((update, signal) => model({ 'training.epochs': 5 }).train(null, train.data, update, signal), 3));
 
   it('offers valid defaults and names the offending fields', () => {
     const defaults = SegmentationModel.getDefaultOptions();

@@ -6,7 +6,7 @@
  * encoder, and two convolutions; a 1×1 head gives one logit per class and
  * pixel, at the input's resolution.
  *
- * Convolutions are scaled weight-standardized (standardized-conv.ts). The
+ * Convolutions are scaled weight-standardized (backbone.ts). The
  * first convolution of a decoder level reads the upsampled features and the
  * skip connection; rather than concatenating them (a channel concat and its
  * split in the backward pass cost as much as the convolution on WebAssembly),
@@ -14,10 +14,12 @@
  * slice, and the two results are added: the same function.
  */
 import * as tf from '@tensorflow/tfjs';
+import { standardizedFilter } from '../../../libs/tf/standardized-filter.js';
 import { warpNearest } from '../augment.js';
+import { convSpecs, PARAMS_PER_CONV, stageChannels, standardizedConv, standardizeImages } from '../backbone.js';
 import type { TargetEncoder } from '../batch.js';
+import type { ClassHead } from '../label-classes.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
-import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
 
 export interface SegmentationArch extends Arch {
   inputSize: number;
@@ -29,46 +31,33 @@ export interface SegmentationArch extends Arch {
 /** This module, for replica workers to import (see NetworkModule). */
 export const SEGMENTATION_NETWORK = new URL(import.meta.url);
 
-export const HEAD_KERNEL = 'head/kernel';
-export const HEAD_BIAS = 'head/bias';
-
-const channels = ({ width }: SegmentationArch, level: number) => width * 2 ** level;
+/** The 1×1 convolution with one output per class. */
+export const HEAD: ClassHead = { kernel: 'head/kernel', bias: 'head/bias' };
 
 export function segmentationSpecs(arch: SegmentationArch): ParamSpec[] {
+  const c = (level: number) => stageChannels(arch.width, level);
   const specs: ParamSpec[] = [];
   for (let level = 0; level < arch.depth; level++) {
-    const cin = level === 0 ? 3 : channels(arch, level - 1);
-    specs.push(...convSpecs(`down${level}/conv0`, 3, 3, cin, channels(arch, level)));
-    specs.push(...convSpecs(`down${level}/conv1`, 3, 3, channels(arch, level), channels(arch, level)));
+    specs.push(...convSpecs(`down${level}/conv0`, level === 0 ? 3 : c(level - 1), c(level)));
+    specs.push(...convSpecs(`down${level}/conv1`, c(level), c(level)));
   }
-  const bottom = channels(arch, arch.depth);
-  specs.push(...convSpecs('bottom/conv0', 3, 3, channels(arch, arch.depth - 1), bottom));
-  specs.push(...convSpecs('bottom/conv1', 3, 3, bottom, bottom));
+  specs.push(...convSpecs('bottom/conv0', c(arch.depth - 1), c(arch.depth)));
+  specs.push(...convSpecs('bottom/conv1', c(arch.depth), c(arch.depth)));
   for (let level = arch.depth - 1; level >= 0; level--) {
-    const c = channels(arch, level);
     // Input channels: the upsampled level below, then the skip connection.
-    specs.push(...convSpecs(`up${level}/conv0`, 3, 3, channels(arch, level + 1) + c, c));
-    specs.push(...convSpecs(`up${level}/conv1`, 3, 3, c, c));
+    specs.push(...convSpecs(`up${level}/conv0`, c(level + 1) + c(level), c(level)));
+    specs.push(...convSpecs(`up${level}/conv1`, c(level), c(level)));
   }
-  specs.push({ name: HEAD_KERNEL, shape: [1, 1, channels(arch, 0), arch.classes], init: 'he' });
-  specs.push({ name: HEAD_BIAS, shape: [arch.classes], init: 'zeros' });
+  specs.push({ name: HEAD.kernel, shape: [1, 1, c(0), arch.classes], init: 'he' });
+  specs.push({ name: HEAD.bias, shape: [arch.classes], init: 'zeros' });
   return specs;
 }
 
-type Conv = [tf.Tensor4D, tf.Tensor, tf.Tensor];
-
-/**
- * relu(conv(x, W') + b). The ReLU is applied on its own: fused in, tfjs
- * would split the convolution under a gradient tape into Conv2D plus a
- * broadcast Add of the bias (slow on WebAssembly); with a linear activation
- * the bias stays fused.
- */
-const conv = (x: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D =>
-  tf.relu(tf.fused.conv2d({ x, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same' }));
+type Conv = readonly tf.Tensor[];
 
 /** relu(conv([up, skip], W) + b) without building [up, skip]: W is split along its input channels. */
 function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D {
-  const w = standardizedKernel(kernel, gain);
+  const w = standardizedFilter(kernel as tf.Tensor4D, gain as tf.Tensor1D);
   const [kh, kw, , cout] = w.shape;
   const cUp = up.shape[3];
   const wUp = tf.slice(w, [0, 0, 0, 0], [kh, kw, cUp, cout]);
@@ -94,17 +83,17 @@ const upsample = tf.customGrad((...[x]: (tf.Tensor | tf.GradSaveFunc)[]) => {
 /** Logits [n, h, w, classes] of images [n, h, w, 3] (values in [0, 1], h and w multiples of 2^depth). */
 export function segmentationLogits(arch: SegmentationArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor4D {
   let next = 0;
-  const take = (): Conv => { const c = params.slice(next, next + 3) as Conv; next += 3; return c; };
-  let h: tf.Tensor4D = standardizeImages(images);
+  const take = (): Conv => params.slice(next, (next += PARAMS_PER_CONV));
+  let h = standardizeImages(images);
   const skips: tf.Tensor4D[] = [];
   for (let level = 0; level < arch.depth; level++) {
-    h = conv(conv(h, take()), take());
+    h = standardizedConv(standardizedConv(h, take()), take());
     skips.push(h);
     h = tf.maxPool(h, 2, 2, 'valid');
   }
-  h = conv(conv(h, take()), take());
+  h = standardizedConv(standardizedConv(h, take()), take());
   for (let level = arch.depth - 1; level >= 0; level--) {
-    h = conv(convOfTwo(upsample(h), skips[level]!, take()), take());
+    h = standardizedConv(convOfTwo(upsample(h), skips[level]!, take()), take());
   }
   return tf.fused.conv2d({ x: h, filter: params[next] as tf.Tensor4D, bias: params[next + 1], strides: 1, pad: 'valid' });
 }
