@@ -2,8 +2,8 @@
  * Every kernel the project registers on the WebAssembly backend
  * (libs/tf/wasm-kernels) against the cpu backend's, the fused convolution
  * stage and weight standardization against the tfjs ops they replace, and
- * the classifier's whole gradient on both: relative error
- * (max |a − b| / max |b|) < 1e-4.
+ * the classifier's and the segmentation U-Net's whole gradients on both:
+ * relative error (max |a − b| / max |b|) < 1e-4.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
 import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
 import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
-import { initialParameters } from '../../models/builtin/network.js';
+import { initialParameters, type Network, type ParamSpec } from '../../models/builtin/network.js';
 
 const TOLERANCE = 1e-4;
 
@@ -137,28 +137,20 @@ describe('wasm training kernels match the cpu backend', () => {
       return [value, standardizedFilter(inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor1D), ...grads];
     }, 'standardizedFilter'));
 
-  it("the classifier's whole gradient", () => {
-    const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
-    const network = createNetwork(arch);
-    const params = initialParameters(classifierSpecs(arch), 1);
-    return expectSameOnBoth(() => {
-      const x = tf.tensor4d(randomArray(2 * 16 * 16 * 3, 'img').map((v) => (v + 1) / 2), [2, 16, 16, 3]);
-      const y = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
-      const loss = (...p: tf.Tensor[]) => network.loss(p, x, y);
-      return tf.grads(loss)(params.map((p) => tf.tensor(p.data, p.shape)));
-    }, 'classifier');
-  });
+  /** A network's whole gradient at fresh parameters on two 16×16 images against `targets`, in a kernel-check runner. */
+  const wholeGradient = (network: Network, specs: ParamSpec[], targets: () => tf.Tensor) => () => {
+    const params = initialParameters(specs, 1);
+    const x = tf.tensor4d(randomArray(2 * 16 * 16 * 3, 'img').map((v) => (v + 1) / 2), [2, 16, 16, 3]);
+    const y = targets();
+    return tf.grads((...p: tf.Tensor[]) => network.loss(p, x, y))(params.map((p) => tf.tensor(p.data, p.shape)));
+  };
+  const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
 
-  it("the segmentation U-Net's whole gradient, unlabelled pixels included", () => {
-    const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
-    const network = createSegmentationNetwork(arch);
-    const params = initialParameters(segmentationSpecs(arch), 1);
-    return expectSameOnBoth(() => {
-      const x = tf.tensor4d(randomArray(2 * 16 * 16 * 3, 'img').map((v) => (v + 1) / 2), [2, 16, 16, 3]);
-      // Classes 0–2 per pixel, −1 (ignored) on about a quarter of them.
-      const y = tf.tensor3d(randomArray(2 * 16 * 16, 'mask').map((v) => Math.floor((v + 1) * 2) - 1), [2, 16, 16]);
-      const loss = (...p: tf.Tensor[]) => network.loss(p, x, y);
-      return tf.grads(loss)(params.map((p) => tf.tensor(p.data, p.shape)));
-    }, 'segmentation');
-  });
+  it("the classifier's whole gradient", () =>
+    expectSameOnBoth(wholeGradient(createNetwork(arch), classifierSpecs(arch), () => tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3)), 'classifier'));
+
+  it("the segmentation U-Net's whole gradient, unlabelled pixels included", () =>
+    // Classes 0–2 per pixel, −1 (ignored) on about a quarter of them.
+    expectSameOnBoth(wholeGradient(createSegmentationNetwork(arch), segmentationSpecs(arch),
+      () => tf.tensor3d(randomArray(2 * 16 * 16, 'mask').map((v) => Math.floor((v + 1) * 2) - 1), [2, 16, 16])), 'segmentation'));
 });
