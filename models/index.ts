@@ -8,6 +8,7 @@ import type { PluginClass } from '../libs/plugin/plugin.js';
 import { LabelsClassifier } from './builtin/classifier/model.js';
 import { BoundingBoxDetector } from './builtin/detector/model.js';
 import { PointsModel } from './builtin/points/model.js';
+import { SegmentationModel } from './builtin/segmentation/model.js';
 import { ColourHistogramModel } from './examples/colour-histogram/model.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
 import { EntropyRanker } from './rankers/entropy.js';
@@ -19,6 +20,7 @@ export const builtins: readonly PluginClass[] = [
   LabelsClassifier,
   BoundingBoxDetector,
   PointsModel,
+  SegmentationModel,
   ColourHistogramModel,
   MaxConfidenceRanker,
   BreakingTiesRanker,

@@ -2,7 +2,8 @@
  * Images for built-in models: size×size RGB bytes (squashed to a square),
  * read through the FileServer client. Sources that decode server-side
  * (getImage) send pixels already shrunk to the size; others send the file,
- * decoded here with sharp.
+ * decoded here with sharp. The source image's own size comes along for
+ * models whose output is per pixel of the original (segmentation).
  */
 import sharp from 'sharp';
 import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
@@ -37,14 +38,52 @@ export async function toSquareRgb(image: DecodedImage, size: number): Promise<Ui
   return new Uint8Array(resized);
 }
 
-/** RGB bytes, size×size×3, row-major; null when the file is missing or undecodable. */
-export async function loadImage(files: FileSource, path: string, size: number): Promise<Uint8Array | null> {
+export interface SizedImage {
+  /** RGB bytes, size×size×3, row-major. */
+  pixels: Uint8Array;
+  /** The source image's size, before it was squashed. */
+  width: number;
+  height: number;
+}
+
+/** The image at size×size with its source size; null when the file is missing or undecodable. */
+export async function loadSizedImage(files: FileSource, path: string, size: number): Promise<SizedImage | null> {
   try {
     const image = await decode(files, path, size);
-    return image ? await toSquareRgb(image, size) : null;
+    if (!image) return null;
+    const { width, height, sourceWidth, sourceHeight } = image.info;
+    return { pixels: await toSquareRgb(image, size), width: sourceWidth || width, height: sourceHeight || height };
   } catch {
     return null;
   }
+}
+
+/** RGB bytes, size×size×3, row-major; null when the file is missing or undecodable. */
+export async function loadImage(files: FileSource, path: string, size: number): Promise<Uint8Array | null> {
+  return (await loadSizedImage(files, path, size))?.pixels ?? null;
+}
+
+/** loadSizedImage over many paths, a bounded number at a time, in order. */
+export async function loadSizedImages(
+  files: FileSource,
+  paths: readonly string[],
+  size: number,
+  signal?: AbortSignal,
+  onLoaded?: (done: number) => void,
+): Promise<(SizedImage | null)[]> {
+  const out: (SizedImage | null)[] = new Array(paths.length).fill(null);
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < paths.length) {
+      signal?.throwIfAborted();
+      const i = next++;
+      out[i] = await loadSizedImage(files, paths[i]!, size);
+      onLoaded?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  return out;
 }
 
 /** loadImage over many paths, a bounded number at a time, in order. */
@@ -55,17 +94,5 @@ export async function loadImages(
   signal?: AbortSignal,
   onLoaded?: (done: number) => void,
 ): Promise<(Uint8Array | null)[]> {
-  const out: (Uint8Array | null)[] = new Array(paths.length).fill(null);
-  let next = 0;
-  let done = 0;
-  const lane = async () => {
-    while (next < paths.length) {
-      signal?.throwIfAborted();
-      const i = next++;
-      out[i] = await loadImage(files, paths[i]!, size);
-      onLoaded?.(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-  return out;
+  return (await loadSizedImages(files, paths, size, signal, onLoaded)).map((image) => image?.pixels ?? null);
 }

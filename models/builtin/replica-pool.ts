@@ -19,6 +19,8 @@ type Pending = { resolve: (reply: ReplicaReply) => void; reject: (err: Error) =>
 class Replica {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** False once the worker failed or exited. */
+  alive = true;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: ReplicaReply) => {
@@ -55,8 +57,15 @@ class Replica {
   }
 
   private failAll(err: Error): void {
+    this.alive = false;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+
+  /** Whether the worker keeps the process alive (an idle replica should not). */
+  hold(held: boolean): void {
+    if (held) this.worker.ref();
+    else this.worker.unref();
   }
 
   terminate(): Promise<number> {
@@ -118,6 +127,16 @@ export class ReplicaPool {
 
   get size(): number {
     return this.replicas.length;
+  }
+
+  /** Every replica still runs (none failed or exited). */
+  get healthy(): boolean {
+    return this.replicas.every((r) => r.alive);
+  }
+
+  /** Whether the pool's workers keep the process alive; an idle pool kept for reuse lets it exit. */
+  hold(held: boolean): void {
+    for (const r of this.replicas) r.hold(held);
   }
 
   /** Gradients of the summed loss over the batch, and that sum; `targets` holds count × per-image floats (Network.targetShape). */

@@ -113,6 +113,19 @@ export function expectModel(state: ModelState, model: string, arch?: Record<stri
   if (differences.length > 0) throw new Error(`model state has another architecture: ${differences.join(', ')}`);
 }
 
+/**
+ * A state of `model` whose tensors are exactly those its architecture has
+ * (`specsOf(arch)`, by name and shape, in order); throws a clear error otherwise.
+ */
+export function decodeModelState(bytes: Uint8Array, model: string, specsOf: (arch: ModelState['header']['arch']) => readonly TensorSpec[]): ModelState {
+  const state = decodeState(bytes);
+  expectModel(state, model);
+  const expected = specsOf(state.header.arch);
+  const mismatch = expected.length !== state.tensors.length || expected.some((s, i) => s.name !== state.tensors[i]!.name || s.shape.join() !== state.tensors[i]!.shape.join());
+  if (mismatch) throw new Error('model state tensors do not match its architecture');
+  return state;
+}
+
 /** A short stable hash of options (key order does not matter). */
 export function optionsHash(options: unknown): string {
   const canonical = (v: unknown): unknown =>

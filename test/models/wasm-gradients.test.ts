@@ -13,6 +13,7 @@ import { selectBackend } from '../../libs/tf/backend.js';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
 import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
+import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
 import { initialParameters } from '../../models/builtin/network.js';
 
 const TOLERANCE = 1e-4;
@@ -146,5 +147,18 @@ describe('wasm training kernels match the cpu backend', () => {
       const loss = (...p: tf.Tensor[]) => network.loss(p, x, y);
       return tf.grads(loss)(params.map((p) => tf.tensor(p.data, p.shape)));
     }, 'classifier');
+  });
+
+  it("the segmentation U-Net's whole gradient, unlabelled pixels included", () => {
+    const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
+    const network = createSegmentationNetwork(arch);
+    const params = initialParameters(segmentationSpecs(arch), 1);
+    return expectSameOnBoth(() => {
+      const x = tf.tensor4d(randomArray(2 * 16 * 16 * 3, 'img').map((v) => (v + 1) / 2), [2, 16, 16, 3]);
+      // Classes 0–2 per pixel, −1 (ignored) on about a quarter of them.
+      const y = tf.tensor3d(randomArray(2 * 16 * 16, 'mask').map((v) => Math.floor((v + 1) * 2) - 1), [2, 16, 16]);
+      const loss = (...p: tf.Tensor[]) => network.loss(p, x, y);
+      return tf.grads(loss)(params.map((p) => tf.tensor(p.data, p.shape)));
+    }, 'segmentation');
   });
 });

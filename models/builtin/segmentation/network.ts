@@ -1,0 +1,141 @@
+/**
+ * The segmentation network: a small U-Net. `depth` encoder levels of two 3×3
+ * convolutions (+bias, ReLU) with channels `width`·2^level, each followed by
+ * 2×2 max pooling; two convolutions at the bottom; then per level, from the
+ * deepest up, 2× nearest-neighbour upsampling, the skip connection from the
+ * encoder, and two convolutions; a 1×1 head gives one logit per class and
+ * pixel, at the input's resolution.
+ *
+ * Convolutions are scaled weight-standardized (standardized-conv.ts). The
+ * first convolution of a decoder level reads the upsampled features and the
+ * skip connection; rather than concatenating them (a channel concat and its
+ * split in the backward pass cost as much as the convolution on WebAssembly),
+ * its kernel is standardized as one and applied to each input by its own
+ * slice, and the two results are added: the same function.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { warpNearest } from '../augment.js';
+import type { TargetEncoder } from '../batch.js';
+import type { Arch, Network, ParamSpec } from '../network.js';
+import { convSpecs, standardizedKernel, standardizeImages } from '../standardized-conv.js';
+
+export interface SegmentationArch extends Arch {
+  inputSize: number;
+  width: number;
+  depth: number;
+  classes: number;
+}
+
+/** This module, for replica workers to import (see NetworkModule). */
+export const SEGMENTATION_NETWORK = new URL(import.meta.url);
+
+export const HEAD_KERNEL = 'head/kernel';
+export const HEAD_BIAS = 'head/bias';
+
+const channels = ({ width }: SegmentationArch, level: number) => width * 2 ** level;
+
+export function segmentationSpecs(arch: SegmentationArch): ParamSpec[] {
+  const specs: ParamSpec[] = [];
+  for (let level = 0; level < arch.depth; level++) {
+    const cin = level === 0 ? 3 : channels(arch, level - 1);
+    specs.push(...convSpecs(`down${level}/conv0`, 3, 3, cin, channels(arch, level)));
+    specs.push(...convSpecs(`down${level}/conv1`, 3, 3, channels(arch, level), channels(arch, level)));
+  }
+  const bottom = channels(arch, arch.depth);
+  specs.push(...convSpecs('bottom/conv0', 3, 3, channels(arch, arch.depth - 1), bottom));
+  specs.push(...convSpecs('bottom/conv1', 3, 3, bottom, bottom));
+  for (let level = arch.depth - 1; level >= 0; level--) {
+    const c = channels(arch, level);
+    // Input channels: the upsampled level below, then the skip connection.
+    specs.push(...convSpecs(`up${level}/conv0`, 3, 3, channels(arch, level + 1) + c, c));
+    specs.push(...convSpecs(`up${level}/conv1`, 3, 3, c, c));
+  }
+  specs.push({ name: HEAD_KERNEL, shape: [1, 1, channels(arch, 0), arch.classes], init: 'he' });
+  specs.push({ name: HEAD_BIAS, shape: [arch.classes], init: 'zeros' });
+  return specs;
+}
+
+type Conv = [tf.Tensor4D, tf.Tensor, tf.Tensor];
+
+/**
+ * relu(conv(x, W') + b). The ReLU is applied on its own: fused in, tfjs
+ * would split the convolution under a gradient tape into Conv2D plus a
+ * broadcast Add of the bias (slow on WebAssembly); with a linear activation
+ * the bias stays fused.
+ */
+const conv = (x: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D =>
+  tf.relu(tf.fused.conv2d({ x, filter: standardizedKernel(kernel, gain), bias, strides: 1, pad: 'same' }));
+
+/** relu(conv([up, skip], W) + b) without building [up, skip]: W is split along its input channels. */
+function convOfTwo(up: tf.Tensor4D, skip: tf.Tensor4D, [kernel, gain, bias]: Conv): tf.Tensor4D {
+  const w = standardizedKernel(kernel, gain);
+  const [kh, kw, , cout] = w.shape;
+  const cUp = up.shape[3];
+  const wUp = tf.slice(w, [0, 0, 0, 0], [kh, kw, cUp, cout]);
+  const wSkip = tf.slice(w, [0, 0, cUp, 0], [kh, kw, skip.shape[3], cout]);
+  return tf.relu(tf.add(tf.conv2d(up, wUp, 1, 'same'), tf.fused.conv2d({ x: skip, filter: wSkip, bias, strides: 1, pad: 'same' }))) as tf.Tensor4D;
+}
+
+/**
+ * 2× nearest-neighbour upsampling. Its gradient, the sum over each 2×2
+ * block, is taken as 4 × average pooling: the backends' own
+ * ResizeNearestNeighborGrad is 5–10× slower on WebAssembly and wrong on the
+ * cpu backend for batches of more than one (it offsets dy by the input's
+ * batch stride, tfjs 4.22).
+ */
+const upsample = tf.customGrad((...[x]: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const h = x as tf.Tensor4D;
+  return {
+    value: tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]),
+    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
+
+/** Logits [n, h, w, classes] of images [n, h, w, 3] (values in [0, 1], h and w multiples of 2^depth). */
+export function segmentationLogits(arch: SegmentationArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor4D {
+  let next = 0;
+  const take = (): Conv => { const c = params.slice(next, next + 3) as Conv; next += 3; return c; };
+  let h: tf.Tensor4D = standardizeImages(images);
+  const skips: tf.Tensor4D[] = [];
+  for (let level = 0; level < arch.depth; level++) {
+    h = conv(conv(h, take()), take());
+    skips.push(h);
+    h = tf.maxPool(h, 2, 2, 'valid');
+  }
+  h = conv(conv(h, take()), take());
+  for (let level = arch.depth - 1; level >= 0; level--) {
+    h = conv(convOfTwo(upsample(h), skips[level]!, take()), take());
+  }
+  return tf.fused.conv2d({ x: h, filter: params[next] as tf.Tensor4D, bias: params[next + 1], strides: 1, pad: 'valid' });
+}
+
+/**
+ * Targets: per pixel the output index of its class, or −1 where the pixel is
+ * ignored (unlabelled). Loss: softmax cross-entropy summed over the labelled
+ * pixels, divided by the pixels of an image (so it reads per pixel while
+ * shards still add up). Output: logits [n, h, w, classes] (the model takes
+ * the softmax, see softmax.ts).
+ */
+export function createNetwork(arch: Arch): Network {
+  const a = arch as SegmentationArch;
+  const pixels = a.inputSize * a.inputSize;
+  return {
+    specs: segmentationSpecs(a),
+    targetShape: [a.inputSize, a.inputSize],
+    loss(params, images, targets) {
+      const logits = tf.reshape(segmentationLogits(a, params, images), [-1, a.classes]);
+      const flat = tf.reshape(targets, [-1]);
+      // oneHot of −1 is a zero row; the weight 0 also keeps its gradient at zero.
+      const oneHot = tf.oneHot(tf.cast(flat, 'int32'), a.classes);
+      const labelled = tf.cast(tf.greaterEqual(flat, 0), 'float32');
+      return tf.div(tf.losses.softmaxCrossEntropy(oneHot, logits, labelled, undefined, tf.Reduction.SUM), pixels) as tf.Scalar;
+    },
+    predict: (params, images) => segmentationLogits(a, params, images),
+  };
+}
+
+/** Writes a size×size map of output indices (−1 = ignored) under the image's augmentation. */
+export const maskTargets = (size: number): TargetEncoder<Int16Array> => ({
+  length: size * size,
+  write: (mask, t, out, offset) => warpNearest(mask, size, 1, t, out, offset),
+});
