@@ -3,15 +3,18 @@ the CPU, timed on the same images, targets and batch size as the TypeScript side
 
 usage: segmentation_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
 reads images.f32 (N×S×S×3) and targets.f32 (N×S×S: class per pixel, -1 = ignored);
-prints torch_twin.report's JSON line
+prints torch_common.report's JSON line
 """
+import sys
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_twin import Standardize, StandardizedConv2d, arguments, batches, report
+from torch_common import Standardize, StandardizedConv2d, load_batches, report
 
-data_dir, size, width, depth, classes, batch, steps = arguments()
+data_dir, size, width, depth, classes, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+torch.set_num_threads(threads)
 
 
 def block(cin, cout):
@@ -46,4 +49,7 @@ def loss(logits, targets):
     return F.cross_entropy(logits, targets, ignore_index=-1, reduction="sum") / (size * size * len(logits))
 
 
-report(UNet(), loss, batches(data_dir, size, batch, "targets.f32", "<f4", (size, size)), steps, batch)
+net = UNet()
+# Class indices as integers once, outside the timing.
+batches = [(x, y.long()) for x, y in load_batches(data_dir, size, batch, (size, size))]
+report(net, lambda x, y: loss(net(x), y), batches, steps, lambda x: net(x).softmax(dim=1))
