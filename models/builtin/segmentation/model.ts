@@ -16,7 +16,7 @@ import {
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../../libs/plugin/plugin.js';
 import type { Example } from '../batch.js';
-import { averageClassStates, withClasses, type Head } from '../head-classes.js';
+import { averageClassStates, withClasses, type ClassHead } from '../label-classes.js';
 import { isHeldOut } from '../held-out.js';
 import { loadImages } from '../image-loader.js';
 import { initialParameters } from '../network.js';
@@ -33,7 +33,7 @@ import { HEAD_BIAS, HEAD_KERNEL, maskTargets, SEGMENTATION_NETWORK, segmentation
 import { defaultOptionsJson, resolveSettings, type SegmentationSettings } from './settings.js';
 
 const KEY = 'builtin.segmentationMasks';
-const HEAD: Head = { kernel: HEAD_KERNEL, bias: HEAD_BIAS };
+const HEAD: ClassHead = { kernel: HEAD_KERNEL, bias: HEAD_BIAS };
 
 const masksOf = (annotations: readonly Annotation[] | undefined): SegmentationMaskAnnotation[] =>
   (annotations ?? []).filter(isSegmentationMaskAnnotation);
