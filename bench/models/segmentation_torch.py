@@ -1,10 +1,9 @@
 """The segmentation U-Net (models/builtin/segmentation/network.ts) in PyTorch on
-the CPU, with the same loss (cross-entropy summed over labelled pixels, per
-pixel of an image), timed on the same images, targets and batch size as the
-TypeScript side.
+the CPU, timed on the same images, targets and batch size as the TypeScript side.
 
 usage: segmentation_torch.py DATA_DIR INPUT_SIZE WIDTH DEPTH CLASSES BATCH STEPS THREADS
-targets: the class per pixel, -1 = ignored; prints torch_common.report's JSON line
+reads images.f32 (N×S×S×3) and targets.f32 (N×S×S: class per pixel, -1 = ignored);
+prints torch_common.report's JSON line
 """
 import sys
 
@@ -45,11 +44,12 @@ class UNet(nn.Module):
         return self.head(h)
 
 
+def loss(logits, targets):
+    """As ours: cross-entropy summed over labelled pixels, per pixel of an image, averaged over the batch."""
+    return F.cross_entropy(logits, targets, ignore_index=-1, reduction="sum") / (size * size * len(logits))
+
+
 net = UNet()
-
-
-def loss(x, y):
-    return F.cross_entropy(net(x), y.long(), ignore_index=-1, reduction="sum") / (size * size * len(x))
-
-
-report(net, loss, load_batches(data_dir, size, batch, (size, size)), steps, lambda x: net(x).softmax(dim=1))
+# Class indices as integers once, outside the timing.
+batches = [(x, y.long()) for x, y in load_batches(data_dir, size, batch, (size, size))]
+report(net, lambda x, y: loss(net(x), y), batches, steps, lambda x: net(x).softmax(dim=1))

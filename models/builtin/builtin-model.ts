@@ -8,14 +8,13 @@
  * annotations become a target, held-out statistics and how a network output
  * becomes predictions; it may choose which classes get outputs.
  */
-import seedrandom from 'seedrandom';
 import type { PluginContext } from '../../libs/plugin/context.js';
 import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
-import { averageStates } from './average-states.js';
 import type { Example, TargetEncoder } from './batch.js';
+import { isHeldOut } from './held-out.js';
 import { loadImages, loadSizedImages } from './image-loader.js';
-import { withClasses, type ClassHead } from './label-classes.js';
+import { averageClassStates, classOrder, withClasses, type ClassHead } from './label-classes.js';
 import type { ModelSettings, Resolved } from './model-settings.js';
 import { initialParameters, type Arch, type ParamSpec } from './network.js';
 import { withPool } from './pool-cache.js';
@@ -65,15 +64,6 @@ export interface ImageContext {
 export interface ModelArch extends Arch {
   inputSize: number;
   classes: number;
-}
-
-/** Project classes in the GUI's order (LabelClass.index). */
-export const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
-  Object.entries(labelClasses).sort(([, a], [, b]) => a.index - b.index).map(([id]) => id);
-
-/** Deterministic held-out membership, stable across rounds for the same image. */
-function isHeldOut(imageId: string, fraction: number, seed: number): boolean {
-  return seedrandom(`${seed}:${imageId}`)() < fraction;
 }
 
 /** verifyOptions of a model from its settings resolver. */
@@ -209,18 +199,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted();
     const states = stateDicts.map((s) => this.decode(s));
-    const [first] = states;
-    if (!first) throw new Error('no model states to average');
-    const order = first.header.labelClasses;
-    // Align every state's outputs to the first one's class order; differing class sets are refused.
-    const aligned = states.map((s) => {
-      if (s.header.labelClasses.length !== order.length || !order.every((id) => s.header.labelClasses.includes(id))) {
-        throw new Error('model states have different label classes');
-      }
-      return withClasses(s, order, this.head);
-    });
-    const counts = weights ?? aligned.map((s) => s.header.stats?.images ?? 1);
-    const averaged = averageStates(aligned, counts);
+    const averaged = averageClassStates(states, this.head, weights);
     updateState('PROGRESS', 'averaging', states.length, states.length);
     return encodeState(averaged);
   }

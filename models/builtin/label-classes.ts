@@ -3,8 +3,11 @@
  * their weights, dropped ones lose their output, and a new class starts from
  * the mean of the existing classes' weights and bias (the seed's
  * suggestion), so it begins as an average, undecided output rather than
- * noise that would disturb the known classes.
+ * noise that would disturb the known classes. States to be averaged are
+ * aligned the same way first.
  */
+import type { LabelClass } from '../../libs/plugin/data.js';
+import { averageStates } from './average-states.js';
 import type { ModelState, NamedTensor } from './state-format.js';
 
 /** Names of a head's tensors: kernel [..., classes] (class on the last axis) and bias [classes]. */
@@ -12,6 +15,10 @@ export interface ClassHead {
   kernel: string;
   bias: string;
 }
+
+/** Project classes in the GUI's order (LabelClass.index). */
+export const classOrder = (labelClasses: Record<string, LabelClass>): string[] =>
+  Object.entries(labelClasses).sort(([, a], [, b]) => a.index - b.index).map(([id]) => id);
 
 function tensor(state: ModelState, name: string): NamedTensor {
   const t = state.tensors.find((x) => x.name === name);
@@ -24,7 +31,7 @@ export function withClasses(state: ModelState, classes: readonly string[], head:
   const kernel = tensor(state, head.kernel);
   const bias = tensor(state, head.bias);
   const old = kernel.shape[kernel.shape.length - 1]!;
-  const inputs = kernel.data.length / Math.max(old, 1);
+  const inputs = old > 0 ? kernel.data.length / old : kernel.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const oldIndex = new Map(state.header.labelClasses.map((id, k) => [id, k]));
   const meanColumn = new Float32Array(inputs);
   let meanBias = 0;
@@ -48,4 +55,22 @@ export function withClasses(state: ModelState, classes: readonly string[], head:
     header: { ...state.header, arch: { ...state.header.arch, classes: n }, labelClasses: [...classes] },
     tensors: state.tensors.map((t) => replaced[t.name] ?? t),
   };
+}
+
+/**
+ * The weighted average of states (weights default to each state's training
+ * image count), every state's outputs first put in the first one's class
+ * order; states over differing class sets are refused.
+ */
+export function averageClassStates(states: readonly ModelState[], head: ClassHead, weights?: readonly number[]): ModelState {
+  const [first] = states;
+  if (!first) throw new Error('no model states to average');
+  const order = first.header.labelClasses;
+  const aligned = states.map((s) => {
+    if (s.header.labelClasses.length !== order.length || !order.every((id) => s.header.labelClasses.includes(id))) {
+      throw new Error('model states have different label classes');
+    }
+    return withClasses(s, order, head);
+  });
+  return averageStates(aligned, weights ?? aligned.map((s) => s.header.stats?.images ?? 1));
 }

@@ -75,7 +75,7 @@ describe('tiling large images (built-in detector)', () => {
   const model = (changes: Record<string, unknown> = {}) => new BoundingBoxDetector({
     ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), {
       'tiling.enabled': true, 'tiling.windowSize': GEOMETRY.size, 'tiling.overlap': GEOMETRY.overlap, 'tiling.negatives': 6,
-      'network.depth': 2, 'training.epochs': 15, 'training.validationFraction': 0, ...changes,
+      'network.depth': 2, 'training.epochs': 18, 'training.validationFraction': 0, ...changes,
     })),
     fileServer: new LocalFileSource(dir, PROJECT),
   });
@@ -177,7 +177,7 @@ describe('tiling large images (built-in detector)', () => {
     assert.equal(result.stats!.images, objects + 4 * 6);
     const trained = performance.now();
     const data: InferenceData = { images: { big: { filename: 'big/ortho.png' } }, labelClasses: train.labelClasses };
-    const found = (await model({ 'inference.scoreThreshold': 0.3 }).inference(result.state, data, quiet) as ImagePredictionsMap<BoundingBoxPrediction>).big!.predictions;
+    const found = (await model({ 'inference.scoreThreshold': 0.2 }).inference(result.state, data, quiet) as ImagePredictionsMap<BoundingBoxPrediction>).big!.predictions;
     const inferred = performance.now();
 
     const [anyClass, sameClass, seamRecall] = [recall(bigTruths, found, false), recall(bigTruths, found, true), recall(seams, found, false)];

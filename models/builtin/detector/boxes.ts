@@ -38,11 +38,15 @@ export function iou(a: Extent, b: Extent): number {
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
-/** Greedy NMS: strongest first, dropping boxes that overlap a kept one too much. */
-export function suppress<B extends Extent>(boxes: readonly B[], maxIoU: number, score: (b: B) => number): B[] {
+/** Whether each box's centre lies inside the other: one object however differently sized (e.g. by two windows). */
+export const centresInside = (a: Extent, b: Extent): boolean =>
+  Math.abs(a.x - b.x) < Math.min(a.width, b.width) / 2 && Math.abs(a.y - b.y) < Math.min(a.height, b.height) / 2;
+
+/** Greedy NMS: strongest first, dropping boxes that overlap a kept one too much (or that `same` calls one object). */
+export function suppress<B extends Extent>(boxes: readonly B[], maxIoU: number, score: (b: B) => number, same?: (a: B, b: B) => boolean): B[] {
   const kept: B[] = [];
   for (const box of [...boxes].sort((a, b) => score(b) - score(a))) {
-    if (kept.every((k) => iou(k, box) <= maxIoU)) kept.push(box);
+    if (kept.every((k) => iou(k, box) <= maxIoU && !same?.(k, box))) kept.push(box);
   }
   return kept;
 }

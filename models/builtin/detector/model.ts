@@ -14,7 +14,7 @@ import { HeatmapModel } from '../heatmap/model.js';
 import { gridSize, type HeatmapArch } from '../heatmap/network.js';
 import type { Instance } from '../heatmap/targets.js';
 import { meanAveragePrecision, type Truth } from './average-precision.js';
-import { decodeBoxes, suppress, type Box } from './boxes.js';
+import { centresInside, decodeBoxes, suppress, type Box } from './boxes.js';
 import { DETECTOR_OPTIONS, type DetectorSettings } from './settings.js';
 
 export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
@@ -54,9 +54,13 @@ export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
     return { heldOutMAP50: meanAveragePrecision(images, arch.classes, 0.5) };
   }
 
-  /** NMS over the whole image at the same overlap as within a window. */
+  /**
+   * NMS over the whole image at the same overlap as within a window, and of
+   * boxes whose centres lie inside each other: two windows can size one
+   * object on their seam differently enough to pass the IoU test.
+   */
   protected suppressAcrossWindows(predictions: BoundingBoxPrediction[]): BoundingBoxPrediction[] {
-    return suppress(predictions, this.settings.nmsIoU, (p) => p.confidence ?? 0);
+    return suppress(predictions, this.settings.nmsIoU, (p) => p.confidence ?? 0, centresInside);
   }
 
   /** Label = the box's class, confidence = its score, logits = raw heatmap logits of the known classes. */

@@ -7,7 +7,7 @@
  * it has none, the state keeps an implicit background output of its own.
  */
 import type { LabelClass, TrainingData } from '../../../libs/plugin/data.js';
-import { classOrder } from '../builtin-model.js';
+import { classOrder } from '../label-classes.js';
 
 /** The state's id for its implicit background output (pixels 0, where the project has no class of index 0). */
 export const BACKGROUND = '__background__';
