@@ -4,14 +4,17 @@ import type { UpdateState } from '../plugin/plugin.js';
 export interface ProgressReporter {
   /** The model's updateState(state, message, done, total). */
   updateState: UpdateState;
-  /** Reports a job state (RUNNING at start, a terminal state at the end); never throttled. */
+  /** Reports a job state (RUNNING at start, a terminal state at the end) after any held-back report; never throttled. */
   report(state: JobState, message?: string): void;
+  /** Emits a report the throttle holds back now: at a phase boundary, so watchers see each phase's last word. */
+  flush(): void;
 }
 
 /**
  * Turns updateState calls into ProgressEvents with a per-job sequence number,
  * throttled to at most `maxPerSecond` (the latest report wins; the last one is
- * always delivered, by report() or a trailing timer).
+ * always delivered, by report() or a trailing timer). A terminal report is
+ * the last event: what comes after it is dropped.
  */
 export function progressReporter(opts: {
   jobId: string;
@@ -27,6 +30,7 @@ export function progressReporter(opts: {
   let timer: NodeJS.Timeout | undefined;
   let done = 0;
   let total = 0;
+  let ended = false;
 
   const make = (state: JobState, modelState: string, message: string): ProgressEvent => ({
     jobId: opts.jobId, project: opts.project, workerId: opts.workerId, state, modelState, message,
@@ -45,6 +49,7 @@ export function progressReporter(opts: {
 
   return {
     updateState(state, message = '', d, t) {
+      if (ended) return; // a model still reporting after its job ended (cancelled) must not reopen it
       if (typeof d === 'number') done = d;
       if (typeof t === 'number') total = t;
       pending = make(JobState.JOB_STATE_RUNNING, state, message);
@@ -53,14 +58,13 @@ export function progressReporter(opts: {
       else timer ??= setTimeout(flush, wait);
     },
     report(state, message = '') {
-      const terminal = state !== JobState.JOB_STATE_RUNNING && state !== JobState.JOB_STATE_QUEUED;
-      if (pending && !terminal) flush();
-      // A terminal event supersedes a pending model report, but keeps its counters.
-      clearTimeout(timer);
-      timer = undefined;
-      pending = undefined;
+      if (ended) return;
+      // The model's last word first: where a job was when it failed is worth seeing.
+      flush();
+      ended = state !== JobState.JOB_STATE_RUNNING && state !== JobState.JOB_STATE_QUEUED;
       if (state === JobState.JOB_STATE_SUCCEEDED && total > 0) done = total;
       emitNow(make(state, '', message));
     },
+    flush,
   };
 }

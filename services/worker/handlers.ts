@@ -1,5 +1,5 @@
 import { freemem } from 'node:os';
-import { invalidField } from '../../libs/errors.js';
+import { cancelled, invalidField } from '../../libs/errors.js';
 import { toChunks } from '../../libs/blob/index.js';
 import type { EventBus } from '../../libs/bus/index.js';
 import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
@@ -37,12 +37,19 @@ async function* stateOut(state: Uint8Array, meta: Omit<TrainResult, 'stateSize'>
 
 /** Progress while the model works, then its output, then the final event; failures reported as FAILED/CANCELLED. */
 async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIterable<R>): AsyncGenerator<R | ReturnType<typeof progress>> {
+  let ended = false;
   try {
     for await (const e of job.events) yield progress(e);
     yield* output(await job.result);
-    yield progress(await job.finish());
+    const last = await job.finish();
+    ended = true;
+    yield progress(last);
   } catch (err) {
+    ended = true;
     throw await job.fail(err);
+  } finally {
+    // A cancelled call stops reading mid-stream: the job still ends, CANCELLED, on the bus.
+    if (!ended) await job.fail(cancelled('the caller stopped reading the job\'s stream'));
   }
 }
 

@@ -54,6 +54,7 @@ export function runJob<T>(opts: {
       opts.signal.throwIfAborted();
       return await opts.work(reporter.updateState, opts.signal);
     } finally {
+      reporter.flush(); // the model's last report, held back by the throttle, still reaches the stream
       events.end();
     }
   });

@@ -77,7 +77,8 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify(options), rankerLibrary: '', rankerOptionsJson: '',
     autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 2, numEpochs: 1 }, ignoreUnlabeled: false, minAnnotationsPerImage: 1, maxTrainingImages: 0,
   });
-  await c.createProject({ name: PROJECT, displayName: '', annotationType: AnnotationType.ANNOTATION_TYPE_POINTS, predictionType: AnnotationType.ANNOTATION_TYPE_POINTS, settings: settings({ steps: 3, stepMs: 40 }) });
+  // Steps 150 ms apart, beyond the 10-a-second progress throttle, so the watcher sees every phase's reports.
+  await c.createProject({ name: PROJECT, displayName: '', annotationType: AnnotationType.ANNOTATION_TYPE_POINTS, predictionType: AnnotationType.ANNOTATION_TYPE_POINTS, settings: settings({ steps: 3, stepMs: 150 }) });
   const { labelClass } = await c.addLabelClass({ project: PROJECT, name: 'zebra', color: '' });
   await insertImages(db, PROJECT, Array.from({ length: 6 }, (_, i) => ({ filePath: `img/${i}.jpg`, sizeBytes: 1, width: 1, height: 1 })));
   const images = (await c.listImages({ project: PROJECT, annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 0, pageToken: '' })).images;
@@ -104,7 +105,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     assert.equal(trained.current, true);
     assert.equal(trained.parentId, base.id, 'trained from the current state');
     assert.equal(trained.numImages, 5);
-    const hand = await byHand(db, mesh.workers, classes, JSON.stringify({ steps: 3, stepMs: 40 }), baseBytes, 3);
+    const hand = await byHand(db, mesh.workers, classes, JSON.stringify({ steps: 3, stepMs: 1 }), baseBytes, 3);
     assert.deepEqual(decodeWeights(await exported(c, trained.id)), decodeWeights(hand.state));
     assert.ok((await exported(c, trained.id)).equals(hand.state), 'byte-exact');
     assert.deepEqual(trained.stats, hand.stats, 'the last round\'s shard statistics, weighted by shard size');

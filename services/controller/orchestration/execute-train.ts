@@ -103,6 +103,8 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
       // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
       onProgress: (part, parts, e) => report(part, part === parts ? 'averaging' : `shard ${part + 1}/${parts}`, e),
     });
+    // The next round's first report would otherwise replace this round's last (the averaging) in the throttle.
+    run.progress.flush();
   }
   const trained = input!;
   signal.throwIfAborted();

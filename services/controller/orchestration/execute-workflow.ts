@@ -40,6 +40,7 @@ export async function executeWorkflow(orchestra: Orchestra, run: JobRun, executo
         progress: {
           updateState: (state, message = '', done, total) => run.progress.updateState(state, `${label}: ${message}`, done, total),
           report: () => {},
+          flush: run.progress.flush,
         },
         succeed: async (client: pg.PoolClient, message: string) => {
           await updateJob(client, child!.id, { state: 'succeeded', message, finishedAt: new Date() });
