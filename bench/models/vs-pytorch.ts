@@ -77,7 +77,11 @@ async function oursOnce(pool: ReplicaPool, w: Workload): Promise<Speeds> {
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
     adam.step(params, grads);
   });
-  const infer = await imagesPerSecond(w, async (k) => { w.finish?.(await pool.predict(params, batch(k)[0])); });
+  const infer = await imagesPerSecond(w, async (k) => {
+    // Not `w.finish?.(await …)`: an absent finish would skip evaluating its argument, the prediction itself.
+    const outputs = await pool.predict(params, batch(k)[0]);
+    w.finish?.(outputs);
+  });
   return { train, infer };
 }
 
