@@ -17,7 +17,7 @@ export class LocalFileSource implements FileSource {
   /** The file's bytes; null if missing, unreadable or outside the project (as the seed's fileServer). */
   async getFile(path: string): Promise<Buffer | null> {
     try {
-      const { absolute } = await resolveExisting(this.root, this.project, path);
+      const { absolute } = resolveExisting(this.root, this.project, path);
       return await readFile(absolute);
     } catch {
       return null;

@@ -6,7 +6,7 @@ import type { FileStore } from './store.js';
 
 /** Removes one file (or symlink); folders are left alone. */
 export async function deleteFile(store: FileStore, req: DeleteFileRequest): Promise<DeleteFileResponse> {
-  const target = await resolveEntry(store.root, req.project, req.path);
+  const target = resolveEntry(store.root, req.project, req.path);
   try {
     await unlink(target.absolute);
   } catch (err) {

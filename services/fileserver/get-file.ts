@@ -14,7 +14,7 @@ import type { FileStore } from './store.js';
  * never mixes two versions.
  */
 export async function* getFile(store: FileStore, req: GetFileRequest, signal: AbortSignal): AsyncGenerator<GetFileResponse> {
-  const target = await resolveExisting(store.root, req.project, req.path);
+  const target = resolveExisting(store.root, req.project, req.path);
   let handle: FileHandle;
   try {
     handle = await open(target.absolute, 'r');

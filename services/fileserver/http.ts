@@ -154,8 +154,8 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     }
     const target = parseTarget(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
-    const file = await resolveExisting(options.root, target.project, target.path);
-    const cached = await cache?.lookup(file.absolute);
+    const file = resolveExisting(options.root, target.project, target.path);
+    const cached = cache?.lookup(file.absolute);
     if (cached) {
       sendReply(res, replyTo(req, cached.version, file.relative), cached.data);
       return;

@@ -89,12 +89,12 @@ export async function listFiles(store: FileStore, req: ListFilesRequest): Promis
 
   let start: ProjectPath;
   try {
-    start = await resolveExisting(store.root, req.project, segments.join('/'), { field: 'prefix', allowEmpty: true });
+    start = resolveExisting(store.root, req.project, segments.join('/'), { field: 'prefix', allowEmpty: true });
   } catch (err) {
     if (isAideError(err, 'NOT_FOUND')) return { files: [], nextPageToken: '' };
     throw err;
   }
-  const folder = (await resolveExisting(store.root, req.project, '', { allowEmpty: true })).absolute;
+  const folder = resolveExisting(store.root, req.project, '', { allowEmpty: true }).absolute;
   const files: FileInfo[] = [];
   const walkOpts: Walk = {
     folder,

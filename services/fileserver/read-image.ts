@@ -71,7 +71,7 @@ function encode(pipeline: Sharp, format: ImageFormat): Sharp {
  * window's last row, a strip at a time (that window: under a second).
  */
 export async function* readImage(store: FileStore, req: ReadImageRequest, signal: AbortSignal): AsyncGenerator<ReadImageResponse> {
-  const target = await resolveExisting(store.root, req.project, req.path);
+  const target = resolveExisting(store.root, req.project, req.path);
   const format = req.format === ImageFormat.IMAGE_FORMAT_UNSPECIFIED ? ImageFormat.IMAGE_FORMAT_RAW_RGB : req.format;
   // The header only: no pixel limit here, the size is judged below with a clear answer.
   const meta = await sharp(target.absolute, { limitInputPixels: false }).metadata().catch(() => { throw notAnImage(); });

@@ -4,6 +4,6 @@ import { resolveExisting } from '../../libs/files/safe-path.js';
 import type { FileStore } from './store.js';
 
 export async function statFile(store: FileStore, req: StatFileRequest): Promise<StatFileResponse> {
-  const target = await resolveExisting(store.root, req.project, req.path);
+  const target = resolveExisting(store.root, req.project, req.path);
   return { info: toFileInfo(target.relative, await statPath(target)) };
 }
