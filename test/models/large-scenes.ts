@@ -3,14 +3,15 @@
  * changes block by block, with circles and crosses (shapes.ts) at given
  * places, each drawn only over its own extent (so a 4000×4000 image takes
  * well under a second), annotated as tight bounding boxes in relative
- * coordinates and written as PNG under <root>/<project>/.
+ * coordinates and as a class index per pixel, and written as PNG under
+ * <root>/<project>/.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import seedrandom from 'seedrandom';
 import sharp from 'sharp';
 import type { BoundingBoxAnnotation } from '../../libs/plugin/data.js';
-import { inside, PROJECT, type Shape } from './shapes.js';
+import { inside, PROJECT, shapeIndex, type Shape } from './shapes.js';
 
 export interface LargeObject {
   shape: Shape;
@@ -34,8 +35,15 @@ export function scatter(random: () => number, width: number, height: number, cou
   return placed.slice(taken.length);
 }
 
-/** Draws `objects` into a width×height PNG at <root>/<project>/<filename>; their tight boxes, relative. */
-export async function writeLargeScene(root: string, filename: string, width: number, height: number, objects: readonly LargeObject[], seed: string): Promise<BoundingBoxAnnotation[]> {
+export interface LargeScene {
+  /** Each object's tight box, relative. */
+  boxes: BoundingBoxAnnotation[];
+  /** Per pixel the class index of its object's shape (shapeIndex), 0 for background; row-major. */
+  classes: Uint8Array;
+}
+
+/** Draws `objects` into a width×height PNG at <root>/<project>/<filename>. */
+export async function writeLargeScene(root: string, filename: string, width: number, height: number, objects: readonly LargeObject[], seed: string): Promise<LargeScene> {
   const random = seedrandom(seed);
   const blocksX = Math.ceil(width / BLOCK);
   const blocks = Array.from({ length: blocksX * Math.ceil(height / BLOCK) }, () => [0, 1, 2].map(() => random() * 255));
@@ -48,13 +56,15 @@ export async function writeLargeScene(root: string, filename: string, width: num
     for (let c = 0; c < 3; c++) pixels[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, colour[c]! + noise()));
   };
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) paint(x, y, bgAt(x, y));
-  const annotations = objects.map((o, k): BoundingBoxAnnotation => {
+  const classes = new Uint8Array(width * height);
+  const boxes = objects.map((o, k): BoundingBoxAnnotation => {
     const colour = bgAt(o.cx, o.cy).map((v) => (v + 90 + random() * 75) % 256);
     let [x0, y0, x1, y1] = [width, height, 0, 0];
     for (let y = Math.max(0, Math.floor(o.cy - o.r - 1)); y < Math.min(height, Math.ceil(o.cy + o.r + 1)); y++) {
       for (let x = Math.max(0, Math.floor(o.cx - o.r - 1)); x < Math.min(width, Math.ceil(o.cx + o.r + 1)); x++) {
         if (!inside[o.shape](x + 0.5 - o.cx, y + 0.5 - o.cy, o.r)) continue;
         paint(x, y, colour);
+        classes[y * width + x] = shapeIndex(o.shape);
         [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x + 1), Math.max(y1, y + 1)];
       }
     }
@@ -63,5 +73,5 @@ export async function writeLargeScene(root: string, filename: string, width: num
   const file = path.join(root, PROJECT, filename);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, await sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer());
-  return annotations;
+  return { boxes, classes };
 }

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { LabelClass } from '../../libs/plugin/data.js';
 import { encodeMask } from '../../libs/plugin/masks.js';
 import { BACKGROUND, outputClasses, outputLookup } from '../../models/builtin/segmentation/classes.js';
-import { predictionMaps, targetMap } from '../../models/builtin/segmentation/mask-maps.js';
+import { outputMap, predictionMaps } from '../../models/builtin/segmentation/mask-maps.js';
 import { softmaxRows } from '../../models/builtin/segmentation/softmax.js';
 
 const cls = (index: number): LabelClass => ({ name: `c${index}`, color: null, index });
@@ -27,8 +27,8 @@ describe('segmentation classes and maps', () => {
     const first = encodeMask(Uint8Array.from([1, 1, 2, 2, 1, 1, 2, 0]), 4, 2);
     const second = encodeMask(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 1]), 4, 2);
     const lookup = outputLookup(['a', 'b'], { a: cls(1), b: cls(2) });
-    assert.deepEqual(Array.from(targetMap([first], 2, lookup)), [0, 1, 0, -1]);
-    assert.deepEqual(Array.from(targetMap([first, second], 2, lookup)), [0, 1, 0, 0]);
+    assert.deepEqual(Array.from(outputMap([first], lookup, 2, 2).outputs), [0, 1, 0, -1]);
+    assert.deepEqual(Array.from(outputMap([first, second], lookup, 2, 2).outputs), [0, 1, 0, 0]);
   });
 
   it('resizes probabilities bilinearly to the image and drops classes the project no longer has', () => {

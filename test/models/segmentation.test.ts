@@ -21,6 +21,7 @@ import { EntropyRanker } from '../../models/rankers/entropy.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import { MaxConfidenceRanker } from '../../models/rankers/max-confidence.js';
 import { expectStopsAtBatch, optionsWith, stateOf } from '../support/builtin-models.js';
+import { meanIoU } from '../support/mask-iou.js';
 import { GROUND_INDEX, HEIGHT, makeMaskSet, maskClasses, WIDTH, type MaskSet } from './shape-masks.js';
 import { PROJECT } from './shapes.js';
 
@@ -31,27 +32,6 @@ const options = (changes: Record<string, number | boolean> = {}) =>
   optionsWith(SegmentationModel.getDefaultOptions(), { 'network.inputSize': 32, 'training.learningRate': 0.005, ...changes });
 
 type Masks = ImagePredictionsMap<SegmentationPrediction>;
-
-/**
- * Mean IoU of predicted label maps against the truth over the classes that
- * occur in either (pixels whose truth `skip` names do not count).
- */
-function meanIoU(predictions: Masks, truth: MaskSet['truth'], skip: (index: number) => boolean = () => false): number {
-  const intersection = new Map<number, number>();
-  const union = new Map<number, number>();
-  const add = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
-  for (const [id, t] of Object.entries(truth)) {
-    const { labelMap } = predictions[id]!.predictions[0]!;
-    for (let i = 0; i < t.length; i++) {
-      if (skip(t[i]!)) continue;
-      add(union, t[i]!);
-      if (labelMap[i] === t[i]) add(intersection, t[i]!);
-      else add(union, labelMap[i]!);
-    }
-  }
-  const ious = [...union].map(([k, u]) => (intersection.get(k) ?? 0) / u);
-  return ious.reduce((a, b) => a + b, 0) / ious.length;
-}
 
 describe('built-in segmentation model ("segmentationMasks")', () => {
   let dir: string;

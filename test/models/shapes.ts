@@ -39,8 +39,11 @@ function drawShape(shape: Shape, random: () => number): Buffer {
   return pixels;
 }
 
+/** A shape's class index (LabelClass.index, as in segmentation masks). */
+export const shapeIndex = (shape: Shape) => SHAPES.indexOf(shape) + 1;
+
 export const labelClasses = (shapes: readonly Shape[] = SHAPES): Record<string, LabelClass> =>
-  Object.fromEntries(shapes.map((s) => [`lc-${s}`, { name: s, color: null, index: SHAPES.indexOf(s) + 1 }]));
+  Object.fromEntries(shapes.map((s) => [`lc-${s}`, { name: s, color: null, index: shapeIndex(s) }]));
 
 /** `perShape` images of each shape under <root>/shapes/<split>/, labelled. */
 export async function makeShapeSet(root: string, split: string, perShape: number, seed: number, shapes: readonly Shape[] = SHAPES): Promise<TrainingData<LabelAnnotation>> {

@@ -86,12 +86,12 @@ describe('tiling large images (built-in detector)', () => {
     const images: TrainingData<BoundingBoxAnnotation>['images'] = {};
     for (let k = 0; k < 4; k++) {
       const objects = scatter(random, 1000, 1000, 30, SHAPES2, RADIUS);
-      images[`train-${k}`] = { filename: `train/large-${k}.png`, annotations: await writeLargeScene(dir, `train/large-${k}.png`, 1000, 1000, objects, `train-${k}`) };
+      images[`train-${k}`] = { filename: `train/large-${k}.png`, annotations: (await writeLargeScene(dir, `train/large-${k}.png`, 1000, 1000, objects, `train-${k}`)).boxes };
     }
     train = { images, labelClasses: labelClasses(SHAPES2) };
     const onSeams = seamObjects(slidingWindows(BIG, BIG, GEOMETRY), BIG, random);
     const objects = [...onSeams, ...scatter(random, BIG, BIG, 40, SHAPES2, RADIUS, onSeams)];
-    bigTruths = await writeLargeScene(dir, 'big/ortho.png', BIG, BIG, objects, 'big');
+    bigTruths = (await writeLargeScene(dir, 'big/ortho.png', BIG, BIG, objects, 'big')).boxes;
     seams = bigTruths.slice(0, onSeams.length);
   });
   after(() => rm(dir, { recursive: true, force: true }));

@@ -11,19 +11,20 @@
  * its core owns (tiling/placement.ts), in whole-image coordinates, then
  * suppresses near-duplicates across the image. One image is open at a time.
  */
-import seedrandom from 'seedrandom';
 import type { Annotation, BoundingBoxPrediction, PointPrediction } from '../../../libs/plugin/data.js';
-import { BuiltinModel, type Predictor, type TaggedExample, type UsableImage } from '../builtin-model.js';
-import { predictImages } from '../predict.js';
-import { openLargeImage } from '../tiling/large-image.js';
+import { BuiltinModel, type Predictor, type UsableImage } from '../builtin-model.js';
 import { ownedPredictions, placeInWindow } from '../tiling/placement.js';
-import { slidingWindows, trainingWindows } from '../tiling/windows.js';
+import { predictLargeImages } from '../tiling/sliding-inference.js';
+import { windowExamples, type WindowCutter } from '../tiling/window-examples.js';
 import { HEATMAP_HEAD, HEATMAP_NETWORK, heatmapSpecs, type HeatmapArch } from './network.js';
 import type { HeatmapSettings } from './settings.js';
 import { heatmapTargets, type Instance } from './targets.js';
 
-/** Windows read and predicted at a time during tiled inference (bounds memory). */
-const WINDOW_CHUNK = 64;
+/** Tiled training: a window around each object, the objects in window coordinates. */
+const OBJECT_WINDOWS: WindowCutter<readonly Instance[], readonly Instance[]> = {
+  around: (objects) => objects.map((o) => ({ x: o.x, y: o.y, width: o.width ?? 0, height: o.height ?? 0 })),
+  inWindow: (objects, window, width, height) => objects.flatMap((o) => placeInWindow(o, window, width, height) ?? []),
+};
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -68,46 +69,19 @@ export abstract class HeatmapModel<S extends HeatmapSettings> extends BuiltinMod
 
   /** Tiling: a window around each object and some negatives per image, objects in window coordinates. */
   protected override async examples(images: readonly UsableImage<readonly Instance[]>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void) {
-    const { tiling, seed } = this.settings;
-    if (!tiling.enabled) return super.examples(images, size, signal, loaded);
-    const out: TaggedExample<readonly Instance[]>[] = [];
-    for (const [i, { id, filename, target }] of images.entries()) {
-      signal?.throwIfAborted();
-      const image = await openLargeImage(this.ctx.fileServer, filename);
-      if (image) {
-        const extents = target.map((o) => ({ x: o.x, y: o.y, width: o.width ?? 0, height: o.height ?? 0 }));
-        const windows = trainingWindows(image.width, image.height, extents, tiling.size, tiling.negatives, seedrandom(`${seed}:windows:${id}`));
-        const pixels = await image.read(windows, size);
-        windows.forEach((w, k) => out.push({
-          id, image: pixels[k]!,
-          target: target.flatMap((o) => placeInWindow(o, w, image.width, image.height) ?? []),
-        }));
-      }
-      loaded(i + 1);
-    }
-    return out;
+    if (!this.settings.tiling.enabled) return super.examples(images, size, signal, loaded);
+    return windowExamples(this.ctx.fileServer, images, size, this.settings, OBJECT_WINDOWS, signal, loaded);
   }
 
-  /** Tiling: each image window by window, one image at a time. */
+  /** Tiling: each image window by window, one image at a time; predictions owned by each window's core, near-duplicates suppressed. */
   protected override async predictFiles(filenames: readonly string[], predictor: Predictor<HeatmapArch>) {
-    if (!this.settings.tiling.enabled) return super.predictFiles(filenames, predictor);
-    const out: Located[][] = [];
-    for (const filename of filenames) out.push(await this.predictLarge(filename, predictor));
-    return out;
-  }
-
-  private async predictLarge(filename: string, { pool, params, arch, classes, known, signal }: Predictor<HeatmapArch>): Promise<Located[]> {
-    const image = await openLargeImage(this.ctx.fileServer, filename);
-    if (!image) return [];
-    const { tiling, batchSize } = this.settings;
-    const plan = slidingWindows(image.width, image.height, tiling);
-    const found: Located[] = [];
-    for (let i = 0; i < plan.length; i += WINDOW_CHUNK) {
-      signal?.throwIfAborted();
-      const windows = plan.slice(i, i + WINDOW_CHUNK);
-      const outputs = await predictImages(pool, params, await image.read(windows, arch.inputSize), arch.inputSize, batchSize, signal);
-      windows.forEach((w, k) => found.push(...ownedPredictions(w, this.predictions(outputs[k]!, arch, classes, known), image.width, image.height, tiling.overlap)));
-    }
-    return this.suppressAcrossWindows(found, image.width, image.height, Math.min(tiling.size, image.width, image.height) / arch.inputSize);
+    const { tiling } = this.settings;
+    if (!tiling.enabled) return super.predictFiles(filenames, predictor);
+    const { arch, classes, known } = predictor;
+    return predictLargeImages(this.ctx.fileServer, filenames, this.settings, predictor, async ({ width, height, outputs }) => {
+      const found: Located[] = [];
+      for await (const { window, output } of outputs) found.push(...ownedPredictions(window, this.predictions(output, arch, classes, known), width, height, tiling.overlap));
+      return this.suppressAcrossWindows(found, width, height, Math.min(tiling.size, width, height) / arch.inputSize);
+    });
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { PluginOptions } from '../../../libs/plugin/context.js';
 import type { Field, FieldValue } from '../option-fields.js';
-import { TILING_FIELDS, TILING_GROUP, tilingErrors, tilingSettings, type TilingSettings } from '../tiling/settings.js';
+import { TILING_FIELDS, TILING_GROUP, tilingSettings, withTilingErrors, type TilingSettings } from '../tiling/settings.js';
 import { defaultOptionsJson, MODEL_GROUPS, modelFields, resolveModelSettings, type Defaults, type ModelSettings, type Resolved } from '../model-settings.js';
 
 export interface HeatmapSettings extends ModelSettings {
@@ -42,14 +42,11 @@ export function heatmapOptions<S extends HeatmapSettings>(
   return {
     fields,
     defaultOptions: () => defaultOptionsJson(GROUPS, fields),
-    resolve: (options) => {
-      const resolved = resolveModelSettings<S>(GROUPS, fields, options, (values) => ({
-        scoreThreshold: values.scoreThreshold as number,
-        maxObjects: values.maxObjects as number,
-        tiling: tilingSettings(values),
-        ...extra(values),
-      }) as Omit<S, keyof ModelSettings>);
-      return { ...resolved, errors: [...resolved.errors, ...tilingErrors(resolved.settings.tiling)] };
-    },
+    resolve: (options) => withTilingErrors(resolveModelSettings<S>(GROUPS, fields, options, (values) => ({
+      scoreThreshold: values.scoreThreshold as number,
+      maxObjects: values.maxObjects as number,
+      tiling: tilingSettings(values),
+      ...extra(values),
+    }) as Omit<S, keyof ModelSettings>)),
   };
 }

@@ -8,25 +8,42 @@
  * logitsMap planes follow the state's output order (by class index),
  * restricted to the classes the project still has. train() reports pixel
  * accuracy, mean IoU and loss on a held-out split.
+ *
+ * With tiling on (tiling/), images are cut into windows, each resized to the
+ * network input: training takes a window around each labelled area of the
+ * masks (tiling/areas.ts) plus random negatives, the masks cut alike;
+ * inference slides windows over the whole image and stitches their maps,
+ * each pixel from the window whose core owns it (mask-maps.ts). One image is
+ * open at a time.
  */
 import type { PluginContext } from '../../../libs/plugin/context.js';
-import { isSegmentationMaskAnnotation, type Annotation, type SegmentationPrediction, type TrainingData } from '../../../libs/plugin/data.js';
+import { isSegmentationMaskAnnotation, type Annotation, type LabelClass, type SegmentationPrediction, type TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
-import { BuiltinModel, verifyWith, type ImageContext, type TargetContext } from '../builtin-model.js';
+import { BuiltinModel, verifyWith, type ImageContext, type Predictor, type TargetContext, type UsableImage } from '../builtin-model.js';
+import { labelledAreas } from '../tiling/areas.js';
+import { predictLargeImages } from '../tiling/sliding-inference.js';
+import { windowExamples } from '../tiling/window-examples.js';
 import { outputClasses, outputIndices, outputLookup } from './classes.js';
 import { heldOutStats } from './held-out-stats.js';
-import { predictionMaps, targetMap } from './mask-maps.js';
+import { emptyPrediction, outputMap, predictionMaps, stitchWindow, windowOutputs, type OutputMap } from './mask-maps.js';
 import { HEAD, maskTargets, SEGMENTATION_NETWORK, segmentationSpecs, type SegmentationArch } from './network.js';
 import { defaultOptionsJson, resolveSettings, type SegmentationSettings } from './settings.js';
 import { softmaxRows } from './softmax.js';
 
-export class SegmentationModel extends BuiltinModel<Int16Array, SegmentationArch, SegmentationSettings> {
+/** The mask index each output predicts; only classes the project still has can be predicted. */
+function predictedIndices(classes: readonly string[], labelClasses: Record<string, LabelClass>): number[] {
+  const indices = outputIndices(classes, labelClasses);
+  if (!indices.some((index) => index > 0)) throw new Error('the project has none of the label classes this model state predicts');
+  return indices;
+}
+
+export class SegmentationModel extends BuiltinModel<OutputMap, SegmentationArch, SegmentationSettings> {
   static readonly metadata: PluginMetadataInput = {
     kind: 'model',
     key: 'builtin.segmentationMasks',
     name: 'Semantic segmentation (small U-Net)',
     author: 'AIDE mesh',
-    description: 'A small U-Net for segmentation masks, trained on the CPU or GPU; configurable width, depth and input size, with flip, crop and colour-jitter augmentation. Honours "ignore unlabelled pixels"; supports adding and removing label classes.',
+    description: 'A small U-Net for segmentation masks, trained on the CPU or GPU; configurable width, depth and input size, with flip, crop and colour-jitter augmentation; large images cut into windows. Honours "ignore unlabelled pixels"; supports adding and removing label classes.',
     annotationType: 'segmentationMasks',
     predictionType: 'segmentationMasks',
     canAddLabelClasses: true,
@@ -60,26 +77,51 @@ export class SegmentationModel extends BuiltinModel<Int16Array, SegmentationArch
     return outputClasses(data);
   }
 
-  /** The image's masks as a map of outputs at the input size; images whose masks label no pixel that counts teach nothing. */
-  protected target(annotations: readonly Annotation[], classIndex: ReadonlyMap<string, number>, { arch, labelClasses }: TargetContext<SegmentationArch>): Int16Array | undefined {
+  /**
+   * The image's masks as a map of outputs: at the input size, or with tiling
+   * at the masks' own size (2 bytes a pixel, held for the round) for
+   * examples() to cut windows from. Images whose masks label no pixel that
+   * counts teach nothing.
+   */
+  protected target(annotations: readonly Annotation[], classIndex: ReadonlyMap<string, number>, { arch, labelClasses }: TargetContext<SegmentationArch>): OutputMap | undefined {
     const masks = annotations.filter(isSegmentationMaskAnnotation);
     if (masks.length === 0) return undefined;
-    const target = targetMap(masks, arch.inputSize, outputLookup([...classIndex.keys()], labelClasses));
-    return target.some((v) => v >= 0) ? target : undefined;
+    const { width, height } = this.settings.tiling.enabled ? masks[0]! : { width: arch.inputSize, height: arch.inputSize };
+    const target = outputMap(masks, outputLookup([...classIndex.keys()], labelClasses), width, height);
+    return target.outputs.some((v) => v >= 0) ? target : undefined;
   }
 
   protected encoder(arch: SegmentationArch) {
     return maskTargets(arch.inputSize);
   }
 
-  protected evaluate(targets: readonly Int16Array[], logits: readonly Float32Array[], arch: SegmentationArch) {
-    return { ...heldOutStats(logits.map((l) => softmaxRows(l, arch.classes)), targets, arch.classes) };
+  /** Tiling: a window around each labelled area but background, and some negatives, per image; window maps cut from the image's. */
+  protected override async examples(images: readonly UsableImage<OutputMap>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void) {
+    if (!this.settings.tiling.enabled) return super.examples(images, size, signal, loaded);
+    return windowExamples(this.ctx.fileServer, images, size, this.settings, {
+      around: ({ outputs, width, height, background }) => labelledAreas(outputs, width, height, (v) => v >= 0 && v !== background),
+      inWindow: (map, window, imageWidth, imageHeight) => windowOutputs(map, window, imageWidth, imageHeight, size),
+    }, signal, loaded);
+  }
+
+  protected evaluate(targets: readonly OutputMap[], logits: readonly Float32Array[], arch: SegmentationArch) {
+    return { ...heldOutStats(logits.map((l) => softmaxRows(l, arch.classes)), targets.map((t) => t.outputs), arch.classes) };
   }
 
   protected predictions(logits: Float32Array, arch: SegmentationArch, classes: readonly string[], _known: readonly boolean[], { width, height, labelClasses }: ImageContext): SegmentationPrediction[] {
-    // Only classes the project still has can be predicted.
-    const indices = outputIndices(classes, labelClasses);
-    if (!indices.some((index) => index > 0)) throw new Error('the project has none of the label classes this model state predicts');
+    const indices = predictedIndices(classes, labelClasses);
     return [predictionMaps(softmaxRows(logits, arch.classes), arch.inputSize, { indices, width, height, logits: this.settings.logitsMaps })];
+  }
+
+  /** Tiling: each image window by window, one image at a time, the windows' maps stitched at the image's size. */
+  protected override async predictFiles(filenames: readonly string[], predictor: Predictor<SegmentationArch>) {
+    if (!this.settings.tiling.enabled) return super.predictFiles(filenames, predictor);
+    const { arch, classes, labelClasses } = predictor;
+    return predictLargeImages(this.ctx.fileServer, filenames, this.settings, predictor, async ({ width, height, outputs }) => {
+      const indices = predictedIndices(classes, labelClasses);
+      const maps = emptyPrediction({ indices, width, height, logits: this.settings.logitsMaps });
+      for await (const { window, output } of outputs) stitchWindow(maps, softmaxRows(output, arch.classes), arch.inputSize, indices, window);
+      return [maps];
+    });
   }
 }

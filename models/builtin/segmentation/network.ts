@@ -20,6 +20,7 @@ import { convSpecs, PARAMS_PER_CONV, stageChannels, standardizedConv, standardiz
 import type { TargetEncoder } from '../batch.js';
 import type { ClassHead } from '../label-classes.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
+import type { OutputMap } from './mask-maps.js';
 
 export interface SegmentationArch extends Arch {
   inputSize: number;
@@ -124,7 +125,7 @@ export function createNetwork(arch: Arch): Network {
 }
 
 /** Writes a size×size map of output indices (−1 = ignored) under the image's augmentation. */
-export const maskTargets = (size: number): TargetEncoder<Int16Array> => ({
+export const maskTargets = (size: number): TargetEncoder<OutputMap> => ({
   length: size * size,
-  write: (mask, t, out, offset) => warpNearest(mask, size, 1, t, out, offset),
+  write: ({ outputs }, t, out, offset) => warpNearest(outputs, size, 1, t, out, offset),
 });

@@ -9,7 +9,9 @@
  * neighbours; the last window on each axis is aligned to the image's edge.
  * Each window owns a core — up to the middle of its overlaps with its
  * neighbours — and the cores tile the image exactly, so keeping only the
- * objects whose centre lies in their window's core de-duplicates across seams.
+ * objects whose centre lies in their window's core de-duplicates across seams,
+ * and per-pixel predictions taken from the window owning each pixel meet
+ * without seams or double counting.
  * An object at most `overlap` pixels across is whole in the window that owns it.
  */
 import type { ImageWindow } from '../../../libs/plugin/context.js';
@@ -61,6 +63,24 @@ export function slidingWindows(width: number, height: number, { size, overlap }:
 /** Whether a centre (source pixels) belongs to this window's core, widened by `margin` pixels on each side. */
 export const ownsCentre = ({ core }: PlannedWindow, x: number, y: number, margin = 0): boolean =>
   x >= core.left - margin && x < core.right + margin && y >= core.top - margin && y < core.bottom + margin;
+
+/** Pixels (whole, half-open bounds) of an image. */
+export interface PixelRect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/**
+ * The pixels whose centres the window's core owns: per-pixel predictions
+ * stitched from these tile the image exactly, each pixel from one window.
+ */
+export function corePixels({ core }: PlannedWindow): PixelRect {
+  // Centre x + 0.5 in [left, right) ⇔ x in [ceil(left − 0.5), ceil(right − 0.5)).
+  const first = (edge: number) => Math.max(0, Math.ceil(edge - 0.5));
+  return { left: first(core.left), top: first(core.top), right: first(core.right), bottom: first(core.bottom) };
+}
 
 /** An axis-aligned extent in relative coordinates of some frame (x/y = centre). */
 export interface RelativeExtent {
