@@ -49,11 +49,12 @@ const UNIT = { wall: 'img/s', cpu: 'img/CPU-s' } as const;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
 
-async function imagesPerSecond(w: Workload, step: (k: number) => Promise<void>): Promise<Rate> {
-  for (let k = 0; k < 3; k++) await step(k); // warm-up: kernels set up, XNNPACK operators created
+/** `run(n)` does n steps (batches). */
+async function imagesPerSecond(w: Workload, run: (steps: number) => Promise<void>): Promise<Rate> {
+  await run(3); // warm-up: kernels set up, XNNPACK operators created
   const start = performance.now();
   const cpu = process.cpuUsage(); // the whole process: replica threads included
-  for (let k = 0; k < w.steps; k++) await step(k);
+  await run(w.steps);
   const used = process.cpuUsage(cpu);
   const images = w.steps * w.batchSize;
   return { wall: images / ((performance.now() - start) / 1000), cpu: images / ((used.user + used.system) / 1e6) };
@@ -71,16 +72,18 @@ async function oursOnce(pool: ReplicaPool, w: Workload): Promise<Speeds> {
     const j = i + w.batchSize;
     return [{ images: w.images.subarray(i * pixels, j * pixels), count: w.batchSize, size: w.size }, w.targets.subarray(i * perImage, j * perImage)];
   };
-  const train = await imagesPerSecond(w, async (k) => {
-    const [b, targets] = batch(k);
-    const { grads } = await pool.gradients(params, b, targets);
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
-    adam.step(params, grads);
+  const train = await imagesPerSecond(w, async (steps) => {
+    for (let k = 0; k < steps; k++) {
+      const [b, targets] = batch(k);
+      const { grads } = await pool.gradients(params, b, targets);
+      for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= b.count;
+      adam.step(params, grads);
+    }
   });
-  const infer = await imagesPerSecond(w, async (k) => {
-    // Not `w.finish?.(await …)`: an absent finish would skip evaluating its argument, the prediction itself.
-    const outputs = await pool.predict(params, batch(k)[0]);
-    w.finish?.(outputs);
+  // Inference as the models run it (predict.ts): one run over the batches, parameters sent once, the next batch queued.
+  const infer = await imagesPerSecond(w, async (steps) => {
+    const batches = function* () { for (let k = 0; k < steps; k++) yield batch(k)[0]; };
+    for await (const outputs of pool.predictAll(params, batches())) w.finish?.(outputs);
   });
   return { train, infer };
 }

@@ -1,10 +1,10 @@
 /**
  * One convolution stage as a single differentiable op:
  * maxPool(relu(conv2d(x, filter) + bias)) with 2×2 windows at stride 2
- * ('valid'). Under a gradient tape, on a backend with the fused kernels
- * (the project registers them for WebAssembly, libs/tf/wasm-kernels), the
- * convolution stays fused with bias and ReLU, pooling records each window's
- * argmax, and the gradients are computed from the argmaxes and the pooled
+ * ('valid'). On a backend with the fused kernels (the project registers
+ * them for WebAssembly, libs/tf/wasm-kernels), the forward pools as it
+ * convolves (the full-resolution activation is never written), records each
+ * window's argmax, and under a gradient tape the gradients are computed from the argmaxes and the pooled
  * gradient directly, instead of what tf.fused.conv2d falls back to under a
  * tape: separate Conv2D, Add, Relu and MaxPool forward, and MaxPoolGrad,
  * Step, Multiply, Sum, Conv2DBackpropFilter and Conv2DBackpropInput
@@ -26,8 +26,7 @@ export interface ConvReluMaxPoolAttrs {
 }
 
 export function convReluMaxPool(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, attrs: ConvReluMaxPoolAttrs): tf.Tensor4D {
-  const taped = tf.engine().state.gradientDepth > 0;
-  if (!taped || !tf.getKernel(CONV_RELU_MAX_POOL, tf.getBackend())) {
+  if (!tf.getKernel(CONV_RELU_MAX_POOL, tf.getBackend())) {
     const conv = tf.fused.conv2d({ x, filter, bias, strides: attrs.strides, pad: attrs.pad, activation: 'relu' });
     return tf.maxPool(conv, 2, 2, 'valid');
   }

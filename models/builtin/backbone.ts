@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
+import { standardizeImages } from '../../libs/tf/standardize-images.js';
 import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import type { ParamSpec } from './network.js';
 
@@ -44,15 +45,6 @@ export function backboneSpecs(width: number, depth: number): ParamSpec[] {
  */
 export function standardizedConv(x: tf.Tensor4D, [kernel, gain, bias]: readonly tf.Tensor[]): tf.Tensor4D {
   return tf.relu(tf.fused.conv2d({ x, filter: standardizedFilter(kernel as tf.Tensor4D, gain as tf.Tensor1D), bias, strides: 1, pad: 'same' }));
-}
-
-/**
- * Per-image standardization: brightness and contrast stop mattering, which
- * spares a small network (without batch norm) a long plateau.
- */
-export function standardizeImages(images: tf.Tensor4D): tf.Tensor4D {
-  const { mean, variance } = tf.moments(images, [1, 2, 3], true);
-  return tf.div(tf.sub(images, mean), tf.sqrt(tf.add(variance, 1e-3)));
 }
 
 /**

@@ -1,4 +1,4 @@
-/** Network outputs (Network.predict) of images through the replica pool, batch by batch: one array per image. */
+/** Network outputs (Network.predict) of images through the replica pool, batch by batch (pipelined): one array per image. */
 import { makeBatch } from './batch.js';
 import type { ReplicaPool } from './replica-pool.js';
 
@@ -11,12 +11,16 @@ export async function predictImages(
   signal?: AbortSignal,
 ): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
-  for (let i = 0; i < images.length; i += batchSize) {
-    signal?.throwIfAborted();
-    const batch = makeBatch(images.slice(i, i + batchSize), size);
-    const outputs = await pool.predict(params, batch);
-    const perImage = outputs.length / batch.count;
-    for (let k = 0; k < batch.count; k++) out.push(outputs.slice(k * perImage, (k + 1) * perImage));
+  function* batches() {
+    for (let i = 0; i < images.length; i += batchSize) {
+      signal?.throwIfAborted();
+      yield makeBatch(images.slice(i, i + batchSize), size);
+    }
+  }
+  for await (const outputs of pool.predictAll(params, batches())) {
+    const count = Math.min(batchSize, images.length - out.length);
+    const perImage = outputs.length / count;
+    for (let k = 0; k < count; k++) out.push(outputs.slice(k * perImage, (k + 1) * perImage));
   }
   return out;
 }

@@ -21,6 +21,8 @@ class Replica {
   private nextId = 0;
   /** False once the worker failed or exited. */
   alive = true;
+  /** Id of the prediction weights this worker holds. */
+  weights?: number;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: ReplicaReply) => {
@@ -107,7 +109,12 @@ const moved = (batch: Batch): ArrayBuffer[] => [batch.images.buffer as ArrayBuff
 /** Parameters as posted: a view into a larger buffer is copied out first, for the same reason. */
 const own = (params: Float32Array[]): Float32Array[] => params.map((p) => (p.byteLength === p.buffer.byteLength ? p : p.slice()));
 
+/** Prediction batches queued at the replicas at once. */
+const IN_FLIGHT = 2;
+
 export class ReplicaPool {
+  private nextWeights = 0;
+
   private constructor(
     private readonly replicas: Replica[],
     readonly backend: BackendName,
@@ -157,11 +164,39 @@ export class ReplicaPool {
 
   /** Network.predict over the batch: [count, ...outputShape], row-major. */
   async predict(params: Float32Array[], batch: Batch): Promise<Float32Array> {
-    const sent = own(params);
+    for await (const outputs of this.predictAll(params, [batch])) return outputs;
+    throw new Error('no prediction');
+  }
+
+  /**
+   * Network.predict over each batch, in order, the parameters sent to each
+   * replica once. The next batches are already queued at the replicas while
+   * one is read (IN_FLIGHT), so no replica waits on a round trip between
+   * two shards. The batches are pulled as needed: an iterator that throws
+   * (say, on an abort) ends the run, leaving queued batches unread.
+   */
+  async *predictAll(params: Float32Array[], batches: Iterable<Batch>): AsyncGenerator<Float32Array> {
+    // A copy: a replica that gets its first shard late still sees the parameters as they were at the start.
+    const weights = { id: this.nextWeights++, params: params.map((p) => p.slice()) };
+    const queued: Promise<Float32Array>[] = [];
+    for (const batch of batches) {
+      const outputs = this.predictBatch(weights, batch);
+      // Awaited below, in order; this only keeps a failure of a batch queued behind another from counting as unhandled meanwhile.
+      outputs.catch(() => {});
+      queued.push(outputs);
+      if (queued.length >= IN_FLIGHT) yield await queued.shift()!;
+    }
+    while (queued.length > 0) yield await queued.shift()!;
+  }
+
+  private async predictBatch(weights: { id: number; params: Float32Array[] }, batch: Batch): Promise<Float32Array> {
     const parts = await Promise.all(
       shards(batch.count, this.replicas.length).map((range, i) => {
+        const replica = this.replicas[i]!;
         const shard = shardOf(batch, range);
-        return this.replicas[i]!.request<'predict'>({ kind: 'predict', params: sent, batch: shard }, moved(shard));
+        const sent = replica.weights === weights.id ? { id: weights.id } : weights;
+        replica.weights = weights.id;
+        return replica.request<'predict'>({ kind: 'predict', weights: sent, batch: shard }, moved(shard));
       }),
     );
     const outputs = new Float32Array(parts.reduce((n, p) => n + p.outputs.length, 0));

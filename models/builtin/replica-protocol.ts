@@ -19,7 +19,12 @@ export interface Batch {
 export type ReplicaRequest =
   /** targets: count × (product of Network.targetShape) floats, row-major, image by image. */
   | { kind: 'gradients'; id: number; params: Float32Array[]; batch: Batch; targets: Float32Array }
-  | { kind: 'predict'; id: number; params: Float32Array[]; batch: Batch }
+  /**
+   * Parameters travel once per replica and prediction run: with the run's
+   * first shard (`params` set), after which the replica keeps them, ready for
+   * inference, until weights of another id arrive.
+   */
+  | { kind: 'predict'; id: number; weights: { id: number; params?: Float32Array[] }; batch: Batch }
   | { kind: 'memory'; id: number };
 
 export type ReplicaReply =

@@ -39,8 +39,20 @@ function gradients(network: Network, params: Float32Array[], batch: Batch, targe
   return { kind: 'gradients', id: 0, grads: values, lossSum: lossSum![0]! };
 }
 
-function predict(network: Network, params: Float32Array[], batch: Batch): Float32Array {
-  return valuesOf([tf.tidy(() => network.predict(paramTensors(network, params), imageTensor(batch)))])[0]!;
+/** The parameters of the current prediction run, as tensors. */
+let loaded: { id: number; tensors: tf.Tensor[] } | undefined;
+
+function weights(network: Network, { id, params }: { id: number; params?: Float32Array[] }): tf.Tensor[] {
+  if (params) {
+    if (loaded) tf.dispose(loaded.tensors);
+    loaded = { id, tensors: paramTensors(network, params) };
+  }
+  if (loaded?.id !== id) throw new Error(`weights ${id} were not sent to this replica`);
+  return loaded.tensors;
+}
+
+function predict(network: Network, params: tf.Tensor[], batch: Batch): Float32Array {
+  return valuesOf([tf.tidy(() => network.predict(params, imageTensor(batch)))])[0]!;
 }
 
 async function main(): Promise<void> {
@@ -52,7 +64,7 @@ async function main(): Promise<void> {
       if (req.kind === 'gradients') {
         send({ ...gradients(network, req.params, req.batch, req.targets), id: req.id });
       } else if (req.kind === 'predict') {
-        send({ kind: 'predict', id: req.id, outputs: predict(network, req.params, req.batch) });
+        send({ kind: 'predict', id: req.id, outputs: predict(network, weights(network, req.weights), req.batch) });
       } else {
         send({ kind: 'memory', id: req.id, numTensors: tf.memory().numTensors });
       }

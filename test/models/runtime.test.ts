@@ -43,6 +43,36 @@ describe('built-in model runtime', () => {
     assert.equal(probs.length, 10);
   });
 
+  it('predicts a run of batches in order, with the parameters as they were when it started', async () => {
+    const images = (count: number, seed: number) => ({ images: Float32Array.from({ length: count * 16 * 16 * 3 }, (_, i) => ((i * 31 + seed) % 101) / 101), count, size: 16 });
+    // A one-image batch reaches only the first replica: the second gets the run's parameters with its first shard, later.
+    const batches = [images(5, 1), images(1, 2), images(4, 3), images(3, 4)];
+    const params = initialParameters(classifierSpecs(arch), 5).map((t) => t.data);
+    const expected: Float32Array[] = [];
+    for (const b of batches) expected.push(await one.predict(params, b));
+    const snapshot = params.map((p) => p.slice());
+    const got: Float32Array[] = [];
+    for await (const outputs of two.predictAll(params, batches)) {
+      got.push(outputs);
+      params[params.length - 1]![0] = 10; // the head's bias for class 0, changed mid-run: the run must not see it
+    }
+    assert.equal(got.length, batches.length);
+    got.forEach((o, k) => {
+      assert.equal(o.length, batches[k]!.count * arch.classes);
+      o.forEach((v, i) => assert.ok(Math.abs(v - expected[k]![i]!) < 1e-5, `batch ${k} output ${i}: ${v} vs ${expected[k]![i]}`));
+    });
+    // A new run takes the new parameters (no replica keeps the last run's).
+    const changed = await two.predict(params, batches[0]!);
+    const reference = await one.predict(params, batches[0]!);
+    changed.forEach((v, i) => assert.ok(Math.abs(v - reference[i]!) < 1e-5));
+    assert.ok(changed.some((v, i) => Math.abs(v - expected[0]![i]!) > 1e-3), 'the changed bias changes the outputs');
+    // A batch source that throws (an abort) ends the run with its error; the pool serves the next run.
+    function* aborted() { yield batches[0]!; yield batches[2]!; throw new Error('aborted'); }
+    await assert.rejects(async () => { for await (const _ of two.predictAll(snapshot, aborted())) { /* read */ } }, /aborted/);
+    const after = await two.predict(snapshot, batches[3]!);
+    after.forEach((v, i) => assert.ok(Math.abs(v - expected[3]![i]!) < 1e-5));
+  });
+
   it('keeps the tensor count stable across epochs', async () => {
     const params = initialParameters(classifierSpecs(arch), 3).map((t) => t.data);
     const counts: number[][] = [];

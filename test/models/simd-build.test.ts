@@ -17,17 +17,17 @@ describe('SIMD module build', () => {
   it('is up to date with its source', async () => {
     let built: Uint8Array | undefined;
     const { error, stderr } = await asc.main(
-      [path('conv-relu-max-pool.ts'), '--config', path('asconfig.json'), '--target', 'release'],
+      [path('index.ts'), '--config', path('asconfig.json'), '--target', 'release'],
       { writeFile: (name: string, contents: Uint8Array | string) => { if (name.endsWith('.wasm')) built = contents as Uint8Array; } },
     );
     assert.equal(error, null, stderr.toString());
-    const committed = await readFile(path('conv-relu-max-pool.wasm'));
+    const committed = await readFile(path('kernels.wasm'));
     assert.ok(built, 'asc wrote no .wasm');
-    assert.ok(Buffer.from(built).equals(committed), 'libs/tf/simd/conv-relu-max-pool.wasm is stale: run npm run build:simd');
+    assert.ok(Buffer.from(built).equals(committed), 'libs/tf/simd/kernels.wasm is stale: run npm run build:simd');
   });
 
   it('imports its memory and writes nothing to it when instantiated', async () => {
-    const module = new WebAssembly.Module(await readFile(path('conv-relu-max-pool.wasm')));
+    const module = new WebAssembly.Module(await readFile(path('kernels.wasm')));
     assert.deepEqual(WebAssembly.Module.imports(module), [{ module: 'env', name: 'memory', kind: 'memory' }]);
     const memory = new WebAssembly.Memory({ initial: 1 });
     new Uint8Array(memory.buffer).fill(0xab);

@@ -1,7 +1,8 @@
 /**
  * Every kernel the project registers on the WebAssembly backend
  * (libs/tf/wasm-kernels) against the cpu backend's, the fused convolution
- * stage and weight standardization against the tfjs ops they replace, and
+ * stage and weight and image standardization against the tfjs ops they
+ * replace, and
  * the classifier's and the segmentation U-Net's whole gradients on both:
  * relative error (max |a − b| / max |b|) < 1e-4.
  */
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { selectBackend } from '../../libs/tf/backend.js';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
+import { standardizeImages } from '../../libs/tf/standardize-images.js';
 import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
 import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
 import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
@@ -105,6 +107,9 @@ describe('wasm training kernels match the cpu backend', () => {
     { x: [1, 12, 11, 4], f: [3, 3, 4, 8], strides: 2, pad: 'same' },
     { x: [3, 8, 8, 16], f: [3, 3, 16, 32], strides: 1, pad: 'same' },
     { x: [2, 10, 7, 2], f: [5, 3, 2, 3], strides: 1, pad: 'same' },
+    // Odd sizes (the last row and column are no window's), 'valid', and 12 channels: one block of 8, one of 4.
+    { x: [2, 9, 8, 5], f: [3, 3, 5, 12], strides: 1, pad: 'valid' },
+    { x: [1, 7, 9, 3], f: [3, 3, 3, 12], strides: 1, pad: 'same' },
   ];
   const stage = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, strides: number, pad: 'same' | 'valid') =>
     convReluMaxPool(x as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, { strides, pad });
@@ -116,7 +121,8 @@ describe('wasm training kernels match the cpu backend', () => {
         const outShape = stage(inputs[0]!, inputs[1]!, inputs[2]!, strides, pad).shape;
         const weights = tf.tensor(randomArray(size(outShape), 'w'), outShape);
         const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) => tf.sum(tf.mul(stage(t[0]!, t[1]!, t[2]!, strides, pad), weights)) as tf.Scalar)(inputs);
-        return [value, ...grads];
+        // The stage's own output too, off the tape (inference).
+        return [value, ...grads, stage(inputs[0]!, inputs[1]!, inputs[2]!, strides, pad)];
       }, label));
   }
 
@@ -126,6 +132,16 @@ describe('wasm training kernels match the cpu backend', () => {
       const inputs = [tf.zeros([2, 6, 6, 4]), tf.tensor(randomArray(3 * 3 * 4 * 8, 'f'), [3, 3, 4, 8]), tf.tensor([1, -1, 0.5, 0, 2, -0.5, 1, 0])];
       return tf.grads((...t: tf.Tensor[]) => tf.sum(stage(t[0]!, t[1]!, t[2]!, 1, 'same')) as tf.Scalar)(inputs);
     }, 'ties'));
+
+  for (const shape of [[3, 8, 8, 3], [2, 5, 7, 3], [1, 40, 40, 3]] as [number, number, number, number][]) {
+    it(`standardizeImages, [${shape}]`, () =>
+      expectSameOnBoth(() => {
+        // Offset and scaled per image, so each has its own mean and variance; one image constant (variance 0).
+        const x = tf.tensor4d(randomArray(size(shape), 'img').map((v, i) => v * (1 + (i % 5)) + 3), shape);
+        const [n, h, w, c] = shape;
+        return standardizeImages(n > 1 ? tf.concat([x.slice(0, n - 1), tf.fill([1, h, w, c], 0.25)]) : x);
+      }, `standardizeImages [${shape}]`));
+  }
 
   it('standardizedFilter value and gradients', () =>
     expectSameOnBoth(() => {

@@ -1,7 +1,5 @@
-// AssemblyScript (compiled by `npm run build:simd` to conv-relu-max-pool.wasm):
-// the inner loops of libs/tf/wasm-kernels/conv-relu-max-pool.ts in 128-bit
-// SIMD, over tfjs's own WebAssembly memory (imported), so tensors are
-// read and written in place. Pointers are byte offsets; layouts are NHWC.
+// AssemblyScript (part of the SIMD module, index.ts): the inner loops of
+// libs/tf/wasm-kernels/conv-relu-max-pool.ts.
 //
 // A convolution stage's output z [n, oh, ow, c] goes through ReLU and 2×2
 // max pooling. argmax codes (int32 per pooled value): ky·2 + kx of the
@@ -82,6 +80,116 @@ let n_: i32, ih_: i32, iw_: i32, ci_: i32, kh_: i32, kw_: i32, co_: i32, stride_
 /** x [n, ih, iw, ci] convolved by a [kh, kw, ci, co] filter at `stride`, padded by padTop/padLeft, pooled to [n, ph, pw, co]. */
 export function setStage(n: i32, ih: i32, iw: i32, ci: i32, kh: i32, kw: i32, co: i32, stride: i32, padTop: i32, padLeft: i32, ph: i32, pw: i32): void {
   n_ = n; ih_ = ih; iw_ = iw; ci_ = ci; kh_ = kh; kw_ = kw; co_ = co; stride_ = stride; padTop_ = padTop; padLeft_ = padLeft; ph_ = ph; pw_ = pw;
+}
+
+/**
+ * Copies x [n, ih, iw, ci] into xp [n, 2·ph + kh − 1, 2·pw + kw − 1, ci]
+ * with the stage's padding as zeros: the rows and columns the pooled
+ * windows' convolutions read (stride 1), so convPool needs no edge cases.
+ */
+export function padInput(x: usize, xp: usize): void {
+  const n = n_, ih = ih_, iw = iw_, ci = ci_, padTop = padTop_, padLeft = padLeft_;
+  const hp = 2 * ph_ + kh_ - 1;
+  const wp = 2 * pw_ + kw_ - 1;
+  const x0 = max(0, padLeft);
+  const x1 = min(wp, iw + padLeft);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < hp; y++) {
+      const dst = xp + (<usize>((b * hp + y) * wp * ci) << 2);
+      const sy = y - padTop;
+      if (sy < 0 || sy >= ih || x1 <= x0) {
+        memory.fill(dst, 0, <usize>(wp * ci) << 2);
+        continue;
+      }
+      memory.fill(dst, 0, <usize>(x0 * ci) << 2);
+      memory.copy(dst + (<usize>(x0 * ci) << 2), x + (<usize>(((b * ih + sy) * iw + x0 - padLeft) * ci) << 2), <usize>((x1 - x0) * ci) << 2);
+      memory.fill(dst + (<usize>(x1 * ci) << 2), 0, <usize>((wp - x1) * ci) << 2);
+    }
+  }
+}
+
+/**
+ * The stage's forward at stride 1 without the full-resolution activation:
+ * for each pooled window, the four convolution outputs under it are
+ * accumulated in registers (8 or 4 output channels at a time, one input
+ * value broadcast per position and filter tap), then pooled, biased,
+ * ReLU'd and stored with their argmax codes (as poolWithArgmax; the bias is
+ * added after the maximum, which it does not change). xp is padInput's
+ * copy; filter [kh, kw, ci, co] with co a multiple of 4.
+ */
+export function convPool(xp: usize, filter: usize, bias: usize, pooled: usize, argmax: usize): void {
+  const n = n_, ci = ci_, kh = kh_, kw = kw_, co = co_, ph = ph_, pw = pw_;
+  const wp = 2 * pw + kw - 1;
+  const hp = 2 * ph + kh - 1;
+  const rowLen = kw * ci;
+  const imageRow = <usize>(wp * ci) << 2;
+  const pixel = <usize>ci << 2;
+  const tap = <usize>co << 2;
+  let o: usize = 0;
+  for (let b = 0; b < n; b++) {
+    for (let py = 0; py < ph; py++) {
+      for (let px = 0; px < pw; px++) {
+        const corner = xp + (<usize>(((b * hp + 2 * py) * wp + 2 * px) * ci) << 2);
+        let c = 0;
+        for (; c + 8 <= co; c += 8) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+          for (let r = 0; r < kh; r++) {
+            let top = corner + <usize>r * imageRow;
+            let w = filter + ((<usize>(r * rowLen) * co + <usize>c) << 2);
+            for (let j = 0; j < rowLen; j++, top += 4, w += tap) {
+              const w0 = v128.load(w);
+              const w1 = v128.load(w, 16);
+              const s0 = v128.load32_splat(top);
+              const s1 = v128.load32_splat(top + pixel);
+              const s2 = v128.load32_splat(top + imageRow);
+              const s3 = v128.load32_splat(top + imageRow + pixel);
+              a0 = f32x4.add(a0, f32x4.mul(s0, w0)); b0 = f32x4.add(b0, f32x4.mul(s0, w1));
+              a1 = f32x4.add(a1, f32x4.mul(s1, w0)); b1 = f32x4.add(b1, f32x4.mul(s1, w1));
+              a2 = f32x4.add(a2, f32x4.mul(s2, w0)); b2 = f32x4.add(b2, f32x4.mul(s2, w1));
+              a3 = f32x4.add(a3, f32x4.mul(s3, w0)); b3 = f32x4.add(b3, f32x4.mul(s3, w1));
+            }
+          }
+          const at = (o + <usize>c) << 2;
+          poolStore(a0, a1, a2, a3, v128.load(bias + (<usize>c << 2)), pooled + at, argmax + at);
+          poolStore(b0, b1, b2, b3, v128.load(bias + (<usize>c << 2), 16), pooled + at + 16, argmax + at + 16);
+        }
+        if (c < co) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          for (let r = 0; r < kh; r++) {
+            let top = corner + <usize>r * imageRow;
+            let w = filter + ((<usize>(r * rowLen) * co + <usize>c) << 2);
+            for (let j = 0; j < rowLen; j++, top += 4, w += tap) {
+              const w0 = v128.load(w);
+              a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(top), w0));
+              a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(top + pixel), w0));
+              a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(top + imageRow), w0));
+              a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(top + imageRow + pixel), w0));
+            }
+          }
+          const at = (o + <usize>c) << 2;
+          poolStore(a0, a1, a2, a3, v128.load(bias + (<usize>c << 2)), pooled + at, argmax + at);
+        }
+        o += <usize>co;
+      }
+    }
+  }
+}
+
+/** Pools a window's four outputs z0…z3 (order ky·2 + kx), adds the bias, applies ReLU and stores value and argmax code. */
+// @ts-ignore: decorator
+@inline function poolStore(z0: v128, z1: v128, z2: v128, z3: v128, bias: v128, pooled: usize, argmax: usize): void {
+  const s01 = f32x4.gt(z1, z0);
+  const s23 = f32x4.gt(z3, z2);
+  const m01 = v128.bitselect(z1, z0, s01);
+  const m23 = v128.bitselect(z3, z2, s23);
+  const s = f32x4.gt(m23, m01);
+  const m = f32x4.add(v128.bitselect(m23, m01, s), bias);
+  const off = f32x4.le(m, f32x4.splat(0));
+  const i01 = v128.and(s01, i32x4.splat(1));
+  const i23 = i32x4.add(i32x4.splat(2), v128.and(s23, i32x4.splat(1)));
+  v128.store(pooled, v128.andnot(m, off));
+  v128.store(argmax, i32x4.add(v128.bitselect(i23, i01, s), v128.and(off, i32x4.splat(4))));
 }
 
 /** Floats per chunk of a filter-gradient row: 3 vectors for rows of up to 12 floats (a 3×3 filter on 3 or 4 channels), else 4. */

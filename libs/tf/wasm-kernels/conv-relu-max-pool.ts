@@ -1,8 +1,9 @@
 /**
  * The WebAssembly kernels behind convReluMaxPool (libs/tf/conv-relu-max-pool.ts),
  * their loops in the project's SIMD module (libs/tf/simd/conv-relu-max-pool.ts):
- * forward = XNNPACK's convolution fused with bias and ReLU, then pooling
- * that records each window's argmax. Backward works from the argmaxes
+ * forward = convolution, bias, ReLU and pooling in one pass that records
+ * each window's argmax (at stride 1; otherwise XNNPACK's convolution fused
+ * with bias and ReLU, then the pooling). Backward works from the argmaxes
  * alone: a pooled gradient reaches one convolution output, so the filter and
  * input gradients are sums over the active windows only (a quarter of the
  * outputs at most) of the input patch or the filter scaled by that
@@ -10,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CONV_RELU_MAX_POOL, CONV_RELU_MAX_POOL_GRAD, CONV_RELU_MAX_POOL_GRAD_INPUT, type ConvReluMaxPoolAttrs } from '../conv-relu-max-pool.js';
-import { convReluMaxPoolSimd } from './simd-module.js';
+import { simdKernels } from './simd-module.js';
 import { scopeOf, type WasmScope } from './wasm-scope.js';
 
 type Shape4 = [number, number, number, number];
@@ -22,11 +23,22 @@ export const convReluMaxPoolConfig: tf.KernelConfig = {
     const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
     const { strides, pad } = attrs as unknown as ConvReluMaxPoolAttrs;
     const s = scopeOf(backend);
-    const conv = s.run(tf.FusedConv2D, { x, filter, bias }, { strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' });
-    const [n, h, w, c] = conv.shape as Shape4;
-    const pooled = s.scratch([n, h >> 1, w >> 1, c]);
+    const [kh, kw, ci, co] = filter.shape as Shape4;
+    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, 1, pad);
+    const [n, ph, pw] = [info.batchSize, info.outHeight >> 1, info.outWidth >> 1];
+    const pooled = s.scratch([n, ph, pw, co]);
     const argmax = s.scratch(pooled.shape, 'int32');
-    convReluMaxPoolSimd(s.backend).poolWithArgmax(s.ptr(conv), s.ptr(pooled), s.ptr(argmax), n, h, w, c);
+    const simd = stage(s, x.shape as Shape4, filter.shape as Shape4, pooled.shape as Shape4, { strides, pad });
+    if (strides === 1 && co % 4 === 0) {
+      // Convolution and pooling in one pass (the common case: every built-in network's stages).
+      const padded = s.scratch([n, 2 * ph + kh - 1, 2 * pw + kw - 1, ci]);
+      simd.padInput(s.ptr(x), s.ptr(padded));
+      simd.convPool(s.ptr(padded), s.ptr(filter), s.ptr(bias), s.ptr(pooled), s.ptr(argmax));
+    } else {
+      const conv = s.run(tf.FusedConv2D, { x, filter, bias }, { strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' });
+      const [, h, w] = conv.shape as Shape4;
+      simd.poolWithArgmax(s.ptr(conv), s.ptr(pooled), s.ptr(argmax), n, h, w, co);
+    }
     return s.keep(pooled, argmax);
   },
 };
@@ -76,7 +88,7 @@ export const convReluMaxPoolGradInputConfig: tf.KernelConfig = {
 /** The SIMD module, told the stage's shapes. */
 function stage(s: WasmScope, xShape: Shape4, filterShape: Shape4, pooledShape: Shape4, { strides, pad }: ConvReluMaxPoolAttrs) {
   const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad);
-  const simd = convReluMaxPoolSimd(s.backend);
+  const simd = simdKernels(s.backend);
   simd.setStage(info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels,
     strides, info.padInfo.top, info.padInfo.left, pooledShape[1], pooledShape[2]);
   return simd;

@@ -2,14 +2,16 @@
  * Training kernels for the WebAssembly backend: the ones it lacks
  * (Conv2DBackpropFilter), faster versions of ones it has
  * (Conv2DBackpropInput, MaxPoolGrad), the fused convolution stage
- * (libs/tf/conv-relu-max-pool.ts) and weight standardization
- * (libs/tf/standardized-filter.ts). Call after the wasm backend is ready.
+ * (libs/tf/conv-relu-max-pool.ts), weight standardization
+ * (libs/tf/standardized-filter.ts) and image standardization
+ * (libs/tf/standardize-images.ts). Call after the wasm backend is ready.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { convReluMaxPoolConfig, convReluMaxPoolGradConfig, convReluMaxPoolGradInputConfig } from './conv-relu-max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { standardizeImagesConfig } from './standardize-images.js';
 import { standardizedFilterConfig, standardizedFilterGradConfig } from './standardized-filter.js';
 
 let registered = false;
@@ -31,4 +33,5 @@ export function registerWasmTrainingKernels(): void {
   replace(convReluMaxPoolGradInputConfig);
   replace(standardizedFilterConfig);
   replace(standardizedFilterGradConfig);
+  replace(standardizeImagesConfig);
 }

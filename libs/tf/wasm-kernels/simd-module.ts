@@ -1,13 +1,16 @@
 /**
- * The project's own SIMD kernels (libs/tf/simd/*.ts, AssemblyScript, built
- * by `npm run build:simd`), instantiated on the tfjs WebAssembly backend's
+ * The project's own SIMD kernels (libs/tf/simd/index.ts, AssemblyScript,
+ * built by `npm run build:simd`), instantiated on the tfjs WebAssembly backend's
  * memory so that they work on tensors in place. One instance per backend.
  */
 import { readFileSync } from 'node:fs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-export interface ConvReluMaxPoolSimd {
+export interface SimdKernels {
+  standardizeImages(x: number, out: number, n: number, len: number, epsilon: number): void;
   poolWithArgmax(a: number, pooled: number, argmax: number, n: number, oh: number, ow: number, c: number): void;
+  padInput(x: number, padded: number): void;
+  convPool(padded: number, filter: number, bias: number, pooled: number, argmax: number): void;
   setStage(n: number, ih: number, iw: number, ci: number, kh: number, kw: number, co: number, stride: number, padTop: number, padLeft: number, ph: number, pw: number): void;
   filterRowStride(): number;
   filterGradient(dy: number, argmax: number, x: number, dFilter: number, dBias: number): void;
@@ -26,14 +29,14 @@ declare global {
   }
 }
 
-const compiled = new WebAssembly.Module(readFileSync(new URL('../simd/conv-relu-max-pool.wasm', import.meta.url)));
-const instances = new WeakMap<BackendWasm, ConvReluMaxPoolSimd>();
+const compiled = new WebAssembly.Module(readFileSync(new URL('../simd/kernels.wasm', import.meta.url)));
+const instances = new WeakMap<BackendWasm, SimdKernels>();
 
-export function convReluMaxPoolSimd(backend: BackendWasm): ConvReluMaxPoolSimd {
+export function simdKernels(backend: BackendWasm): SimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
     const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as ConvReluMaxPoolSimd;
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(backend, kernels);
   }
   return kernels;

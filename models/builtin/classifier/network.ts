@@ -30,7 +30,10 @@ export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
 
 /** Logits [n, classes]. */
 function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
-  const pooled = tf.mean(backbone(params, images, a.depth), [1, 2]) as tf.Tensor2D;
+  const features = backbone(params, images, a.depth);
+  const [n, h, w, c] = features.shape;
+  // Global average pooling as one pooling window over the whole map: on WebAssembly, tf.mean over the spatial axes transposes the features first (5× slower).
+  const pooled = tf.reshape(tf.avgPool(features, [h, w], 1, 'valid'), [n, c]) as tf.Tensor2D;
   const head = PARAMS_PER_CONV * a.depth;
   return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
 }

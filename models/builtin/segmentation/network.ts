@@ -14,9 +14,10 @@
  * slice, and the two results are added: the same function.
  */
 import * as tf from '@tensorflow/tfjs';
+import { standardizeImages } from '../../../libs/tf/standardize-images.js';
 import { standardizedFilter } from '../../../libs/tf/standardized-filter.js';
 import { warpNearest } from '../augment.js';
-import { convSpecs, PARAMS_PER_CONV, stageChannels, standardizedConv, standardizeImages } from '../backbone.js';
+import { convSpecs, PARAMS_PER_CONV, stageChannels, standardizedConv } from '../backbone.js';
 import type { TargetEncoder } from '../batch.js';
 import type { ClassHead } from '../label-classes.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
