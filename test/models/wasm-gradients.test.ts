@@ -97,6 +97,16 @@ describe('wasm training kernels match the cpu backend', () => {
       }, label));
   }
 
+  // A window over the whole input (global average pooling: the project's kernel), and a smaller one (wasm's own).
+  for (const [x, filterSize] of [[[3, 5, 4, 6], [5, 4]], [[2, 6, 6, 3], [2, 2]]] as [[number, number, number, number], [number, number]][]) {
+    it(`AvgPoolGrad, x [${x}] window [${filterSize}]`, () =>
+      expectSameOnBoth(() => {
+        const outShape = tf.backend_util.computePool2DInfo(x, filterSize, 1, 1, 'valid').outShape;
+        const weights = tf.tensor(randomArray(size(outShape), 'w'), outShape);
+        return tf.grad((t) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, filterSize, 1, 'valid'), weights)))(tf.tensor4d(randomArray(size(x), 'x'), x));
+      }, `AvgPoolGrad [${x}]`));
+  }
+
   it('MaxPoolGrad sends ties to the first maximum, as cpu does', () =>
     expectSameOnBoth(() => tf.grad((t) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.zeros([1, 4, 4, 2])), 'ties'));
 
