@@ -6,6 +6,7 @@
  * the three, or waiting past exp, makes the URL worthless.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { invalidField } from '../errors.js';
 import { checkProject, pathSegments } from '../files/safe-path.js';
 
@@ -50,4 +51,34 @@ export function verifyFileUrl(target: FileUrlTarget, query: URLSearchParams, key
   if (exp * 1000 <= now.getTime()) return false;
   const expected = Buffer.from(mac(target, exp, key).toString('base64url'));
   return sig.length === expected.length && timingSafeEqual(sig, expected);
+}
+
+/**
+ * verifyFileUrl that remembers the URLs it accepted until they expire: a
+ * browser asks for the same signed URL again and again (reloads,
+ * revalidation), and the HMAC is most of what authorizing a request costs.
+ * Only accepted URLs are kept, by their exact target, expiry and signature;
+ * anything else is verified in full. Bounded: the least recently used go first.
+ */
+export class SignedUrlVerifier {
+  readonly #accepted: LRUCache<string, true>;
+
+  constructor(private readonly key: Buffer, maxRemembered = 65_536) {
+    checkKey(key);
+    this.#accepted = new LRUCache({ max: maxRemembered });
+  }
+
+  verify(target: FileUrlTarget, query: URLSearchParams, now = new Date()): boolean {
+    const exp = query.get('exp') ?? '';
+    // Newline-separated as in mac(): no two (target, exp, sig) give the same text.
+    const id = `${target.project}\n${target.path}\n${exp}\n${query.get('sig') ?? ''}`;
+    if (this.#accepted.has(id)) {
+      if (Number(exp) * 1000 > now.getTime()) return true;
+      this.#accepted.delete(id);
+      return false;
+    }
+    const ok = verifyFileUrl(target, query, this.key, now);
+    if (ok) this.#accepted.set(id, true);
+    return ok;
+  }
 }

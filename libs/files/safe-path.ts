@@ -80,7 +80,11 @@ const projectFolder = (root: string, project: string, relative: string): string 
 export function resolveExisting(
   root: string, project: string, raw: string, opts: { field?: string; allowEmpty?: boolean } = {},
 ): ProjectPath {
-  const segments = pathSegments(raw, opts.field, opts.allowEmpty);
+  return resolveSegments(root, project, pathSegments(raw, opts.field, opts.allowEmpty));
+}
+
+/** resolveExisting for segments that pathSegments has already validated. */
+export function resolveSegments(root: string, project: string, segments: readonly string[]): ProjectPath {
   const relative = segments.join('/');
   const lexicalFolder = path.join(root, checkProject(project));
   const absolute = realpathOf(path.join(lexicalFolder, ...segments), relative);

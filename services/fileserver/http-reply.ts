@@ -15,14 +15,15 @@ export interface FileVersion {
   validators: Validators;
   /** Headers of every answer about this version; never mutated. */
   headers: Readonly<OutgoingHttpHeaders>;
+  /** Those plus type and length: the headers of a 200 with the whole file (the common answer, sent as is). */
+  whole: Readonly<OutgoingHttpHeaders>;
 }
 
-export function fileVersion(stats: BigIntStats): FileVersion {
+/** `name`: the file's path, for its type. */
+export function fileVersion(stats: BigIntStats, name: string): FileVersion {
   const validators: Validators = { etag: etagOf(stats), modifiedAt: stats.mtime };
-  return {
-    size: Number(stats.size),
-    validators,
-    headers: Object.freeze({
+  const size = Number(stats.size);
+  const headers = Object.freeze({
       'ETag': validators.etag,
       'Last-Modified': validators.modifiedAt.toUTCString(),
       // Browsers revalidate every time, so a revoked permission takes effect at once.
@@ -31,19 +32,19 @@ export function fileVersion(stats: BigIntStats): FileVersion {
       // Uploaded files are served as what their name says, never sniffed or run as a page.
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-    }),
-  };
+    });
+  return { size, validators, headers, whole: Object.freeze({ ...headers, 'Content-Type': contentTypeOf(name), 'Content-Length': size }) };
 }
 
 /** Status, head, and the bytes to send (none for 304, 416, HEAD and empty files). */
 export interface Reply {
   status: number;
-  headers: OutgoingHttpHeaders;
+  headers: Readonly<OutgoingHttpHeaders>;
   body?: ByteRange;
 }
 
-export function replyTo(req: IncomingMessage, version: FileVersion, name: string): Reply {
-  const { size, validators, headers } = version;
+export function replyTo(req: IncomingMessage, version: FileVersion): Reply {
+  const { size, validators, headers, whole } = version;
   if (isNotModified(req.headers, validators)) return { status: 304, headers: { ...headers } };
   const range = rangeStillValid(req.headers, validators) ? parseRange(req.headers.range, size) : undefined;
   if (range === 'unsatisfiable') {
@@ -52,12 +53,7 @@ export function replyTo(req: IncomingMessage, version: FileVersion, name: string
   const { start, end } = range ?? { start: 0, end: size - 1 };
   return {
     status: range ? 206 : 200,
-    headers: {
-      ...headers,
-      'Content-Type': contentTypeOf(name),
-      'Content-Length': end - start + 1,
-      ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
-    },
+    headers: range ? { ...whole, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}` } : whole,
     ...(req.method === 'HEAD' || size === 0 ? {} : { body: { start, end } }),
   };
 }

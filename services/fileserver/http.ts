@@ -17,7 +17,7 @@ import type { Logger } from '../../libs/log.js';
 import { fsError } from '../../libs/files/fs-errors.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { fileVersion, replyTo, type FileVersion, type Reply } from './http-reply.js';
-import { checkProject, pathSegments, resolveExisting, type ProjectPath } from '../../libs/files/safe-path.js';
+import { checkProject, pathSegments, resolveSegments, type ProjectPath } from '../../libs/files/safe-path.js';
 
 /** Decides whether a request may read a project's file; 'unauthenticated' asks for credentials (401). */
 export type Authorize = (req: IncomingMessage, project: string, path: string) => Promise<boolean | 'unauthenticated'>;
@@ -49,8 +49,16 @@ const STATUS_OF: Partial<Record<ErrorKind, number>> = {
   FAILED_PRECONDITION: 404,
 };
 
+/** A request's target: the project and its file's validated path segments. */
+interface Target {
+  project: string;
+  segments: string[];
+  /** The segments joined: the normalized relative path. */
+  path: string;
+}
+
 /** Splits the path after /files/ into project and file path, decoding percent-escapes exactly once. */
-function parseTarget(url: string): { project: string; path: string } {
+function parseTarget(url: string): Target {
   const rawPath = url.split('?', 1)[0]!;
   if (!rawPath.startsWith(PREFIX)) throw notFound('route');
   let decoded: string;
@@ -62,7 +70,8 @@ function parseTarget(url: string): { project: string; path: string } {
   const slash = decoded.indexOf('/');
   if (slash < 0) throw notFound('file');
   const project = checkProject(decoded.slice(0, slash));
-  return { project, path: pathSegments(decoded.slice(slash + 1)).join('/') };
+  const segments = pathSegments(decoded.slice(slash + 1));
+  return { project, segments, path: segments.join('/') };
 }
 
 async function authorizeOrThrow(authorize: Authorize, req: IncomingMessage, project: string, path: string): Promise<void> {
@@ -110,8 +119,8 @@ async function respond(
 ): Promise<Readable | undefined> {
   const stats = await fstat(fd, { bigint: true });
   if (!stats.isFile()) throw notFound(`file '${file.relative}'`);
-  const version = fileVersion(stats);
-  const reply = replyTo(req, version, file.relative);
+  const version = fileVersion(stats, file.relative);
+  const reply = replyTo(req, version);
   if (!reply.body) {
     sendReply(res, reply);
     return undefined;
@@ -154,10 +163,10 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     }
     const target = parseTarget(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
-    const file = resolveExisting(options.root, target.project, target.path);
+    const file = resolveSegments(options.root, target.project, target.segments);
     const cached = cache?.lookup(file.absolute);
     if (cached) {
-      sendReply(res, replyTo(req, cached.version, file.relative), cached.data);
+      sendReply(res, replyTo(req, cached.version), cached.data);
       return;
     }
     let fd: number;

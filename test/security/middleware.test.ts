@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { bearerOf } from '../../libs/auth/bearer.js';
 import { authenticate, type AuthenticateOptions } from '../../libs/auth/middleware.js';
 import { peerIdentity } from '../../libs/auth/peer-identity.js';
-import { signFileUrl, verifyFileUrl } from '../../libs/auth/signed-url.js';
+import { SignedUrlVerifier, signFileUrl, verifyFileUrl } from '../../libs/auth/signed-url.js';
 import type { TokenPrincipal } from '../../libs/auth/tokens.js';
 import { isAideError } from '../../libs/errors.js';
 import type { CallContext, Principal } from '../../libs/grpc/index.js';
@@ -59,6 +59,23 @@ test('signed URLs: bound to project, normalized path and expiry; short keys refu
   assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b c.jpg' }, query, key, new Date(expiresAt.getTime() + 1000)), false);
   assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b.jpg' }, query, key), false);
   assert.equal(verifyFileUrl({ project: 'prj', path: 'a/b c.jpg' }, query, key), false);
+  // The verifier that remembers accepted URLs: remembering changes no answer.
+  const verifier = new SignedUrlVerifier(key, 2);
+  const target = { project: 'proj', path: 'a/b c.jpg' };
+  for (let round = 0; round < 2; round++) {
+    assert.equal(verifier.verify(target, query), true, `round ${round}`);
+    assert.equal(verifier.verify({ project: 'proj', path: 'a/b.jpg' }, query), false);
+    const forged = new URLSearchParams(query);
+    const sig = query.get('sig')!;
+    forged.set('sig', `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`);
+    assert.equal(verifier.verify(target, forged), false);
+    const later = new URLSearchParams(query);
+    later.set('exp', String(Number(query.get('exp')) + 3600));
+    assert.equal(verifier.verify(target, later), false, 'a later expiry with the same signature');
+  }
+  // Remembered, still refused once expired.
+  assert.equal(verifier.verify(target, query, new Date(expiresAt.getTime() + 1000)), false);
+  assert.throws(() => new SignedUrlVerifier(Buffer.alloc(16)), /at least 32 bytes/);
   assert.throws(() => signFileUrl({ project: 'proj', path: 'x', expiresAt }, Buffer.alloc(16)), /at least 32 bytes/);
   assert.throws(() => signFileUrl({ project: 'proj', path: '../x', expiresAt }, key), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
 });
