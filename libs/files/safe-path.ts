@@ -5,7 +5,7 @@
  * <root>/<project>/ look missing (NOT_FOUND), so existence outside is never
  * confirmed. Messages carry the client's relative path only.
  */
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, type BigIntStats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidField, notFound } from '../errors.js';
@@ -95,6 +95,26 @@ export function resolveSegments(root: string, project: string, segments: readonl
     throw notFound(`file '${relative}'`);
   }
   return { project, relative, absolute };
+}
+
+/**
+ * A file reached without any symlink below root, and its lstat: each folder
+ * from the project folder down is a real directory and the file a regular
+ * file, so the lexical path is the real one and, its segments validated,
+ * inside the project. One lstat per level instead of a realpath (a readlink
+ * per component from /) and a stat. Undefined for anything else (a link on
+ * the way, a missing entry): resolveSegments decides those.
+ */
+export function plainFile(root: string, project: string, segments: readonly string[]): { absolute: string; stats: BigIntStats } | undefined {
+  let folder = path.join(root, checkProject(project));
+  if (!lstatSync(folder, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  for (const segment of segments.slice(0, -1)) {
+    folder = path.join(folder, segment);
+    if (!lstatSync(folder, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  }
+  const absolute = path.join(folder, segments[segments.length - 1]!);
+  const stats = lstatSync(absolute, { bigint: true, throwIfNoEntry: false });
+  return stats?.isFile() ? { absolute, stats } : undefined;
 }
 
 /**

@@ -39,9 +39,13 @@ export class FileCache<E extends CachedFile = CachedFile> {
    * The stat runs on the calling thread: microseconds for a local file, less than a hop through libuv's pool.
    */
   lookup(absolute: string): E | undefined {
+    return this.#entries.has(absolute) ? this.match(absolute, statSync(absolute, { bigint: true, throwIfNoEntry: false })) : undefined;
+  }
+
+  /** lookup() for a caller that has just taken the path's stat itself (`current`; undefined = missing). */
+  match(absolute: string, current: BigIntStats | undefined): E | undefined {
     const entry = this.#entries.get(absolute);
     if (!entry) return undefined;
-    const current = statSync(absolute, { bigint: true, throwIfNoEntry: false });
     this.#entries.delete(absolute);
     if (!current || !sameVersion(entry.stats, current)) {
       this.#bytes -= entry.data.byteLength;

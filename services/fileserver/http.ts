@@ -17,7 +17,7 @@ import type { Logger } from '../../libs/log.js';
 import { fsError } from '../../libs/files/fs-errors.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { fileVersion, replyTo, type FileVersion, type Reply } from './http-reply.js';
-import { checkProject, pathSegments, resolveSegments, type ProjectPath } from '../../libs/files/safe-path.js';
+import { checkProject, pathSegments, plainFile, resolveSegments, type ProjectPath } from '../../libs/files/safe-path.js';
 
 /** Decides whether a request may read a project's file; 'unauthenticated' asks for credentials (401). */
 export type Authorize = (req: IncomingMessage, project: string, path: string) => Promise<boolean | 'unauthenticated'>;
@@ -163,8 +163,15 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     }
     const target = parseTarget(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
+    // The common case first: a cached file on a path without symlinks (confined by lstats alone).
+    const plain = cache && plainFile(options.root, target.project, target.segments);
+    const hit = plain && cache?.match(plain.absolute, plain.stats);
+    if (hit) {
+      sendReply(res, replyTo(req, hit.version), hit.data);
+      return;
+    }
     const file = resolveSegments(options.root, target.project, target.segments);
-    const cached = cache?.lookup(file.absolute);
+    const cached = plain ? undefined : cache?.lookup(file.absolute);
     if (cached) {
       sendReply(res, replyTo(req, cached.version), cached.data);
       return;

@@ -1,7 +1,8 @@
 /**
  * The HTTP edge's cache of small files: what it saves (open/read/close) never
- * includes a check. Every request is still authorized and resolved, and a
- * cached version is served only while the file on disk is that version.
+ * includes a check. Every request is still authorized and confined (an lstat
+ * of each level proving a path free of links, else a realpath), and a cached
+ * version is served only while the file on disk is that version.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { FileCache } from '../../services/fileserver/file-cache.js';
+import { plainFile } from '../../libs/files/safe-path.js';
 import { httpGet, startFixture, type Fixture } from './fixture.js';
 
 describe('HTTP cache of small files', () => {
@@ -79,6 +81,31 @@ describe('HTTP cache of small files', () => {
     await rename(dir, path.join(fx.tmp, 'moved-out'));
     await symlink(path.join(fx.tmp, 'moved-out'), dir);
     assert.equal((await get('alpha/moved/secret.txt')).status, 404);
+  });
+
+  it('a cached file replaced by a symlink out of the project is refused', async () => {
+    const file = path.join(fx.root, 'alpha', 'c', 'swapped.txt');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, 'same words');
+    await cached('alpha/c/swapped.txt', Buffer.from('same words'));
+    const outside = path.join(fx.tmp, 'swapped-outside.txt');
+    await writeFile(outside, 'same words');
+    await rm(file);
+    await symlink(outside, file);
+    assert.equal((await get('alpha/c/swapped.txt')).status, 404);
+  });
+
+  it('a file behind a symlink inside the project is served and cached until the link points out', async () => {
+    const dir = path.join(fx.root, 'alpha', 'links');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'real.txt'), 'linked words');
+    await symlink(path.join(dir, 'real.txt'), path.join(dir, 'link.txt'));
+    await cached('alpha/links/link.txt', Buffer.from('linked words'));
+    const outside = path.join(fx.tmp, 'link-outside.txt');
+    await writeFile(outside, 'linked words');
+    await rm(path.join(dir, 'link.txt'));
+    await symlink(outside, path.join(dir, 'link.txt'));
+    assert.equal((await get('alpha/links/link.txt')).status, 404);
   });
 
   it('a cached file that was deleted is gone', async () => {
@@ -148,5 +175,29 @@ describe('FileCache', () => {
     await rm(b.absolute);
     assert.equal(cache.lookup(b.absolute), undefined);
     assert.equal(cache.bytes, 0);
+  });
+});
+
+describe("plainFile (the HTTP cache's fast path)", () => {
+  it('gives the lstat of a file reached without links, and nothing for a link, a linked folder, a folder or a missing file', async () => {
+    const tmp = await mkdtemp(path.join(tmpdir(), 'plain-'));
+    try {
+      const root = path.join(tmp, 'root');
+      await mkdir(path.join(root, 'p', 'a'), { recursive: true });
+      await writeFile(path.join(root, 'p', 'a', 'f.txt'), 'x');
+      await symlink(path.join(root, 'p', 'a', 'f.txt'), path.join(root, 'p', 'a', 'l.txt'));
+      await symlink(path.join(root, 'p', 'a'), path.join(root, 'p', 'linked'));
+      await mkdir(path.join(tmp, 'elsewhere', 'a'), { recursive: true });
+      await writeFile(path.join(tmp, 'elsewhere', 'a', 'f.txt'), 'x');
+      await symlink(path.join(tmp, 'elsewhere'), path.join(root, 'q'));
+      const found = plainFile(root, 'p', ['a', 'f.txt']);
+      assert.equal(found?.absolute, path.join(root, 'p', 'a', 'f.txt'));
+      assert.equal(found?.stats.ino, (await stat(path.join(root, 'p', 'a', 'f.txt'), { bigint: true })).ino);
+      for (const [project, segments] of [['p', ['a', 'l.txt']], ['p', ['linked', 'f.txt']], ['q', ['a', 'f.txt']], ['p', ['a']], ['p', ['a', 'none.txt']], ['none', ['f.txt']]] as const) {
+        assert.equal(plainFile(root, project, segments), undefined, `${project}/${segments.join('/')}`);
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
