@@ -77,11 +77,14 @@ Target: FileServer ≥ 0.6 × nginx req/s. The FileServer runs as deployed (serv
 settings) and checks a signed URL on every request; nginx checks nothing. Both get the same wrk script
 (nginx ignores the query). wrk shares the 2 cores with the servers, and other work on this shared machine
 moves absolute figures by tens of percent between runs: compare within a round.
-nginx hands each file to the kernel with sendfile(2). The FileServer verifies the signature, resolves
-the path (one realpath) and stats the file on every request; a small file whose stat still matches the
-version in its cache (http_cache_bytes per process; here large enough for all 1,000 files) is written
-from memory, anything else is opened, read whole and closed: the no-cache row is that path. With 2
-HTTP processes the service process hands each connection to one of them (node:cluster).
+nginx hands each file to the kernel with sendfile(2). The FileServer checks the signature on every
+request (the HMAC once per URL: verified URLs are remembered until they expire, as a browser asks for the
+same URL again; the 1,000 URLs here repeat, so after the warm-up the HMAC is skipped) and confines the
+path on every request: on a path free of symlinks an lstat of each level, whose last one (the file's)
+must still match the version in its cache (http_cache_bytes per process; here large enough for all 1,000
+files) for the bytes to come from memory; anything else is resolved with realpath, opened, read whole and
+closed: the no-cache row is that path. With 2 HTTP processes the service process hands each connection
+to one of them (node:cluster).
 
 gRPC GetFile, one 200 MB file over loopback (client and server in one process, SHA-256 checked on both ends):
 median **${grpc.medianMBps.toFixed(0)} MB/s** over ${grpc.rounds} rounds.
