@@ -3,10 +3,10 @@
  * maxPool(relu(conv2d(x, filter) + bias)) with 2×2 windows at stride 2
  * ('valid'). On a backend with the fused kernels (the project registers
  * them for WebAssembly, libs/tf/wasm-kernels), the forward pools as it
- * convolves (the full-resolution activation is never written), records each
- * window's argmax, and under a gradient tape the gradients are computed from the argmaxes and the pooled
- * gradient directly, instead of what tf.fused.conv2d falls back to under a
- * tape: separate Conv2D, Add, Relu and MaxPool forward, and MaxPoolGrad,
+ * convolves (the full-resolution activation is never written) and records
+ * each window's argmax; under a gradient tape the gradients are computed
+ * from the argmaxes and the pooled gradient directly, instead of what
+ * tf.fused.conv2d falls back to under a tape: separate Conv2D, Add, Relu and MaxPool forward, and MaxPoolGrad,
  * Step, Multiply, Sum, Conv2DBackpropFilter and Conv2DBackpropInput
  * backward, each a full pass over the activations. Otherwise it is exactly
  * those tfjs ops.

@@ -24,15 +24,15 @@ export function fileVersion(stats: BigIntStats, name: string): FileVersion {
   const validators: Validators = { etag: etagOf(stats), modifiedAt: stats.mtime };
   const size = Number(stats.size);
   const headers = Object.freeze({
-      'ETag': validators.etag,
-      'Last-Modified': validators.modifiedAt.toUTCString(),
-      // Browsers revalidate every time, so a revoked permission takes effect at once.
-      'Cache-Control': 'private, no-cache',
-      'Accept-Ranges': 'bytes',
-      // Uploaded files are served as what their name says, never sniffed or run as a page.
-      'X-Content-Type-Options': 'nosniff',
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-    });
+    'ETag': validators.etag,
+    'Last-Modified': validators.modifiedAt.toUTCString(),
+    // Browsers revalidate every time, so a revoked permission takes effect at once.
+    'Cache-Control': 'private, no-cache',
+    'Accept-Ranges': 'bytes',
+    // Uploaded files are served as what their name says, never sniffed or run as a page.
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+  });
   return { size, validators, headers, whole: Object.freeze({ ...headers, 'Content-Type': contentTypeOf(name), 'Content-Length': size }) };
 }
 
