@@ -6,10 +6,10 @@
  * convolves (the full-resolution activation is never written) and records
  * each window's argmax; under a gradient tape the gradients are computed
  * from the argmaxes and the pooled gradient directly, instead of what
- * tf.fused.conv2d falls back to under a tape: separate Conv2D, Add, Relu and MaxPool forward, and MaxPoolGrad,
- * Step, Multiply, Sum, Conv2DBackpropFilter and Conv2DBackpropInput
- * backward, each a full pass over the activations. Otherwise it is exactly
- * those tfjs ops.
+ * tf.fused.conv2d falls back to under a tape: separate Conv2D, Add, Relu
+ * and MaxPool forward, and MaxPoolGrad, Step, Multiply, Sum,
+ * Conv2DBackpropFilter and Conv2DBackpropInput backward, each a full pass
+ * over the activations. Otherwise it is exactly those tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
 
