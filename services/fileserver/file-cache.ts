@@ -34,12 +34,17 @@ export class FileCache<E extends CachedFile = CachedFile> {
     return this.#bytes;
   }
 
+  /** Whether an entry is held for this path, whatever its version (no stat). */
+  has(absolute: string): boolean {
+    return this.#entries.has(absolute);
+  }
+
   /**
    * The entry of this real path if the file on disk is still that version; otherwise undefined (the caller reads the disk).
    * The stat runs on the calling thread: microseconds for a local file, less than a hop through libuv's pool.
    */
   lookup(absolute: string): E | undefined {
-    return this.#entries.has(absolute) ? this.match(absolute, statSync(absolute, { bigint: true, throwIfNoEntry: false })) : undefined;
+    return this.has(absolute) ? this.match(absolute, statSync(absolute, { bigint: true, throwIfNoEntry: false })) : undefined;
   }
 
   /** lookup() for a caller that has just taken the path's stat itself (`current`; undefined = missing). */

@@ -7,6 +7,7 @@
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -163,8 +164,10 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
     }
     const target = parseTarget(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
-    // The common case first: a cached file on a path without symlinks (confined by lstats alone).
-    const plain = cache && plainFile(options.root, target.project, target.segments);
+    // The common case first: a cached file on a path without symlinks (confined by lstats alone; such a
+    // file is cached under its path as requested). Files not cached that way skip the lstats.
+    const requested = path.join(options.root, target.project, ...target.segments);
+    const plain = cache?.has(requested) ? plainFile(options.root, target.project, target.segments) : undefined;
     const hit = plain && cache?.match(plain.absolute, plain.stats);
     if (hit) {
       sendReply(res, replyTo(req, hit.version), hit.data);
