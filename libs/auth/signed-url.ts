@@ -53,32 +53,45 @@ export function verifyFileUrl(target: FileUrlTarget, query: URLSearchParams, key
   return sig.length === expected.length && timingSafeEqual(sig, expected);
 }
 
+/** The query of a request target (origin-form: path?query). */
+export const queryOf = (url: string): URLSearchParams => {
+  const at = url.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+};
+
+/** What an accepted URL is remembered with. */
+interface Accepted extends FileUrlTarget {
+  /** Unix milliseconds. */
+  expiresAt: number;
+}
+
 /**
  * verifyFileUrl that remembers the URLs it accepted until they expire: a
  * browser asks for the same signed URL again and again (reloads,
- * revalidation), and the HMAC is most of what authorizing a request costs.
- * Only accepted URLs are kept, by their exact target, expiry and signature;
- * anything else is verified in full. Bounded: the least recently used go first.
+ * revalidation), and the HMAC and the parse of the query are most of what
+ * authorizing a request costs. Only accepted URLs are kept, by their exact
+ * text with the target they were accepted for; anything else is verified in
+ * full. Bounded: the least recently used go first.
  */
 export class SignedUrlVerifier {
-  readonly #accepted: LRUCache<string, true>;
+  readonly #accepted: LRUCache<string, Accepted>;
 
   constructor(private readonly key: Buffer, maxRemembered = 65_536) {
     checkKey(key);
     this.#accepted = new LRUCache({ max: maxRemembered });
   }
 
-  verify(target: FileUrlTarget, query: URLSearchParams, now = new Date()): boolean {
-    const exp = query.get('exp') ?? '';
-    // Newline-separated as in mac(): no two (target, exp, sig) give the same text.
-    const id = `${target.project}\n${target.path}\n${exp}\n${query.get('sig') ?? ''}`;
-    if (this.#accepted.has(id)) {
-      if (Number(exp) * 1000 > now.getTime()) return true;
-      this.#accepted.delete(id);
+  /** Whether `url` (the request target as received: path?query) is a valid, unexpired signature of the target (normalized by the server). */
+  verify(target: FileUrlTarget, url: string, now = new Date()): boolean {
+    const known = this.#accepted.get(url);
+    if (known && known.project === target.project && known.path === target.path) {
+      if (known.expiresAt > now.getTime()) return true;
+      this.#accepted.delete(url);
       return false;
     }
+    const query = queryOf(url);
     const ok = verifyFileUrl(target, query, this.key, now);
-    if (ok) this.#accepted.set(id, true);
+    if (ok) this.#accepted.set(url, { ...target, expiresAt: Number(query.get('exp')) * 1000 });
     return ok;
   }
 }

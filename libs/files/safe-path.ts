@@ -97,24 +97,33 @@ export function resolveSegments(root: string, project: string, segments: readonl
   return { project, relative, absolute };
 }
 
+/** A file's location as written, before any symlink is resolved: the file and each folder above it from the project folder down. */
+export interface LexicalPath {
+  folders: string[];
+  file: string;
+}
+
+/** The lexical path of validated segments (pathSegments) in a project. */
+export function lexicalPath(root: string, project: string, segments: readonly string[]): LexicalPath {
+  const folders = [path.join(root, checkProject(project))];
+  for (const segment of segments.slice(0, -1)) folders.push(path.join(folders[folders.length - 1]!, segment));
+  return { folders, file: path.join(folders[folders.length - 1]!, segments[segments.length - 1]!) };
+}
+
 /**
- * A file reached without any symlink below root, and its lstat: each folder
+ * The lstat of a file reached without any symlink below root: each folder
  * from the project folder down is a real directory and the file a regular
  * file, so the lexical path is the real one and, its segments validated,
  * inside the project. One lstat per level instead of a realpath (a readlink
  * per component from /) and a stat. Undefined for anything else (a link on
  * the way, a missing entry): resolveSegments decides those.
  */
-export function plainFile(root: string, project: string, segments: readonly string[]): { absolute: string; stats: BigIntStats } | undefined {
-  let folder = path.join(root, checkProject(project));
-  if (!lstatSync(folder, { throwIfNoEntry: false })?.isDirectory()) return undefined;
-  for (const segment of segments.slice(0, -1)) {
-    folder = path.join(folder, segment);
+export function plainFile(at: LexicalPath): BigIntStats | undefined {
+  for (const folder of at.folders) {
     if (!lstatSync(folder, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   }
-  const absolute = path.join(folder, segments[segments.length - 1]!);
-  const stats = lstatSync(absolute, { bigint: true, throwIfNoEntry: false });
-  return stats?.isFile() ? { absolute, stats } : undefined;
+  const stats = lstatSync(at.file, { bigint: true, throwIfNoEntry: false });
+  return stats?.isFile() ? stats : undefined;
 }
 
 /**

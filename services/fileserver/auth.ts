@@ -20,7 +20,7 @@ import { authenticate } from '../../libs/auth/middleware.js';
 import { hasRole, requireRole, type Role } from '../../libs/auth/roles.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
 import { urlSigningKey } from '../../libs/auth/settings.js';
-import { SignedUrlVerifier } from '../../libs/auth/signed-url.js';
+import { queryOf, SignedUrlVerifier } from '../../libs/auth/signed-url.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Config } from '../../libs/config/config.js';
 import { databaseOptions, openDatabase } from '../../libs/db/index.js';
@@ -60,18 +60,14 @@ export const OPEN_FILE_ACCESS: FileServerAccess = {
   guard: (handlers) => handlers,
 };
 
-/** The query of a request target (origin-form: path?query). */
-const queryOf = (url: string): URLSearchParams => {
-  const at = url.indexOf('?');
-  return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
-};
-
 function httpAuthorize(opts: FileServerAccessOptions): Authorize {
   const signed = opts.urlSigningKey ? new SignedUrlVerifier(opts.urlSigningKey) : undefined;
   return async (req: IncomingMessage, project, path) => {
-    const query = queryOf(req.url ?? '/');
+    const url = req.url ?? '/';
+    if (signed?.verify({ project, path }, url)) return true;
     // A URL that looks signed is judged as one: a bad signature is refused (403), not asked for credentials.
-    if (query.has('sig') || query.has('exp')) return signed !== undefined && signed.verify({ project, path }, query);
+    const query = queryOf(url);
+    if (query.has('sig') || query.has('exp')) return false;
     const bearer = bearerOf(req.headers.authorization);
     if (bearer.kind !== 'secret' || !opts.tokens) return 'unauthenticated';
     const principal = await opts.tokens.verify(bearer.secret);

@@ -1,4 +1,5 @@
 import { statSync, type BigIntStats } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 
 /** One version of a small file, as read from disk. */
 export interface CachedFile {
@@ -20,23 +21,21 @@ const sameVersion = (a: BigIntStats, b: BigIntStats): boolean =>
  * cache saves the open/read/close, never a security check.
  */
 export class FileCache<E extends CachedFile = CachedFile> {
-  readonly maxBytes: number;
-  #bytes = 0;
-  // Map order = recency: the first entry is the least recently used.
-  readonly #entries = new Map<string, E>();
+  readonly #entries: LRUCache<string, E>;
 
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
+  constructor(readonly maxBytes: number) {
+    // An empty file counts as one byte: the cache's sizes must be positive.
+    this.#entries = new LRUCache<string, E>({ maxSize: maxBytes, sizeCalculation: (file) => Math.max(1, file.data.byteLength) });
   }
 
   /** Bytes held now. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#entries.calculatedSize;
   }
 
-  /** Whether an entry is held for this path, whatever its version (no stat). */
-  has(absolute: string): boolean {
-    return this.#entries.has(absolute);
+  /** The entry held for this path, whatever its version (no stat; not a use: recency is unchanged). */
+  peek(absolute: string): E | undefined {
+    return this.#entries.peek(absolute);
   }
 
   /**
@@ -44,37 +43,22 @@ export class FileCache<E extends CachedFile = CachedFile> {
    * The stat runs on the calling thread: microseconds for a local file, less than a hop through libuv's pool.
    */
   lookup(absolute: string): E | undefined {
-    return this.has(absolute) ? this.match(absolute, statSync(absolute, { bigint: true, throwIfNoEntry: false })) : undefined;
+    return this.#entries.has(absolute) ? this.match(absolute, statSync(absolute, { bigint: true, throwIfNoEntry: false })) : undefined;
   }
 
   /** lookup() for a caller that has just taken the path's stat itself (`current`; undefined = missing). */
   match(absolute: string, current: BigIntStats | undefined): E | undefined {
     const entry = this.#entries.get(absolute);
-    if (!entry) return undefined;
-    this.#entries.delete(absolute);
-    if (!current || !sameVersion(entry.stats, current)) {
-      this.#bytes -= entry.data.byteLength;
-      return undefined;
-    }
-    this.#entries.set(absolute, entry);
-    return entry;
+    if (entry && current && sameVersion(entry.stats, current)) return entry;
+    if (entry) this.#entries.delete(absolute);
+    return undefined;
   }
 
-  /** Keeps a file just read (stats taken before reading), evicting the least recently used beyond the budget. */
+  /**
+   * Keeps a file just read (stats taken before reading), evicting the least recently used beyond the budget;
+   * one larger than the whole budget is not kept (nor the version it replaces).
+   */
   admit(absolute: string, file: E): void {
-    const size = file.data.byteLength;
-    if (size > this.maxBytes) return;
-    const old = this.#entries.get(absolute);
-    if (old) {
-      this.#entries.delete(absolute);
-      this.#bytes -= old.data.byteLength;
-    }
-    for (const [key, entry] of this.#entries) {
-      if (this.#bytes + size <= this.maxBytes) break;
-      this.#entries.delete(key);
-      this.#bytes -= entry.data.byteLength;
-    }
     this.#entries.set(absolute, file);
-    this.#bytes += size;
   }
 }

@@ -7,18 +7,20 @@
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LRUCache } from 'lru-cache';
 import { AideError, invalidField, notFound, type ErrorKind } from '../../libs/errors.js';
 import type { Logger } from '../../libs/log.js';
 import { fsError } from '../../libs/files/fs-errors.js';
 import { FileCache, type CachedFile } from './file-cache.js';
 import { fileVersion, replyTo, type FileVersion, type Reply } from './http-reply.js';
-import { checkProject, pathSegments, plainFile, resolveSegments, type ProjectPath } from '../../libs/files/safe-path.js';
+import {
+  checkProject, lexicalPath, pathSegments, plainFile, resolveSegments, type LexicalPath, type ProjectPath,
+} from '../../libs/files/safe-path.js';
 
 /** Decides whether a request may read a project's file; 'unauthenticated' asks for credentials (401). */
 export type Authorize = (req: IncomingMessage, project: string, path: string) => Promise<boolean | 'unauthenticated'>;
@@ -56,10 +58,12 @@ interface Target {
   segments: string[];
   /** The segments joined: the normalized relative path. */
   path: string;
+  /** Where the path leads under the root as written. */
+  lexical: LexicalPath;
 }
 
 /** Splits the path after /files/ into project and file path, decoding percent-escapes exactly once. */
-function parseTarget(url: string): Target {
+function parseTarget(url: string, root: string): Target {
   const rawPath = url.split('?', 1)[0]!;
   if (!rawPath.startsWith(PREFIX)) throw notFound('route');
   let decoded: string;
@@ -72,8 +76,11 @@ function parseTarget(url: string): Target {
   if (slash < 0) throw notFound('file');
   const project = checkProject(decoded.slice(0, slash));
   const segments = pathSegments(decoded.slice(slash + 1));
-  return { project, segments, path: segments.join('/') };
+  return { project, segments, path: segments.join('/'), lexical: lexicalPath(root, project, segments) };
 }
+
+// Browsers ask for the same URLs again and again: their parse (a pure function of the text) is remembered.
+const TARGETS_REMEMBERED = 16_384;
 
 async function authorizeOrThrow(authorize: Authorize, req: IncomingMessage, project: string, path: string): Promise<void> {
   const verdict = await authorize(req, project, path);
@@ -157,18 +164,24 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
   const authorize = options.authorize ?? allowAll;
   const cacheBytes = options.cacheBytes ?? DEFAULT_HTTP_CACHE_BYTES;
   const cache = cacheBytes > 0 ? new FileCache<CachedVersion>(cacheBytes) : undefined;
+  const targets = new LRUCache<string, Target>({ max: TARGETS_REMEMBERED });
+  const targetOf = (url: string): Target => {
+    let target = targets.get(url);
+    if (!target) targets.set(url, target = parseTarget(url, options.root));
+    return target;
+  };
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'Allow': 'GET, HEAD', 'Content-Length': 0 }).end();
       return;
     }
-    const target = parseTarget(req.url ?? '/');
+    const target = targetOf(req.url ?? '/');
     await authorizeOrThrow(authorize, req, target.project, target.path);
     // The common case first: a cached file on a path without symlinks (confined by lstats alone; such a
     // file is cached under its path as requested). Files not cached that way skip the lstats.
-    const requested = path.join(options.root, target.project, ...target.segments);
-    const plain = cache?.has(requested) ? plainFile(options.root, target.project, target.segments) : undefined;
-    const hit = plain && cache?.match(plain.absolute, plain.stats);
+    const { file: lexicalFile } = target.lexical;
+    const plain = cache?.peek(lexicalFile) ? plainFile(target.lexical) : undefined;
+    const hit = plain && cache?.match(lexicalFile, plain);
     if (hit) {
       sendReply(res, replyTo(req, hit.version), hit.data);
       return;

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { FileCache } from '../../services/fileserver/file-cache.js';
-import { plainFile } from '../../libs/files/safe-path.js';
+import { lexicalPath, plainFile } from '../../libs/files/safe-path.js';
 import { httpGet, startFixture, type Fixture } from './fixture.js';
 
 describe('HTTP cache of small files', () => {
@@ -190,11 +190,11 @@ describe("plainFile (the HTTP cache's fast path)", () => {
       await mkdir(path.join(tmp, 'elsewhere', 'a'), { recursive: true });
       await writeFile(path.join(tmp, 'elsewhere', 'a', 'f.txt'), 'x');
       await symlink(path.join(tmp, 'elsewhere'), path.join(root, 'q'));
-      const found = plainFile(root, 'p', ['a', 'f.txt']);
-      assert.equal(found?.absolute, path.join(root, 'p', 'a', 'f.txt'));
-      assert.equal(found?.stats.ino, (await stat(path.join(root, 'p', 'a', 'f.txt'), { bigint: true })).ino);
+      const at = lexicalPath(root, 'p', ['a', 'f.txt']);
+      assert.deepEqual(at, { folders: [path.join(root, 'p'), path.join(root, 'p', 'a')], file: path.join(root, 'p', 'a', 'f.txt') });
+      assert.equal(plainFile(at)?.ino, (await stat(path.join(root, 'p', 'a', 'f.txt'), { bigint: true })).ino);
       for (const [project, segments] of [['p', ['a', 'l.txt']], ['p', ['linked', 'f.txt']], ['q', ['a', 'f.txt']], ['p', ['a']], ['p', ['a', 'none.txt']], ['none', ['f.txt']]] as const) {
-        assert.equal(plainFile(root, project, segments), undefined, `${project}/${segments.join('/')}`);
+        assert.equal(plainFile(lexicalPath(root, project, segments)), undefined, `${project}/${segments.join('/')}`);
       }
     } finally {
       await rm(tmp, { recursive: true, force: true });

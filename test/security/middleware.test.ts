@@ -59,22 +59,27 @@ test('signed URLs: bound to project, normalized path and expiry; short keys refu
   assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b c.jpg' }, query, key, new Date(expiresAt.getTime() + 1000)), false);
   assert.equal(verifyFileUrl({ project: 'proj', path: 'a/b.jpg' }, query, key), false);
   assert.equal(verifyFileUrl({ project: 'prj', path: 'a/b c.jpg' }, query, key), false);
-  // The verifier that remembers accepted URLs: remembering changes no answer.
+  // The verifier that remembers accepted URLs (by their text and target): remembering changes no answer.
   const verifier = new SignedUrlVerifier(key, 2);
   const target = { project: 'proj', path: 'a/b c.jpg' };
+  const withQuery = (change: (q: URLSearchParams) => void): string => {
+    const changed = new URLSearchParams(query);
+    change(changed);
+    return `${url.split('?')[0]}?${changed}`;
+  };
   for (let round = 0; round < 2; round++) {
-    assert.equal(verifier.verify(target, query), true, `round ${round}`);
-    assert.equal(verifier.verify({ project: 'proj', path: 'a/b.jpg' }, query), false);
-    const forged = new URLSearchParams(query);
+    assert.equal(verifier.verify(target, url), true, `round ${round}`);
+    assert.equal(verifier.verify({ project: 'proj', path: 'a/b.jpg' }, url), false, 'the same text for another target');
+    assert.equal(verifier.verify({ project: 'prj', path: 'a/b c.jpg' }, url), false);
     const sig = query.get('sig')!;
-    forged.set('sig', `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`);
-    assert.equal(verifier.verify(target, forged), false);
-    const later = new URLSearchParams(query);
-    later.set('exp', String(Number(query.get('exp')) + 3600));
-    assert.equal(verifier.verify(target, later), false, 'a later expiry with the same signature');
+    assert.equal(verifier.verify(target, withQuery((q) => q.set('sig', `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`))), false);
+    assert.equal(verifier.verify(target, withQuery((q) => q.set('exp', String(Number(query.get('exp')) + 3600)))), false, 'a later expiry with the same signature');
+    assert.equal(verifier.verify(target, withQuery((q) => q.delete('sig'))), false);
+    assert.equal(verifier.verify(target, url.split('?')[0]!), false, 'unsigned');
   }
   // Remembered, still refused once expired.
-  assert.equal(verifier.verify(target, query, new Date(expiresAt.getTime() + 1000)), false);
+  assert.equal(verifier.verify(target, url, new Date(expiresAt.getTime() + 1000)), false);
+  assert.equal(verifier.verify(target, url), true, 'verified afresh after being forgotten');
   assert.throws(() => new SignedUrlVerifier(Buffer.alloc(16)), /at least 32 bytes/);
   assert.throws(() => signFileUrl({ project: 'proj', path: 'x', expiresAt }, Buffer.alloc(16)), /at least 32 bytes/);
   assert.throws(() => signFileUrl({ project: 'proj', path: '../x', expiresAt }, key), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
