@@ -78,8 +78,9 @@ settings) and checks a signed URL on every request; nginx checks nothing. Both g
 (nginx ignores the query). wrk shares the 2 cores with the servers, and other work on this shared machine
 moves absolute figures by tens of percent between runs: compare within a round.
 nginx hands each file to the kernel with sendfile(2). The FileServer checks the signature on every
-request (the HMAC once per URL: verified URLs are remembered until they expire, as a browser asks for the
-same URL again; the 1,000 URLs here repeat, so after the warm-up the HMAC is skipped) and confines the
+request (the HMAC once per URL: verified URLs are remembered by their text until they expire, as a browser
+asks for the same URL again, and so is each URL's parse; the 1,000 URLs here repeat, so after the warm-up
+neither is redone) and confines the
 path on every request: on a path free of symlinks an lstat of each level, whose last one (the file's)
 must still match the version in its cache (http_cache_bytes per process; here large enough for all 1,000
 files) for the bytes to come from memory; anything else is resolved with realpath, opened, read whole and

@@ -79,8 +79,11 @@ function parseTarget(url: string, root: string): Target {
   return { project, segments, path: segments.join('/'), lexical: lexicalPath(root, project, segments) };
 }
 
-// Browsers ask for the same URLs again and again: their parse (a pure function of the text) is remembered.
-const TARGETS_REMEMBERED = 16_384;
+// Browsers ask for the same URLs again and again: their parse (a pure function of the text) is remembered,
+// within a budget of characters, as any client (authorized or not) may send URLs of up to Node's header limit.
+const TARGET_MEMORY_CHARS = 4 * 1024 ** 2;
+const charsOf = (url: string, target: Target): number =>
+  url.length + target.path.length * 2 + target.lexical.file.length * (target.lexical.folders.length + 1);
 
 async function authorizeOrThrow(authorize: Authorize, req: IncomingMessage, project: string, path: string): Promise<void> {
   const verdict = await authorize(req, project, path);
@@ -164,7 +167,7 @@ export function fileRequestHandler(options: FileHttpOptions): (req: IncomingMess
   const authorize = options.authorize ?? allowAll;
   const cacheBytes = options.cacheBytes ?? DEFAULT_HTTP_CACHE_BYTES;
   const cache = cacheBytes > 0 ? new FileCache<CachedVersion>(cacheBytes) : undefined;
-  const targets = new LRUCache<string, Target>({ max: TARGETS_REMEMBERED });
+  const targets = new LRUCache<string, Target>({ maxSize: TARGET_MEMORY_CHARS, sizeCalculation: (target, url) => charsOf(url, target) });
   const targetOf = (url: string): Target => {
     let target = targets.get(url);
     if (!target) targets.set(url, target = parseTarget(url, options.root));
