@@ -5,6 +5,7 @@ import {
 } from '../gen/aide/v1/worker.js';
 import { createClient, type CallOptions, type Client, type ClientOptions } from '../grpc/index.js';
 import { dataLoss, resourceExhausted } from '../errors.js';
+import { readImagePredictions } from '../wire/image-predictions-parts.js';
 import { jobRequests, stateChunks, type StateInput } from './requests.js';
 
 export type { StateInput, StreamedState } from './requests.js';
@@ -84,9 +85,10 @@ export function train(client: WorkerClient, header: Omit<JobHeader, 'numImages' 
 
 /** Inference on a worker: predictions image by image as they come. */
 export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null, opts: JobCallOptions = {}): AsyncGenerator<ImagePredictions> {
-  for await (const res of client.inference(jobRequests(header, images, state), opts)) {
-    if (res.payload?.$case === 'progress') opts.onProgress?.(res.payload.value);
-    else if (res.payload?.$case === 'predictions') yield res.payload.value;
+  const responses = client.inference(jobRequests(header, images, state), opts);
+  for await (const part of readImagePredictions(responses, { whole: payload('predictions'), chunk: payload('predictionsChunk') }, { ...opts, close: true })) {
+    if ('image' in part) yield part.image;
+    else if (part.message.payload?.$case === 'progress') opts.onProgress?.(part.message.payload.value);
   }
 }
 

@@ -10,6 +10,8 @@ import type { PluginContext } from '../../libs/plugin/context.js';
 import type { Prediction, RankData } from '../../libs/plugin/data.js';
 import type { Ranker } from '../../libs/plugin/plugin.js';
 import type { Registry } from '../../libs/plugin/registry.js';
+import { payload } from '../../libs/blob/index.js';
+import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
 import { predictionFromProto, predictionToProto } from '../../libs/wire/predictions.js';
 import { annotationTypeFromProto } from '../../libs/wire/plugin-info.js';
 
@@ -72,7 +74,8 @@ export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: 
       }
       const toProto = (p: Prediction, j: number) =>
         predictionToProto(p, { imageId: image.imageId, modelStateId: image.predictions[j]!.modelStateId });
-      yield { payload: { $case: 'image', value: { imageId: image.imageId, predictions: predictions.map(toProto) } } };
+      const out = { imageId: image.imageId, predictions: predictions.map(toProto) };
+      for await (const part of imagePredictionsPayloads(out, 'image', 'imageChunk')) yield { payload: part };
     }
     done += batch.length;
     yield progress(JobState.JOB_STATE_RUNNING, last.state, last.message);
@@ -80,13 +83,14 @@ export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: 
 
   let batch: ImagePredictions[] = [];
   const seen = new Set<string>();
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+  const images = readImagePredictions({ [Symbol.asyncIterator]: () => iterator }, { whole: payload('image'), chunk: payload('imageChunk') }, { signal });
+  for await (const part of images) {
     signal.throwIfAborted();
-    const payload = next.value.payload;
-    if (payload?.$case !== 'image') throw invalidField('header', 'only the first message may be the header');
-    if (seen.has(payload.value.imageId)) throw invalidField('image.image_id', `image ${payload.value.imageId} was sent twice`);
-    seen.add(payload.value.imageId);
-    batch.push(payload.value);
+    if (!('image' in part)) throw invalidField('header', 'only the first message may be the header');
+    const { image } = part;
+    if (seen.has(image.imageId)) throw invalidField('image.image_id', `image ${image.imageId} was sent twice`);
+    seen.add(image.imageId);
+    batch.push(image);
     if (batch.length >= batchSize) {
       yield* rankBatch(batch);
       batch = [];

@@ -10,6 +10,7 @@ import type {
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
 import type { TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
+import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
 import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
 import { readAveragingInput, readJobInput } from './job-input.js';
@@ -97,7 +98,8 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
         for (const image of input.images) {
           const entry = predictions[image.id];
           if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
-          yield { payload: { $case: 'predictions', value: toWirePredictions(image.id, entry.predictions, input.header.labelClasses) } };
+          const wire = toWirePredictions(image.id, entry.predictions, input.header.labelClasses);
+          for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
         }
       });
     }),

@@ -4,9 +4,11 @@ import { Config } from '../../libs/config/config.js';
 import { isAideError } from '../../libs/errors.js';
 import { AnnotationType, type ImagePredictions, type Prediction } from '../../libs/gen/aide/v1/common.js';
 import { RankerServiceService, type RankRequest, type RankResponse } from '../../libs/gen/aide/v1/ranker.js';
+import { payload } from '../../libs/blob/index.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
 import { createLogger } from '../../libs/log.js';
 import type { RunningService } from '../../libs/service/runtime.js';
+import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
 import { startRanker } from '../../services/ranker/main.js';
 
 const config = Config.load({ text: '[Ranker]\nhost = 127.0.0.1\nport = 0\n[Security]\nplaintext = true\n', env: {} });
@@ -74,6 +76,41 @@ describe('ranker service over gRPC', () => {
     assert.equal(seg.modelStateId, 'state-1', 'what plugins do not see survives the round trip');
     assert.deepEqual(images[1]!.predictions[0]!.geometry, { $case: 'point', value: { x: 0.1, y: 0.2 } });
     assert.deepEqual(progress.map((p) => [p.done, p.total]), [[2, 4], [4, 4], [4, 4]], 'one event per batch of 2, then the final one');
+  });
+
+  it('ranks a segmentation too large for a message: it comes in chunks and goes back in chunks, maps intact', async () => {
+    // 1000×1000 pixels, the top half at 0.9, the bottom at 0.5: 5 MB encoded, ranked like its 2-pixel miniature.
+    const [width, height] = [1000, 1000];
+    const confidence = new Float32Array(width * height).fill(0.9, 0, width * height / 2).fill(0.5, width * height / 2);
+    const seg = (w: number, h: number, conf: Float32Array): Partial<Prediction> => ({
+      labelClassId: '', geometry: { $case: 'segmentation', value: { width: w, height: h, labelMap: Buffer.alloc(w * h, 1), confidenceMap: Buffer.from(conf.buffer), logitsMap: Buffer.alloc(0), numClasses: 0 } },
+    });
+    const big: ImagePredictions = { imageId: 'big', predictions: [{ ...base, imageId: 'big', id: 'p-big', ...seg(width, height, confidence) }] };
+    async function* requests(): AsyncGenerator<RankRequest> {
+      yield header('builtin.least_confidence', '', AnnotationType.ANNOTATION_TYPE_SEGMENTATION_MASKS, 2);
+      for await (const part of imagePredictionsPayloads(big, 'image', 'imageChunk')) yield { payload: part };
+      yield image('mini', [{ id: 'p-mini', ...seg(2, 1, new Float32Array([0.9, 0.5])) }]);
+    }
+    const chunksBack: number[] = [];
+    const images: ImagePredictions[] = [];
+    async function* responses() {
+      for await (const r of client.rank(requests())) {
+        if (r.payload?.$case === 'imageChunk') chunksBack.push(r.payload.value.offset);
+        yield r;
+      }
+    }
+    for await (const part of readImagePredictions(responses(), { whole: payload('image'), chunk: payload('imageChunk') }, { close: true })) {
+      if ('image' in part) images.push(part.image);
+    }
+    assert.deepEqual(images.map((i) => i.imageId), ['big', 'mini']);
+    assert.equal(chunksBack.length, 2, 'the big image went back in two chunks');
+    const [bigBack, mini] = images.map((i) => i.predictions[0]!);
+    assert.ok(bigBack!.priority > 0);
+    assert.ok(Math.abs(bigBack!.priority - mini!.priority) < 1e-6, `${bigBack!.priority} vs ${mini!.priority}`);
+    const geometry = bigBack!.geometry;
+    assert.ok(geometry?.$case === 'segmentation');
+    assert.ok(Buffer.from(geometry.value.confidenceMap).equals(Buffer.from(confidence.buffer)));
+    assert.equal(geometry.value.labelMap.length, width * height);
   });
 
   it('uses the options: seeded random is reproducible', async () => {

@@ -7,7 +7,7 @@
  * (images trained so far) is at least that (e.g. the second round).
  */
 import type { PluginContext } from '../../libs/plugin/context.js';
-import type { InferenceData, InferenceResult, TrainingData } from '../../libs/plugin/data.js';
+import type { InferenceData, InferenceResult, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, UpdateState } from '../../libs/plugin/plugin.js';
 
 export interface FixtureCall {
@@ -23,6 +23,21 @@ export interface FixtureCall {
 export const fixtureCalls: FixtureCall[] = [];
 
 export const WEIGHTS = 4;
+
+/** Deterministic segmentation maps (classes 0–2, 2 logit planes) of a width×height image: large predictions in tests. */
+export function fixtureSegmentation(width: number, height: number): SegmentationPrediction {
+  const pixels = width * height;
+  const labelMap = new Uint8Array(pixels);
+  const confidenceMap = new Float32Array(pixels);
+  const logitsMap = new Float32Array(2 * pixels);
+  for (let i = 0; i < pixels; i++) {
+    labelMap[i] = (i * 7) % 3;
+    confidenceMap[i] = (i % 1000) / 1000;
+    logitsMap[i] = i % 17;
+    logitsMap[pixels + i] = -(i % 13);
+  }
+  return { width, height, labelMap, confidenceMap, logitsMap, numClasses: 2 };
+}
 export const encodeWeights = (w: readonly number[]): Uint8Array => new Uint8Array(Float64Array.from(w).buffer);
 export const decodeWeights = (b: Uint8Array): number[] => Array.from(new Float64Array(new Uint8Array(b).buffer));
 
@@ -48,7 +63,11 @@ export class FixtureModel implements AIModel {
     return JSON.stringify({ steps: 3, stepMs: 1 }, null, 2);
   }
 
-  readonly #opts: { steps: number; stepMs: number; fail?: string; failFrom?: number; echo?: boolean };
+  readonly #opts: {
+    steps: number; stepMs: number; fail?: string; failFrom?: number; echo?: boolean;
+    /** Predict fixtureSegmentation maps of this size for every image instead of a point. */
+    segmentation?: { width: number; height: number };
+  };
   readonly #project: string;
 
   constructor(ctx: PluginContext) {
@@ -99,7 +118,12 @@ export class FixtureModel implements AIModel {
     await this.#work('predicting', updateState, signal);
     const classes = Object.keys(data.labelClasses);
     const result: InferenceResult = {};
+    const segmentation = this.#opts.segmentation;
     for (const [i, id] of Object.keys(data.images).entries()) {
+      if (segmentation) {
+        result[id] = { predictions: [fixtureSegmentation(segmentation.width, segmentation.height)] };
+        continue;
+      }
       const confidence = ((i * 37) % 100) / 100;
       result[id] = { predictions: [{ x: 0.5, y: 0.25, label: classes[i % classes.length], confidence, logits: [confidence, 1 - confidence] }] };
     }

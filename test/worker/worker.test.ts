@@ -12,7 +12,7 @@ import { jobRequests } from '../../libs/worker-client/requests.js';
 import { startWorker } from '../../services/worker/main.js';
 import { checkHealth } from '../support/health.js';
 import { busTargets } from '../support/nats.js';
-import { FixtureModel, fixtureCalls, encodeWeights, decodeWeights } from '../support/fixture-model.js';
+import { FixtureModel, fixtureCalls, fixtureSegmentation, encodeWeights, decodeWeights } from '../support/fixture-model.js';
 
 const logger = createLogger('test', 'silent');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -139,6 +139,23 @@ for (const target of await busTargets()) {
       const first = got[0]!.predictions[0]!;
       assert.equal(first.geometry?.$case, 'point');
       assert.equal(first.labelClassId, 'c1');
+    });
+
+    await t.test('segmentation predictions larger than a message arrive whole, in chunks, image after image', async () => {
+      // 1000×900 pixels × (1 + 4 + 2·4) bytes ≈ 11.7 MB: three 4 MB messages' worth.
+      const got = [];
+      for await (const p of infer(c1, header('seg', { segmentation: { width: 1000, height: 900 } }), images(2, 's'), null)) got.push(p);
+      assert.deepEqual(got.map((p) => p.imageId), ['s0', 's1']);
+      const expected = fixtureSegmentation(1000, 900);
+      for (const image of got) {
+        const seg = image.predictions[0]?.geometry;
+        assert.equal(seg?.$case, 'segmentation');
+        if (seg?.$case !== 'segmentation') return;
+        assert.deepEqual([seg.value.width, seg.value.height, seg.value.numClasses], [1000, 900, 2]);
+        assert.equal(sha(seg.value.labelMap), sha(expected.labelMap));
+        assert.equal(sha(seg.value.confidenceMap), sha(new Uint8Array(expected.confidenceMap.buffer)));
+        assert.equal(sha(seg.value.logitsMap), sha(new Uint8Array(expected.logitsMap!.buffer)));
+      }
     });
 
     await t.test('two workers serve concurrently without sharing state; over max_concurrent is RESOURCE_EXHAUSTED', async () => {

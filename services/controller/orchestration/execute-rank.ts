@@ -1,6 +1,8 @@
+import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
+import { imagePredictionsPayloads, readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import type { Prediction } from '../domain.js';
 import { inTransaction } from '../store/db.js';
@@ -28,14 +30,17 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
       rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType),
       numImages: images.length, traceparent: '',
     } } };
-    for (const image of images) yield { payload: { $case: 'image', value: image } };
+    for (const image of images) {
+      for await (const part of imagePredictionsPayloads(image, 'image', 'imageChunk')) yield { payload: part };
+    }
   }
   const priorities: { id: string; priority: number }[] = [];
-  for await (const res of orchestra.ranker.rank(requests(), { signal })) {
-    if (res.payload?.$case === 'image') {
-      for (const p of res.payload.value.predictions) priorities.push({ id: p.id, priority: p.priority });
-    } else if (res.payload?.$case === 'progress') {
-      const e: ProgressEvent = res.payload.value;
+  const responses = orchestra.ranker.rank(requests(), { signal });
+  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal, close: true })) {
+    if ('image' in part) {
+      for (const p of part.image.predictions) priorities.push({ id: p.id, priority: p.priority });
+    } else if (part.message.payload?.$case === 'progress') {
+      const e: ProgressEvent = part.message.payload.value;
       run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
     }
   }

@@ -24,6 +24,7 @@ import {
   AnnotationType,
   annotationTypeFromJSON,
   annotationTypeToJSON,
+  BlobChunk,
   ImagePredictions,
   ProgressEvent,
 } from "./common.js";
@@ -40,11 +41,21 @@ export interface RankHeader {
 }
 
 export interface RankRequest {
-  payload: { $case: "header"; value: RankHeader } | { $case: "image"; value: ImagePredictions } | undefined;
+  payload: { $case: "header"; value: RankHeader } | { $case: "image"; value: ImagePredictions } | //
+  /**
+   * An image too large for a message: its ImagePredictions encoded, as
+   * consecutive chunks (see InferenceResponse.predictions_chunk).
+   */
+  { $case: "imageChunk"; value: BlobChunk } | undefined;
 }
 
 export interface RankResponse {
-  payload: { $case: "progress"; value: ProgressEvent } | { $case: "image"; value: ImagePredictions } | undefined;
+  payload: { $case: "progress"; value: ProgressEvent } | { $case: "image"; value: ImagePredictions } | //
+  /**
+   * An image too large for a message: its ImagePredictions encoded, as
+   * consecutive chunks (see InferenceResponse.predictions_chunk).
+   */
+  { $case: "imageChunk"; value: BlobChunk } | undefined;
 }
 
 export interface ListRankersRequest {
@@ -273,6 +284,9 @@ export const RankRequest: MessageFns<RankRequest> = {
       case "image":
         ImagePredictions.encode(message.payload.value, writer.uint32(18).fork()).join();
         break;
+      case "imageChunk":
+        BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -306,6 +320,14 @@ export const RankRequest: MessageFns<RankRequest> = {
             message.payload = { $case: "image", value: ImagePredictions.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -324,6 +346,10 @@ export const RankRequest: MessageFns<RankRequest> = {
         ? { $case: "header", value: RankHeader.fromJSON(object.header) }
         : isSet(object.image)
         ? { $case: "image", value: ImagePredictions.fromJSON(object.image) }
+        : isSet(object.imageChunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
+        : isSet(object.image_chunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
         : undefined,
     };
   },
@@ -334,6 +360,8 @@ export const RankRequest: MessageFns<RankRequest> = {
       obj.header = RankHeader.toJSON(message.payload.value);
     } else if (message.payload?.$case === "image") {
       obj.image = ImagePredictions.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "imageChunk") {
+      obj.imageChunk = BlobChunk.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -356,6 +384,12 @@ export const RankRequest: MessageFns<RankRequest> = {
         }
         break;
       }
+      case "imageChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "imageChunk", value: BlobChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -373,6 +407,9 @@ export const RankResponse: MessageFns<RankResponse> = {
         break;
       case "image":
         ImagePredictions.encode(message.payload.value, writer.uint32(18).fork()).join();
+        break;
+      case "imageChunk":
+        BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -407,6 +444,14 @@ export const RankResponse: MessageFns<RankResponse> = {
             message.payload = { $case: "image", value: ImagePredictions.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -425,6 +470,10 @@ export const RankResponse: MessageFns<RankResponse> = {
         ? { $case: "progress", value: ProgressEvent.fromJSON(object.progress) }
         : isSet(object.image)
         ? { $case: "image", value: ImagePredictions.fromJSON(object.image) }
+        : isSet(object.imageChunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
+        : isSet(object.image_chunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
         : undefined,
     };
   },
@@ -435,6 +484,8 @@ export const RankResponse: MessageFns<RankResponse> = {
       obj.progress = ProgressEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "image") {
       obj.image = ImagePredictions.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "imageChunk") {
+      obj.imageChunk = BlobChunk.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -454,6 +505,12 @@ export const RankResponse: MessageFns<RankResponse> = {
       case "image": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "image", value: ImagePredictions.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "imageChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "imageChunk", value: BlobChunk.fromPartial(object.payload.value) };
         }
         break;
       }

@@ -103,7 +103,13 @@ export interface InferenceRequest {
 }
 
 export interface InferenceResponse {
-  payload: { $case: "progress"; value: ProgressEvent } | { $case: "predictions"; value: ImagePredictions } | undefined;
+  payload: { $case: "progress"; value: ProgressEvent } | { $case: "predictions"; value: ImagePredictions } | //
+  /**
+   * One image's predictions too large for a message (the segmentation maps
+   * of a large image): the encoding of its ImagePredictions as consecutive
+   * chunks, nothing else in between.
+   */
+  { $case: "predictionsChunk"; value: BlobChunk } | undefined;
 }
 
 /** A piece of the index-th input state of an averaging job. */
@@ -1352,6 +1358,9 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "predictions":
         ImagePredictions.encode(message.payload.value, writer.uint32(18).fork()).join();
         break;
+      case "predictionsChunk":
+        BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1385,6 +1394,14 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
             message.payload = { $case: "predictions", value: ImagePredictions.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payload = { $case: "predictionsChunk", value: BlobChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1403,6 +1420,10 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
         ? { $case: "progress", value: ProgressEvent.fromJSON(object.progress) }
         : isSet(object.predictions)
         ? { $case: "predictions", value: ImagePredictions.fromJSON(object.predictions) }
+        : isSet(object.predictionsChunk)
+        ? { $case: "predictionsChunk", value: BlobChunk.fromJSON(object.predictionsChunk) }
+        : isSet(object.predictions_chunk)
+        ? { $case: "predictionsChunk", value: BlobChunk.fromJSON(object.predictions_chunk) }
         : undefined,
     };
   },
@@ -1413,6 +1434,8 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       obj.progress = ProgressEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "predictions") {
       obj.predictions = ImagePredictions.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "predictionsChunk") {
+      obj.predictionsChunk = BlobChunk.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1432,6 +1455,12 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "predictions": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "predictions", value: ImagePredictions.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "predictionsChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "predictionsChunk", value: BlobChunk.fromPartial(object.payload.value) };
         }
         break;
       }
