@@ -120,6 +120,12 @@ export interface ImagePredictions {
   predictions: PredictionInput[];
 }
 
+/** All stored predictions of one image. */
+export interface StoredImagePredictions {
+  imageId: string;
+  predictions: Prediction[];
+}
+
 /** An image with its annotations: one entry of the worker's data dict. */
 export interface ImageWithAnnotations {
   id: string;

@@ -38,6 +38,7 @@ export const CONTROLLER_ACCESS: AccessTable<typeof ControllerServiceService> = {
   deleteAnnotations: 'annotator',
 
   listPredictions: 'annotator',
+  streamPredictions: 'annotator',
   nextBatch: 'annotator',
 
   listPlugins: 'authenticated',

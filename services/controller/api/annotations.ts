@@ -1,4 +1,5 @@
 import { invalidArgument, invalidField } from '../../../libs/errors.js';
+import { Annotation as ProtoAnnotation } from '../../../libs/gen/aide/v1/common.js';
 import { annotationViolations, assertKnownClass } from '../annotation-rules.js';
 import type { AnnotationInput } from '../domain.js';
 import * as store from '../store/annotations.js';
@@ -48,7 +49,9 @@ export function annotationHandlers({ pool, jobs }: ControllerDeps): Pick<Control
       await getProject(pool, req.project);
       const imageId = optionalId('image_id', req.imageId);
       const page = await paginate(req, `annotations:${req.project}:${imageId ?? ''}`,
-        (p) => store.listAnnotations(pool, req.project, imageId ? { imageId } : {}, p), (a) => a.id);
+        (p) => store.listAnnotations(pool, req.project, imageId ? { imageId } : {}, p), (a) => a.id,
+        // Masks make an annotation up to a message large: pages are cut by bytes too.
+        (a) => ProtoAnnotation.encode(annotationToProto(a)).finish().length);
       return { annotations: page.items.map(annotationToProto), nextPageToken: page.nextPageToken };
     },
 

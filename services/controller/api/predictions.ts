@@ -1,16 +1,23 @@
-import { invalidField } from '../../../libs/errors.js';
+import { invalidField, resourceExhausted } from '../../../libs/errors.js';
+import { Prediction as ProtoPrediction } from '../../../libs/gen/aide/v1/common.js';
+import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/controller.js';
+import { imagePredictionsPayloads } from '../../../libs/wire/image-predictions-parts.js';
+import type { Prediction } from '../domain.js';
 import { imagesByIds } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
-import { listPredictions, nextBatch } from '../store/predictions.js';
+import { listPredictions, nextBatch, predictedImages, predictionsOfState } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { Db } from '../store/db.js';
 import { imageToProto } from '../wire/image.js';
-import { predictionToProto } from '../wire/prediction.js';
+import { imagePredictionsToProto, predictionToProto } from '../wire/prediction.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { optionalId } from './fields.js';
-import { paginate } from './paging.js';
+import { MAX_PAGE_BYTES, paginate } from './paging.js';
 
 const MAX_BATCH = 1000;
+
+// Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
+const encodedSize = (p: Prediction): number => ProtoPrediction.encode(predictionToProto(p)).finish().length;
 const DEFAULT_BATCH = 10;
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
@@ -21,15 +28,44 @@ async function stateIdOf(db: Db, project: string, field: string, value: string):
   return (await currentState(db, project))?.id ?? null;
 }
 
-export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHandlers, 'listPredictions' | 'nextBatch'> {
+const IMAGE_IDS_PER_QUERY = 500;
+
+/** Every image with predictions of the state, in id order, fetched a page at a time. */
+async function* predictedImageIds(db: Db, project: string, stateId: string): AsyncGenerator<string> {
+  for (let after: string | undefined; ;) {
+    const ids = await predictedImages(db, project, stateId, { ...(after === undefined ? {} : { after }), limit: IMAGE_IDS_PER_QUERY });
+    yield* ids;
+    if (ids.length < IMAGE_IDS_PER_QUERY) return;
+    after = ids.at(-1);
+  }
+}
+
+export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHandlers, 'listPredictions' | 'streamPredictions' | 'nextBatch'> {
   return {
     async listPredictions(req) {
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
       if (stateId === null) return { predictions: [], nextPageToken: '' };
       const imageId = optionalId('image_id', req.imageId);
       const page = await paginate(req, `predictions:${req.project}:${stateId}:${imageId ?? ''}`,
-        (p) => listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p), (x) => x.id);
+        (p) => listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p), (x) => x.id, encodedSize);
+      const [only] = page.items;
+      if (page.items.length === 1 && encodedSize(only!) > MAX_PAGE_BYTES) {
+        throw resourceExhausted(`prediction ${only!.id} takes ${encodedSize(only!)} bytes, more than a message holds: read it with StreamPredictions`);
+      }
       return { predictions: page.items.map(predictionToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async *streamPredictions(req, ctx): AsyncGenerator<StreamPredictionsResponse> {
+      const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
+      if (stateId === null) return;
+      const imageId = optionalId('image_id', req.imageId);
+      for await (const id of imageId ? [imageId] : predictedImageIds(pool, req.project, stateId)) {
+        ctx.signal.throwIfAborted();
+        // One image at a time: a large image's maps are held once, while their chunks go out.
+        for (const image of await predictionsOfState(pool, req.project, stateId, [id])) {
+          for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
+        }
+      }
     },
 
     async nextBatch(req) {

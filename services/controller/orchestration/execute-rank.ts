@@ -4,11 +4,10 @@ import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/
 import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
-import type { Prediction } from '../domain.js';
 import { inTransaction } from '../store/db.js';
 import { predictionsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
-import { predictionToProto } from '../wire/prediction.js';
+import { imagePredictionsToProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
 
@@ -20,10 +19,7 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   const state = await jobState(orchestra.db, job);
   if (!state) throw failedPrecondition('the project has no model state whose predictions could be ranked');
   const byImage = await predictionsOfState(orchestra.db, project.name, state.id);
-  const images: ImagePredictions[] = byImage.map((ip) => ({
-    imageId: ip.imageId,
-    predictions: (ip.predictions as Prediction[]).map(predictionToProto),
-  }));
+  const images: ImagePredictions[] = byImage.map(imagePredictionsToProto);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: {
       jobId: job.id, project: project.name, rankerLibrary: project.settings.rankerLibrary,

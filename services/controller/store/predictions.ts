@@ -1,4 +1,4 @@
-import type { ImagePredictions, PageQuery, Prediction, PredictionInput } from '../domain.js';
+import type { ImagePredictions, PageQuery, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
 import { type Db, inTransaction } from './db.js';
 import { imagesByIds } from './images.js';
 import { getState } from './model-states.js';
@@ -103,18 +103,27 @@ export async function listPredictions(db: Db, project: string, filter: { stateId
 }
 
 /** Every prediction of a state (or of its predictions of some images), grouped by image: a ranking job's input, golden questions' answers. */
-export async function predictionsOfState(db: Db, project: string, stateId: string, imageIds?: readonly string[]): Promise<ImagePredictions[]> {
+export async function predictionsOfState(db: Db, project: string, stateId: string, imageIds?: readonly string[]): Promise<StoredImagePredictions[]> {
   const { rows } = await db.query<PredictionRow>(
     `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
      WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid[] IS NULL OR p.image_id = ANY($3)) ORDER BY p.image_id, p.id`,
     [project, stateId, imageIds ? [...imageIds] : null]);
-  const byImage = new Map<string, PredictionInput[]>();
+  const byImage = new Map<string, Prediction[]>();
   for (const r of rows) {
     const list = byImage.get(r.image_id) ?? [];
     list.push(toPrediction(r));
     byImage.set(r.image_id, list);
   }
   return [...byImage].map(([imageId, predictions]) => ({ imageId, predictions }));
+}
+
+/** The images with predictions of a state, in id order after `page.after`. */
+export async function predictedImages(db: Db, project: string, stateId: string, page: PageQuery): Promise<string[]> {
+  const { rows } = await db.query<{ image_id: string }>(
+    `SELECT DISTINCT p.image_id FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3) ORDER BY p.image_id LIMIT $4`,
+    [project, stateId, page.after ?? null, page.limit]);
+  return rows.map((r) => r.image_id);
 }
 
 /** Unannotated images of the project by their highest prediction priority of the state, highest first. */

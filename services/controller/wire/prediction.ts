@@ -1,6 +1,6 @@
 /** Predictions ⇄ aide.v1 (the orchestrator stores what workers return; the API lists them). */
 import type { ImagePredictions as ProtoImagePredictions, Prediction as ProtoPrediction } from '../../../libs/gen/aide/v1/common.js';
-import type { ImagePredictions, Prediction, PredictionInput } from '../domain.js';
+import type { ImagePredictions, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
 
 function geometryFromProto(g: ProtoPrediction['geometry']): PredictionInput['geometry'] {
   switch (g?.$case) {
@@ -48,4 +48,9 @@ export const predictionToProto = (p: Prediction): ProtoPrediction => ({
   logits: p.logits,
   priority: p.priority,
   geometry: geometryToProto(p.geometry),
+});
+
+export const imagePredictionsToProto = (ip: StoredImagePredictions): ProtoImagePredictions => ({
+  imageId: ip.imageId,
+  predictions: ip.predictions.map(predictionToProto),
 });

@@ -30,6 +30,7 @@ import {
   annotationTypeToJSON,
   BlobChunk,
   Image,
+  ImagePredictions,
   Job,
   JobKind,
   jobKindFromJSON,
@@ -274,6 +275,18 @@ export interface ListPredictionsRequest {
 export interface ListPredictionsResponse {
   predictions: Prediction[];
   nextPageToken: string;
+}
+
+export interface StreamPredictionsRequest {
+  project: string;
+  /** Empty = every image. */
+  imageId: string;
+  /** Empty = the current state. */
+  modelStateId: string;
+}
+
+export interface StreamPredictionsResponse {
+  payload: { $case: "image"; value: ImagePredictions } | { $case: "imageChunk"; value: BlobChunk } | undefined;
 }
 
 export interface NextBatchRequest {
@@ -3763,6 +3776,218 @@ export const ListPredictionsResponse: MessageFns<ListPredictionsResponse> = {
     const message = createBaseListPredictionsResponse();
     message.predictions = object.predictions?.map((e) => Prediction.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseStreamPredictionsRequest(): StreamPredictionsRequest {
+  return { project: "", imageId: "", modelStateId: "" };
+}
+
+export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
+  encode(message: StreamPredictionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== "") {
+      writer.uint32(10).string(message.project);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(18).string(message.imageId);
+    }
+    if (message.modelStateId !== "") {
+      writer.uint32(26).string(message.modelStateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPredictionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPredictionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modelStateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPredictionsRequest {
+    return {
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      modelStateId: isSet(object.modelStateId)
+        ? globalThis.String(object.modelStateId)
+        : isSet(object.model_state_id)
+        ? globalThis.String(object.model_state_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StreamPredictionsRequest): unknown {
+    const obj: any = {};
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.modelStateId !== "") {
+      obj.modelStateId = message.modelStateId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPredictionsRequest>, I>>(base?: I): StreamPredictionsRequest {
+    return StreamPredictionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPredictionsRequest>, I>>(object: I): StreamPredictionsRequest {
+    const message = createBaseStreamPredictionsRequest();
+    message.project = object.project ?? "";
+    message.imageId = object.imageId ?? "";
+    message.modelStateId = object.modelStateId ?? "";
+    return message;
+  },
+};
+
+function createBaseStreamPredictionsResponse(): StreamPredictionsResponse {
+  return { payload: undefined };
+}
+
+export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = {
+  encode(message: StreamPredictionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.payload?.$case) {
+      case "image":
+        ImagePredictions.encode(message.payload.value, writer.uint32(10).fork()).join();
+        break;
+      case "imageChunk":
+        BlobChunk.encode(message.payload.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPredictionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPredictionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payload = { $case: "image", value: ImagePredictions.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPredictionsResponse {
+    return {
+      payload: isSet(object.image)
+        ? { $case: "image", value: ImagePredictions.fromJSON(object.image) }
+        : isSet(object.imageChunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
+        : isSet(object.image_chunk)
+        ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: StreamPredictionsResponse): unknown {
+    const obj: any = {};
+    if (message.payload?.$case === "image") {
+      obj.image = ImagePredictions.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "imageChunk") {
+      obj.imageChunk = BlobChunk.toJSON(message.payload.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPredictionsResponse>, I>>(base?: I): StreamPredictionsResponse {
+    return StreamPredictionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPredictionsResponse>, I>>(object: I): StreamPredictionsResponse {
+    const message = createBaseStreamPredictionsResponse();
+    switch (object.payload?.$case) {
+      case "image": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "image", value: ImagePredictions.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "imageChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "imageChunk", value: BlobChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -8636,7 +8861,12 @@ export const ControllerServiceService = {
       Buffer.from(DeleteAnnotationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAnnotationsResponse => DeleteAnnotationsResponse.decode(value),
   },
-  /** Predictions */
+  /**
+   * Predictions
+   * Pages end early where segmentation maps would overflow a message; a
+   * prediction larger than a message alone is RESOURCE_EXHAUSTED: read it
+   * with StreamPredictions.
+   */
   listPredictions: {
     path: "/aide.v1.ControllerService/ListPredictions" as const,
     requestStream: false as const,
@@ -8647,6 +8877,22 @@ export const ControllerServiceService = {
     responseSerialize: (value: ListPredictionsResponse): Buffer =>
       Buffer.from(ListPredictionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPredictionsResponse => ListPredictionsResponse.decode(value),
+  },
+  /**
+   * Every prediction of a state (or of one image), image by image, however
+   * large: an image whose predictions exceed a message comes as chunks of
+   * its encoded ImagePredictions, the last with the SHA-256.
+   */
+  streamPredictions: {
+    path: "/aide.v1.ControllerService/StreamPredictions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamPredictionsRequest): Buffer =>
+      Buffer.from(StreamPredictionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamPredictionsRequest => StreamPredictionsRequest.decode(value),
+    responseSerialize: (value: StreamPredictionsResponse): Buffer =>
+      Buffer.from(StreamPredictionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamPredictionsResponse => StreamPredictionsResponse.decode(value),
   },
   /** The next images to annotate, highest priority first. */
   nextBatch: {
@@ -8907,8 +9153,19 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   upsertAnnotations: handleUnaryCall<UpsertAnnotationsRequest, UpsertAnnotationsResponse>;
   listAnnotations: handleUnaryCall<ListAnnotationsRequest, ListAnnotationsResponse>;
   deleteAnnotations: handleUnaryCall<DeleteAnnotationsRequest, DeleteAnnotationsResponse>;
-  /** Predictions */
+  /**
+   * Predictions
+   * Pages end early where segmentation maps would overflow a message; a
+   * prediction larger than a message alone is RESOURCE_EXHAUSTED: read it
+   * with StreamPredictions.
+   */
   listPredictions: handleUnaryCall<ListPredictionsRequest, ListPredictionsResponse>;
+  /**
+   * Every prediction of a state (or of one image), image by image, however
+   * large: an image whose predictions exceed a message comes as chunks of
+   * its encoded ImagePredictions, the last with the SHA-256.
+   */
+  streamPredictions: handleServerStreamingCall<StreamPredictionsRequest, StreamPredictionsResponse>;
   /** The next images to annotate, highest priority first. */
   nextBatch: handleUnaryCall<NextBatchRequest, NextBatchResponse>;
   /**
@@ -9212,7 +9469,12 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAnnotationsResponse) => void,
   ): ClientUnaryCall;
-  /** Predictions */
+  /**
+   * Predictions
+   * Pages end early where segmentation maps would overflow a message; a
+   * prediction larger than a message alone is RESOURCE_EXHAUSTED: read it
+   * with StreamPredictions.
+   */
   listPredictions(
     request: ListPredictionsRequest,
     callback: (error: ServiceError | null, response: ListPredictionsResponse) => void,
@@ -9228,6 +9490,20 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPredictionsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Every prediction of a state (or of one image), image by image, however
+   * large: an image whose predictions exceed a message comes as chunks of
+   * its encoded ImagePredictions, the last with the SHA-256.
+   */
+  streamPredictions(
+    request: StreamPredictionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPredictionsResponse>;
+  streamPredictions(
+    request: StreamPredictionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPredictionsResponse>;
   /** The next images to annotate, highest priority first. */
   nextBatch(
     request: NextBatchRequest,
