@@ -3,6 +3,7 @@
  * and progress events out. Images are ranked in batches as they arrive, so
  * large jobs stream instead of piling up in memory.
  */
+import { payload } from '../../libs/blob/index.js';
 import { invalidArgument, invalidField } from '../../libs/errors.js';
 import { JobState, type ImagePredictions, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type { RankHeader, RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
@@ -10,7 +11,6 @@ import type { PluginContext } from '../../libs/plugin/context.js';
 import type { Prediction, RankData } from '../../libs/plugin/data.js';
 import type { Ranker } from '../../libs/plugin/plugin.js';
 import type { Registry } from '../../libs/plugin/registry.js';
-import { payload } from '../../libs/blob/index.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
 import { predictionFromProto, predictionToProto } from '../../libs/wire/predictions.js';
 import { annotationTypeFromProto } from '../../libs/wire/plugin-info.js';

@@ -15,10 +15,10 @@ import { optionalId } from './fields.js';
 import { MAX_PAGE_BYTES, paginate } from './paging.js';
 
 const MAX_BATCH = 1000;
+const DEFAULT_BATCH = 10;
 
 // Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
 const encodedSize = (p: Prediction): number => ProtoPrediction.encode(predictionToProto(p)).finish().length;
-const DEFAULT_BATCH = 10;
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
 async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
@@ -48,9 +48,10 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
       const imageId = optionalId('image_id', req.imageId);
       const page = await paginate(req, `predictions:${req.project}:${stateId}:${imageId ?? ''}`,
         (p) => listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p), (x) => x.id, encodedSize);
-      const [only] = page.items;
-      if (page.items.length === 1 && encodedSize(only!) > MAX_PAGE_BYTES) {
-        throw resourceExhausted(`prediction ${only!.id} takes ${encodedSize(only!)} bytes, more than a message holds: read it with StreamPredictions`);
+      const only = page.items.length === 1 ? page.items[0]! : undefined;
+      const onlySize = only ? encodedSize(only) : 0;
+      if (only && onlySize > MAX_PAGE_BYTES) {
+        throw resourceExhausted(`prediction ${only.id} takes ${onlySize} bytes, more than a message holds: read it with StreamPredictions`);
       }
       return { predictions: page.items.map(predictionToProto), nextPageToken: page.nextPageToken };
     },
