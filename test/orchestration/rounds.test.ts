@@ -16,6 +16,7 @@ import { insertImages, trainingImages } from '../../services/controller/store/im
 import { insertState } from '../../services/controller/store/model-states.js';
 import { decodeWeights, encodeWeights, fixtureCalls } from '../support/fixture-model.js';
 import { startOrchestratedController, type ControllerClient } from '../support/orchestrated-controller.js';
+import { waitUntil } from '../support/wait.js';
 
 const PROJECT = 'rounds';
 const XS = [0.1, 0.2, 0.3, 0.4, 0.5];
@@ -160,11 +161,8 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     const input = await exported(c, current.id);
     const from = fixtureCalls.length;
     const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [] });
-    for (let i = 0; i < 400; i++) {
-      const { rows } = await db.query('SELECT 1 FROM model_states WHERE partial AND job_id = $1 AND round = 1 AND shard IS NULL', [job!.id]);
-      if (rows.length > 0) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil('round 1\'s averaged state', async () =>
+      (await db.query('SELECT 1 FROM model_states WHERE partial AND job_id = $1 AND round = 1 AND shard IS NULL', [job!.id])).rows.length > 0);
     await mesh.restartRunner();
     const events = await mesh.finish(PROJECT, job!.id);
     assert.equal(events.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, events.at(-1)!.message);
@@ -182,14 +180,10 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     await useOptions({ steps: 100, stepMs: 20 });
     const states = (await c.listModelStates({ project: PROJECT })).states;
     const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 2, imageIds: [] });
-    let partial: string | undefined;
-    for (let i = 0; i < 400 && !partial; i++) {
-      partial = (await db.query<{ id: string }>('SELECT id FROM model_states WHERE partial AND job_id = $1', [job!.id])).rows[0]?.id;
-      if (!partial) await new Promise((r) => setTimeout(r, 10));
-    }
+    const partial = await waitUntil('a partial state', async () =>
+      (await db.query<{ id: string }>('SELECT id FROM model_states WHERE partial AND job_id = $1', [job!.id])).rows[0]?.id);
     const base = states.find((s) => s.current)!;
     await assert.rejects(c.deleteModelState({ project: PROJECT, id: base.id }), (e: unknown) => isAideError(e, 'FAILED_PRECONDITION') && /in use by job/.test((e as Error).message));
-    assert.ok(partial, 'a partial state appeared');
     await assert.rejects(c.setCurrentModelState({ project: PROJECT, id: partial }), (e: unknown) => isAideError(e, 'FAILED_PRECONDITION'));
     await assert.rejects(c.deleteModelState({ project: PROJECT, id: partial }), (e: unknown) => isAideError(e, 'FAILED_PRECONDITION'));
     assert.deepEqual((await c.listModelStates({ project: PROJECT })).states.map((s) => s.id), states.map((s) => s.id), 'partial states are not listed');
