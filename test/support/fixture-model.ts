@@ -7,6 +7,7 @@
  * (images trained so far) is at least that (e.g. the second round).
  */
 import type { PluginContext } from '../../libs/plugin/context.js';
+import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { InferenceData, InferenceResult, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, UpdateState } from '../../libs/plugin/plugin.js';
 
@@ -48,14 +49,14 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
 });
 
 export class FixtureModel implements AIModel {
-  static readonly metadata = {
-    kind: 'model' as const,
+  static readonly metadata: PluginMetadataInput = {
+    kind: 'model',
     key: 'test.fixture',
     name: 'Fixture',
     author: 'tests',
     description: 'Records its inputs.',
-    annotationType: ['labels', 'points', 'boundingBoxes'] as ('labels' | 'points' | 'boundingBoxes')[],
-    predictionType: 'points' as const,
+    annotationType: ['labels', 'points', 'boundingBoxes'],
+    predictionType: 'points',
     canAddLabelClasses: true,
   };
 
@@ -129,4 +130,11 @@ export class FixtureModel implements AIModel {
     }
     return result;
   }
+}
+
+/** The fixture registered for segmentation projects (its `segmentation` option sets the size of the maps it predicts). */
+export class FixtureSegmentationModel extends FixtureModel {
+  static override readonly metadata: PluginMetadataInput = {
+    ...FixtureModel.metadata, key: 'test.fixture-segmentation', annotationType: 'segmentationMasks', predictionType: 'segmentationMasks',
+  };
 }

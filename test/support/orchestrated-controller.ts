@@ -21,9 +21,11 @@ import { JobRunner } from '../../services/controller/orchestration/runner.js';
 import { jobStarter } from '../../services/controller/orchestration/starter.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
+import { startRanker } from '../../services/ranker/main.js';
+import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import { startWorker } from '../../services/worker/main.js';
 import { logger, testAuth } from '../controller/harness.js';
-import { FixtureModel } from './fixture-model.js';
+import { FixtureModel, FixtureSegmentationModel } from './fixture-model.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
 
 export type ControllerClient = Client<typeof ControllerServiceService>;
@@ -43,19 +45,21 @@ export interface OrchestratedController {
 
 const settings = (env: Record<string, string>) => Config.load({ text: '', env: { AIDE_SECURITY_PLAINTEXT: 'true', ...env } });
 
-export async function startOrchestratedController(t: TestContext): Promise<OrchestratedController | undefined> {
+/** `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs. */
+export async function startOrchestratedController(t: TestContext, opts: { withRanker?: boolean } = {}): Promise<OrchestratedController | undefined> {
   const targets = await databaseTargets();
   const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
   if (!database) return undefined;
   await migrate(database.pool, CONTROLLER_MIGRATIONS);
   const bus = new MemoryBus();
-  const registry = await loadRegistry({ builtins: [FixtureModel], logger });
+  const registry = await loadRegistry({ builtins: [FixtureModel, FixtureSegmentationModel, LeastConfidenceRanker], logger });
   const workers: RunningService[] = await Promise.all(['w1', 'w2'].map((id) => startWorker(settings({
     AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_BACKEND: 'cpu', AIDE_AIWORKER_WORKER_ID: id,
   }), logger, { registry, bus })));
   const pool = new WorkerPool({ staticAddresses: workers.map((w) => w.addresses.grpc!), refreshMs: 60_000, logger });
   await pool.start();
-  const ranker = createClient(RankerServiceService, 'unix:/nonexistent-ranker');
+  const rankerService = opts.withRanker ? await startRanker(settings({ AIDE_RANKER_HOST: '127.0.0.1', AIDE_RANKER_PORT: '0' }), logger, { registry }) : undefined;
+  const ranker = createClient(RankerServiceService, rankerService?.address ?? 'unix:/nonexistent-ranker');
   const newRunner = () => new JobRunner(
     { db: database.pool, bus, logger, workers: pool, ranker, registry, maxAttempts: 2 },
     { owner: 'orchestrated-test', leaseMs: 30_000, pollMs: 50, maxActive: 2 },
@@ -81,6 +85,7 @@ export async function startOrchestratedController(t: TestContext): Promise<Orche
     await controller.shutdown(1000);
     pool.stop();
     ranker.close();
+    await rankerService?.shutdown(1000);
     await Promise.all(workers.map((w) => w.shutdown(1000)));
     await bus.close();
   });

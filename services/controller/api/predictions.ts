@@ -5,7 +5,7 @@ import { imagePredictionsPayloads } from '../../../libs/wire/image-predictions-p
 import type { Prediction } from '../domain.js';
 import { imagesByIds } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
-import { listPredictions, nextBatch, predictedImages, predictionsOfState } from '../store/predictions.js';
+import { eachImagePredictions, listPredictions, nextBatch } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { Db } from '../store/db.js';
 import { imageToProto } from '../wire/image.js';
@@ -28,18 +28,6 @@ async function stateIdOf(db: Db, project: string, field: string, value: string):
   return (await currentState(db, project))?.id ?? null;
 }
 
-const IMAGE_IDS_PER_QUERY = 500;
-
-/** Every image with predictions of the state, in id order, fetched a page at a time. */
-async function* predictedImageIds(db: Db, project: string, stateId: string): AsyncGenerator<string> {
-  for (let after: string | undefined; ;) {
-    const ids = await predictedImages(db, project, stateId, { ...(after === undefined ? {} : { after }), limit: IMAGE_IDS_PER_QUERY });
-    yield* ids;
-    if (ids.length < IMAGE_IDS_PER_QUERY) return;
-    after = ids.at(-1);
-  }
-}
-
 export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHandlers, 'listPredictions' | 'streamPredictions' | 'nextBatch'> {
   return {
     async listPredictions(req) {
@@ -60,12 +48,9 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
       if (stateId === null) return;
       const imageId = optionalId('image_id', req.imageId);
-      for await (const id of imageId ? [imageId] : predictedImageIds(pool, req.project, stateId)) {
+      for await (const image of eachImagePredictions(pool, req.project, stateId, imageId)) {
         ctx.signal.throwIfAborted();
-        // One image at a time: a large image's maps are held once, while their chunks go out.
-        for (const image of await predictionsOfState(pool, req.project, stateId, [id])) {
-          for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
-        }
+        for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
       }
     },
 

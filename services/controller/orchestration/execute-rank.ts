@@ -1,11 +1,11 @@
 import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
-import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
+import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import { inTransaction } from '../store/db.js';
-import { predictionsOfState, setPriorities } from '../store/predictions.js';
+import { countPredictedImages, eachImagePredictions, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { imagePredictionsToProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
@@ -18,22 +18,25 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   if (!project.settings.rankerLibrary) throw failedPrecondition('the project has no ranker (settings.ranker_library)');
   const state = await jobState(orchestra.db, job);
   if (!state) throw failedPrecondition('the project has no model state whose predictions could be ranked');
-  const byImage = await predictionsOfState(orchestra.db, project.name, state.id);
-  const images: ImagePredictions[] = byImage.map(imagePredictionsToProto);
+  const stateId = state.id;
+  const numImages = await countPredictedImages(orchestra.db, project.name, stateId);
+  // Image by image from the database: only the priorities that come back are held for the whole job.
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: {
       jobId: job.id, project: project.name, rankerLibrary: project.settings.rankerLibrary,
       rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType),
-      numImages: images.length, traceparent: '',
+      numImages, traceparent: '',
     } } };
-    for (const image of images) {
-      for await (const part of imagePredictionsPayloads(image, 'image', 'imageChunk')) yield { payload: part };
+    for await (const image of eachImagePredictions(orchestra.db, project.name, stateId)) {
+      for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
     }
   }
   const priorities: { id: string; priority: number }[] = [];
+  let rankedImages = 0;
   const responses = orchestra.ranker.rank(requests(), { signal });
   for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal, close: true })) {
     if ('image' in part) {
+      rankedImages++;
       for (const p of part.image.predictions) priorities.push({ id: p.id, priority: p.priority });
     } else if (part.message.payload?.$case === 'progress') {
       const e: ProgressEvent = part.message.payload.value;
@@ -43,6 +46,6 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   signal.throwIfAborted();
   await inTransaction(orchestra.db, async (client) => {
     await setPriorities(client, project.name, state.id, priorities);
-    await run.succeed(client, `ranked ${priorities.length} predictions of ${images.length} images with ${project.settings.rankerLibrary}`);
+    await run.succeed(client, `ranked ${priorities.length} predictions of ${rankedImages} images with ${project.settings.rankerLibrary}`);
   });
 }

@@ -117,13 +117,38 @@ export async function predictionsOfState(db: Db, project: string, stateId: strin
   return [...byImage].map(([imageId, predictions]) => ({ imageId, predictions }));
 }
 
-/** The images with predictions of a state, in id order after `page.after`. */
-export async function predictedImages(db: Db, project: string, stateId: string, page: PageQuery): Promise<string[]> {
-  const { rows } = await db.query<{ image_id: string }>(
-    `SELECT DISTINCT p.image_id FROM predictions p JOIN images i ON i.id = p.image_id
-     WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3) ORDER BY p.image_id LIMIT $4`,
-    [project, stateId, page.after ?? null, page.limit]);
-  return rows.map((r) => r.image_id);
+const IMAGES_PER_QUERY = 500;
+
+/** How many images have predictions of the state. */
+export async function countPredictedImages(db: Db, project: string, stateId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(DISTINCT p.image_id)::int AS n FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.project = $1 AND p.state_id = $2`,
+    [project, stateId]);
+  return rows[0]!.n;
+}
+
+/** The images with predictions of the state, in id order, a page of ids per query. */
+async function* predictedImageIds(db: Db, project: string, stateId: string): AsyncGenerator<string> {
+  for (let after: string | null = null; ;) {
+    const ids: string[] = (await db.query<{ image_id: string }>(
+      `SELECT DISTINCT p.image_id FROM predictions p JOIN images i ON i.id = p.image_id
+       WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3) ORDER BY p.image_id LIMIT $4`,
+      [project, stateId, after, IMAGES_PER_QUERY])).rows.map((r) => r.image_id);
+    yield* ids;
+    if (ids.length < IMAGES_PER_QUERY) return;
+    after = ids.at(-1)!;
+  }
+}
+
+/**
+ * The state's predictions image by image (of one image, with `imageId`), in
+ * image id order: one image's predictions in memory at a time, however many
+ * images and however large their segmentation maps.
+ */
+export async function* eachImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions> {
+  for await (const id of imageId ? [imageId] : predictedImageIds(db, project, stateId)) {
+    yield* await predictionsOfState(db, project, stateId, [id]);
+  }
 }
 
 /** Unannotated images of the project by their highest prediction priority of the state, highest first. */
