@@ -39,6 +39,7 @@ export function fixtureSegmentation(width: number, height: number): Segmentation
   }
   return { width, height, labelMap, confidenceMap, logitsMap, numClasses: 2 };
 }
+
 export const encodeWeights = (w: readonly number[]): Uint8Array => new Uint8Array(Float64Array.from(w).buffer);
 export const decodeWeights = (b: Uint8Array): number[] => Array.from(new Float64Array(new Uint8Array(b).buffer));
 
