@@ -49,10 +49,10 @@ export function annotationHandlers({ pool, jobs }: ControllerDeps): Pick<Control
       await getProject(pool, req.project);
       const imageId = optionalId('image_id', req.imageId);
       const page = await paginate(req, `annotations:${req.project}:${imageId ?? ''}`,
-        (p) => store.listAnnotations(pool, req.project, imageId ? { imageId } : {}, p), (a) => a.id,
+        async (p) => (await store.listAnnotations(pool, req.project, imageId ? { imageId } : {}, p)).map(annotationToProto), (a) => a.id,
         // Masks make an annotation up to a message large: pages are cut by bytes too.
-        (a) => ProtoAnnotation.encode(annotationToProto(a)).finish().length);
-      return { annotations: page.items.map(annotationToProto), nextPageToken: page.nextPageToken };
+        (a) => ProtoAnnotation.encode(a).finish().length);
+      return { annotations: page.items, nextPageToken: page.nextPageToken };
     },
 
     async deleteAnnotations(req) {
