@@ -1,15 +1,14 @@
 import { invalidField, resourceExhausted } from '../../../libs/errors.js';
 import { Prediction as ProtoPrediction } from '../../../libs/gen/aide/v1/common.js';
 import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/controller.js';
-import { imagePredictionsPayloads } from '../../../libs/wire/image-predictions-parts.js';
-import type { Prediction } from '../domain.js';
+import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { imagesByIds } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
-import { eachImagePredictions, listPredictions, nextBatch } from '../store/predictions.js';
+import { listPredictions, nextBatch } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { Db } from '../store/db.js';
 import { imageToProto } from '../wire/image.js';
-import { imagePredictionsToProto, predictionToProto } from '../wire/prediction.js';
+import { predictionToProto } from '../wire/prediction.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { optionalId } from './fields.js';
 import { MAX_PAGE_BYTES, paginate } from './paging.js';
@@ -18,7 +17,7 @@ const MAX_BATCH = 1000;
 const DEFAULT_BATCH = 10;
 
 // Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
-const encodedSize = (p: Prediction): number => ProtoPrediction.encode(predictionToProto(p)).finish().length;
+const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
 async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
@@ -35,22 +34,23 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
       if (stateId === null) return { predictions: [], nextPageToken: '' };
       const imageId = optionalId('image_id', req.imageId);
       const page = await paginate(req, `predictions:${req.project}:${stateId}:${imageId ?? ''}`,
-        (p) => listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p), (x) => x.id, encodedSize);
+        async (p) => (await listPredictions(pool, req.project, { stateId, ...(imageId ? { imageId } : {}) }, p)).map(predictionToProto),
+        (x) => x.id, encodedSize);
       const only = page.items.length === 1 ? page.items[0]! : undefined;
       const onlySize = only ? encodedSize(only) : 0;
       if (only && onlySize > MAX_PAGE_BYTES) {
         throw resourceExhausted(`prediction ${only.id} takes ${onlySize} bytes, more than a message holds: read it with StreamPredictions`);
       }
-      return { predictions: page.items.map(predictionToProto), nextPageToken: page.nextPageToken };
+      return { predictions: page.items, nextPageToken: page.nextPageToken };
     },
 
     async *streamPredictions(req, ctx): AsyncGenerator<StreamPredictionsResponse> {
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
       if (stateId === null) return;
       const imageId = optionalId('image_id', req.imageId);
-      for await (const image of eachImagePredictions(pool, req.project, stateId, imageId)) {
+      for await (const part of storedPredictionPayloads(pool, req.project, stateId, imageId)) {
         ctx.signal.throwIfAborted();
-        for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
+        yield { payload: part };
       }
     },
 

@@ -2,12 +2,12 @@ import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
-import { imagePredictionsPayloads, readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
+import { readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
+import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { inTransaction } from '../store/db.js';
-import { countPredictedImages, eachImagePredictions, setPriorities } from '../store/predictions.js';
+import { countPredictedImages, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
-import { imagePredictionsToProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
 
@@ -27,9 +27,7 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
       rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType),
       numImages, traceparent: '',
     } } };
-    for await (const image of eachImagePredictions(orchestra.db, project.name, stateId)) {
-      for await (const part of imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk')) yield { payload: part };
-    }
+    for await (const part of storedPredictionPayloads(orchestra.db, project.name, stateId)) yield { payload: part };
   }
   const priorities: { id: string; priority: number }[] = [];
   let rankedImages = 0;
