@@ -6,23 +6,12 @@ import { ImagePredictions, ProgressEvent } from '../../libs/gen/aide/v1/common.j
 import { InferenceResponse } from '../../libs/gen/aide/v1/worker.js';
 import { MAX_MESSAGE_BYTES } from '../../libs/grpc/limits.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
+import { predictionToProto } from '../../libs/wire/predictions.js';
+import { fixtureSegmentation } from '../support/fixture-model.js';
 
-const segmentation = (imageId: string, width: number, height: number): ImagePredictions => {
-  const pixels = width * height;
-  const labelMap = Buffer.alloc(pixels);
-  const confidenceMap = Buffer.alloc(pixels * 4);
-  for (let i = 0; i < pixels; i++) {
-    labelMap[i] = i % 5;
-    confidenceMap.writeFloatLE((i % 97) / 97, i * 4);
-  }
-  return {
-    imageId,
-    predictions: [{
-      id: `${imageId}-p`, imageId, modelStateId: 's', labelClassId: '', confidence: 0, logits: [], priority: 0,
-      geometry: { $case: 'segmentation', value: { width, height, labelMap, confidenceMap, logitsMap: Buffer.alloc(0), numClasses: 0 } },
-    }],
-  };
-};
+const segmentation = (imageId: string, width: number, height: number): ImagePredictions => ({
+  imageId, predictions: [predictionToProto(fixtureSegmentation(width, height), { imageId, modelStateId: 's' })],
+});
 const small = (imageId: string): ImagePredictions => ({
   imageId,
   predictions: [{ id: `${imageId}-p`, imageId, modelStateId: 's', labelClassId: 'c', confidence: 0.5, logits: [], priority: 0, geometry: { $case: 'point', value: { x: 0.5, y: 0.5 } } }],
@@ -50,8 +39,8 @@ async function read(messages: Iterable<InferenceResponse> | AsyncIterable<Infere
 }
 
 test('images too large for a message travel as chunks of their encoding, each message within the limit, and read back exactly', async () => {
-  // 1100×1000 pixels × 5 bytes ≈ 5.5 MB, and one of 2000×1000 ≈ 10 MB: 2 and 3 chunks.
-  const images = [small('a'), segmentation('b', 1100, 1000), small('c'), segmentation('d', 2000, 1000)];
+  // 650×650 pixels × (1 + 4 + 2·4) bytes ≈ 5.5 MB, and 900×850 ≈ 9.9 MB: 2 and 3 chunks.
+  const images = [small('a'), segmentation('b', 650, 650), small('c'), segmentation('d', 900, 850)];
   const messages = await responsesOf(images);
   const cases = messages.map((m) => m.payload?.$case);
   assert.deepEqual(cases, ['progress', 'predictions', 'predictionsChunk', 'predictionsChunk', 'predictions',
@@ -67,7 +56,7 @@ test('images too large for a message travel as chunks of their encoding, each me
 });
 
 test('a broken run of chunks is DATA_LOSS: a flipped byte, a missing chunk, a stream that ends early; an oversized one RESOURCE_EXHAUSTED', async () => {
-  const messages = await responsesOf([segmentation('b', 1100, 1000)]);
+  const messages = await responsesOf([segmentation('b', 650, 650)]);
   const chunkAt = (m: InferenceResponse) => (m.payload?.$case === 'predictionsChunk' ? m.payload.value : undefined);
   const flipped = messages.map((m) => {
     const chunk = chunkAt(m);
