@@ -51,7 +51,7 @@ async function runJob(options: object): Promise<{ ms: number; lags: number[] }> 
   const settings = (await c.getProject({ project })).project!.settings!;
   await c.updateProjectSettings({ project, settings: { ...settings, modelOptionsJson: JSON.stringify(options) } });
   const started = performance.now();
-  const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [] });
+  const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [], fromScratch: false });
   const lags: number[] = [];
   for await (const { event } of c.watchJob({ project, id: job!.id })) if (event?.time) lags.push(Date.now() - event.time.getTime());
   return { ms: performance.now() - started, lags };

@@ -67,7 +67,7 @@ await c.upsertAnnotations({ project: PROJECT, annotations: images.map((img) => (
 
 async function timeTraining(numWorkers: number): Promise<{ seconds: number; stats: Record<string, number> }> {
   const started = performance.now();
-  const { job } = await c.startTraining({ project: PROJECT, numWorkers, numEpochs: 1, imageIds: [] });
+  const { job } = await c.startTraining({ project: PROJECT, numWorkers, numEpochs: 1, imageIds: [], fromScratch: false });
   let last;
   for await (const { event } of c.watchJob({ project: PROJECT, id: job!.id })) last = event;
   if (last?.state !== JobState.JOB_STATE_SUCCEEDED) throw new Error(`training failed: ${last?.message}`);

@@ -16,8 +16,10 @@ export interface JobOptions {
    * or to continue training from (train: recorded when it first runs). Such a state cannot be deleted while the job runs.
    */
   state_id?: string;
+  /** Train: start from freshly initialised weights, not the current state. */
+  from_scratch?: boolean;
   /** Workflow: its steps in order. */
-  steps?: { kind: Exclude<JobKind, 'workflow' | 'average'>; num_workers: number; num_epochs: number }[];
+  steps?: { kind: Exclude<JobKind, 'workflow' | 'average'>; num_workers: number; num_epochs: number; from_scratch?: boolean }[];
 }
 
 export interface JobStarter {

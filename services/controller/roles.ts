@@ -23,6 +23,7 @@ export const CONTROLLER_ACCESS: AccessTable<typeof ControllerServiceService> = {
   deleteProject: 'admin',
 
   addLabelClass: 'admin',
+  addLabelClasses: 'admin',
   updateLabelClass: 'admin',
   removeLabelClass: 'admin',
   listLabelClasses: 'viewer',

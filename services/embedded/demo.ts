@@ -78,7 +78,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   });
   say(`▶ ${labelled.length} images labelled by "an annotator"; starting train → inference → rank on ${o.numWorkers} workers`);
 
-  const { job } = await c.startWorkflow({ project: o.project, steps: [] });
+  const { job } = await c.startWorkflow({ project: o.project, steps: [], fromScratch: false });
   const bar = new cliProgress.SingleBar({ format: '  {bar} {percentage}% | {message}', hideCursor: true, stream: out as NodeJS.WriteStream, noTTYOutput: true, notTTYSchedule: 500 }, cliProgress.Presets.shades_classic);
   bar.start(1, 0, { message: 'queued' });
   let last = JobState.JOB_STATE_QUEUED;
@@ -92,7 +92,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const finished = await c.getJob({ project: o.project, id: job!.id });
   say(`▶ workflow ${JobState[last]}: ${finished.job?.message || finished.job?.error}`);
 
-  const batch = await c.nextBatch({ project: o.project, limit: 5 });
+  const batch = await c.nextBatch({ project: o.project, limit: 5, pathPrefix: '', excludePrefixes: [], pageToken: '' });
   const top = batch.images.map((img, i) => ({ file: img.filePath, priority: batch.priorities[i] ?? 0, id: img.id }));
   say('▶ annotate these next (most useful first, by breaking ties; links valid for 10 minutes):');
   for (const t of top) {

@@ -63,7 +63,7 @@ for (const target of await controllerTargets()) {
       await assert.rejects(viewer.getProject({ project: 'proj-b' }), is('PERMISSION_DENIED'));
       const annotator = h.as('proj-a=annotator');
       await annotator.upsertAnnotations({ project: 'proj-a', annotations: [{ id: '', imageId: imgA, labelClassId: classA, unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: 0.1, y: 0.1 } } }] });
-      await assert.rejects(annotator.startTraining({ project: 'proj-a', numWorkers: 0, numEpochs: 0, imageIds: [] }), is('PERMISSION_DENIED'));
+      await assert.rejects(annotator.startTraining({ project: 'proj-a', numWorkers: 0, numEpochs: 0, imageIds: [], fromScratch: false }), is('PERMISSION_DENIED'));
       const trainer = h.as('proj-a=trainer');
       await assert.rejects(trainer.addLabelClass({ project: 'proj-a', name: 'X', color: '' }), is('PERMISSION_DENIED'));
       await assert.rejects(trainer.deleteProject({ project: 'proj-a' }), is('PERMISSION_DENIED'));

@@ -124,7 +124,7 @@ for (const target of await controllerTargets()) {
       await insertPredictions(pool, 'birds', s2.id, [pred(imageIds[1]!, 0.3)]); // idempotent per (state, image)
       const preds = await c.listPredictions({ project: 'birds', imageId: '', modelStateId: '', pageSize: 0, pageToken: '' });
       assert.equal(preds.predictions.length, 3);
-      const batch = await c.nextBatch({ project: 'birds', limit: 5 });
+      const batch = await c.nextBatch({ project: 'birds', limit: 5, pathPrefix: '', excludePrefixes: [], pageToken: '' });
       assert.deepEqual(batch.images.map((i) => i.id), [imageIds[2], imageIds[1]], 'annotated image 0 is left out; highest priority first');
       assert.deepEqual(batch.priorities, [0.7, 0.3]);
       const stats = await c.getTrainingStatistics({ project: 'birds' });
@@ -157,15 +157,15 @@ for (const target of await controllerTargets()) {
     });
 
     await t.test('jobs: start (queued by the orchestrator), list, get, cancel', async () => {
-      const train = (await c.startTraining({ project: 'birds', numWorkers: 0, numEpochs: 0, imageIds: [] })).job!;
+      const train = (await c.startTraining({ project: 'birds', numWorkers: 0, numEpochs: 0, imageIds: [], fromScratch: false })).job!;
       assert.equal(train.kind, JobKind.JOB_KIND_TRAIN);
       assert.deepEqual(JSON.parse(train.optionsJson), { num_workers: 2, num_epochs: 1 });
       const inf = (await c.startInference({ project: 'birds', imageIds: [], goldenQuestionsOnly: true, numWorkers: 0, modelStateId: '' })).job!;
       assert.equal(JSON.parse(inf.optionsJson).golden_questions_only, true);
       await c.startRanking({ project: 'birds', modelStateId: '' });
-      const wf = (await c.startWorkflow({ project: 'birds', steps: [] })).job!;
+      const wf = (await c.startWorkflow({ project: 'birds', steps: [], fromScratch: false })).job!;
       assert.equal(JSON.parse(wf.optionsJson).steps.length, 3);
-      await assert.rejects(c.startWorkflow({ project: 'birds', steps: [{ kind: JobKind.JOB_KIND_AVERAGE, numWorkers: 0, numEpochs: 0 }] }),
+      await assert.rejects(c.startWorkflow({ project: 'birds', steps: [{ kind: JobKind.JOB_KIND_AVERAGE, numWorkers: 0, numEpochs: 0, fromScratch: false }], fromScratch: false }),
         (e) => kind(e, 'INVALID_ARGUMENT') && (e as { fieldViolations: { field: string }[] }).fieldViolations[0]!.field === 'steps[0].kind');
       await assert.rejects(c.startInference({ project: 'fish', imageIds: [], goldenQuestionsOnly: false, numWorkers: 0, modelStateId: '' }), (e) => kind(e, 'FAILED_PRECONDITION'));
 

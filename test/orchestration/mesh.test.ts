@@ -108,7 +108,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
   };
 
   await t.test('train on 2 workers: the stored state is the shard-size-weighted mean of the shard states; then inference and ranking', async () => {
-    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [] });
+    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [], fromScratch: false });
     const events = await finish(job!.id);
     assert.equal(events.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, events.at(-1)!.message);
     assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), 'ordered, gapless events');
@@ -129,13 +129,13 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
     assert.deepEqual(new Set(predictions.map((p) => p.imageId)), new Set(images.slice(4).map((i) => i.id)));
     // max_confidence: priority = the largest class probability (the fixture's logits are [c, 1 - c]), stored for each one.
     for (const p of predictions) assert.ok(Math.abs(p.priority - Math.max(...p.logits)) < 1e-9, `priority ${p.priority} for logits ${p.logits}`);
-    const batch = await c.nextBatch({ project, limit: 4 });
+    const batch = await c.nextBatch({ project, limit: 4, pathPrefix: '', excludePrefixes: [], pageToken: '' });
     assert.deepEqual([...batch.priorities].sort((a, b) => b - a), batch.priorities);
   });
 
   await t.test('kill -9 of a worker mid-training: its shard moves to the other worker and the job succeeds', async () => {
     await c.updateProjectSettings({ project, settings: { ...(await c.getProject({ project })).project!.settings!, modelOptionsJson: JSON.stringify({ steps: 40, stepMs: 25 }) } });
-    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [] });
+    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [], fromScratch: false });
     const watch = finish(job!.id);
     const victim = workers[0]!;
     for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
@@ -149,7 +149,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
   });
 
   await t.test('a controller killed mid-job: the restarted one finishes it once; versions stay contiguous', async () => {
-    const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [] });
+    const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [], fromScratch: false });
     for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
     controller.kill('SIGKILL');
     await controller.exited;
@@ -165,7 +165,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
   });
 
   await t.test('cancel reaches the workers; a cancelled job stores nothing', async () => {
-    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [] });
+    const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [], fromScratch: false });
     for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
     await c.cancelJob({ project, id: job!.id });
     const events = await finish(job!.id);
@@ -206,7 +206,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
     for (const w of workers) w.kill('SIGKILL');
     await Promise.all(workers.map((w) => w.exited));
     await new Promise((r) => setTimeout(r, 1500));
-    const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [] });
+    const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [], fromScratch: false });
     let seen = job!;
     for (let i = 0; i < 40 && !seen.message.includes('waiting for a worker'); i++) {
       await new Promise((r) => setTimeout(r, 100));

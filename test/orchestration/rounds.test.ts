@@ -94,7 +94,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
   const useOptions = async (options: object) => c.updateProjectSettings({ project: PROJECT, settings: settings(options) });
 
   await t.test('3 rounds on 2 workers store the state the same rounds give by hand; round states stay partial until superseded', async () => {
-    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [] });
+    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [], fromScratch: false });
     const events = mesh.finish(PROJECT, job!.id);
     const snapshots = await watchStates(db, events);
     const all = await events;
@@ -146,7 +146,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     const current = before.find((s) => s.current)!;
     // Round 1 trains from the current state's first weight; round 2 from more.
     await useOptions({ steps: 3, stepMs: 5, failFrom: decodeWeights(await exported(c, current.id))[0]! + 1 });
-    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [] });
+    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [], fromScratch: false });
     const events = await mesh.finish(PROJECT, job!.id);
     assert.equal(events.at(-1)!.state, JobState.JOB_STATE_FAILED);
     assert.match((await c.getJob({ project: PROJECT, id: job!.id })).job!.error, /failFrom/);
@@ -160,7 +160,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     const current = (await c.listModelStates({ project: PROJECT })).states.find((s) => s.current)!;
     const input = await exported(c, current.id);
     const from = fixtureCalls.length;
-    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [] });
+    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [], fromScratch: false });
     await waitUntil('round 1\'s averaged state', async () =>
       (await db.query('SELECT 1 FROM model_states WHERE partial AND job_id = $1 AND round = 1 AND shard IS NULL', [job!.id])).rows.length > 0);
     await mesh.restartRunner();
@@ -179,7 +179,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
   await t.test('a state a running job reads cannot be deleted; partial states are not the API\'s', async () => {
     await useOptions({ steps: 100, stepMs: 20 });
     const states = (await c.listModelStates({ project: PROJECT })).states;
-    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 2, imageIds: [] });
+    const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 2, imageIds: [], fromScratch: false });
     const partial = await waitUntil('a partial state', async () =>
       (await db.query<{ id: string }>('SELECT id FROM model_states WHERE partial AND job_id = $1', [job!.id])).rows[0]?.id);
     const base = states.find((s) => s.current)!;

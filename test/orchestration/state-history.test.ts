@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AnnotationType, JobState } from '../../libs/gen/aide/v1/common.js';
+import { AnnotationType, JobKind, JobState } from '../../libs/gen/aide/v1/common.js';
 import { insertImages } from '../../services/controller/store/images.js';
 import { startOrchestratedController } from '../support/orchestrated-controller.js';
 
@@ -43,7 +43,7 @@ test('state history: statistics in order, an old state made current predicts, go
 
   await t.test('three successive states: their statistics come back from the API in order', async () => {
     for (const images of [['g0'], ['g0', 'g1'], ['g0', 'g1', 'g2']]) {
-      await run(c.startTraining({ project: PROJECT, numWorkers: 1, numEpochs: 1, imageIds: images.map((g) => ids[g]!) }));
+      await run(c.startTraining({ project: PROJECT, numWorkers: 1, numEpochs: 1, imageIds: images.map((g) => ids[g]!), fromScratch: false }));
     }
     const { states } = await c.getTrainingStatistics({ project: PROJECT });
     // The fixture reports images = n and loss = 1 / (1 + n) for n training images.
@@ -92,5 +92,31 @@ test('state history: statistics in order, an old state made current predicts, go
     await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: v3.id }));
     const after = (await c.getTrainingStatistics({ project: PROJECT })).goldenAccuracy;
     assert.deepEqual(after.map((g) => [g.version, g.images, g.matched, g.predicted, g.annotated]), [[1, 2, 2, 2, 3], [3, 3, 3, 3, 4]]);
+  });
+
+  await t.test('from scratch: a training (or a workflow\'s first train step) that ignores the current state; versions never reused', async () => {
+    const current = async () => (await c.listModelStates({ project: PROJECT })).states.find((s) => s.current)!;
+    const train = (fromScratch: boolean) => run(c.startTraining({ project: PROJECT, numWorkers: 1, numEpochs: 1, imageIds: [ids.g0!], fromScratch }));
+    const v1 = await current();
+    await train(false);
+    const continued = await current();
+    assert.deepEqual([continued.version, continued.parentId], [4, v1.id], 'continues from the current state');
+    await train(true);
+    const scratch = await current();
+    assert.deepEqual([scratch.version, scratch.parentId], [5, ''], 'from fresh weights: no parent');
+
+    // The newest state deleted: its number is not handed to the next one (statistics by version would alias).
+    await c.setCurrentModelState({ project: PROJECT, id: continued.id });
+    await c.deleteModelState({ project: PROJECT, id: scratch.id });
+    await train(false);
+    assert.equal((await current()).version, 6);
+
+    const step = (kind: JobKind) => ({ kind, numWorkers: 1, numEpochs: 1, fromScratch: false });
+    const wf = (await c.startWorkflow({ project: PROJECT, steps: [step(JobKind.JOB_KIND_INFERENCE), step(JobKind.JOB_KIND_TRAIN)], fromScratch: true })).job!;
+    await run(Promise.resolve({ job: wf }));
+    const { steps } = await c.getJob({ project: PROJECT, id: wf.id });
+    assert.deepEqual(steps.map((s) => JSON.parse(s.optionsJson).from_scratch ?? false), [false, true], 'the train step, not inference');
+    const latest = await current();
+    assert.deepEqual([latest.version, latest.parentId], [7, '']);
   });
 });

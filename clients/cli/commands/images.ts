@@ -64,9 +64,17 @@ export function registerImages(program: Command): void {
     }));
 
   images.command('next <project>').description('the images to annotate next, most useful first (after `aide rank`)')
-    .option('--limit <n>', 'how many', count, 10)
-    .action(withSession(async (session, project: string, o: { limit: number }) => {
-      const res = await session.controller.nextBatch({ project, limit: o.limit });
-      session.print(res, NextBatchResponse, (r) => r.images.map((img, i) => `${(r.priorities[i] ?? 0).toFixed(3)}  ${img.filePath}`));
+    .option('--limit <n>', 'how many (a page; at most 1000)', count, 10)
+    .option('--prefix <path>', 'only images whose path starts with it', '')
+    .option('--exclude <prefixes>', 'leave out paths starting with any of these (comma-separated)', (v) => v.split(','), [] as string[])
+    .option('--page-token <token>', 'the page after the one that printed this token', '')
+    .action(withSession(async (session, project: string, o: { limit: number; prefix: string; exclude: string[]; pageToken: string }) => {
+      const res = await session.controller.nextBatch({
+        project, limit: o.limit, pathPrefix: o.prefix, excludePrefixes: o.exclude, pageToken: o.pageToken,
+      });
+      session.print(res, NextBatchResponse, (r) => [
+        ...r.images.map((img, i) => `${(r.priorities[i] ?? 0).toFixed(3)}  ${img.filePath}`),
+        ...(r.nextPageToken ? [`more: --page-token ${r.nextPageToken}`] : []),
+      ]);
     }));
 }

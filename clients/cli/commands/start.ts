@@ -33,8 +33,11 @@ export function registerStart(program: Command): void {
   jobCommand(program, 'train', 'train the project\'s model on its annotated images')
     .option('--epochs <n>', 'federated-averaging rounds; 0 = 1', count, 0)
     .option('--images <ids>', 'train on these images only (comma-separated ids)', ids, [])
-    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; images: string[] }) => {
-      const res = await session.controller.startTraining({ project, numWorkers: o.workers, numEpochs: o.epochs, imageIds: o.images });
+    .option('--from-scratch', 'start from fresh weights instead of the current state (which stays)')
+    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; images: string[]; fromScratch?: boolean }) => {
+      const res = await session.controller.startTraining({
+        project, numWorkers: o.workers, numEpochs: o.epochs, imageIds: o.images, fromScratch: o.fromScratch ?? false,
+      });
       await started(session, res, StartTrainingResponse, o);
     }));
 
@@ -59,8 +62,10 @@ export function registerStart(program: Command): void {
   jobCommand(program, 'workflow', 'run steps one after another (default: train → inference → rank)')
     .option('--epochs <n>', 'federated-averaging rounds of training steps; 0 = 1', count, 0)
     .option('--steps <kinds>', `comma-separated steps (${jobKinds.words.join(', ')})`, (v) => v.split(',').map(jobKinds.parse), [] as JobKind[])
-    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps: JobKind[] }) => {
-      const steps = o.steps.map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs }));
-      await started(session, await session.controller.startWorkflow({ project, steps }), StartWorkflowResponse, o);
+    .option('--from-scratch', 'the first training step starts from fresh weights instead of the current state')
+    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps: JobKind[]; fromScratch?: boolean }) => {
+      const steps = o.steps.map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs, fromScratch: false }));
+      const res = await session.controller.startWorkflow({ project, steps, fromScratch: o.fromScratch ?? false });
+      await started(session, res, StartWorkflowResponse, o);
     }));
 }

@@ -48,6 +48,7 @@ export async function trainingOptions(db: Db, req: StartTrainingRequest): Promis
     num_workers: bounded('num_workers', req.numWorkers, MAX_WORKERS) || project.settings.autoTrain.numWorkers || 1,
     num_epochs: bounded('num_epochs', req.numEpochs, MAX_EPOCHS) || 1,
     ...(await imageIds(db, req.project, req.imageIds)),
+    ...(req.fromScratch ? { from_scratch: true } : {}),
   };
 }
 
@@ -73,17 +74,28 @@ const DEFAULT_STEPS: NonNullable<JobOptions['steps']> = [
   { kind: 'rank', num_workers: 0, num_epochs: 0 },
 ];
 
-/** Steps train / inference / rank; 0 workers or epochs = the step's default. */
+/**
+ * Steps train / inference / rank; 0 workers or epochs = the step's default.
+ * `from_scratch` on the request marks the first train step (later ones continue from it).
+ */
 export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promise<JobOptions> {
   await trainable(db, req.project);
-  const steps = req.steps.map((s, i) => {
+  const given = req.steps.map((s, i) => {
     const kind = jobKindFromProto(s.kind);
     if (kind !== 'train' && kind !== 'inference' && kind !== 'rank') throw invalidField(`steps[${i}].kind`, 'must be train, inference or rank');
+    if (s.fromScratch && kind !== 'train') throw invalidField(`steps[${i}].from_scratch`, 'only a train step can start from scratch');
     return {
       kind,
       num_workers: bounded(`steps[${i}].num_workers`, s.numWorkers, MAX_WORKERS),
       num_epochs: bounded(`steps[${i}].num_epochs`, s.numEpochs, MAX_EPOCHS),
+      ...(s.fromScratch ? { from_scratch: true } : {}),
     };
   });
-  return { steps: steps.length > 0 ? steps : DEFAULT_STEPS };
+  const steps: NonNullable<JobOptions['steps']> = given.length > 0 ? given : DEFAULT_STEPS.map((s) => ({ ...s }));
+  if (req.fromScratch) {
+    const first = steps.find((s) => s.kind === 'train');
+    if (!first) throw invalidField('from_scratch', 'the workflow has no train step');
+    first.from_scratch = true;
+  }
+  return { steps };
 }

@@ -4,17 +4,19 @@ import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/contro
 import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { imagesByIds } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
-import { listPredictions, nextBatch } from '../store/predictions.js';
+import { batchCursor, listPredictions, nextBatch } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { Db } from '../store/db.js';
 import { imageToProto } from '../wire/image.js';
 import { predictionToProto } from '../wire/prediction.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
-import { optionalId } from './fields.js';
+import { optionalId, text } from './fields.js';
 import { MAX_PAGE_BYTES, paginate } from './paging.js';
 
 const MAX_BATCH = 1000;
 const DEFAULT_BATCH = 10;
+/** Longest path prefix a NextBatch filter takes (a path's length on common file systems). */
+const PATH_MAX = 4096;
 
 // Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
 const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
@@ -56,11 +58,21 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
 
     async nextBatch(req) {
       if (req.limit > MAX_BATCH) throw invalidField('limit', `must be at most ${MAX_BATCH}`);
+      const filter = {
+        pathPrefix: text('path_prefix', req.pathPrefix, { max: PATH_MAX }),
+        excludePrefixes: req.excludePrefixes.map((p, i) => text(`exclude_prefixes[${i}]`, p, { required: true, max: PATH_MAX })),
+      };
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', '');
-      if (stateId === null) return { images: [], priorities: [] };
-      const batch = await nextBatch(pool, req.project, stateId, req.limit || DEFAULT_BATCH);
-      const images = await imagesByIds(pool, req.project, batch.map((b) => b.imageId));
-      return { images: batch.map((b) => imageToProto(images.get(b.imageId)!)), priorities: batch.map((b) => b.priority) };
+      if (stateId === null) return { images: [], priorities: [], nextPageToken: '' };
+      const page = await paginate({ pageSize: req.limit || DEFAULT_BATCH, pageToken: req.pageToken },
+        `next-batch:${req.project}:${stateId}:${JSON.stringify(filter)}`,
+        (p) => nextBatch(pool, req.project, stateId, filter, p), batchCursor);
+      const images = await imagesByIds(pool, req.project, page.items.map((b) => b.imageId));
+      return {
+        images: page.items.map((b) => imageToProto(images.get(b.imageId)!)),
+        priorities: page.items.map((b) => b.priority),
+        nextPageToken: page.nextPageToken,
+      };
     },
   };
 }

@@ -14,7 +14,7 @@ import { partsProgress } from './job-progress.js';
 import { jobState } from './job-state.js';
 import { dbRoundStore, roundState, type StoredRoundState } from './round-store.js';
 
-interface TrainOptions { num_workers?: number; num_epochs?: number; image_ids?: string[] }
+interface TrainOptions { num_workers?: number; num_epochs?: number; image_ids?: string[]; from_scratch?: boolean }
 
 /** Label classes changed since the state was trained: fine if the model can follow, else a clear refusal. */
 function checkClassChanges(orchestra: Orchestra, library: string, state: ModelStateInfo | null, classes: readonly LabelClass[]): void {
@@ -25,7 +25,7 @@ function checkClassChanges(orchestra: Orchestra, library: string, state: ModelSt
   const added = [...now].filter((c) => !before.has(c));
   const removed = [...before].filter((c) => !now.has(c));
   if (added.length > 0 && !meta.canAddLabelClasses) {
-    throw failedPrecondition(`model ${library} cannot add label classes, and ${added.length} were added since state v${state.version}; train from scratch or choose another model`);
+    throw failedPrecondition(`model ${library} cannot add label classes, and ${added.length} were added since state v${state.version}; train from scratch (from_scratch) or choose another model`);
   }
   if (removed.length > 0 && !meta.canRemoveLabelClasses) {
     throw failedPrecondition(`model ${library} cannot remove label classes, and ${removed.length} were removed since state v${state.version}`);
@@ -76,8 +76,9 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     imageIds: options.image_ids && options.image_ids.length > 0 ? options.image_ids : undefined,
   });
   if (images.length === 0) throw failedPrecondition('no annotated images to train on');
-  // The state the job continues from: the current one (recorded in the job), if it is of the project's model.
-  const base = await jobState(db, job, (s) => s.modelLibrary === project.settings.modelLibrary);
+  // The state the job continues from: the current one (recorded in the job), if it is of the project's model;
+  // none when the job asked to start from scratch.
+  const base = options.from_scratch ? null : await jobState(db, job, (s) => s.modelLibrary === project.settings.modelLibrary);
   checkClassChanges(orchestra, project.settings.modelLibrary, base, classes);
   const rounds = options.num_epochs || project.settings.autoTrain.numEpochs || 1;
   // 0 or absent: the project's default (its auto-train policy's worker count), else one worker.

@@ -5,7 +5,7 @@ import type { JobRun, Orchestra } from './context.js';
 import { inTransaction } from '../store/db.js';
 
 export type StepKind = Exclude<JobKind, 'workflow' | 'average'>;
-export interface WorkflowStep { kind: StepKind; num_workers: number; num_epochs: number }
+export interface WorkflowStep { kind: StepKind; num_workers: number; num_epochs: number; from_scratch?: boolean }
 export type Executor = (orchestra: Orchestra, run: JobRun) => Promise<void>;
 
 export const DEFAULT_STEPS: readonly StepKind[] = ['train', 'inference', 'rank'];
@@ -29,7 +29,7 @@ export async function executeWorkflow(orchestra: Orchestra, run: JobRun, executo
     if (child?.state === 'succeeded') continue;
     child ??= await createJob(orchestra.db, {
       project: job.project, kind: step.kind, parentId: job.id, stepIndex: i,
-      options: { num_workers: step.num_workers, num_epochs: step.num_epochs },
+      options: { num_workers: step.num_workers, num_epochs: step.num_epochs, ...(step.from_scratch ? { from_scratch: true } : {}) },
     });
     child = await updateJob(orchestra.db, child.id, { state: 'running', startedAt: new Date(), attempts: child.attempts + 1, error: '' });
     run.progress.updateState('PROGRESS', `${label}: started`, i, steps.length);

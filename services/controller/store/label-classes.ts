@@ -13,17 +13,27 @@ interface LabelClassRow {
 
 const toLabelClass = (r: LabelClassRow): LabelClass => ({ id: r.id, project: r.project, name: r.name, color: r.color, index: r.idx });
 
-/** Adds a class with the next free index (indices of removed classes are not reused: old masks still hold them). */
-export function addLabelClass(db: Db, project: string, c: { name: string; color: string }): Promise<LabelClass> {
+/**
+ * Adds classes, in order, with the next free indices (indices of removed classes are not reused: old masks still
+ * hold them) in one statement: all or none (a name taken, within the project or twice in the list, refuses them all).
+ */
+export function addLabelClasses(db: Db, project: string, classes: readonly { name: string; color: string }[]): Promise<LabelClass[]> {
   return inTransaction(db, async (client) => {
     await lockProject(client, project);
-    const { rows } = await unique(`label class '${c.name}'`, () => client.query<LabelClassRow>(
+    const names = classes.map((c) => c.name);
+    const { rows } = await unique(`label class '${names.join("', '")}'`, () => client.query<LabelClassRow>(
       `INSERT INTO label_classes (project, name, color, idx)
-       VALUES ($1, $2, $3, (SELECT coalesce(max(idx), 0) + 1 FROM label_classes WHERE project = $1)) RETURNING *`,
-      [project, c.name, c.color],
+       SELECT $1, c.name, c.color, (SELECT coalesce(max(idx), 0) FROM label_classes WHERE project = $1) + c.n
+       FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS c(name, color, n)
+       ORDER BY c.n RETURNING *`,
+      [project, names, classes.map((c) => c.color)],
     ));
-    return toLabelClass(rows[0]!);
+    return rows.map(toLabelClass).sort((a, b) => a.index - b.index);
   });
+}
+
+export async function addLabelClass(db: Db, project: string, c: { name: string; color: string }): Promise<LabelClass> {
+  return (await addLabelClasses(db, project, [c]))[0]!;
 }
 
 /** Renames and/or recolours; undefined fields stay. */

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { dataLoss, failedPrecondition, notFound } from '../../../libs/errors.js';
 import type { ModelStateInfo, ModelStateMeta, TrainingPart } from '../domain.js';
 import { type Db, inTransaction, int } from './db.js';
-import { lockProject } from './projects.js';
 
 /** Bytes per row of model_state_chunks. */
 export const STATE_CHUNK_BYTES = 1 << 20;
@@ -74,12 +73,15 @@ async function insertStateRow(client: pg.PoolClient, meta: ModelStateMeta, part:
   return rows[0]!.id;
 }
 
-/** Gives a complete state the project's next version; the project row lock makes it safe under concurrency. */
+/**
+ * Gives a complete state the project's next version from its counter (never a deleted state's number); the
+ * project row's update lock makes it safe under concurrency.
+ */
 async function assignVersion(client: pg.PoolClient, project: string, id: string): Promise<void> {
-  await lockProject(client, project);
-  await client.query(
-    `UPDATE model_states SET version = (SELECT coalesce(max(version), 0) + 1 FROM model_states WHERE project = $1)
-     WHERE id = $2`, [project, id]);
+  const { rowCount } = await client.query(
+    `WITH next AS (UPDATE projects SET last_state_version = last_state_version + 1 WHERE name = $1 RETURNING last_state_version)
+     UPDATE model_states SET version = (SELECT last_state_version FROM next) WHERE id = $2`, [project, id]);
+  if (rowCount !== 1) throw notFound(`model state ${id} of project '${project}'`);
 }
 
 /**

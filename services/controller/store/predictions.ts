@@ -151,15 +151,40 @@ export async function* eachImagePredictions(db: Db, project: string, stateId: st
   }
 }
 
-/** Unannotated images of the project by their highest prediction priority of the state, highest first. */
-export async function nextBatch(db: Db, project: string, stateId: string, limit: number): Promise<{ imageId: string; priority: number }[]> {
+export interface BatchFilter {
+  /** Only paths that start with it ('' = all). */
+  pathPrefix: string;
+  /** Leave out paths that start with any of them. */
+  excludePrefixes: readonly string[];
+}
+
+export interface BatchEntry {
+  imageId: string;
+  priority: number;
+}
+
+/** A NextBatch page cursor: the last entry's priority and image id (the listing's order). */
+export const batchCursor = (e: BatchEntry): string => JSON.stringify([e.priority, e.imageId]);
+
+/**
+ * Unannotated images of the project by their highest prediction priority of
+ * the state, highest first (ties by image id), filtered by path, one keyset
+ * page after `page.after` (a batchCursor).
+ */
+export async function nextBatch(db: Db, project: string, stateId: string, filter: BatchFilter, page: PageQuery): Promise<BatchEntry[]> {
+  const [afterPriority, afterId] = page.after === undefined ? [null, null] : JSON.parse(page.after) as [number, string];
   const { rows } = await db.query<{ image_id: string; priority: number }>(
-    `SELECT p.image_id, max(p.priority) AS priority
-     FROM predictions p JOIN images i ON i.id = p.image_id
-     WHERE p.state_id = $2 AND i.project = $1
-       AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
-     GROUP BY p.image_id ORDER BY priority DESC, p.image_id LIMIT $3`,
-    [project, stateId, limit],
+    `SELECT image_id, priority FROM (
+       SELECT p.image_id, max(p.priority) AS priority
+       FROM predictions p JOIN images i ON i.id = p.image_id
+       WHERE p.state_id = $2 AND i.project = $1
+         AND starts_with(i.file_path, $3)
+         AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) e(prefix) WHERE starts_with(i.file_path, e.prefix))
+         AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
+       GROUP BY p.image_id) b
+     WHERE $5::float8 IS NULL OR priority < $5 OR (priority = $5 AND image_id > $6::uuid)
+     ORDER BY priority DESC, image_id LIMIT $7`,
+    [project, stateId, filter.pathPrefix, filter.excludePrefixes, afterPriority, afterId, page.limit],
   );
   return rows.map((r) => ({ imageId: r.image_id, priority: r.priority }));
 }

@@ -147,6 +147,21 @@ export interface AddLabelClassResponse {
   labelClass: LabelClass | undefined;
 }
 
+export interface NewLabelClass {
+  name: string;
+  color: string;
+}
+
+export interface AddLabelClassesRequest {
+  project: string;
+  /** In index order; names unique within the project (an existing name refuses the whole call). */
+  labelClasses: NewLabelClass[];
+}
+
+export interface AddLabelClassesResponse {
+  labelClasses: LabelClass[];
+}
+
 export interface UpdateLabelClassRequest {
   project: string;
   id: string;
@@ -291,13 +306,22 @@ export interface StreamPredictionsResponse {
 
 export interface NextBatchRequest {
   project: string;
+  /** Images per page (at most 1000); 0 = 10. */
   limit: number;
+  /** Only images whose path starts with this prefix (empty = all). */
+  pathPrefix: string;
+  /** Leave out images whose path starts with any of these. */
+  excludePrefixes: string[];
+  /** From a previous response: the page after it, in the same order. */
+  pageToken: string;
 }
 
 export interface NextBatchResponse {
   images: Image[];
   /** Highest prediction priority per image, aligned with images. */
   priorities: number[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface ListPluginsRequest {
@@ -492,6 +516,8 @@ export interface StartTrainingRequest {
   numEpochs: number;
   /** Train on these images only; empty = the project's selection rules. */
   imageIds: string[];
+  /** Start from freshly initialised weights instead of the current state (which stays as it is). */
+  fromScratch: boolean;
 }
 
 export interface StartTrainingResponse {
@@ -526,12 +552,16 @@ export interface WorkflowStep {
   kind: JobKind;
   numWorkers: number;
   numEpochs: number;
+  /** Train steps: start from freshly initialised weights instead of the current state. */
+  fromScratch: boolean;
 }
 
 export interface StartWorkflowRequest {
   project: string;
   /** Empty = train → inference → rank. */
   steps: WorkflowStep[];
+  /** The workflow's first train step starts from freshly initialised weights (later ones continue from it). */
+  fromScratch: boolean;
 }
 
 export interface StartWorkflowResponse {
@@ -1583,6 +1613,253 @@ export const AddLabelClassResponse: MessageFns<AddLabelClassResponse> = {
     message.labelClass = (object.labelClass !== undefined && object.labelClass !== null)
       ? LabelClass.fromPartial(object.labelClass)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseNewLabelClass(): NewLabelClass {
+  return { name: "", color: "" };
+}
+
+export const NewLabelClass: MessageFns<NewLabelClass> = {
+  encode(message: NewLabelClass, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.color !== "") {
+      writer.uint32(18).string(message.color);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NewLabelClass {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNewLabelClass();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.color = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NewLabelClass {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      color: isSet(object.color) ? globalThis.String(object.color) : "",
+    };
+  },
+
+  toJSON(message: NewLabelClass): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.color !== "") {
+      obj.color = message.color;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NewLabelClass>, I>>(base?: I): NewLabelClass {
+    return NewLabelClass.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NewLabelClass>, I>>(object: I): NewLabelClass {
+    const message = createBaseNewLabelClass();
+    message.name = object.name ?? "";
+    message.color = object.color ?? "";
+    return message;
+  },
+};
+
+function createBaseAddLabelClassesRequest(): AddLabelClassesRequest {
+  return { project: "", labelClasses: [] };
+}
+
+export const AddLabelClassesRequest: MessageFns<AddLabelClassesRequest> = {
+  encode(message: AddLabelClassesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== "") {
+      writer.uint32(10).string(message.project);
+    }
+    for (const v of message.labelClasses) {
+      NewLabelClass.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddLabelClassesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddLabelClassesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.labelClasses.push(NewLabelClass.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddLabelClassesRequest {
+    return {
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      labelClasses: globalThis.Array.isArray(object?.labelClasses)
+        ? object.labelClasses.map((e: any) => NewLabelClass.fromJSON(e))
+        : globalThis.Array.isArray(object?.label_classes)
+        ? object.label_classes.map((e: any) => NewLabelClass.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddLabelClassesRequest): unknown {
+    const obj: any = {};
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.labelClasses?.length) {
+      obj.labelClasses = message.labelClasses.map((e) => NewLabelClass.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddLabelClassesRequest>, I>>(base?: I): AddLabelClassesRequest {
+    return AddLabelClassesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddLabelClassesRequest>, I>>(object: I): AddLabelClassesRequest {
+    const message = createBaseAddLabelClassesRequest();
+    message.project = object.project ?? "";
+    message.labelClasses = object.labelClasses?.map((e) => NewLabelClass.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAddLabelClassesResponse(): AddLabelClassesResponse {
+  return { labelClasses: [] };
+}
+
+export const AddLabelClassesResponse: MessageFns<AddLabelClassesResponse> = {
+  encode(message: AddLabelClassesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.labelClasses) {
+      LabelClass.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddLabelClassesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddLabelClassesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.labelClasses.push(LabelClass.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddLabelClassesResponse {
+    return {
+      labelClasses: globalThis.Array.isArray(object?.labelClasses)
+        ? object.labelClasses.map((e: any) => LabelClass.fromJSON(e))
+        : globalThis.Array.isArray(object?.label_classes)
+        ? object.label_classes.map((e: any) => LabelClass.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddLabelClassesResponse): unknown {
+    const obj: any = {};
+    if (message.labelClasses?.length) {
+      obj.labelClasses = message.labelClasses.map((e) => LabelClass.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddLabelClassesResponse>, I>>(base?: I): AddLabelClassesResponse {
+    return AddLabelClassesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddLabelClassesResponse>, I>>(object: I): AddLabelClassesResponse {
+    const message = createBaseAddLabelClassesResponse();
+    message.labelClasses = object.labelClasses?.map((e) => LabelClass.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3993,7 +4270,7 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
 };
 
 function createBaseNextBatchRequest(): NextBatchRequest {
-  return { project: "", limit: 0 };
+  return { project: "", limit: 0, pathPrefix: "", excludePrefixes: [], pageToken: "" };
 }
 
 export const NextBatchRequest: MessageFns<NextBatchRequest> = {
@@ -4003,6 +4280,15 @@ export const NextBatchRequest: MessageFns<NextBatchRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(16).uint32(message.limit);
+    }
+    if (message.pathPrefix !== "") {
+      writer.uint32(26).string(message.pathPrefix);
+    }
+    for (const v of message.excludePrefixes) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
     }
     return writer;
   },
@@ -4036,6 +4322,30 @@ export const NextBatchRequest: MessageFns<NextBatchRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.excludePrefixes.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4052,6 +4362,21 @@ export const NextBatchRequest: MessageFns<NextBatchRequest> = {
     return {
       project: isSet(object.project) ? globalThis.String(object.project) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      excludePrefixes: globalThis.Array.isArray(object?.excludePrefixes)
+        ? object.excludePrefixes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exclude_prefixes)
+        ? object.exclude_prefixes.map((e: any) => globalThis.String(e))
+        : [],
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -4063,6 +4388,15 @@ export const NextBatchRequest: MessageFns<NextBatchRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.excludePrefixes?.length) {
+      obj.excludePrefixes = message.excludePrefixes;
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
@@ -4073,12 +4407,15 @@ export const NextBatchRequest: MessageFns<NextBatchRequest> = {
     const message = createBaseNextBatchRequest();
     message.project = object.project ?? "";
     message.limit = object.limit ?? 0;
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.excludePrefixes = object.excludePrefixes?.map((e) => e) || [];
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseNextBatchResponse(): NextBatchResponse {
-  return { images: [], priorities: [] };
+  return { images: [], priorities: [], nextPageToken: "" };
 }
 
 export const NextBatchResponse: MessageFns<NextBatchResponse> = {
@@ -4092,6 +4429,9 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
         writer.double(v);
       }
       writer.join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
     }
     return writer;
   },
@@ -4135,6 +4475,14 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
 
             break;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4153,6 +4501,11 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
       priorities: globalThis.Array.isArray(object?.priorities)
         ? object.priorities.map((e: any) => globalThis.Number(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -4164,6 +4517,9 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
     if (message.priorities?.length) {
       obj.priorities = message.priorities.map((e) => floatToJson(e));
     }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
     return obj;
   },
 
@@ -4174,6 +4530,7 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
     const message = createBaseNextBatchResponse();
     message.images = object.images?.map((e) => Image.fromPartial(e)) || [];
     message.priorities = object.priorities?.map((e) => e) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -7138,7 +7495,7 @@ export const ImportFromMarketplaceResponse: MessageFns<ImportFromMarketplaceResp
 };
 
 function createBaseStartTrainingRequest(): StartTrainingRequest {
-  return { project: "", numWorkers: 0, numEpochs: 0, imageIds: [] };
+  return { project: "", numWorkers: 0, numEpochs: 0, imageIds: [], fromScratch: false };
 }
 
 export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
@@ -7154,6 +7511,9 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     }
     for (const v of message.imageIds) {
       writer.uint32(34).string(v!);
+    }
+    if (message.fromScratch !== false) {
+      writer.uint32(40).bool(message.fromScratch);
     }
     return writer;
   },
@@ -7203,6 +7563,14 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
             message.imageIds.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fromScratch = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7233,6 +7601,11 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
         : globalThis.Array.isArray(object?.image_ids)
         ? object.image_ids.map((e: any) => globalThis.String(e))
         : [],
+      fromScratch: isSet(object.fromScratch)
+        ? globalThis.Boolean(object.fromScratch)
+        : isSet(object.from_scratch)
+        ? globalThis.Boolean(object.from_scratch)
+        : false,
     };
   },
 
@@ -7250,6 +7623,9 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     if (message.imageIds?.length) {
       obj.imageIds = message.imageIds;
     }
+    if (message.fromScratch !== false) {
+      obj.fromScratch = message.fromScratch;
+    }
     return obj;
   },
 
@@ -7262,6 +7638,7 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     message.numWorkers = object.numWorkers ?? 0;
     message.numEpochs = object.numEpochs ?? 0;
     message.imageIds = object.imageIds?.map((e) => e) || [];
+    message.fromScratch = object.fromScratch ?? false;
     return message;
   },
 };
@@ -7706,7 +8083,7 @@ export const StartRankingResponse: MessageFns<StartRankingResponse> = {
 };
 
 function createBaseWorkflowStep(): WorkflowStep {
-  return { kind: 0, numWorkers: 0, numEpochs: 0 };
+  return { kind: 0, numWorkers: 0, numEpochs: 0, fromScratch: false };
 }
 
 export const WorkflowStep: MessageFns<WorkflowStep> = {
@@ -7719,6 +8096,9 @@ export const WorkflowStep: MessageFns<WorkflowStep> = {
     }
     if (message.numEpochs !== 0) {
       writer.uint32(24).uint32(message.numEpochs);
+    }
+    if (message.fromScratch !== false) {
+      writer.uint32(32).bool(message.fromScratch);
     }
     return writer;
   },
@@ -7760,6 +8140,14 @@ export const WorkflowStep: MessageFns<WorkflowStep> = {
             message.numEpochs = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fromScratch = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7785,6 +8173,11 @@ export const WorkflowStep: MessageFns<WorkflowStep> = {
         : isSet(object.num_epochs)
         ? globalThis.Number(object.num_epochs)
         : 0,
+      fromScratch: isSet(object.fromScratch)
+        ? globalThis.Boolean(object.fromScratch)
+        : isSet(object.from_scratch)
+        ? globalThis.Boolean(object.from_scratch)
+        : false,
     };
   },
 
@@ -7799,6 +8192,9 @@ export const WorkflowStep: MessageFns<WorkflowStep> = {
     if (message.numEpochs !== 0) {
       obj.numEpochs = Math.round(message.numEpochs);
     }
+    if (message.fromScratch !== false) {
+      obj.fromScratch = message.fromScratch;
+    }
     return obj;
   },
 
@@ -7810,12 +8206,13 @@ export const WorkflowStep: MessageFns<WorkflowStep> = {
     message.kind = object.kind ?? 0;
     message.numWorkers = object.numWorkers ?? 0;
     message.numEpochs = object.numEpochs ?? 0;
+    message.fromScratch = object.fromScratch ?? false;
     return message;
   },
 };
 
 function createBaseStartWorkflowRequest(): StartWorkflowRequest {
-  return { project: "", steps: [] };
+  return { project: "", steps: [], fromScratch: false };
 }
 
 export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
@@ -7825,6 +8222,9 @@ export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
     }
     for (const v of message.steps) {
       WorkflowStep.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.fromScratch !== false) {
+      writer.uint32(24).bool(message.fromScratch);
     }
     return writer;
   },
@@ -7858,6 +8258,14 @@ export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
             message.steps.push(WorkflowStep.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fromScratch = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7874,6 +8282,11 @@ export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
     return {
       project: isSet(object.project) ? globalThis.String(object.project) : "",
       steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => WorkflowStep.fromJSON(e)) : [],
+      fromScratch: isSet(object.fromScratch)
+        ? globalThis.Boolean(object.fromScratch)
+        : isSet(object.from_scratch)
+        ? globalThis.Boolean(object.from_scratch)
+        : false,
     };
   },
 
@@ -7885,6 +8298,9 @@ export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
     if (message.steps?.length) {
       obj.steps = message.steps.map((e) => WorkflowStep.toJSON(e));
     }
+    if (message.fromScratch !== false) {
+      obj.fromScratch = message.fromScratch;
+    }
     return obj;
   },
 
@@ -7895,6 +8311,7 @@ export const StartWorkflowRequest: MessageFns<StartWorkflowRequest> = {
     const message = createBaseStartWorkflowRequest();
     message.project = object.project ?? "";
     message.steps = object.steps?.map((e) => WorkflowStep.fromPartial(e)) || [];
+    message.fromScratch = object.fromScratch ?? false;
     return message;
   },
 };
@@ -8737,6 +9154,18 @@ export const ControllerServiceService = {
       Buffer.from(AddLabelClassResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddLabelClassResponse => AddLabelClassResponse.decode(value),
   },
+  /** Several classes at once, all or none (a scripted set-up's whole class list in one call). */
+  addLabelClasses: {
+    path: "/aide.v1.ControllerService/AddLabelClasses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddLabelClassesRequest): Buffer =>
+      Buffer.from(AddLabelClassesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddLabelClassesRequest => AddLabelClassesRequest.decode(value),
+    responseSerialize: (value: AddLabelClassesResponse): Buffer =>
+      Buffer.from(AddLabelClassesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddLabelClassesResponse => AddLabelClassesResponse.decode(value),
+  },
   updateLabelClass: {
     path: "/aide.v1.ControllerService/UpdateLabelClass" as const,
     requestStream: false as const,
@@ -9133,6 +9562,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   deleteProject: handleUnaryCall<DeleteProjectRequest, DeleteProjectResponse>;
   /** Label classes */
   addLabelClass: handleUnaryCall<AddLabelClassRequest, AddLabelClassResponse>;
+  /** Several classes at once, all or none (a scripted set-up's whole class list in one call). */
+  addLabelClasses: handleUnaryCall<AddLabelClassesRequest, AddLabelClassesResponse>;
   updateLabelClass: handleUnaryCall<UpdateLabelClassRequest, UpdateLabelClassResponse>;
   removeLabelClass: handleUnaryCall<RemoveLabelClassRequest, RemoveLabelClassResponse>;
   listLabelClasses: handleUnaryCall<ListLabelClassesRequest, ListLabelClassesResponse>;
@@ -9294,6 +9725,22 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddLabelClassResponse) => void,
+  ): ClientUnaryCall;
+  /** Several classes at once, all or none (a scripted set-up's whole class list in one call). */
+  addLabelClasses(
+    request: AddLabelClassesRequest,
+    callback: (error: ServiceError | null, response: AddLabelClassesResponse) => void,
+  ): ClientUnaryCall;
+  addLabelClasses(
+    request: AddLabelClassesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddLabelClassesResponse) => void,
+  ): ClientUnaryCall;
+  addLabelClasses(
+    request: AddLabelClassesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddLabelClassesResponse) => void,
   ): ClientUnaryCall;
   updateLabelClass(
     request: UpdateLabelClassRequest,
