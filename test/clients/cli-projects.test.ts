@@ -37,8 +37,9 @@ test('aide projects, classes and models against an in-process mesh', async (t) =
 
   await t.test('classes add / list / update / remove, by id or name', async () => {
     await ok(run(['classes', 'add', 'birds', 'heron', '--color', '#aabbcc']));
-    await ok(run(['classes', 'add', 'birds', 'egret']));
+    assert.match(await ok(run(['classes', 'add', 'birds', 'egret', 'ibis'])), /\s2\s+egret\s*\n\S+\s+3\s+ibis/, 'several at once, in order');
     assert.match(await ok(run(['classes', 'update', 'birds', 'egret', '--name', 'stork'])), /\s2\s+stork/);
+    await ok(run(['classes', 'remove', 'birds', 'ibis']));
     await ok(run(['classes', 'remove', 'birds', 'heron']));
     const [list, missing] = await Promise.all([run(['classes', 'list', 'birds']), run(['classes', 'remove', 'birds', 'heron'])]);
     assert.match(await ok(Promise.resolve(list)), /^\S+\s+2\s+stork\s*$/m);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  AddLabelClassResponse, ListLabelClassesResponse, RemoveLabelClassResponse, UpdateLabelClassResponse,
+  AddLabelClassesResponse, ListLabelClassesResponse, RemoveLabelClassResponse, UpdateLabelClassResponse,
 } from '../../../libs/gen/aide/v1/controller.js';
 import type { LabelClass } from '../../../libs/gen/aide/v1/common.js';
 import { notFound } from '../../../libs/errors.js';
@@ -24,11 +24,11 @@ export function registerClasses(program: Command): void {
       session.print(await session.controller.listLabelClasses({ project }), ListLabelClassesResponse, (r) => r.labelClasses.map(line));
     }));
 
-  classes.command('add <project> <name>').description('add a label class')
-    .option('--color <#rrggbb>', 'display colour', '')
-    .action(withSession(async (session, project: string, name: string, o: { color: string }) => {
-      const res = await session.controller.addLabelClass({ project, name, color: o.color });
-      session.print(res, AddLabelClassResponse, (r) => [line(r.labelClass!)]);
+  classes.command('add <project> <names...>').description('add label classes, in order (all or none)')
+    .option('--color <#rrggbb>', 'display colour (of every class added)', '')
+    .action(withSession(async (session, project: string, names: string[], o: { color: string }) => {
+      const res = await session.controller.addLabelClasses({ project, labelClasses: names.map((name) => ({ name, color: o.color })) });
+      session.print(res, AddLabelClassesResponse, (r) => r.labelClasses.map(line));
     }));
 
   classes.command('update <project> <class>').description('rename or recolour a label class (by id or name)')
