@@ -1,6 +1,7 @@
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { collectBlob, payload, StreamParts, toChunks } from '../blob/index.js';
-import { isAideError, type ErrorKind } from '../errors.js';
+import { dataLoss, isAideError, type ErrorKind } from '../errors.js';
+import type { ImageBatchOptions, ImageResult } from '../plugin/context.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
 import { createClient, type Client } from '../grpc/index.js';
 import {
@@ -45,6 +46,8 @@ export interface ListOptions extends CallOpts {
 }
 
 const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
+/** Paths per ReadImages call: the server decodes ahead within a call, so few calls suffice. */
+export const READ_IMAGES_BATCH = 1024;
 
 /** What the seed's getFile reports as null rather than an error: missing, or not for this caller. */
 const ABSENT: readonly ErrorKind[] = ['NOT_FOUND', 'INVALID_ARGUMENT', 'PERMISSION_DENIED', 'UNAUTHENTICATED'];
@@ -138,6 +141,29 @@ export class FileServerClient {
   async imageSize(path: string, opts: CallOpts = {}): Promise<{ width: number; height: number }> {
     const { info } = await this.getImage(path, { ...opts, window: { left: 0, top: 0, width: 1, height: 1 } });
     return { width: info.sourceWidth, height: info.sourceHeight };
+  }
+
+  /**
+   * Images decoded by the server to raw RGB at a model's input size (see ImageBatchOptions), in the order of
+   * `paths`, as they arrive: calls of up to READ_IMAGES_BATCH paths, each decoded several at a time on the
+   * server. A missing or undecodable image comes with its error and the rest go on; anything else throws.
+   */
+  async *getImages(paths: readonly string[], opts: ImageBatchOptions): AsyncGenerator<ImageResult> {
+    for (let start = 0; start < paths.length; start += READ_IMAGES_BATCH) {
+      const batch = paths.slice(start, start + READ_IMAGES_BATCH);
+      const stream = this.#client.readImages({ project: this.project, paths: batch, maxSide: opts.maxSide, squash: opts.squash ?? false }, { signal: opts.signal });
+      let expected = 0;
+      for await (const { images } of stream) {
+        for (const { index, result, pixels } of images) {
+          if (index !== expected++ || !result) throw dataLoss(`ReadImages answered image ${index} where ${expected - 1} was due`);
+          const path = batch[index]!;
+          yield result.$case === 'info'
+            ? { index: start + index, path, image: { info: result.value, data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) } }
+            : { index: start + index, path, error: { code: result.value.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', message: result.value.message } };
+        }
+      }
+      if (expected !== batch.length) throw dataLoss(`ReadImages ended after ${expected} of ${batch.length} images`);
+    }
   }
 
   /** Writes a file atomically; a stream of pieces needs its total size up front. */

@@ -43,6 +43,20 @@ export interface DecodedImage {
   data: Buffer;
 }
 
+export interface ImageBatchOptions {
+  /** Longer side at most this (1 to 1024), aspect kept, never enlarged; with `squash` exactly maxSide × maxSide. */
+  maxSide: number;
+  /** Resize to maxSide × maxSide, aspect not kept (the built-in models' input). */
+  squash?: boolean;
+  signal?: AbortSignal;
+}
+
+/** One image of a batch read: its pixels (raw RGB), or why it cannot be read. */
+export type ImageResult = { index: number; path: string } & (
+  | { image: DecodedImage; error?: undefined }
+  | { image?: undefined; error: { code: 'NOT_FOUND' | 'INVALID_ARGUMENT'; message: string } }
+);
+
 /**
  * Files of the project the plugin runs in. Paths are relative to the project's
  * folder; absolute paths, ".." and anything missing or unreadable give null.
@@ -51,6 +65,12 @@ export interface FileSource {
   getFile(path: string): Promise<Buffer | null>;
   /** Decoded pixels, where the source can decode server-side; throws where getFile gives null. */
   getImage?(path: string, opts?: ImageReadOptions): Promise<DecodedImage>;
+  /**
+   * Many images decoded server-side, in the order of `paths`, as they are decoded (a batch per call, several
+   * decoded at once), where the source offers it. A missing or undecodable image comes back with its error;
+   * a transport failure throws.
+   */
+  getImages?(paths: readonly string[], opts: ImageBatchOptions): AsyncIterable<ImageResult>;
 }
 
 /** Parsed model or ranker options: the JSON object getDefaultOptions() describes. */

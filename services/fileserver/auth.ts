@@ -3,7 +3,7 @@
  *
  *   gRPC  mesh peers (CA-verified client certificates, see libs/auth/middleware.ts)
  *         may do anything; an API token needs 'viewer' on the request's project
- *         to read (GetFile, StatFile, ListFiles, ReadImage) and 'admin' to change
+ *         to read (GetFile, StatFile, ListFiles, ReadImage, ReadImages) and 'admin' to change
  *         files (PutFile, DeleteFile: images are managed by project admins);
  *         anyone else is UNAUTHENTICATED.
  *   HTTP  (browsers, read only) a URL signed by the controller (signed-url.ts),
@@ -100,6 +100,7 @@ function guard(h: FileHandlers): FileHandlers {
   return {
     getFile: (req, ctx) => checkedStream(() => check(ctx, req.project, READ), () => h.getFile(req, ctx)),
     readImage: (req, ctx) => checkedStream(() => check(ctx, req.project, READ), () => h.readImage(req, ctx)),
+    readImages: (req, ctx) => checkedStream(() => check(ctx, req.project, READ), () => h.readImages(req, ctx)),
     statFile: async (req, ctx) => { check(ctx, req.project, READ); return h.statFile(req, ctx); },
     listFiles: async (req, ctx) => { check(ctx, req.project, READ); return h.listFiles(req, ctx); },
     deleteFile: async (req, ctx) => { check(ctx, req.project, WRITE); return h.deleteFile(req, ctx); },

@@ -36,6 +36,20 @@ function windowOf(window: ImageWindow | undefined, width: number, height: number
   return window;
 }
 
+/**
+ * The size of the raster image in the file (its header only); INVALID_ARGUMENT (field path) when it is
+ * not a readable image or too large to read.
+ */
+export async function imageSize(absolute: string): Promise<{ width: number; height: number }> {
+  // No pixel limit for the header: the size is judged below with a clear answer.
+  const meta = await sharp(absolute, { limitInputPixels: false }).metadata().catch(() => { throw notAnImage(); });
+  if (!INPUT_FORMATS.has(meta.format ?? '') || !meta.width || !meta.height) throw notAnImage();
+  if (meta.width * meta.height > MAX_INPUT_PIXELS) {
+    throw invalidField('path', `is an image of ${meta.width}×${meta.height} pixels, more than the ${MAX_INPUT_PIXELS} readable`);
+  }
+  return { width: meta.width, height: meta.height };
+}
+
 function checkOutputSize(window: ImageWindow, maxSide: number, windowed: boolean): void {
   // At most the window, at most maxSide² once resized.
   const pixels = Math.min(window.width * window.height, maxSide > 0 ? maxSide * maxSide : Infinity);
@@ -71,17 +85,12 @@ function encode(pipeline: Sharp, format: ImageFormat): Sharp {
  * window's last row, a strip at a time (that window: under a second).
  */
 export async function* readImage(store: FileStore, req: ReadImageRequest, signal: AbortSignal): AsyncGenerator<ReadImageResponse> {
-  const target = resolveExisting(store.root, req.project, req.path);
+  const { absolute } = resolveExisting(store.root, req.project, req.path);
+  const meta = await imageSize(absolute);
   const format = req.format === ImageFormat.IMAGE_FORMAT_UNSPECIFIED ? ImageFormat.IMAGE_FORMAT_RAW_RGB : req.format;
-  // The header only: no pixel limit here, the size is judged below with a clear answer.
-  const meta = await sharp(target.absolute, { limitInputPixels: false }).metadata().catch(() => { throw notAnImage(); });
-  if (!INPUT_FORMATS.has(meta.format ?? '') || !meta.width || !meta.height) throw notAnImage();
-  if (meta.width * meta.height > MAX_INPUT_PIXELS) {
-    throw invalidField('path', `is an image of ${meta.width}×${meta.height} pixels, more than the ${MAX_INPUT_PIXELS} readable`);
-  }
   const window = windowOf(req.window, meta.width, meta.height);
   checkOutputSize(window, req.maxSide, req.window !== undefined);
-  let pipeline = sharp(target.absolute, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
+  let pipeline = sharp(absolute, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
   if (req.window) pipeline = pipeline.extract(window);
   if (req.maxSide > 0) {
     pipeline = pipeline.resize({ width: req.maxSide, height: req.maxSide, fit: 'inside', withoutEnlargement: true });

@@ -1,26 +1,33 @@
 import { tracer, recordFailure } from '../../libs/telemetry/tracer.js';
 import { fileServerReadBytes } from '../../libs/telemetry/metrics.js';
 import type { BlobChunk } from '../../libs/gen/aide/v1/common.js';
+import type { ReadImagesResponse } from '../../libs/gen/aide/v1/fileserver.js';
 
 type ChunkedResponse = { payload?: { $case: string; value: unknown } | undefined };
 
-const chunkBytes = (response: ChunkedResponse): number =>
+/** The file bytes a GetFile or ReadImage answer carries. */
+export const chunkBytes = (response: ChunkedResponse): number =>
   response.payload?.$case === 'chunk' ? (response.payload.value as BlobChunk).data.length : 0;
+
+/** The pixel bytes a ReadImages answer carries. */
+export const pixelBytes = (response: ReadImagesResponse): number =>
+  response.images.reduce((sum, image) => sum + image.pixels.byteLength, 0);
 
 /**
  * A read's response stream, unchanged, inside a `fileserver <method>` span
- * that records the file and the bytes sent; the bytes also count in
- * aide_fileserver_read_bytes_total.
+ * that records what was read (project, path or count) and the bytes sent;
+ * the bytes also count in aide_fileserver_read_bytes_total.
  */
-export async function* observedRead<R extends ChunkedResponse>(
-  method: 'getFile' | 'readImage', file: { project: string; path: string }, responses: AsyncIterable<R>,
+export async function* observedRead<R>(
+  method: 'getFile' | 'readImage' | 'readImages', attributes: Record<string, string | number>,
+  responses: AsyncIterable<R>, bytesOf: (response: R) => number,
 ): AsyncGenerator<R> {
   // Not an active span: nothing the read calls is traced, and a generator cannot hold a context across yields.
-  const span = tracer.startSpan(`fileserver ${method}`, { attributes: { 'aide.project': file.project, 'aide.file.path': file.path } });
+  const span = tracer.startSpan(`fileserver ${method}`, { attributes });
   let bytes = 0;
   try {
     for await (const response of responses) {
-      bytes += chunkBytes(response);
+      bytes += bytesOf(response);
       yield response;
     }
   } catch (err) {

@@ -48,6 +48,7 @@ function fixture(events: string[], seen: { cancelled?: boolean }) {
     async listFiles() { throw notFound('nothing'); },
     async deleteFile() { return {}; },
     async *readImage() { /* no messages */ },
+    async *readImages() { /* no messages */ },
   }, { middleware: [trace, deny] });
 }
 
@@ -122,7 +123,7 @@ test('health reports SERVING per service and NOT_SERVING while draining; reflect
   const put = methods.find((m) => m.name === 'PutFile');
   assert.ok(put && put.clientStreaming && !put.serverStreaming);
   assert.equal(put.input, '.aide.v1.PutFileRequest');
-  assert.deepEqual(methods.map((m) => m.name).sort(), ['DeleteFile', 'GetFile', 'ListFiles', 'PutFile', 'ReadImage', 'StatFile']);
+  assert.deepEqual(methods.map((m) => m.name).sort(), ['DeleteFile', 'GetFile', 'ListFiles', 'PutFile', 'ReadImage', 'ReadImages', 'StatFile']);
   server.setStatus('aide.v1.FileService', 'NOT_SERVING');
   assert.equal(await checkHealth(server.address, 'aide.v1.FileService'), 'NOT_SERVING');
   await server.shutdown(1000);

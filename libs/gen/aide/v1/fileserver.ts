@@ -182,6 +182,42 @@ export interface ReadImageResponse {
   payload: { $case: "info"; value: ImageInfo } | { $case: "chunk"; value: BlobChunk } | undefined;
 }
 
+export interface ReadImagesRequest {
+  project: string;
+  /** At most 4096 paths a call. */
+  paths: string[];
+  /**
+   * Resize so that the longer side is at most this (never enlarged), or with
+   * squash to exactly max_side × max_side. 1 to 1024: an image always fits a message.
+   */
+  maxSide: number;
+  /** Resize to max_side × max_side, aspect not kept (the built-in models' input). */
+  squash: boolean;
+}
+
+/** Why one image of a ReadImages call could not be read. */
+export interface ImageReadError {
+  /** NOT_FOUND: no such file; INVALID_ARGUMENT: not a readable image. */
+  code: string;
+  message: string;
+}
+
+export interface DecodedImage {
+  /** The path's position in the request. */
+  index: number;
+  result:
+    | { $case: "info"; value: ImageInfo }
+    | { $case: "error"; value: ImageReadError }
+    | undefined;
+  /** Raw interleaved RGB, info.width × info.height × 3 bytes (empty with an error). */
+  pixels: Buffer;
+}
+
+export interface ReadImagesResponse {
+  /** Consecutive indices, in request order. */
+  images: DecodedImage[];
+}
+
 function createBaseFileInfo(): FileInfo {
   return { path: "", size: 0, modifiedAt: undefined, contentType: "", etag: "", directory: false };
 }
@@ -1893,6 +1929,414 @@ export const ReadImageResponse: MessageFns<ReadImageResponse> = {
   },
 };
 
+function createBaseReadImagesRequest(): ReadImagesRequest {
+  return { project: "", paths: [], maxSide: 0, squash: false };
+}
+
+export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
+  encode(message: ReadImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== "") {
+      writer.uint32(10).string(message.project);
+    }
+    for (const v of message.paths) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.maxSide !== 0) {
+      writer.uint32(24).uint32(message.maxSide);
+    }
+    if (message.squash !== false) {
+      writer.uint32(32).bool(message.squash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxSide = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.squash = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadImagesRequest {
+    return {
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [],
+      maxSide: isSet(object.maxSide)
+        ? globalThis.Number(object.maxSide)
+        : isSet(object.max_side)
+        ? globalThis.Number(object.max_side)
+        : 0,
+      squash: isSet(object.squash) ? globalThis.Boolean(object.squash) : false,
+    };
+  },
+
+  toJSON(message: ReadImagesRequest): unknown {
+    const obj: any = {};
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.paths?.length) {
+      obj.paths = message.paths;
+    }
+    if (message.maxSide !== 0) {
+      obj.maxSide = Math.round(message.maxSide);
+    }
+    if (message.squash !== false) {
+      obj.squash = message.squash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadImagesRequest>, I>>(base?: I): ReadImagesRequest {
+    return ReadImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadImagesRequest>, I>>(object: I): ReadImagesRequest {
+    const message = createBaseReadImagesRequest();
+    message.project = object.project ?? "";
+    message.paths = object.paths?.map((e) => e) || [];
+    message.maxSide = object.maxSide ?? 0;
+    message.squash = object.squash ?? false;
+    return message;
+  },
+};
+
+function createBaseImageReadError(): ImageReadError {
+  return { code: "", message: "" };
+}
+
+export const ImageReadError: MessageFns<ImageReadError> = {
+  encode(message: ImageReadError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageReadError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageReadError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageReadError {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: ImageReadError): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageReadError>, I>>(base?: I): ImageReadError {
+    return ImageReadError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageReadError>, I>>(object: I): ImageReadError {
+    const message = createBaseImageReadError();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseDecodedImage(): DecodedImage {
+  return { index: 0, result: undefined, pixels: Buffer.alloc(0) };
+}
+
+export const DecodedImage: MessageFns<DecodedImage> = {
+  encode(message: DecodedImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    switch (message.result?.$case) {
+      case "info":
+        ImageInfo.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        ImageReadError.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    if (message.pixels.length !== 0) {
+      writer.uint32(34).bytes(message.pixels);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecodedImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecodedImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "info", value: ImageInfo.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "error", value: ImageReadError.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pixels = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecodedImage {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      result: isSet(object.info)
+        ? { $case: "info", value: ImageInfo.fromJSON(object.info) }
+        : isSet(object.error)
+        ? { $case: "error", value: ImageReadError.fromJSON(object.error) }
+        : undefined,
+      pixels: isSet(object.pixels) ? Buffer.from(bytesFromBase64(object.pixels)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: DecodedImage): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.result?.$case === "info") {
+      obj.info = ImageInfo.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = ImageReadError.toJSON(message.result.value);
+    }
+    if (message.pixels.length !== 0) {
+      obj.pixels = base64FromBytes(message.pixels);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecodedImage>, I>>(base?: I): DecodedImage {
+    return DecodedImage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecodedImage>, I>>(object: I): DecodedImage {
+    const message = createBaseDecodedImage();
+    message.index = object.index ?? 0;
+    switch (object.result?.$case) {
+      case "info": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "info", value: ImageInfo.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: ImageReadError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    message.pixels = object.pixels ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseReadImagesResponse(): ReadImagesResponse {
+  return { images: [] };
+}
+
+export const ReadImagesResponse: MessageFns<ReadImagesResponse> = {
+  encode(message: ReadImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      DecodedImage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(DecodedImage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => DecodedImage.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ReadImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => DecodedImage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadImagesResponse>, I>>(base?: I): ReadImagesResponse {
+    return ReadImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadImagesResponse>, I>>(object: I): ReadImagesResponse {
+    const message = createBaseReadImagesResponse();
+    message.images = object.images?.map((e) => DecodedImage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type FileServiceService = typeof FileServiceService;
 export const FileServiceService = {
   /**
@@ -1960,6 +2404,21 @@ export const FileServiceService = {
     responseSerialize: (value: ReadImageResponse): Buffer => Buffer.from(ReadImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadImageResponse => ReadImageResponse.decode(value),
   },
+  /**
+   * Many images decoded to raw RGB at a model's input size in one call: several
+   * decoded at once on the server, answered in request order, a few per
+   * message. An image that is missing or not an image is answered with its
+   * error and the stream goes on; any other failure ends the stream.
+   */
+  readImages: {
+    path: "/aide.v1.FileService/ReadImages" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadImagesRequest): Buffer => Buffer.from(ReadImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadImagesRequest => ReadImagesRequest.decode(value),
+    responseSerialize: (value: ReadImagesResponse): Buffer => Buffer.from(ReadImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadImagesResponse => ReadImagesResponse.decode(value),
+  },
 } as const;
 
 export interface FileServiceServer extends UntypedServiceImplementation {
@@ -1980,6 +2439,13 @@ export interface FileServiceServer extends UntypedServiceImplementation {
    * a PNG or JPEG, so tiling an orthoimage never holds all of it in memory.
    */
   readImage: handleServerStreamingCall<ReadImageRequest, ReadImageResponse>;
+  /**
+   * Many images decoded to raw RGB at a model's input size in one call: several
+   * decoded at once on the server, answered in request order, a few per
+   * message. An image that is missing or not an image is answered with its
+   * error and the stream goes on; any other failure ends the stream.
+   */
+  readImages: handleServerStreamingCall<ReadImagesRequest, ReadImagesResponse>;
 }
 
 export interface FileServiceClient extends Client {
@@ -2067,6 +2533,18 @@ export interface FileServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ReadImageResponse>;
+  /**
+   * Many images decoded to raw RGB at a model's input size in one call: several
+   * decoded at once on the server, answered in request order, a few per
+   * message. An image that is missing or not an image is answered with its
+   * error and the stream goes on; any other failure ends the stream.
+   */
+  readImages(request: ReadImagesRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadImagesResponse>;
+  readImages(
+    request: ReadImagesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReadImagesResponse>;
 }
 
 export const FileServiceClient = makeGenericClientConstructor(FileServiceService, "aide.v1.FileService") as unknown as {
@@ -2074,6 +2552,14 @@ export const FileServiceClient = makeGenericClientConstructor(FileServiceService
   service: typeof FileServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -1,0 +1,110 @@
+/**
+ * ReadImages: many images decoded at a model's input size in one call — in
+ * request order across message and call boundaries, unreadable images
+ * answered with their reason while the rest go on, malformed requests
+ * refused whole, and a cancelled read stopping the server's decoding.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { isAideError } from '../../libs/errors.js';
+import { FileServerClient } from '../../libs/fileserver-client/index.js';
+import { READ_IMAGES_BATCH } from '../../libs/fileserver-client/client.js';
+import type { ImageResult } from '../../libs/plugin/context.js';
+import { readImages } from '../../services/fileserver/read-images.js';
+import { startFixture, type Fixture } from './fixture.js';
+
+/** A flat colour that names the image: image i is (i mod 256, i / 256, 7). */
+const colourOf = (i: number): [number, number, number] => [i % 256, Math.floor(i / 256), 7];
+const solid = (i: number, width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: { r: colourOf(i)[0], g: colourOf(i)[1], b: colourOf(i)[2] } } }).png().toBuffer();
+
+const collect = async (results: AsyncIterable<ImageResult>) => { const all: ImageResult[] = []; for await (const r of results) all.push(r); return all; };
+
+describe('ReadImages', () => {
+  let fx: Fixture;
+  let files: FileServerClient;
+  // More than one client call's worth (READ_IMAGES_BATCH), so order holds across calls and messages.
+  const COUNT = READ_IMAGES_BATCH + 76;
+  const paths = Array.from({ length: COUNT }, (_, i) => `tiles/${String(i).padStart(5, '0')}.png`);
+
+  before(async () => {
+    fx = await startFixture();
+    files = new FileServerClient({ project: 'alpha', client: fx.grpc });
+    const folder = path.join(fx.root, 'alpha', 'tiles');
+    await mkdir(folder, { recursive: true });
+    await Promise.all(paths.map(async (p, i) => writeFile(path.join(fx.root, 'alpha', p), await solid(i, 12 + (i % 5), 9))));
+    await writeFile(path.join(fx.root, 'alpha', 'wide.png'), await sharp({ create: { width: 300, height: 100, channels: 4, background: '#102030ff' } }).png().toBuffer());
+    await writeFile(path.join(fx.root, 'alpha', 'noise.png'), randomBytes(3000));
+    const png = await solid(1, 64, 64);
+    await writeFile(path.join(fx.root, 'alpha', 'truncated.png'), png.subarray(0, png.length >> 1));
+  });
+  after(async () => { await fx.close(); });
+
+  it('every image squashed to max_side², in request order, pixels those of the file', async () => {
+    const results = await collect(files.getImages(paths, { maxSide: 8, squash: true }));
+    assert.deepEqual(results.map((r) => r.index), paths.map((_, i) => i));
+    assert.deepEqual(results.map((r) => r.path), paths);
+    for (const r of results) {
+      assert.ok(r.image, `${r.path}: ${r.error?.message}`);
+      assert.deepEqual([r.image.info.width, r.image.info.height, r.image.info.channels, r.image.data.length], [8, 8, 3, 8 * 8 * 3]);
+      assert.deepEqual([r.image.info.sourceWidth, r.image.info.sourceHeight], [12 + (r.index % 5), 9], 'the source size comes along');
+      assert.deepEqual([...r.image.data.subarray(0, 3)], colourOf(r.index));
+      assert.deepEqual([...r.image.data.subarray(-3)], colourOf(r.index));
+    }
+  });
+
+  it('without squash the aspect is kept and nothing is enlarged; alpha is dropped', async () => {
+    const [wide, small] = await collect(files.getImages(['wide.png', paths[3]!], { maxSide: 60 }));
+    assert.deepEqual([wide!.image!.info.width, wide!.image!.info.height, wide!.image!.info.channels], [60, 20, 3]);
+    assert.deepEqual([...wide!.image!.data.subarray(0, 3)], [0x10, 0x20, 0x30]);
+    assert.deepEqual([small!.image!.info.width, small!.image!.info.height], [15, 9], 'smaller than max_side: as it is');
+  });
+
+  it('a missing file, random bytes and a truncated PNG are answered with their reason; the images around them still come', async () => {
+    const asked = [paths[0]!, 'nope.png', 'noise.png', paths[1]!, 'truncated.png', paths[2]!];
+    const results = await collect(files.getImages(asked, { maxSide: 4, squash: true }));
+    assert.deepEqual(results.map((r) => r.path), asked);
+    assert.deepEqual(results.map((r) => r.error?.code ?? 'ok'), ['ok', 'NOT_FOUND', 'INVALID_ARGUMENT', 'ok', 'INVALID_ARGUMENT', 'ok']);
+    assert.match(results[2]!.error!.message, /noise\.png is not a readable image/);
+    assert.deepEqual([...results[5]!.image!.data.subarray(0, 3)], colourOf(2));
+  });
+
+  it('malformed requests are refused whole, naming the field', async () => {
+    const refused = async (req: { paths: string[]; maxSide: number }, field: string) => {
+      const stream = fx.grpc.readImages({ project: 'alpha', squash: false, ...req });
+      await assert.rejects(async () => { for await (const _ of stream) { /* drain */ } },
+        (e) => isAideError(e, 'INVALID_ARGUMENT') && e.fieldViolations[0]!.field === field, field);
+    };
+    await refused({ paths: [paths[0]!, '../beta/secret.txt'], maxSide: 8 }, 'paths[1]');
+    await refused({ paths: [paths[0]!], maxSide: 0 }, 'max_side');
+    await refused({ paths: [paths[0]!], maxSide: 4096 }, 'max_side');
+    await refused({ paths: Array.from({ length: 4097 }, () => paths[0]!), maxSide: 8 }, 'paths');
+  });
+
+  it('an aborted read stops decoding: the server is not asked for the rest', async () => {
+    // 300² RGB is 270 KB: a few images a message. Aborted after the first message, the next pull fails at once.
+    const controller = new AbortController();
+    let received = 0;
+    await assert.rejects(async () => {
+      for await (const { images } of readImages(fx.store, { project: 'alpha', paths, maxSide: 300, squash: true }, controller.signal, 2)) {
+        received += images.length;
+        controller.abort();
+      }
+    }, (e) => (e as Error).name === 'AbortError');
+    assert.ok(received > 0 && received < 10, `${received} received`);
+    // Over gRPC: the client's abort ends its iteration with CANCELLED, not with more images.
+    const client = new AbortController();
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const r of files.getImages(paths, { maxSide: 8, squash: true, signal: client.signal })) {
+        seen.push(r.index);
+        if (seen.length === 10) client.abort();
+      }
+    }, (e) => isAideError(e, 'CANCELLED') || (e as Error).name === 'AbortError');
+    assert.ok(seen.length < paths.length);
+  });
+});
