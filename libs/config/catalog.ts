@@ -84,6 +84,8 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('Security', 'tls_key', 'str', undefined, 'PEM private key of this service'),
   S('Security', 'tls_ca', 'str', undefined, 'PEM CA bundle; set to require and verify peer certificates (mTLS)'),
   S('Security', 'require_client_cert', 'bool', true, 'with tls_ca: refuse clients without a certificate; false on a public port (the controller) where users come with API tokens'),
+  S('Security', 'mesh_token', 'str', undefined,
+    'shared secret (one word) every service sends as "authorization: Bearer" to the others and accepts as a mesh peer; required where services run as separate processes in plaintext, a second credential beside mTLS; keep it secret (a Kubernetes secret)'),
   S('Security', 'reflection', 'bool', true, 'serve gRPC server reflection'),
 
   S('Log', 'level', 'str', 'info', 'log level (fatal, error, warn, info, debug, trace, silent)'),

@@ -218,7 +218,7 @@ test('catalog: every key and its default', () => {
     ['FileServer', 'drain_deadline_s', 20], ['FileServer', 'http_processes', 1], ['FileServer', 'http_cache_bytes', 134217728],
     ['Ranker', 'host', '0.0.0.0'], ['Ranker', 'port', 50054], ['Ranker', 'drain_deadline_s', 20],
     ['Security', 'plaintext', false], ['Security', 'tls_cert', undefined], ['Security', 'tls_key', undefined],
-    ['Security', 'tls_ca', undefined], ['Security', 'require_client_cert', true], ['Security', 'reflection', true],
+    ['Security', 'tls_ca', undefined], ['Security', 'require_client_cert', true], ['Security', 'reflection', true], ['Security', 'mesh_token', undefined],
     ['Log', 'level', 'info'], ['Models', 'extra', undefined],
     ...['AIController', 'AIWorker', 'FileServer', 'Ranker'].map((section): [string, string, undefined] => [section, 'metrics_port', undefined]),
   ];

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import type * as grpc from '@grpc/grpc-js';
 import type { GetCapabilitiesResponse } from '../../../libs/gen/aide/v1/worker.js';
+import type { ClientOptions } from '../../../libs/grpc/index.js';
 import type { Logger } from '../../../libs/log.js';
 import { workerClient, type WorkerClient } from '../../../libs/worker-client/worker-client.js';
 
@@ -10,7 +10,8 @@ export interface PoolSettings {
   /** "name[:port]": every address behind the name is a worker (a Kubernetes headless Service). */
   dns?: string;
   refreshMs: number;
-  credentials?: grpc.ChannelCredentials;
+  /** How to reach workers: TLS credentials and the mesh token (meshClientOptions). */
+  client?: Pick<ClientOptions, 'credentials' | 'metadata'>;
   logger: Logger;
 }
 
@@ -58,7 +59,7 @@ export class WorkerPool {
     }
     for (const address of addresses) {
       if (!this.#members.has(address)) {
-        this.#members.set(address, { address, client: workerClient(address, { credentials: this.settings.credentials, maxAttempts: 1 }), healthy: false, inFlight: 0 });
+        this.#members.set(address, { address, client: workerClient(address, { ...this.settings.client, maxAttempts: 1 }), healthy: false, inFlight: 0 });
       }
     }
     await Promise.all([...this.#members.values()].map((m) => this.#probe(m)));
