@@ -43,6 +43,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'workers', 'str', undefined, 'comma-separated worker addresses (host:port)'),
   S('AIController', 'workers_dns', 'str', undefined, 'DNS name resolving to every worker (alternative to workers)'),
   S('AIController', 'workers_resolve_interval_s', 'float', 30, 'seconds between re-resolving workers_dns'),
+  S('AIController', 'workers_retry_s', 'float', 2, 'seconds between asking an unreachable or draining worker again (a restarted worker is used again this soon)'),
   S('AIController', 'max_attempts', 'int', 3, 'workers tried per shard before a job fails'),
   S('AIController', 'ranker', 'str', undefined, 'Ranker service address (host:port)'),
   S('AIController', 'fileserver', 'str', undefined, 'FileServer address (host:port), for registering images'),

@@ -206,7 +206,7 @@ test('catalog: every key and its default', () => {
     ['Database', 'url', undefined], ['Database', 'schema', undefined], ['Database', 'pool_size', 10], ['Database', 'embedded_dir', undefined],
     ['NATS', 'url', undefined], ['NATS', 'stream', 'AIDE_PROGRESS'], ['NATS', 'subject_prefix', 'aide'],
     ['AIController', 'host', '0.0.0.0'], ['AIController', 'port', 50051], ['AIController', 'workers', undefined],
-    ['AIController', 'workers_dns', undefined], ['AIController', 'workers_resolve_interval_s', 30],
+    ['AIController', 'workers_dns', undefined], ['AIController', 'workers_resolve_interval_s', 30], ['AIController', 'workers_retry_s', 2],
     ['AIController', 'max_attempts', 3], ['AIController', 'drain_deadline_s', 20],
     ['AIController', 'ranker', undefined], ['AIController', 'fileserver', undefined], ['AIController', 'controller_id', undefined],
     ['AIController', 'lease_s', 15], ['AIController', 'max_active_jobs', 4], ['AIController', 'max_state_bytes', 4294967296],

@@ -33,6 +33,7 @@ export async function startOrchestration(config: Config, deps: { db: pg.Pool; bu
     staticAddresses: listSetting(config, SECTION, 'workers'),
     dns: config.getProperty(SECTION, 'workers_dns', 'str', '') || undefined,
     refreshMs: config.getProperty(SECTION, 'workers_resolve_interval_s', 'float', 30) * 1000,
+    retryMs: config.getProperty(SECTION, 'workers_retry_s', 'float', 2) * 1000,
     client: mesh,
     logger: deps.logger,
   });
