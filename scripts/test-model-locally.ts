@@ -16,7 +16,6 @@ import cliProgress from 'cli-progress';
 import { Config } from '../libs/config/config.js';
 import { DbConnector, databaseOptions, openDatabase, type Database } from '../libs/db/index.js';
 import { FileServerClient } from '../libs/fileserver-client/index.js';
-import { channelCredentials } from '../libs/grpc/credentials.js';
 import { createLogger } from '../libs/log.js';
 import type { DbConnectorLike, FileSource } from '../libs/plugin/context.js';
 import type { InferenceResult, LabelAnnotation, TrainingData } from '../libs/plugin/data.js';
@@ -25,7 +24,7 @@ import { LocalFileSource } from '../libs/plugin/local-file-source.js';
 import type { UpdateState } from '../libs/plugin/plugin.js';
 import { noDatabase } from '../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../libs/plugin/registry.js';
-import { tlsSettings } from '../libs/service/settings.js';
+import { meshClientOptions } from '../libs/service/mesh-access.js';
 
 interface Cli {
   project: string;
@@ -88,7 +87,7 @@ function fileSource(cli: Cli, config: Config): FileSource {
   if (cli.fileRoot) return new LocalFileSource(cli.fileRoot, cli.project);
   const address = cli.fileserver ?? config.getProperty('AIWorker', 'fileserver', 'str', '');
   if (!address) throw new Error('give --file-root or --fileserver (or set [AIWorker] fileserver)');
-  return new FileServerClient({ project: cli.project, address, credentials: channelCredentials(tlsSettings(config)) });
+  return new FileServerClient({ project: cli.project, address, ...meshClientOptions(config) });
 }
 
 /** Share of images whose predicted label equals their (single) annotated label, if the data have labels. */

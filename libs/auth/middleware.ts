@@ -11,6 +11,8 @@
  * Mesh peers: with `acceptPeers`, any client certificate that the server
  * verified against [Security] tls_ca is a peer with full rights, so that CA
  * must sign only the mesh's services (users get tokens, never certificates).
+ * With `meshToken`, a bearer secret equal to [Security] mesh_token makes the
+ * caller a peer too (over TLS as well: a second credential, not a downgrade).
  *
  * Health and reflection are separate services without this middleware: they
  * answer callers without credentials.
@@ -18,6 +20,7 @@
 import { unauthenticated } from '../errors.js';
 import type { CallContext, Middleware, Principal } from '../grpc/context.js';
 import { bearerOf } from './bearer.js';
+import { MESH_TOKEN_IDENTITY, type MeshToken } from './mesh-token.js';
 import { peerIdentity } from './peer-identity.js';
 import type { TokenStore } from './tokens.js';
 
@@ -26,6 +29,8 @@ export interface AuthenticateOptions {
   tokens?: Pick<TokenStore, 'verify'>;
   /** Whether a CA-verified client certificate makes the caller a mesh peer. */
   acceptPeers: boolean;
+  /** The mesh's shared secret: a caller presenting it is a mesh peer. */
+  meshToken?: MeshToken;
 }
 
 // The same words for every bad token: callers learn nothing about which tokens exist.
@@ -35,6 +40,7 @@ async function principalOf(ctx: CallContext, opts: AuthenticateOptions): Promise
   const bearer = bearerOf(ctx.metadata.get('authorization').map(String));
   if (bearer.kind === 'malformed') throw unauthenticated('authorization metadata must be "Bearer <token>"');
   if (bearer.kind === 'secret') {
+    if (opts.meshToken?.matches(bearer.secret)) return { kind: 'peer', identity: MESH_TOKEN_IDENTITY };
     if (!opts.tokens) throw unauthenticated('this service does not accept API tokens');
     const principal = await opts.tokens.verify(bearer.secret);
     if (!principal) throw unauthenticated(BAD_TOKEN);
@@ -50,3 +56,12 @@ export function authenticate(opts: AuthenticateOptions): Middleware {
     await next();
   };
 }
+
+/**
+ * For services only the mesh calls (worker, ranker): anyone but a mesh peer
+ * is UNAUTHENTICATED. Runs after authenticate().
+ */
+export const peersOnly = (): Middleware => async (ctx, next) => {
+  if (ctx.principal.kind !== 'peer') throw unauthenticated('only services of the mesh may call this service ([Security] mesh_token or a mesh client certificate)');
+  await next();
+};

@@ -43,6 +43,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'workers', 'str', undefined, 'comma-separated worker addresses (host:port)'),
   S('AIController', 'workers_dns', 'str', undefined, 'DNS name resolving to every worker (alternative to workers)'),
   S('AIController', 'workers_resolve_interval_s', 'float', 30, 'seconds between re-resolving workers_dns'),
+  S('AIController', 'workers_retry_s', 'float', 2, 'seconds between asking an unreachable or draining worker again (a restarted worker is used again this soon)'),
   S('AIController', 'max_attempts', 'int', 3, 'workers tried per shard before a job fails'),
   S('AIController', 'ranker', 'str', undefined, 'Ranker service address (host:port)'),
   S('AIController', 'fileserver', 'str', undefined, 'FileServer address (host:port), for registering images'),
@@ -84,6 +85,8 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('Security', 'tls_key', 'str', undefined, 'PEM private key of this service'),
   S('Security', 'tls_ca', 'str', undefined, 'PEM CA bundle; set to require and verify peer certificates (mTLS)'),
   S('Security', 'require_client_cert', 'bool', true, 'with tls_ca: refuse clients without a certificate; false on a public port (the controller) where users come with API tokens'),
+  S('Security', 'mesh_token', 'str', undefined,
+    'shared secret (one word) every service sends as "authorization: Bearer" to the others and accepts as a mesh peer; required where services run as separate processes in plaintext, a second credential beside mTLS; keep it secret (a Kubernetes secret)'),
   S('Security', 'reflection', 'bool', true, 'serve gRPC server reflection'),
 
   S('Log', 'level', 'str', 'info', 'log level (fatal, error, warn, info, debug, trace, silent)'),

@@ -14,11 +14,22 @@ export interface RunningService {
 
 export type ServiceStarter = (config: Config, logger: Logger) => Promise<RunningService>;
 
-/** SIGTERM / SIGINT → drain within the deadline → exit 0 (1 if stopping failed). */
+/**
+ * SIGTERM / SIGINT → drain within the deadline → exit 0 (1 if stopping failed).
+ *
+ * The handlers stay installed while draining and ignore repeats: a signal
+ * often arrives twice (to the whole process group, and relayed by a parent
+ * such as npm or the tsx CLI), and with no handler left Node's default — or
+ * the tsx CLI's, which exits when the child has no listener — would kill the
+ * process and cut the calls it is letting finish.
+ */
 export function onShutdownSignals(stop: () => Promise<void>, logger: Logger): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.info({ signal }, 'already draining');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'draining');
     stop().then(
@@ -26,8 +37,8 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: Logger): vo
       (err: unknown) => { logger.error({ err }, 'shutdown failed'); process.exit(1); },
     );
   };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
 }
 
 /** The whole life of one service process: --help, config, logger, start, drain on signals. */

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { serverCredentials } from '../grpc/credentials.js';
 import { startServer, type RunningServer, type ServiceEntry } from '../grpc/server.js';
+import { warnIfUnprotected } from './mesh-access.js';
 import { listenSettings, tlsSettings } from './settings.js';
 
 export interface ServedGrpc {
@@ -21,6 +22,7 @@ export async function serveFromConfig(opts: {
   services: (shutdownSignal: AbortSignal) => ServiceEntry[];
 }): Promise<ServedGrpc> {
   const listen = listenSettings(opts.config, opts.section, opts.defaultPort);
+  warnIfUnprotected(opts.config, listen.host, opts.logger);
   const shutdownController = new AbortController();
   const server = await startServer({
     name: opts.name,

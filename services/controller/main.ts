@@ -5,19 +5,20 @@ import { failedPrecondition } from '../../libs/errors.js';
 import { databaseOptions, migrate, openDatabase, type Database } from '../../libs/db/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
-import { channelCredentials, createClient, logging, tracing, type Middleware } from '../../libs/grpc/index.js';
+import { createClient, logging, tracing, type Middleware } from '../../libs/grpc/index.js';
 import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
 import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
 import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { adminServiceEntry } from '../../libs/auth/admin-service.js';
 import { authenticate } from '../../libs/auth/middleware.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
-import { urlSigningKey } from '../../libs/auth/settings.js';
+import { meshToken, urlSigningKey } from '../../libs/auth/settings.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Logger } from '../../libs/log.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type RunningService } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
+import { meshClientOptions } from '../../libs/service/mesh-access.js';
 import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
 import type { ProjectFiles } from './api/deps.js';
 import type { JobStarter } from './ports.js';
@@ -51,7 +52,7 @@ function fileServerFrom(config: Config): { files: (project: string) => ProjectFi
   if (address === '') {
     return { files: () => { throw failedPrecondition(`[${SECTION}] fileserver is not set`); }, close: () => {} };
   }
-  const client = createClient(FileServiceService, address, { credentials: channelCredentials(tlsSettings(config)) });
+  const client = createClient(FileServiceService, address, meshClientOptions(config));
   return { files: (project) => new FileServerClient({ client, project }), close: () => client.close() };
 }
 
@@ -67,7 +68,7 @@ export async function startController(config: Config, logger: Logger, overrides:
   await migrateAuth(database.pool);
   const tokens = new TokenStore(database.pool);
   // tracing() first, so authentication, logging and the handlers run inside the call's span.
-  const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext })])];
+  const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext, meshToken: meshToken(config) })])];
   const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, bus, registry, logger });
   const jobs: JobStarter = overrides.jobs ?? {
     start: (kind, project, options) => orchestration!.starter.start(kind, project, options),

@@ -1,8 +1,8 @@
 /**
  * Who may use the FileServer.
  *
- *   gRPC  mesh peers (CA-verified client certificates, see libs/auth/middleware.ts)
- *         may do anything; an API token needs 'viewer' on the request's project
+ *   gRPC  mesh peers (CA-verified client certificates or the mesh token, see
+ *         libs/auth/middleware.ts) may do anything; an API token needs 'viewer' on the request's project
  *         to read (GetFile, StatFile, ListFiles, ReadImage, ReadImages) and 'admin' to change
  *         files (PutFile, DeleteFile: images are managed by project admins);
  *         anyone else is UNAUTHENTICATED.
@@ -19,7 +19,8 @@ import { bearerOf } from '../../libs/auth/bearer.js';
 import { authenticate } from '../../libs/auth/middleware.js';
 import { hasRole, requireRole, type Role } from '../../libs/auth/roles.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
-import { urlSigningKey } from '../../libs/auth/settings.js';
+import type { MeshToken } from '../../libs/auth/mesh-token.js';
+import { meshToken, urlSigningKey } from '../../libs/auth/settings.js';
 import { queryOf, SignedUrlVerifier } from '../../libs/auth/signed-url.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Config } from '../../libs/config/config.js';
@@ -28,7 +29,7 @@ import { invalidArgument } from '../../libs/errors.js';
 import type { FileServiceService, PutFileRequest } from '../../libs/gen/aide/v1/fileserver.js';
 import type { CallContext, Middleware, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
-import { tlsSettings } from '../../libs/service/settings.js';
+import { certificatePeers } from '../../libs/service/mesh-access.js';
 import { allowAll, type Authorize } from './http.js';
 
 type FileHandlers = ServiceHandlers<typeof FileServiceService>;
@@ -51,6 +52,8 @@ export interface FileServerAccessOptions {
   /** Without a key, signed URLs are refused. */
   urlSigningKey?: Buffer;
   acceptPeers: boolean;
+  /** Callers presenting it are mesh peers. */
+  meshToken?: MeshToken;
 }
 
 /** Everything allowed: only for a process that embeds the whole mesh on loopback (the demo, tests). */
@@ -111,7 +114,7 @@ function guard(h: FileHandlers): FileHandlers {
 export function fileServerAccess(opts: FileServerAccessOptions): FileServerAccess {
   return {
     authorize: httpAuthorize(opts),
-    middleware: [authenticate({ tokens: opts.tokens, acceptPeers: opts.acceptPeers })],
+    middleware: [authenticate({ tokens: opts.tokens, acceptPeers: opts.acceptPeers, meshToken: opts.meshToken })],
     guard,
   };
 }
@@ -119,18 +122,18 @@ export function fileServerAccess(opts: FileServerAccessOptions): FileServerAcces
 /**
  * The access a FileServer process takes from its settings: tokens from
  * [Database] (none without a url: an embedded database of its own would hold
- * no tokens), signed URLs with [FileServer] url_signing_key, mesh peers when
- * [Security] tls_ca turns mTLS on.
+ * no tokens), signed URLs with [FileServer] url_signing_key, mesh peers by
+ * certificate when [Security] tls_ca turns mTLS on and by [Security] mesh_token.
  */
 export async function openFileServerAccess(config: Config, logger: Logger): Promise<FileServerAccess & { close(): Promise<void> }> {
   const db = config.has('Database', 'url') ? await openDatabase({ ...databaseOptions(config), logger }) : undefined;
   if (db) await migrateAuth(db.pool);
   else logger.warn('no [Database] url: the FileServer accepts no API tokens');
-  const tls = tlsSettings(config);
   const access = fileServerAccess({
     tokens: db && new TokenStore(db.pool),
     urlSigningKey: urlSigningKey(config),
-    acceptPeers: !tls.plaintext && tls.caFile !== undefined,
+    acceptPeers: certificatePeers(config),
+    meshToken: meshToken(config),
   });
   return { ...access, close: async () => { await db?.close(); } };
 }

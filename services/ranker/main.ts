@@ -8,6 +8,7 @@ import { noDatabase, noFiles } from '../../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type RunningService } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
+import { meshOnlyMiddleware } from '../../libs/service/mesh-access.js';
 import { listSetting } from '../../libs/service/settings.js';
 import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
 import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
@@ -41,7 +42,7 @@ export async function startRanker(config: Config, logger: Logger, deps: RankerDe
     services: (shutdownSignal) => [{
       name: 'aide.v1.RankerService',
       definition: RankerServiceService,
-      implementation: implement(RankerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger)], shutdownSignal }),
+      implementation: implement(RankerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger), ...meshOnlyMiddleware(config)], shutdownSignal }),
     }],
   });
   const metrics = await metricsFromConfig(config, 'Ranker', logger);

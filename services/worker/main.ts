@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { createBus, type EventBus } from '../../libs/bus/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
-import { channelCredentials, implement, logging, tracing } from '../../libs/grpc/index.js';
+import { implement, logging, tracing } from '../../libs/grpc/index.js';
 import type { DbConnectorLike, FileSource } from '../../libs/plugin/context.js';
 import { noDatabase, noFiles } from '../../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type ServiceStarter } from '../../libs/service/runtime.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
-import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
+import { meshClientOptions, meshOnlyMiddleware } from '../../libs/service/mesh-access.js';
+import { busOptions, listSetting } from '../../libs/service/settings.js';
 import { watchWorkerSlots } from '../../libs/telemetry/metrics.js';
 import { metricsFromConfig } from '../../libs/telemetry/metrics-server.js';
 import { rpcMetrics } from '../../libs/telemetry/rpc-metrics.js';
@@ -34,10 +35,10 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
   const ownBus = overrides.bus === undefined;
   const bus = overrides.bus ?? await createBus(busOptions(config));
   const fileServerAddress = config.getProperty('AIWorker', 'fileserver', 'str', '');
-  const credentials = channelCredentials(tlsSettings(config));
+  const mesh = meshClientOptions(config);
   if (!fileServerAddress && !overrides.fileSource) logger.warn('no [AIWorker] fileserver: models will find no files');
   const fileSource = overrides.fileSource
-    ?? (fileServerAddress ? (project: string) => new FileServerClient({ address: fileServerAddress, project, credentials }) : () => noFiles);
+    ?? (fileServerAddress ? (project: string) => new FileServerClient({ address: fileServerAddress, project, ...mesh }) : () => noFiles);
   const workerId = config.getProperty('AIWorker', 'worker_id', 'str', '') || `${hostname()}-${process.pid}`;
   const slots = new JobSlots(config.getProperty('AIWorker', 'max_concurrent_jobs', 'int', 2));
   const handlers = workerHandlers({
@@ -52,7 +53,7 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
     name: 'worker', section: 'AIWorker', defaultPort: 50052, config, logger,
     services: (shutdownSignal) => [{
       name: 'aide.v1.WorkerService', definition: WorkerServiceService,
-      implementation: implement(WorkerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger)], shutdownSignal }),
+      implementation: implement(WorkerServiceService, handlers, { middleware: [tracing(), rpcMetrics(), logging(logger), ...meshOnlyMiddleware(config)], shutdownSignal }),
     }],
   });
   const metrics = await metricsFromConfig(config, 'AIWorker', logger);

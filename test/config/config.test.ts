@@ -206,7 +206,7 @@ test('catalog: every key and its default', () => {
     ['Database', 'url', undefined], ['Database', 'schema', undefined], ['Database', 'pool_size', 10], ['Database', 'embedded_dir', undefined],
     ['NATS', 'url', undefined], ['NATS', 'stream', 'AIDE_PROGRESS'], ['NATS', 'subject_prefix', 'aide'],
     ['AIController', 'host', '0.0.0.0'], ['AIController', 'port', 50051], ['AIController', 'workers', undefined],
-    ['AIController', 'workers_dns', undefined], ['AIController', 'workers_resolve_interval_s', 30],
+    ['AIController', 'workers_dns', undefined], ['AIController', 'workers_resolve_interval_s', 30], ['AIController', 'workers_retry_s', 2],
     ['AIController', 'max_attempts', 3], ['AIController', 'drain_deadline_s', 20],
     ['AIController', 'ranker', undefined], ['AIController', 'fileserver', undefined], ['AIController', 'controller_id', undefined],
     ['AIController', 'lease_s', 15], ['AIController', 'max_active_jobs', 4], ['AIController', 'max_state_bytes', 4294967296],
@@ -218,7 +218,7 @@ test('catalog: every key and its default', () => {
     ['FileServer', 'drain_deadline_s', 20], ['FileServer', 'http_processes', 1], ['FileServer', 'http_cache_bytes', 134217728],
     ['Ranker', 'host', '0.0.0.0'], ['Ranker', 'port', 50054], ['Ranker', 'drain_deadline_s', 20],
     ['Security', 'plaintext', false], ['Security', 'tls_cert', undefined], ['Security', 'tls_key', undefined],
-    ['Security', 'tls_ca', undefined], ['Security', 'require_client_cert', true], ['Security', 'reflection', true],
+    ['Security', 'tls_ca', undefined], ['Security', 'require_client_cert', true], ['Security', 'reflection', true], ['Security', 'mesh_token', undefined],
     ['Log', 'level', 'info'], ['Models', 'extra', undefined],
     ...['AIController', 'AIWorker', 'FileServer', 'Ranker'].map((section): [string, string, undefined] => [section, 'metrics_port', undefined]),
   ];

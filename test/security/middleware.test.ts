@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerCertificate } from 'node:tls';
+import { inspect } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { bearerOf } from '../../libs/auth/bearer.js';
-import { authenticate, type AuthenticateOptions } from '../../libs/auth/middleware.js';
+import { authenticate, peersOnly, type AuthenticateOptions } from '../../libs/auth/middleware.js';
+import { MESH_TOKEN_IDENTITY, MeshToken } from '../../libs/auth/mesh-token.js';
 import { peerIdentity } from '../../libs/auth/peer-identity.js';
 import { SignedUrlVerifier, signFileUrl, verifyFileUrl } from '../../libs/auth/signed-url.js';
 import type { TokenPrincipal } from '../../libs/auth/tokens.js';
@@ -47,6 +49,28 @@ test('authenticate: token, else peer, else anonymous; a bad token never falls ba
   for (const [opts, header] of [[{ tokens, acceptPeers: true }, 'Bearer bad'], [{ tokens, acceptPeers: true }, 'Basic x'], [{ acceptPeers: true }, 'Bearer good']] as const) {
     await assert.rejects(principalFor(opts, header, peerCert), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'), header);
   }
+});
+
+test('authenticate: the mesh token makes a peer (beside tokens and certificates); a wrong one is a bad token; it never shows in logs', async () => {
+  const meshToken = new MeshToken('s3cret-mesh');
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: false, meshToken }, 'Bearer s3cret-mesh'), { kind: 'peer', identity: MESH_TOKEN_IDENTITY });
+  assert.deepEqual(await principalFor({ acceptPeers: false, meshToken }, 'Bearer s3cret-mesh'), { kind: 'peer', identity: MESH_TOKEN_IDENTITY }, 'no token store needed');
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: false, meshToken }, 'Bearer good'), GOOD, 'API tokens still work');
+  for (const wrong of ['Bearer s3cret-mes', 'Bearer s3cret-mesh2']) {
+    await assert.rejects(principalFor({ tokens, acceptPeers: false, meshToken }, wrong), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'), wrong);
+  }
+  assert.deepEqual(await principalFor({ tokens, acceptPeers: false }, undefined), { kind: 'anonymous' });
+  assert.equal(JSON.stringify({ meshToken }).includes('s3cret'), false);
+  assert.equal(inspect(meshToken).includes('s3cret'), false);
+  assert.throws(() => new MeshToken(''), /one word/);
+  assert.throws(() => new MeshToken('two words'), /one word/);
+});
+
+test('peersOnly: anyone but a mesh peer is UNAUTHENTICATED', async () => {
+  const run = (principal: Principal) => peersOnly()({ principal } as CallContext, async () => {});
+  await run({ kind: 'peer', identity: MESH_TOKEN_IDENTITY });
+  await assert.rejects(run({ kind: 'anonymous' }), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'));
+  await assert.rejects(run(GOOD), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'));
 });
 
 test('signed URLs: bound to project, normalized path and expiry; short keys refused', () => {

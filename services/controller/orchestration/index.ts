@@ -3,10 +3,11 @@ import type pg from 'pg';
 import type { Config } from '../../../libs/config/config.js';
 import type { EventBus } from '../../../libs/bus/index.js';
 import { RankerServiceService } from '../../../libs/gen/aide/v1/ranker.js';
-import { channelCredentials, createClient } from '../../../libs/grpc/index.js';
+import { createClient } from '../../../libs/grpc/index.js';
 import type { Logger } from '../../../libs/log.js';
 import type { Registry } from '../../../libs/plugin/registry.js';
-import { listSetting, tlsSettings } from '../../../libs/service/settings.js';
+import { meshClientOptions } from '../../../libs/service/mesh-access.js';
+import { listSetting } from '../../../libs/service/settings.js';
 import type { JobStarter } from '../ports.js';
 import { maybeAutoTrain } from './auto-train.js';
 import { JobRunner } from './runner.js';
@@ -27,16 +28,17 @@ export interface Orchestration {
 
 /** Workers (static list and DNS), the Ranker, and the job runner, from [AIController] settings. */
 export async function startOrchestration(config: Config, deps: { db: pg.Pool; bus: EventBus; registry: Registry; logger: Logger }): Promise<Orchestration> {
-  const credentials = channelCredentials(tlsSettings(config));
+  const mesh = meshClientOptions(config);
   const workers = new WorkerPool({
     staticAddresses: listSetting(config, SECTION, 'workers'),
     dns: config.getProperty(SECTION, 'workers_dns', 'str', '') || undefined,
     refreshMs: config.getProperty(SECTION, 'workers_resolve_interval_s', 'float', 30) * 1000,
-    credentials,
+    retryMs: config.getProperty(SECTION, 'workers_retry_s', 'float', 2) * 1000,
+    client: mesh,
     logger: deps.logger,
   });
   await workers.start();
-  const ranker = createClient(RankerServiceService, config.getProperty(SECTION, 'ranker', 'str', '') || 'unix:/nonexistent-ranker', { credentials });
+  const ranker = createClient(RankerServiceService, config.getProperty(SECTION, 'ranker', 'str', '') || 'unix:/nonexistent-ranker', mesh);
   const runner = new JobRunner(
     { db: deps.db, bus: deps.bus, logger: deps.logger, workers, ranker, registry: deps.registry, maxAttempts: config.getProperty(SECTION, 'max_attempts', 'int', 3) },
     {

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
-import type * as grpc from '@grpc/grpc-js';
 import type { GetCapabilitiesResponse } from '../../../libs/gen/aide/v1/worker.js';
+import type { ClientOptions } from '../../../libs/grpc/index.js';
+import { watchHealth, type HealthWatch } from '../../../libs/grpc/health-watch.js';
 import type { Logger } from '../../../libs/log.js';
 import { workerClient, type WorkerClient } from '../../../libs/worker-client/worker-client.js';
 
@@ -10,7 +11,13 @@ export interface PoolSettings {
   /** "name[:port]": every address behind the name is a worker (a Kubernetes headless Service). */
   dns?: string;
   refreshMs: number;
-  credentials?: grpc.ChannelCredentials;
+  /**
+   * How soon an unreachable or draining worker is asked again (default 2 s):
+   * a restarted worker is used again this soon, not at the next refresh.
+   */
+  retryMs?: number;
+  /** How to reach workers: TLS credentials and the mesh token (meshClientOptions). */
+  client?: Pick<ClientOptions, 'credentials' | 'metadata'>;
   logger: Logger;
 }
 
@@ -21,7 +28,13 @@ interface Member {
   healthy: boolean;
   /** Jobs this controller has running there (capabilities lag behind). */
   inFlight: number;
+  /** Its health stream while it is healthy: NOT_SERVING (draining) or a broken stream takes it out of rotation at once. */
+  watch?: HealthWatch;
+  probing?: Promise<void>;
 }
+
+const WORKER_SERVICE = 'aide.v1.WorkerService';
+const DEFAULT_RETRY_MS = 2000;
 
 /** A worker held for one call; give it back with release(). */
 export interface WorkerLease {
@@ -33,14 +46,21 @@ export interface WorkerLease {
 /**
  * The workers this controller can dispatch to: from config and DNS, re-resolved
  * and re-asked for their capabilities periodically; jobs go to the
- * least-loaded healthy one with a free slot.
+ * least-loaded healthy one with a free slot. Each healthy worker's health is
+ * watched, so one that starts draining (SIGTERM) or dies is out of rotation
+ * at once; unhealthy ones are asked again every retryMs, so a restarted
+ * worker is back within seconds.
  */
 export class WorkerPool {
   readonly #members = new Map<string, Member>();
   readonly #waiters = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #retryMs: number;
 
-  constructor(readonly settings: PoolSettings) {}
+  constructor(readonly settings: PoolSettings) {
+    this.#retryMs = settings.retryMs ?? DEFAULT_RETRY_MS;
+  }
 
   /** Resolves addresses, adds and drops members, asks each for its capabilities. */
   async refresh(): Promise<void> {
@@ -54,36 +74,88 @@ export class WorkerPool {
       }
     }
     for (const [address, m] of this.#members) {
-      if (!addresses.has(address) && m.inFlight === 0) { m.client.close(); this.#members.delete(address); }
+      if (!addresses.has(address) && m.inFlight === 0) { this.#drop(m); this.#members.delete(address); }
     }
     for (const address of addresses) {
       if (!this.#members.has(address)) {
-        this.#members.set(address, { address, client: workerClient(address, { credentials: this.settings.credentials, maxAttempts: 1 }), healthy: false, inFlight: 0 });
+        const client = workerClient(address, {
+          ...this.settings.client,
+          maxAttempts: 1,
+          // The channel's own reconnect backoff (up to 2 min by default) would hide a restarted worker from the probes.
+          channelOptions: { 'grpc.initial_reconnect_backoff_ms': Math.min(1000, this.#retryMs), 'grpc.max_reconnect_backoff_ms': this.#retryMs },
+        });
+        this.#members.set(address, { address, client, healthy: false, inFlight: 0 });
       }
     }
     await Promise.all([...this.#members.values()].map((m) => this.#probe(m)));
     this.#wake();
   }
 
-  async #probe(m: Member): Promise<void> {
-    try {
-      m.caps = await m.client.getCapabilities({}, { deadline: 2000 });
-      m.healthy = true;
-    } catch {
-      m.healthy = false;
-    }
+  /** Asks the worker for its capabilities (one probe at a time per worker); healthy ones get their health watched. */
+  #probe(m: Member): Promise<void> {
+    m.probing ??= (async () => {
+      try {
+        m.caps = await m.client.getCapabilities({}, { deadline: 2000 });
+        m.healthy = true;
+        this.#watch(m);
+      } catch {
+        this.#outOfRotation(m);
+      } finally {
+        m.probing = undefined;
+      }
+    })();
+    return m.probing;
+  }
+
+  #watch(m: Member): void {
+    if (m.watch || !this.#members.has(m.address)) return;
+    const watch = watchHealth(m.client.channel, WORKER_SERVICE, {
+      onStatus: (status) => {
+        if (status === 'SERVING') return;
+        this.settings.logger.info({ worker: m.address, status }, 'worker draining: no new work goes there');
+        // Ending the watch leaves the draining worker only the calls it is finishing.
+        this.#outOfRotation(m);
+      },
+      onEnd: () => {
+        if (m.watch === watch) this.#outOfRotation(m);
+      },
+    });
+    m.watch = watch;
+  }
+
+  /** Takes the member out of rotation until a probe finds it again (every retryMs). */
+  #outOfRotation(m: Member): void {
+    m.healthy = false;
+    const watch = m.watch;
+    m.watch = undefined;
+    watch?.cancel();
+  }
+
+  #drop(m: Member): void {
+    this.#outOfRotation(m);
+    m.client.close();
+  }
+
+  async #retryUnhealthy(): Promise<void> {
+    const unhealthy = [...this.#members.values()].filter((m) => !m.healthy);
+    await Promise.all(unhealthy.map((m) => this.#probe(m)));
+    if (unhealthy.some((m) => m.healthy)) this.#wake();
   }
 
   start(): Promise<void> {
     this.#timer = setInterval(() => void this.refresh(), this.settings.refreshMs);
     this.#timer.unref();
+    this.#retryTimer = setInterval(() => void this.#retryUnhealthy(), this.#retryMs);
+    this.#retryTimer.unref();
     return this.refresh();
   }
 
   stop(): void {
     clearInterval(this.#timer);
-    for (const m of this.#members.values()) m.client.close();
+    clearInterval(this.#retryTimer);
+    const members = [...this.#members.values()];
     this.#members.clear();
+    for (const m of members) this.#drop(m);
     this.#wake();
   }
 
@@ -92,7 +164,7 @@ export class WorkerPool {
     return [...this.#members.values()].map(({ address, healthy, inFlight, caps }) => ({ address, healthy, inFlight, caps }));
   }
 
-  /** Takes the member out of rotation until a probe finds it again (a call to it failed). */
+  /** Asks a worker a call to which failed whether it is still there; out of rotation until a probe finds it again if not. */
   async suspect(address: string): Promise<boolean> {
     const m = this.#members.get(address);
     if (!m) return false;
