@@ -102,7 +102,7 @@ test('plaintext services as separate processes with a mesh token: register image
       geometry: { $case: 'point', value: { x: 0.5, y: 0.5 } },
     }] });
 
-    const { job } = await c.startWorkflow({ project, steps: [] });
+    const { job } = await c.startWorkflow({ project, steps: [], fromScratch: false });
     const done = await waitUntil('the workflow ends', async () => {
       const j = (await c.getJob({ project, id: job!.id })).job!;
       return TERMINAL.has(j.state) && j;
