@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import { collectBlob, payload, StreamParts, toChunks } from '../blob/index.js';
 import { dataLoss, isAideError, type ErrorKind } from '../errors.js';
@@ -5,7 +6,8 @@ import type { ImageBatchOptions, ImageResult } from '../plugin/context.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
 import { createClient, type Client } from '../grpc/index.js';
 import {
-  FileServiceService, ImageFormat, type FileInfo, type ImageInfo, type ImageWindow, type PutFileRequest,
+  FileServiceService, ImageFormat, type FileInfo, type ImageInfo, type ImageWindow, type PutFileRequest, type PutFilesEntry,
+  type PutFilesRequest,
 } from '../gen/aide/v1/fileserver.js';
 
 export type FileServiceClient = Client<typeof FileServiceService>;
@@ -46,6 +48,10 @@ export interface ListOptions extends CallOpts {
 }
 
 const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
+/** PutFiles messages carry about this many bytes of files; larger files alone, up to PUT_FILES_MAX_FILE. */
+export const PUT_FILES_MESSAGE_BYTES = 1 << 20;
+/** Larger files go through PutFile (a message is at most 4 MiB). */
+export const PUT_FILES_MAX_FILE = 3 << 20;
 /** Paths per ReadImages call: the server decodes ahead within a call, so few calls suffice. */
 export const READ_IMAGES_BATCH = 1024;
 
@@ -178,6 +184,47 @@ export class FileServerClient {
     }
     const res = await this.#client.putFile(requests(), { signal: opts.signal });
     return res.info!;
+  }
+
+  /**
+   * Many small files in one PutFiles stream (with their SHA-256, several to a message of about
+   * PUT_FILES_MESSAGE_BYTES, each written atomically); a file larger than PUT_FILES_MAX_FILE goes through
+   * putFile on its own. `onSent` counts the files handed to the stream so far (for a progress bar).
+   */
+  async putFiles(
+    files: AsyncIterable<{ path: string; content: Uint8Array }> | Iterable<{ path: string; content: Uint8Array }>,
+    opts: CallOpts & { onSent?: (files: number) => void } = {},
+  ): Promise<{ files: number; bytes: number }> {
+    const project = this.project;
+    let sent = 0;
+    let large = { files: 0, bytes: 0 };
+    const put = (path: string, content: Uint8Array) => this.putFile(path, content, opts);
+    async function* requests(): AsyncGenerator<PutFilesRequest> {
+      let batch: PutFilesEntry[] = [];
+      let bytes = 0;
+      const flush = function* () {
+        if (batch.length === 0) return;
+        yield { project, files: batch };
+        sent += batch.length;
+        opts.onSent?.(sent);
+        batch = [];
+        bytes = 0;
+      };
+      for await (const { path, content } of files) {
+        if (content.byteLength > PUT_FILES_MAX_FILE) {
+          await put(path, content);
+          large = { files: large.files + 1, bytes: large.bytes + content.byteLength };
+          opts.onSent?.(++sent);
+          continue;
+        }
+        if (bytes + content.byteLength > PUT_FILES_MESSAGE_BYTES) yield* flush();
+        batch.push({ path, content: Buffer.from(content.buffer, content.byteOffset, content.byteLength), sha256: createHash('sha256').update(content).digest() });
+        bytes += content.byteLength;
+      }
+      yield* flush();
+    }
+    const res = await this.#client.putFiles(requests(), { signal: opts.signal });
+    return { files: res.files + large.files, bytes: res.bytes + large.bytes };
   }
 
   /** The file's info, or null when it is missing or this caller may not see it. */

@@ -4,7 +4,7 @@
  *   gRPC  mesh peers (CA-verified client certificates or the mesh token, see
  *         libs/auth/middleware.ts) may do anything; an API token needs 'viewer' on the request's project
  *         to read (GetFile, StatFile, ListFiles, ReadImage, ReadImages) and 'admin' to change
- *         files (PutFile, DeleteFile: images are managed by project admins);
+ *         files (PutFile, PutFiles, DeleteFile: images are managed by project admins);
  *         anyone else is UNAUTHENTICATED.
  *   HTTP  (browsers, read only) a URL signed by the controller (signed-url.ts),
  *         or an API token with 'viewer' on the project in the Authorization header.
@@ -26,11 +26,12 @@ import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Config } from '../../libs/config/config.js';
 import { databaseOptions, openDatabase } from '../../libs/db/index.js';
 import { invalidArgument } from '../../libs/errors.js';
-import type { FileServiceService, PutFileRequest } from '../../libs/gen/aide/v1/fileserver.js';
+import type { FileServiceService, PutFileRequest, PutFilesRequest } from '../../libs/gen/aide/v1/fileserver.js';
 import type { CallContext, Middleware, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
 import { certificatePeers } from '../../libs/service/mesh-access.js';
 import { allowAll, type Authorize } from './http.js';
+import { callProject } from './put-files.js';
 
 type FileHandlers = ServiceHandlers<typeof FileServiceService>;
 
@@ -86,6 +87,20 @@ async function* checkedStream<T>(checkNow: () => void, stream: () => AsyncIterab
   yield* stream();
 }
 
+/** PutFiles' requests, the first message's project checked for WRITE before the handler sees it (later ones must repeat it or leave it empty). */
+async function* checkedPutMany(requests: AsyncIterable<PutFilesRequest>, ctx: CallContext): AsyncGenerator<PutFilesRequest> {
+  let project: string | undefined;
+  for await (const request of requests) {
+    if (project === undefined) {
+      project = request.project;
+      check(ctx, project, WRITE);
+    } else {
+      callProject(project, request);
+    }
+    yield request;
+  }
+}
+
 /** PutFile's requests, the header checked for WRITE on its project before the handler sees it. */
 async function* checkedPut(requests: AsyncIterable<PutFileRequest>, ctx: CallContext): AsyncGenerator<PutFileRequest> {
   let first = true;
@@ -108,6 +123,7 @@ function guard(h: FileHandlers): FileHandlers {
     listFiles: async (req, ctx) => { check(ctx, req.project, READ); return h.listFiles(req, ctx); },
     deleteFile: async (req, ctx) => { check(ctx, req.project, WRITE); return h.deleteFile(req, ctx); },
     putFile: (requests, ctx) => h.putFile(checkedPut(requests, ctx), ctx),
+    putFiles: (requests, ctx) => h.putFiles(checkedPutMany(requests, ctx), ctx),
   };
 }
 

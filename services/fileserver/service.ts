@@ -5,6 +5,7 @@ import { getFile } from './get-file.js';
 import { listFiles } from './list-files.js';
 import { chunkBytes, observedRead, pixelBytes } from './read-telemetry.js';
 import { putFile } from './put-file.js';
+import { putFiles } from './put-files.js';
 import { readImage } from './read-image.js';
 import { readImages } from './read-images.js';
 import { statFile } from './stat-file.js';
@@ -21,6 +22,7 @@ export function fileServiceHandlers(store: FileStore): ServiceHandlers<typeof Fi
     statFile: (req) => statFile(store, req),
     listFiles: (req) => listFiles(store, req),
     putFile: (reqs, ctx) => putFile(store, reqs, ctx.signal),
+    putFiles: (reqs, ctx) => putFiles(store, reqs, ctx.signal),
     deleteFile: (req) => deleteFile(store, req),
     readImage: (req, ctx) => observedRead('readImage', fileAttributes(req), readImage(store, req, ctx.signal), chunkBytes),
     readImages: (req, ctx) => observedRead('readImages', { 'aide.project': req.project, 'aide.file.count': req.paths.length },

@@ -49,6 +49,7 @@ function fixture(events: string[], seen: { cancelled?: boolean }) {
     async deleteFile() { return {}; },
     async *readImage() { /* no messages */ },
     async *readImages() { /* no messages */ },
+    async putFiles() { return { files: 0, bytes: 0 }; },
   }, { middleware: [trace, deny] });
 }
 
@@ -123,7 +124,7 @@ test('health reports SERVING per service and NOT_SERVING while draining; reflect
   const put = methods.find((m) => m.name === 'PutFile');
   assert.ok(put && put.clientStreaming && !put.serverStreaming);
   assert.equal(put.input, '.aide.v1.PutFileRequest');
-  assert.deepEqual(methods.map((m) => m.name).sort(), ['DeleteFile', 'GetFile', 'ListFiles', 'PutFile', 'ReadImage', 'ReadImages', 'StatFile']);
+  assert.deepEqual(methods.map((m) => m.name).sort(), ['DeleteFile', 'GetFile', 'ListFiles', 'PutFile', 'PutFiles', 'ReadImage', 'ReadImages', 'StatFile']);
   server.setStatus('aide.v1.FileService', 'NOT_SERVING');
   assert.equal(await checkHealth(server.address, 'aide.v1.FileService'), 'NOT_SERVING');
   await server.shutdown(1000);

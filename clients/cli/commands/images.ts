@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import mime from 'mime-types';
+import { pMapIterable } from 'p-map';
 import { ListImagesResponse, NextBatchResponse, RegisterImagesResponse, SetGoldenQuestionsResponse } from '../../../libs/gen/aide/v1/controller.js';
 import { UsageError } from '../failure.js';
 import { allPages } from '../pages.js';
@@ -25,9 +25,10 @@ export function registerImages(program: Command): void {
   const images = program.command('images').description('images of a project');
 
   images.command('import <project> <folder>')
-    .description('upload a folder of images to the project\'s FileServer folder, then register them')
+    .description('upload a folder of images to the project\'s FileServer folder (one stream, files read in parallel), then register them')
     .option('--to <folder>', 'destination folder in the project (default: the source folder\'s name)')
-    .action(withSession(async (session, project: string, folder: string, o: { to?: string }) => {
+    .option('--concurrency <n>', 'files read from disk at once', count, 16)
+    .action(withSession(async (session, project: string, folder: string, o: { to?: string; concurrency: number }) => {
       const files = await imageFiles(folder);
       if (files.length === 0) throw new UsageError(`no image files under ${folder}`);
       const prefix = o.to ?? basename(folder);
@@ -35,12 +36,10 @@ export function registerImages(program: Command): void {
       const bar = progressBar();
       bar.start(files.length, 0, { message: 'uploading' });
       try {
-        for (const [i, file] of files.entries()) {
-          const source = join(folder, file);
-          const { size } = await stat(source);
-          await fileServer.putFile(`${prefix}/${file}`, createReadStream(source), { size });
-          bar.update(i + 1, { message: file });
-        }
+        // Read ahead in parallel, in order; the stream's backpressure bounds how far.
+        const contents = pMapIterable(files, async (file) => ({ path: `${prefix}/${file}`, content: await readFile(join(folder, file)) }),
+          { concurrency: Math.max(1, o.concurrency) });
+        await fileServer.putFiles(contents, { onSent: (sent) => bar.update(sent, { message: files[sent - 1] }) });
       } finally {
         bar.stop();
       }

@@ -129,6 +129,25 @@ export interface PutFileResponse {
   info: FileInfo | undefined;
 }
 
+export interface PutFilesEntry {
+  /** Relative to the project's folder. */
+  path: string;
+  content: Buffer;
+  /** SHA-256 of content: DATA_LOSS when it does not match, nothing of that message written. */
+  sha256: Buffer;
+}
+
+export interface PutFilesRequest {
+  /** The project of every file of the call: set in the first message; later ones leave it empty or repeat it. */
+  project: string;
+  files: PutFilesEntry[];
+}
+
+export interface PutFilesResponse {
+  files: number;
+  bytes: number;
+}
+
 export interface DeleteFileRequest {
   project: string;
   path: string;
@@ -1240,6 +1259,277 @@ export const PutFileResponse: MessageFns<PutFileResponse> = {
   fromPartial<I extends Exact<DeepPartial<PutFileResponse>, I>>(object: I): PutFileResponse {
     const message = createBasePutFileResponse();
     message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBasePutFilesEntry(): PutFilesEntry {
+  return { path: "", content: Buffer.alloc(0), sha256: Buffer.alloc(0) };
+}
+
+export const PutFilesEntry: MessageFns<PutFilesEntry> = {
+  encode(message: PutFilesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(18).bytes(message.content);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(26).bytes(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFilesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFilesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFilesEntry {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: PutFilesEntry): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutFilesEntry>, I>>(base?: I): PutFilesEntry {
+    return PutFilesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutFilesEntry>, I>>(object: I): PutFilesEntry {
+    const message = createBasePutFilesEntry();
+    message.path = object.path ?? "";
+    message.content = object.content ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePutFilesRequest(): PutFilesRequest {
+  return { project: "", files: [] };
+}
+
+export const PutFilesRequest: MessageFns<PutFilesRequest> = {
+  encode(message: PutFilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== "") {
+      writer.uint32(10).string(message.project);
+    }
+    for (const v of message.files) {
+      PutFilesEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.files.push(PutFilesEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFilesRequest {
+    return {
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => PutFilesEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PutFilesRequest): unknown {
+    const obj: any = {};
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => PutFilesEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutFilesRequest>, I>>(base?: I): PutFilesRequest {
+    return PutFilesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutFilesRequest>, I>>(object: I): PutFilesRequest {
+    const message = createBasePutFilesRequest();
+    message.project = object.project ?? "";
+    message.files = object.files?.map((e) => PutFilesEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutFilesResponse(): PutFilesResponse {
+  return { files: 0, bytes: 0 };
+}
+
+export const PutFilesResponse: MessageFns<PutFilesResponse> = {
+  encode(message: PutFilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.files !== 0) {
+      writer.uint32(8).uint64(message.files);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.files = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFilesResponse {
+    return {
+      files: isSet(object.files) ? globalThis.Number(object.files) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+    };
+  },
+
+  toJSON(message: PutFilesResponse): unknown {
+    const obj: any = {};
+    if (message.files !== 0) {
+      obj.files = Math.round(message.files);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutFilesResponse>, I>>(base?: I): PutFilesResponse {
+    return PutFilesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutFilesResponse>, I>>(object: I): PutFilesResponse {
+    const message = createBasePutFilesResponse();
+    message.files = object.files ?? 0;
+    message.bytes = object.bytes ?? 0;
     return message;
   },
 };
@@ -2380,6 +2670,22 @@ export const FileServiceService = {
     responseSerialize: (value: PutFileResponse): Buffer => Buffer.from(PutFileResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PutFileResponse => PutFileResponse.decode(value),
   },
+  /**
+   * Many small files in one stream, each whole in a message with its SHA-256:
+   * written several at a time, each atomically (readers see the old file or
+   * the new one). A failure ends the call; the files of earlier messages stay
+   * written, so a client resends from the message that failed. Files too
+   * large for a message go through PutFile.
+   */
+  putFiles: {
+    path: "/aide.v1.FileService/PutFiles" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutFilesRequest): Buffer => Buffer.from(PutFilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutFilesRequest => PutFilesRequest.decode(value),
+    responseSerialize: (value: PutFilesResponse): Buffer => Buffer.from(PutFilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutFilesResponse => PutFilesResponse.decode(value),
+  },
   deleteFile: {
     path: "/aide.v1.FileService/DeleteFile" as const,
     requestStream: false as const,
@@ -2431,6 +2737,14 @@ export interface FileServiceServer extends UntypedServiceImplementation {
   listFiles: handleUnaryCall<ListFilesRequest, ListFilesResponse>;
   /** First message: the header; then chunks. Atomic: readers never see a partial file. */
   putFile: handleClientStreamingCall<PutFileRequest, PutFileResponse>;
+  /**
+   * Many small files in one stream, each whole in a message with its SHA-256:
+   * written several at a time, each atomically (readers see the old file or
+   * the new one). A failure ends the call; the files of earlier messages stay
+   * written, so a client resends from the message that failed. Files too
+   * large for a message go through PutFile.
+   */
+  putFiles: handleClientStreamingCall<PutFilesRequest, PutFilesResponse>;
   deleteFile: handleUnaryCall<DeleteFileRequest, DeleteFileResponse>;
   /**
    * Decoded (and optionally cropped and resized) image: info, then pixel chunks.
@@ -2506,6 +2820,29 @@ export interface FileServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PutFileResponse) => void,
   ): ClientWritableStream<PutFileRequest>;
+  /**
+   * Many small files in one stream, each whole in a message with its SHA-256:
+   * written several at a time, each atomically (readers see the old file or
+   * the new one). A failure ends the call; the files of earlier messages stay
+   * written, so a client resends from the message that failed. Files too
+   * large for a message go through PutFile.
+   */
+  putFiles(
+    callback: (error: ServiceError | null, response: PutFilesResponse) => void,
+  ): ClientWritableStream<PutFilesRequest>;
+  putFiles(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutFilesResponse) => void,
+  ): ClientWritableStream<PutFilesRequest>;
+  putFiles(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutFilesResponse) => void,
+  ): ClientWritableStream<PutFilesRequest>;
+  putFiles(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutFilesResponse) => void,
+  ): ClientWritableStream<PutFilesRequest>;
   deleteFile(
     request: DeleteFileRequest,
     callback: (error: ServiceError | null, response: DeleteFileResponse) => void,
