@@ -3,7 +3,9 @@
  * read through the FileServer client. Sources that decode server-side
  * (getImage) send pixels already shrunk to the size; others send the file,
  * decoded here with sharp. The source image's own size comes along for
- * models whose output is per pixel of the original (segmentation).
+ * models whose output is per pixel of the original (segmentation). A file
+ * that is missing or not an image comes back as Unreadable, with why, for the
+ * job to report; a read that fails (the FileServer down) throws.
  */
 import sharp from 'sharp';
 import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
