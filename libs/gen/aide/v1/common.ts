@@ -240,7 +240,8 @@ export interface Image {
   /**
    * Why the image cannot be read (missing, not an image), as registration or
    * the last job that tried to read it found; empty while it is readable.
-   * Training and inference leave it out and their jobs report it.
+   * Jobs still try it (the file may have been replaced since) and report it
+   * while it stays unreadable; one that reads it clears the reason.
    */
   unreadableReason: string;
 }
