@@ -241,7 +241,7 @@ export interface Image {
    * Why the image cannot be read (missing, not an image), as registration or
    * the last job that tried to read it found; empty while it is readable.
    * Jobs still try it (the file may have been replaced since) and report it
-   * while it stays unreadable; one that reads it clears the reason.
+   * while it stays unreadable; an inference job that reads it clears it.
    */
   unreadableReason: string;
 }
