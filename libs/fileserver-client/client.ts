@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
+import pRetry from 'p-retry';
 import { collectBlob, payload, StreamParts, toChunks } from '../blob/index.js';
 import { dataLoss, isAideError, type ErrorKind } from '../errors.js';
 import type { ImageBatchOptions, ImageResult } from '../plugin/context.js';
@@ -21,7 +22,29 @@ export interface FileServerClientOptions {
   metadata?: Metadata;
   /** Largest file or image getFile / getImage accept, in bytes (default 2 GiB). */
   maxBytes?: number;
+  /** How reads ride out a FileServer that is briefly gone (default: 4 retries from 200 ms, doubling up to 3 s). */
+  retry?: ReadRetry;
 }
+
+/** Backoff of getFile / getImage / imageSize on transport failures (p-retry's options; unary calls such as stat retry UNAVAILABLE in the channel). */
+export interface ReadRetry {
+  retries: number;
+  minTimeout: number;
+  maxTimeout: number;
+}
+
+const DEFAULT_RETRY: ReadRetry = { retries: 4, minTimeout: 200, maxTimeout: 3000 };
+
+/**
+ * Failures of the connection rather than answers about the file: the peer
+ * gone or restarting (UNAVAILABLE; CANCELLED or INTERNAL when it dies
+ * mid-stream), too slow (DEADLINE_EXCEEDED), or a transfer that arrived broken
+ * (DATA_LOSS). Worth another try; NOT_FOUND, INVALID_ARGUMENT and the like
+ * are answers and are not.
+ */
+const TRANSIENT: readonly ErrorKind[] = ['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'CANCELLED', 'INTERNAL', 'DATA_LOSS'];
+
+export const isTransientReadError = (err: unknown): boolean => TRANSIENT.some((kind) => isAideError(err, kind));
 
 export interface CallOpts {
   signal?: AbortSignal;
@@ -77,13 +100,15 @@ async function infoAndBytes<I>(
 /**
  * One project's files on the FileServer, as models and services use them:
  * getFile follows the seed's contract (bytes, or null when missing or not
- * allowed); everything else throws AideErrors.
+ * allowed); everything else throws AideErrors. Reads are retried while they
+ * fail in transit and then throw: never null for a FileServer that is down.
  */
 export class FileServerClient {
   readonly project: string;
   readonly #client: FileServiceClient;
   readonly #ownsClient: boolean;
   readonly #maxBytes: number;
+  readonly #retry: ReadRetry;
 
   constructor(options: FileServerClientOptions) {
     if (!options.client && !options.address) throw new TypeError('FileServerClient needs an address or a client');
@@ -92,13 +117,29 @@ export class FileServerClient {
     this.#client = options.client
       ?? createClient(FileServiceService, options.address!, { credentials: options.credentials, metadata: options.metadata });
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /**
+   * A read, tried again with backoff while it fails in transit; the last
+   * transport error is thrown, so a caller never mistakes a FileServer that
+   * is down for a file that is missing. The caller's own abort is not retried.
+   */
+  #retried<T>(read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return pRetry(read, {
+      ...this.#retry,
+      signal,
+      shouldRetry: (err) => !signal?.aborted && isTransientReadError(err),
+    });
   }
 
   /** The file's bytes, or null when it is missing or this caller may not read it. */
   async getFile(path: string, opts: CallOpts = {}): Promise<Buffer | null> {
     try {
-      const stream = this.#client.getFile({ project: this.project, path, offset: 0, length: 0 }, { signal: opts.signal });
-      return (await infoAndBytes(stream, this.#maxBytes, opts.signal)).data;
+      return await this.#retried(async () => {
+        const stream = this.#client.getFile({ project: this.project, path, offset: 0, length: 0 }, { signal: opts.signal });
+        return (await infoAndBytes(stream, this.#maxBytes, opts.signal)).data;
+      }, opts.signal);
     } catch (err) {
       if (ABSENT.some((kind) => isAideError(err, kind))) return null;
       throw err;
@@ -130,17 +171,20 @@ export class FileServerClient {
    *
    * Throws AideErrors: NOT_FOUND (missing or outside the project),
    * INVALID_ARGUMENT (not a readable raster image, or a bad window / maxSide,
-   * the field named in fieldViolations), PERMISSION_DENIED / UNAUTHENTICATED.
+   * the field named in fieldViolations), PERMISSION_DENIED / UNAUTHENTICATED;
+   * a transport failure (isTransientReadError) once the retries are spent.
    */
   async getImage(path: string, opts: ImageOptions = {}): Promise<{ info: ImageInfo; data: Buffer }> {
-    const stream = this.#client.readImage({
-      project: this.project,
-      path,
-      maxSide: opts.maxSide ?? 0,
-      format: opts.format ?? ImageFormat.IMAGE_FORMAT_RAW_RGB,
-      window: opts.window,
-    }, { signal: opts.signal });
-    return infoAndBytes(stream, this.#maxBytes, opts.signal);
+    return this.#retried(() => {
+      const stream = this.#client.readImage({
+        project: this.project,
+        path,
+        maxSide: opts.maxSide ?? 0,
+        format: opts.format ?? ImageFormat.IMAGE_FORMAT_RAW_RGB,
+        window: opts.window,
+      }, { signal: opts.signal });
+      return infoAndBytes(stream, this.#maxBytes, opts.signal);
+    }, opts.signal);
   }
 
   /** An image's size in pixels, cheaply: decodes only its top-left pixel (getImage's errors). */

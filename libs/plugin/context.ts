@@ -60,10 +60,18 @@ export type ImageResult = { index: number; path: string } & (
 /**
  * Files of the project the plugin runs in. Paths are relative to the project's
  * folder; absolute paths, ".." and anything missing or unreadable give null.
+ * A read that fails in transit (the FileServer down) is retried and then
+ * throws: let it propagate, so the job fails and is retried, never report it
+ * as a missing image.
  */
 export interface FileSource {
   getFile(path: string): Promise<Buffer | null>;
-  /** Decoded pixels, where the source can decode server-side; throws where getFile gives null. */
+  /**
+   * Decoded pixels, where the source can decode server-side. Throws where
+   * getFile gives null and for a file that is not a readable image:
+   * unreadableReason(err) says why; an error it gives no reason for is a
+   * failure of the read itself.
+   */
   getImage?(path: string, opts?: ImageReadOptions): Promise<DecodedImage>;
   /**
    * Many images decoded server-side, in the order of `paths`, as they are decoded (a batch per call, several

@@ -124,8 +124,13 @@ export interface SegmentationPrediction {
 
 export type Prediction = LabelPrediction | PointPrediction | BoundingBoxPrediction | SegmentationPrediction;
 
-/** Output of inference(), input and output of rank(): image id → its predictions (one entry per image). */
-export type ImagePredictionsMap<P extends Prediction = Prediction> = Record<string, { predictions: P[] }>;
+/**
+ * Output of inference(), input and output of rank(): image id → its
+ * predictions (one entry per image). An image inference could not read
+ * (missing, not an image) has no predictions and `unreadable` set to why: the
+ * job reports it and the image is marked unreadable (see docs/custom-model.md).
+ */
+export type ImagePredictionsMap<P extends Prediction = Prediction> = Record<string, { predictions: P[]; unreadable?: string }>;
 
 export type InferenceResult = ImagePredictionsMap;
 

@@ -8,4 +8,5 @@ export { decodeMask, encodeMask } from './masks.js';
 export { verifyPluginOptions, CANNOT_VERIFY_WARNING, type VerifiedOptions } from './verify-options.js';
 export { noDatabase, noFiles, probeContext, PROBE_PROJECT } from './probe.js';
 export { LocalFileSource } from './local-file-source.js';
+export { isUnreadable, unreadableReason, type Unreadable } from './unreadable.js';
 export { loadRegistry, type LoadRegistryOptions, type Registry, type RegistryEntry, type RegistryError } from './registry.js';

@@ -14,8 +14,12 @@ import type { PluginMetadataInput } from './metadata.js';
  */
 export type UpdateState = (state: string, message?: string, done?: number, total?: number) => void;
 
-/** train() returns the new state, optionally with numeric statistics (loss, accuracy, …). */
-export type TrainResult = Uint8Array | { state: Uint8Array; stats?: Record<string, number> };
+/**
+ * train() returns the new state, optionally with numeric statistics (loss,
+ * accuracy, …) and the images it could not read (image id → why: missing, not
+ * an image), which the job reports and does not count as trained on.
+ */
+export type TrainResult = Uint8Array | { state: Uint8Array; stats?: Record<string, number>; unreadable?: Record<string, string> };
 
 export interface AIModel {
   /**

@@ -1,7 +1,7 @@
 import { payload, StreamParts, verifyAnnouncedChunks } from '../blob/index.js';
 import type { BlobChunk, ImagePredictions, ProgressEvent } from '../gen/aide/v1/common.js';
 import {
-  WorkerServiceService, type AverageStatesRequest, type ImageData, type JobHeader, type TrainResult,
+  WorkerServiceService, type AverageStatesRequest, type ImageData, type JobHeader, type TrainResult, type UnreadableImage,
 } from '../gen/aide/v1/worker.js';
 import { createClient, type CallOptions, type Client, type ClientOptions } from '../grpc/index.js';
 import { dataLoss, resourceExhausted } from '../errors.js';
@@ -83,12 +83,18 @@ export function train(client: WorkerClient, header: Omit<JobHeader, 'numImages' 
   return trainInto(client, header, images, state, inMemory, opts).then(held);
 }
 
-/** Inference on a worker: predictions image by image as they come. */
-export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null, opts: JobCallOptions = {}): AsyncGenerator<ImagePredictions> {
+export interface InferOptions extends JobCallOptions {
+  /** An image the model could not read (missing, not an image), in place of its predictions. */
+  onUnreadable?: (image: UnreadableImage) => void;
+}
+
+/** Inference on a worker: predictions image by image as they come (unreadable images to onUnreadable). */
+export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null, opts: InferOptions = {}): AsyncGenerator<ImagePredictions> {
   const responses = client.inference(jobRequests(header, images, state), opts);
   for await (const part of readImagePredictions(responses, { whole: payload('predictions'), chunk: payload('predictionsChunk') }, { ...opts, close: true })) {
     if ('image' in part) yield part.image;
     else if (part.message.payload?.$case === 'progress') opts.onProgress?.(part.message.payload.value);
+    else if (part.message.payload?.$case === 'unreadable') opts.onUnreadable?.(part.message.payload.value);
   }
 }
 

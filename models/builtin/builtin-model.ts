@@ -9,11 +9,12 @@
  * becomes predictions; it may choose which classes get outputs.
  */
 import type { PluginContext } from '../../libs/plugin/context.js';
+import { isUnreadable, type Unreadable } from '../../libs/plugin/unreadable.js';
 import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import type { Example, TargetEncoder } from './batch.js';
 import { isHeldOut } from './held-out.js';
-import { loadImages, loadSizedImages } from './image-loader.js';
+import { loadSizedImages } from './image-loader.js';
 import { averageClassStates, classOrder, withClasses, type ClassHead } from './label-classes.js';
 import type { ModelSettings, Resolved } from './model-settings.js';
 import { initialParameters, type Arch, type ParamSpec } from './network.js';
@@ -35,6 +36,15 @@ export interface UsableImage<T> {
 
 /** A training example and the image it comes from. */
 export type TaggedExample<T> = Example<T> & { id: string };
+
+/** The examples of the readable images, and why each other image could not be read (image id → reason). */
+export interface LoadedExamples<T> {
+  examples: TaggedExample<T>[];
+  unreadable: Record<string, string>;
+}
+
+/** An image's predictions, or why it could not be read. */
+export type FilePredictions = Prediction[] | Unreadable;
 
 /** What inference predicts with: the network on the pool, the state's classes, which the project still has. */
 export interface Predictor<A> {
@@ -107,18 +117,24 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
    * Training examples of the usable images, each tagged with its image's id
    * (for the held-out split): here one per readable image, resized to the input.
    */
-  protected async examples(images: readonly UsableImage<T>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void): Promise<TaggedExample<T>[]> {
-    const pixels = await loadImages(this.ctx.fileServer, images.map((u) => u.filename), size, signal, loaded);
-    return images.flatMap((u, i) => (pixels[i] ? [{ id: u.id, target: u.target, image: pixels[i]! }] : []));
+  protected async examples(images: readonly UsableImage<T>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void): Promise<LoadedExamples<T>> {
+    const loadedImages = await loadSizedImages(this.ctx.fileServer, images.map((u) => u.filename), size, signal, loaded);
+    const out: LoadedExamples<T> = { examples: [], unreadable: {} };
+    images.forEach((u, i) => {
+      const image = loadedImages[i]!;
+      if (isUnreadable(image)) out.unreadable[u.id] = image.unreadable;
+      else out.examples.push({ id: u.id, target: u.target, image: image.pixels });
+    });
+    return out;
   }
 
-  /** Predictions of each file (none where unreadable): here one network input per image. */
-  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, labelClasses, signal }: Predictor<A>): Promise<Prediction[][]> {
+  /** Predictions of each file, or why it could not be read: here one network input per image. */
+  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, labelClasses, signal }: Predictor<A>): Promise<FilePredictions[]> {
     const images = await loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
-    const readable = images.flatMap((image) => (image ? [image.pixels] : []));
+    const readable = images.flatMap((image) => (isUnreadable(image) ? [] : [image.pixels]));
     const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
     let next = 0;
-    return images.map((image) => (image ? this.predictions(outputs[next++]!, arch, classes, known, { width: image.width, height: image.height, labelClasses }) : []));
+    return images.map((image) => (isUnreadable(image) ? image : this.predictions(outputs[next++]!, arch, classes, known, { width: image.width, height: image.height, labelClasses })));
   }
 
   constructor(
@@ -171,7 +187,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
       }
       return target === undefined ? [] : [{ id, filename: image.filename, target }];
     });
-    const examples = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length));
+    const { examples, unreadable } = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length));
     const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
     const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
     if (training.length === 0) throw new Error('no readable annotated images to train on');
@@ -192,7 +208,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
         header: { ...state.header, optionsHash: optionsHash(this.ctx.options), stats },
         tensors: state.tensors.map((t, i) => ({ ...t, data: params[i]! })),
       };
-      return { state: encodeState(trained), stats };
+      return { state: encodeState(trained), stats, unreadable };
     });
   }
 
@@ -218,7 +234,10 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
       for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
         const chunk = entries.slice(start, start + INFERENCE_CHUNK);
         const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, labelClasses: data.labelClasses, signal });
-        chunk.forEach(([id], i) => { result[id] = { predictions: predictions[i]! }; });
+        chunk.forEach(([id], i) => {
+          const p = predictions[i]!;
+          result[id] = isUnreadable(p) ? { predictions: [], unreadable: p.unreadable } : { predictions: p };
+        });
         updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
       }
     });

@@ -60,6 +60,8 @@ export interface Image {
   goldenQuestion: boolean;
   annotationCount: number;
   hasPredictions: boolean;
+  /** Why the image cannot be read (registration or the last job that tried found); '' while readable. */
+  unreadableReason: string;
 }
 
 /** Where an annotation or prediction lies; coordinates relative to the image, box x/y the centre. */

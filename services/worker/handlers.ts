@@ -5,7 +5,7 @@ import type { EventBus } from '../../libs/bus/index.js';
 import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type {
   AverageStatesRequest, AverageStatesResponse, GetCapabilitiesResponse, InferenceRequest, InferenceResponse,
-  JobHeader, TrainRequest, TrainResponse, TrainResult, WorkerServiceService,
+  JobHeader, TrainRequest, TrainResponse, TrainResult, UnreadableImage, WorkerServiceService,
 } from '../../libs/gen/aide/v1/worker.js';
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
@@ -54,9 +54,10 @@ async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIter
   }
 }
 
-function splitTrainResult(result: ModelTrainResult): { state: Uint8Array; stats: Record<string, number> } {
-  if (result instanceof Uint8Array) return { state: result, stats: {} };
-  return { state: result.state, stats: result.stats ?? {} };
+function splitTrainResult(result: ModelTrainResult): { state: Uint8Array; stats: Record<string, number>; unreadable: UnreadableImage[] } {
+  if (result instanceof Uint8Array) return { state: result, stats: {}, unreadable: [] };
+  const unreadable = Object.entries(result.unreadable ?? {}).map(([imageId, reason]) => ({ imageId, reason }));
+  return { state: result.state, stats: result.stats ?? {}, unreadable };
 }
 
 const classMap = (header: JobHeader) => Object.fromEntries(header.labelClasses.map((c) => [c.id, c.index]));
@@ -84,8 +85,8 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
       const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
       const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
       yield* streamJob(job, (result) => {
-        const { state, stats } = splitTrainResult(result);
-        return stateOut(state, { stats, numImages: input.images.length, labelClassMap: classMap(input.header) });
+        const { state, stats, unreadable } = splitTrainResult(result);
+        return stateOut(state, { stats, numImages: input.images.length - unreadable.length, labelClassMap: classMap(input.header), unreadable });
       });
     }),
 
@@ -98,6 +99,10 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
         for (const image of input.images) {
           const entry = predictions[image.id];
           if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
+          if (entry.unreadable !== undefined) {
+            yield { payload: { $case: 'unreadable', value: { imageId: image.id, reason: entry.unreadable } } };
+            continue;
+          }
           const wire = toWirePredictions(image.id, entry.predictions, input.header.labelClasses);
           for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
         }
@@ -109,7 +114,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
       const model = createModel(deps, header);
       const job = jobOf(header, ctx, (updateState, signal) => model.averageModelStates(states, updateState, weights, signal));
       const numImages = weights.reduce((x, y) => x + y, 0);
-      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header) }));
+      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header), unreadable: [] }));
     }),
 
     async getCapabilities(): Promise<GetCapabilitiesResponse> {

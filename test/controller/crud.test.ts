@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { isAideError } from '../../libs/errors.js';
@@ -89,6 +90,22 @@ for (const target of await controllerTargets()) {
       const golden = await c.listImages({ project: 'birds', annotated: 0, hasPredictions: 0, goldenQuestion: Filter.FILTER_YES, pageSize: 0, pageToken: '' });
       assert.deepEqual(golden.images.map((i) => i.id), [imageIds[2]]);
       await assert.rejects(c.getImageUrl({ project: 'birds', imageId: imageIds[0]!, ttlSeconds: 60 }), (e) => kind(e, 'FAILED_PRECONDITION'));
+      assert.equal(one.unreadableReason, '', 'a readable image has no reason');
+    });
+
+    await t.test('images that are not images register as unreadable, with the reason', async () => {
+      await c.createProject({ name: 'mess', displayName: '', annotationType: 1, predictionType: 1, settings: settings({ modelLibrary: '' }) });
+      mkdirSync(join(h.fileRoot, 'mess'), { recursive: true });
+      const png = await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).png().toBuffer();
+      writeFileSync(join(h.fileRoot, 'mess', 'noise.png'), randomBytes(2000));
+      writeFileSync(join(h.fileRoot, 'mess', 'truncated.png'), png.subarray(0, png.length >> 1));
+      writeFileSync(join(h.fileRoot, 'mess', 'fine.png'), png);
+      assert.deepEqual(await c.registerImages({ project: 'mess', prefix: '' }), { added: 3, alreadyKnown: 0 });
+      const { images } = await c.listImages({ project: 'mess', annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 0, pageToken: '' });
+      assert.deepEqual(images.map((i) => [i.filePath, i.width, i.unreadableReason]), [
+        ['fine.png', 4, ''], ['noise.png', 0, 'is not a readable image'], ['truncated.png', 0, 'is not a readable image'],
+      ]);
+      assert.equal((await c.getImage({ project: 'mess', id: images[1]!.id })).image!.unreadableReason, 'is not a readable image');
     });
 
     let annotationId = '';

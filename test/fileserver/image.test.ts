@@ -167,6 +167,34 @@ describe('ReadImage', () => {
     assert.equal(await kindOf(files.getImage('../beta/secret.txt')), 'INVALID_ARGUMENT');
     assert.equal(await kindOf(files.getImage('link-etc-passwd')), 'NOT_FOUND');
   });
+
+  it('a read failing in transit is retried, then thrown (never "missing"); answers about the file are not retried', async () => {
+    /** The fixture's client, but the first `failures` readImage / getFile calls die as a FileServer going away would. */
+    const flaky = (failures: number) => {
+      let calls = 0;
+      const dying = (real: (...args: never[]) => AsyncIterable<unknown>) => (...args: never[]) => {
+        calls++;
+        if (calls > failures) return real(...args);
+        return (async function* () { throw new AideError('UNAVAILABLE', 'connection refused'); })();
+      };
+      const client = { ...fx.grpc, readImage: dying(fx.grpc.readImage), getFile: dying(fx.grpc.getFile) } as typeof fx.grpc;
+      const retry = { retries: 3, minTimeout: 1, maxTimeout: 5 };
+      return { files: new FileServerClient({ project: 'alpha', client, retry }), calls: () => calls };
+    };
+    const recovering = flaky(2);
+    assert.equal((await recovering.files.getImage('img/gradient.png')).info.width, W);
+    assert.equal(recovering.calls(), 3);
+
+    const down = flaky(Infinity);
+    await assert.rejects(down.files.getImage('img/gradient.png'), (err: unknown) => err instanceof AideError && err.kind === 'UNAVAILABLE');
+    assert.equal(down.calls(), 4, 'the first try and 3 retries');
+    await assert.rejects(flaky(Infinity).files.getFile('hello.txt'), (err: unknown) => err instanceof AideError && err.kind === 'UNAVAILABLE', 'getFile throws too, rather than answering null');
+
+    const answered = flaky(0);
+    await assert.rejects(answered.files.getImage('img/missing.png'), (err: unknown) => err instanceof AideError && err.kind === 'NOT_FOUND');
+    assert.equal(await answered.files.getFile('img/missing.png'), null);
+    assert.equal(answered.calls(), 2, 'NOT_FOUND is an answer: one call each');
+  });
 });
 
 describe('ReadImage of a large orthoimage', () => {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
 import { CLASSIFIER_NETWORK, classifierSpecs, oneHotTargets, type ClassifierArch } from '../../models/builtin/classifier/network.js';
-import { loadImage } from '../../models/builtin/image-loader.js';
+import { loadSizedImage, type SizedImage } from '../../models/builtin/image-loader.js';
+import { AideError, invalidField, notFound } from '../../libs/errors.js';
 import { initialParameters } from '../../models/builtin/network.js';
 import { ReplicaPool } from '../../models/builtin/replica-pool.js';
 import { augmentInto, drawTransform, mapPoint, warpNearest } from '../../models/builtin/augment.js';
@@ -114,9 +115,22 @@ describe('built-in model runtime', () => {
         return { info: { width: 20, height: 10, channels: 3 }, data: Buffer.alloc(20 * 10 * 3, 128) };
       },
     };
-    const pixels = await loadImage(source, 'a.jpg', 16);
+    const image = await loadSizedImage(source, 'a.jpg', 16) as SizedImage;
     assert.deepEqual(asked, [{ maxSide: 16 }]);
-    assert.equal(pixels!.length, 16 * 16 * 3);
-    assert.equal(await loadImage({ getFile: async () => null }, 'missing.jpg', 16), null);
+    assert.equal(image.pixels.length, 16 * 16 * 3);
+    assert.deepEqual([image.width, image.height], [20, 10]);
+  });
+
+  it('reports a missing or undecodable file as unreadable with its reason, and throws a failed read', async () => {
+    const failing = (err: Error): FileSource => ({ getFile: async () => null, getImage: async () => { throw err; } });
+    assert.deepEqual(await loadSizedImage({ getFile: async () => null }, 'missing.jpg', 16), { unreadable: 'not found' });
+    const local = await loadSizedImage({ getFile: async () => Buffer.from('not a png at all') }, 'junk.png', 16);
+    assert.match((local as { unreadable: string }).unreadable, /^not a readable image/);
+    assert.deepEqual(await loadSizedImage(failing(notFound('file')), 'gone.jpg', 16), { unreadable: 'not found' });
+    assert.deepEqual(await loadSizedImage(failing(invalidField('path', 'is not a readable image')), 'junk.png', 16), { unreadable: 'is not a readable image' });
+    // A FileServer that is down (after the client's retries) is not a missing image: the load fails.
+    await assert.rejects(loadSizedImage(failing(new AideError('UNAVAILABLE', 'connection refused')), 'a.jpg', 16), /connection refused/);
+    // A bad window is the caller's mistake, not the file's.
+    await assert.rejects(loadSizedImage(failing(invalidField('window.width', 'must be at least 1')), 'a.jpg', 16), /window.width/);
   });
 });

@@ -155,7 +155,7 @@ describe('tiling large images (built-in segmentation model)', () => {
     const predictions = await model().inference(result.state, data, quiet) as Masks;
     const inferred = performance.now();
 
-    assert.deepEqual(predictions.gone, { predictions: [] });
+    assert.deepEqual(predictions.gone, { predictions: [], unreadable: 'not found' }, 'a missing image is reported, not silently empty');
     const p = predictions.big!.predictions[0]!;
     assert.deepEqual([p.width, p.height, p.labelMap.length, p.confidenceMap.length], [BIG_W, BIG_H, BIG_W * BIG_H, BIG_W * BIG_H]);
     // Planes in output order: background, circle, triangle, cross (mask indices 0, 1, 3, 4).

@@ -81,7 +81,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
     const lean = await predict(base, { ...test.data, images: { [id]: image, gone: { filename: 'test/missing.png' } } }, { 'output.logitsMaps': false });
     assert.equal(lean[id]!.predictions[0]!.logitsMap, undefined);
     assert.deepEqual(lean[id]!.predictions[0]!.labelMap, predictions[id]!.predictions[0]!.labelMap);
-    assert.deepEqual(lean.gone, { predictions: [] });
+    assert.deepEqual(lean.gone, { predictions: [], unreadable: 'not found' }, 'a missing image is reported, not silently empty');
   });
 
   it('ignoreUnlabeled: unlabelled pixels teach nothing, not "background"', async () => {

@@ -19,7 +19,7 @@ import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { iou, suppress } from '../../models/builtin/detector/boxes.js';
 import { BoundingBoxDetector } from '../../models/builtin/detector/model.js';
-import { openLargeImage } from '../../models/builtin/tiling/large-image.js';
+import { openLargeImage, type LargeImage } from '../../models/builtin/tiling/large-image.js';
 import { ownedPredictions, placeInImage, placeInWindow } from '../../models/builtin/tiling/placement.js';
 import { slidingWindows, toWindow, type PlannedWindow } from '../../models/builtin/tiling/windows.js';
 import { thinPoints } from '../../models/builtin/points/decode.js';
@@ -144,8 +144,8 @@ describe('tiling large images (built-in detector)', () => {
       },
     };
     const windows = [{ left: 0, top: 0, width: 256, height: 256 }, { left: 744, top: 500, width: 256, height: 256 }];
-    const served = (await openLargeImage(server, 'train/large-0.png'))!;
-    const local = (await openLargeImage(new LocalFileSource(dir, PROJECT), 'train/large-0.png'))!;
+    const served = await openLargeImage(server, 'train/large-0.png') as LargeImage;
+    const local = await openLargeImage(new LocalFileSource(dir, PROJECT), 'train/large-0.png') as LargeImage;
     assert.deepEqual([served.width, served.height, local.width, local.height], [1000, 1000, 1000, 1000]);
     const [a, b] = [await served.read(windows, 64), await local.read(windows, 64)];
     assert.equal(reads, 1 + windows.length, 'one size probe, then one read per window');
@@ -154,7 +154,7 @@ describe('tiling large images (built-in detector)', () => {
       const diff = a[k]!.reduce((s, v, i) => s + Math.abs(v - b[k]![i]!), 0) / a[k]!.length;
       assert.ok(diff < 1, `window ${k}: mean difference ${diff}`);
     }
-    assert.equal(await openLargeImage(new LocalFileSource(dir, PROJECT), 'missing.png'), null);
+    assert.deepEqual(await openLargeImage(new LocalFileSource(dir, PROJECT), 'missing.png'), { unreadable: 'not found' });
   });
 
   it('verifies the tiling options field by field', () => {

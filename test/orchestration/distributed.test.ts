@@ -84,11 +84,11 @@ test('distributed training over worker processes: weighted average, and a worker
     assert.equal(pool.snapshot().find((m) => m.address === victim.address)?.healthy, false);
 
     const stored = new Map<string, number>();
-    const n = await inferDistributed({
+    const { predicted, unreadable } = await inferDistributed({
       dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j3', { steps: 1 }), images: images(5), state: out.state, numWorkers: 2,
-      store: async (p) => { stored.set(p.imageId, p.predictions.length); },
+      store: async (batch) => { for (const p of batch) stored.set(p.imageId, p.predictions.length); },
     });
-    assert.equal(n, 5);
+    assert.deepEqual([predicted, unreadable], [5, []]);
     assert.deepEqual([...stored.keys()].sort(), ['i0', 'i1', 'i2', 'i3', 'i4']);
   });
 });

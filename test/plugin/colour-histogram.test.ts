@@ -112,6 +112,22 @@ describe('colour-histogram example model', () => {
     assert.deepEqual(Object.keys(pruned.centroids), ['lc-blue']);
   });
 
+  it('reports images it cannot read (missing, not an image) instead of skipping them silently', async () => {
+    const model = new ColourHistogramModel({ ...probeContext(JSON.parse(ColourHistogramModel.getDefaultOptions())), fileServer: new LocalFileSource(dir, PROJECT) });
+    await writeFile(path.join(dir, PROJECT, 'junk.png'), Buffer.from('not an image at all'));
+    const label = (filename: string) => ({ filename, annotations: [{ label: 'lc-red' }] });
+    const data = { labelClasses, images: { good: label('train/red-0.png'), junk: label('junk.png'), gone: label('gone.png') } };
+    const trained = await model.train(null, data, () => {});
+    assert.ok(!(trained instanceof Uint8Array));
+    assert.equal(trained.stats!.images, 1);
+    assert.deepEqual(Object.keys(trained.unreadable!).sort(), ['gone', 'junk']);
+    assert.equal(trained.unreadable!.gone, 'not found');
+    const result = await model.inference(trained.state, data, () => {});
+    assert.equal(result.good!.predictions.length, 1);
+    assert.match(result.junk!.unreadable!, /^not a readable image/);
+    assert.deepEqual(result.gone, { predictions: [], unreadable: 'not found' });
+  });
+
   it('verifyOptions range-checks and auto-completes', () => {
     const result = ColourHistogramModel.verifyOptions({ options: { general: { bins: { value: 99 } } } });
     assert.ok(result && typeof result === 'object');

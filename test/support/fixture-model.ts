@@ -2,14 +2,20 @@
  * A test model that records what it is given and does small, checkable work:
  * its state is a vector of float64 weights; training adds per-image features;
  * averaging is the image-count-weighted mean. Options steer it:
- * { steps, stepMs, fail, failFrom, echo } — echo returns the input state
- * untouched; failFrom fails training from an input state whose first weight
- * (images trained so far) is at least that (e.g. the second round).
+ * { steps, stepMs, fail, failFrom, echo, readImages, failOn } — echo returns
+ * the input state untouched; failFrom fails training from an input state whose
+ * first weight (images trained so far) is at least that (e.g. the second
+ * round); readImages reads every image through the built-in image loader
+ * first (unreadable ones are reported, as built-in models do, and left out);
+ * failOn fails inference of a shard holding an image whose path contains it.
  */
 import type { PluginContext } from '../../libs/plugin/context.js';
 import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { InferenceData, InferenceResult, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, UpdateState } from '../../libs/plugin/plugin.js';
+import type { FileSource } from '../../libs/plugin/context.js';
+import { isUnreadable } from '../../libs/plugin/unreadable.js';
+import { loadSizedImage } from '../../models/builtin/image-loader.js';
 
 export interface FixtureCall {
   method: 'train' | 'inference' | 'average';
@@ -66,15 +72,28 @@ export class FixtureModel implements AIModel {
   }
 
   readonly #opts: {
-    steps: number; stepMs: number; fail?: string; failFrom?: number; echo?: boolean;
+    steps: number; stepMs: number; fail?: string; failFrom?: number; echo?: boolean; readImages?: boolean; failOn?: string;
     /** Predict fixtureSegmentation maps of this size for every image instead of a point. */
     segmentation?: { width: number; height: number };
   };
   readonly #project: string;
+  readonly #files: FileSource;
 
   constructor(ctx: PluginContext) {
     this.#project = ctx.project;
+    this.#files = ctx.fileServer;
     this.#opts = { steps: 3, stepMs: 1, ...(ctx.options as object) };
+  }
+
+  /** With readImages: why each image that cannot be read cannot (image id → reason); a failed read throws. */
+  async #unreadable(images: Record<string, { filename: string }>): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    if (!this.#opts.readImages) return out;
+    for (const [id, { filename }] of Object.entries(images)) {
+      const image = await loadSizedImage(this.#files, filename, 8);
+      if (isUnreadable(image)) out[id] = image.unreadable;
+    }
+    return out;
   }
 
   async #work(message: string, updateState: UpdateState, signal?: AbortSignal): Promise<void> {
@@ -93,16 +112,18 @@ export class FixtureModel implements AIModel {
     await this.#work('training', updateState, signal);
     if (this.#opts.echo) return stateDict ?? new Uint8Array();
     if (this.#opts.failFrom !== undefined && (input?.[0] ?? 0) >= this.#opts.failFrom) throw new Error(`refusing to train on from ${input?.[0]} images (failFrom)`);
+    const unreadable = await this.#unreadable(data.images);
     // Features: images, annotations, sum of x, sum of y — so shards give different, checkable weights.
     const w = input ? [...input] : new Array<number>(WEIGHTS).fill(0);
-    for (const img of Object.values(data.images)) {
+    for (const [id, img] of Object.entries(data.images)) {
+      if (id in unreadable) continue;
       w[0]! += 1;
       for (const a of img.annotations ?? []) {
         w[1]! += 1;
         if ('x' in a) { w[2]! += a.x; w[3]! += a.y; }
       }
     }
-    return { state: encodeWeights(w), stats: { images: images.length, loss: 1 / (1 + images.length) } };
+    return { state: encodeWeights(w), stats: { images: images.length, loss: 1 / (1 + images.length) }, unreadable };
   }
 
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal) {
@@ -118,10 +139,17 @@ export class FixtureModel implements AIModel {
   async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
     fixtureCalls.push({ method: 'inference', project: this.#project, stateBytes: stateDict?.length ?? 0, images: Object.keys(data.images) });
     await this.#work('predicting', updateState, signal);
+    const unreadable = await this.#unreadable(data.images);
+    const failOn = this.#opts.failOn;
+    if (failOn && Object.values(data.images).some((image) => image.filename.includes(failOn))) throw new Error(`failing on ${failOn} (failOn)`);
     const classes = Object.keys(data.labelClasses);
     const result: InferenceResult = {};
     const segmentation = this.#opts.segmentation;
     for (const [i, id] of Object.keys(data.images).entries()) {
+      if (id in unreadable) {
+        result[id] = { predictions: [], unreadable: unreadable[id] };
+        continue;
+      }
       if (segmentation) {
         result[id] = { predictions: [fixtureSegmentation(segmentation.width, segmentation.height)] };
         continue;

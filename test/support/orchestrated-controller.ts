@@ -14,6 +14,7 @@ import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import { RankerServiceService } from '../../libs/gen/aide/v1/ranker.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
+import type { FileSource } from '../../libs/plugin/context.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import type { RunningService } from '../../libs/service/runtime.js';
@@ -45,8 +46,10 @@ export interface OrchestratedController {
 
 const settings = (env: Record<string, string>) => Config.load({ text: '', env: { AIDE_SECURITY_PLAINTEXT: 'true', ...env } });
 
-/** `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs. */
-export async function startOrchestratedController(t: TestContext, opts: { withRanker?: boolean } = {}): Promise<OrchestratedController | undefined> {
+/** `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs; `fileSource`: the workers' files (default none). */
+export async function startOrchestratedController(
+  t: TestContext, opts: { withRanker?: boolean; fileSource?: (project: string) => FileSource } = {},
+): Promise<OrchestratedController | undefined> {
   const targets = await databaseTargets();
   const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
   if (!database) return undefined;
@@ -55,7 +58,7 @@ export async function startOrchestratedController(t: TestContext, opts: { withRa
   const registry = await loadRegistry({ builtins: [FixtureModel, FixtureSegmentationModel, LeastConfidenceRanker], logger });
   const workers: RunningService[] = await Promise.all(['w1', 'w2'].map((id) => startWorker(settings({
     AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_BACKEND: 'cpu', AIDE_AIWORKER_WORKER_ID: id,
-  }), logger, { registry, bus })));
+  }), logger, { registry, bus, fileSource: opts.fileSource })));
   const pool = new WorkerPool({ staticAddresses: workers.map((w) => w.addresses.grpc!), refreshMs: 60_000, logger });
   await pool.start();
   const rankerService = opts.withRanker ? await startRanker(settings({ AIDE_RANKER_HOST: '127.0.0.1', AIDE_RANKER_PORT: '0' }), logger, { registry }) : undefined;

@@ -5,9 +5,9 @@
  * window, already shrunk; otherwise the file is decoded once here and the
  * windows are cut from its pixels. Either way one image is open at a time.
  */
-import sharp from 'sharp';
 import type { DecodedImage, FileSource, ImageWindow } from '../../../libs/plugin/context.js';
-import { toSquareRgb } from '../image-loader.js';
+import { isUnreadable, type Unreadable } from '../../../libs/plugin/unreadable.js';
+import { decodeBytes, NOT_FOUND, readOrUnreadable, toSquareRgb } from '../image-loader.js';
 
 /** Pixels a decoded image may have: as many as the FileServer accepts (an orthoimage of 32768² pixels). */
 const MAX_PIXELS = 2 ** 30;
@@ -42,10 +42,15 @@ function decoded(image: DecodedImage): LargeImage {
   };
 }
 
-/** Windows decoded by the server; needs the source to report the image's full size. */
-async function served(getImage: NonNullable<FileSource['getImage']>, path: string): Promise<LargeImage | undefined> {
+/**
+ * Windows decoded by the server; needs the source to report the image's full
+ * size. A window read that fails later (the FileServer gone mid-image) throws.
+ */
+async function served(getImage: NonNullable<FileSource['getImage']>, path: string): Promise<LargeImage | Unreadable | undefined> {
   // A one-pixel window costs (almost) no decoding and tells the full size.
-  const { info } = await getImage(path, { window: { left: 0, top: 0, width: 1, height: 1 } });
+  const corner = await readOrUnreadable(() => getImage(path, { window: { left: 0, top: 0, width: 1, height: 1 } }));
+  if (isUnreadable(corner)) return corner;
+  const { info } = corner;
   if (!info.sourceWidth || !info.sourceHeight) return undefined;
   return {
     width: info.sourceWidth,
@@ -62,18 +67,18 @@ async function served(getImage: NonNullable<FileSource['getImage']>, path: strin
   };
 }
 
-/** The image at `path` opened for window reads; null when it is missing or undecodable. */
-export async function openLargeImage(files: FileSource, path: string): Promise<LargeImage | null> {
-  try {
-    if (files.getImage) {
-      const getImage = files.getImage.bind(files);
-      return (await served(getImage, path)) ?? decoded(await getImage(path));
-    }
-    const bytes = await files.getFile(path);
-    if (!bytes) return null;
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return decoded({ data, info });
-  } catch {
-    return null;
+/**
+ * The image at `path` opened for window reads, or why it cannot be read
+ * (missing, not an image); a failed read (the FileServer down) throws.
+ */
+export async function openLargeImage(files: FileSource, path: string): Promise<LargeImage | Unreadable> {
+  if (files.getImage) {
+    const getImage = files.getImage.bind(files);
+    const image = (await served(getImage, path)) ?? await readOrUnreadable(() => getImage(path));
+    return isUnreadable(image) || 'read' in image ? image : decoded(image);
   }
+  const bytes = await files.getFile(path);
+  if (!bytes) return NOT_FOUND;
+  const image = await decodeBytes(bytes, MAX_PIXELS);
+  return isUnreadable(image) ? image : decoded(image);
 }

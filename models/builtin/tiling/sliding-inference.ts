@@ -5,6 +5,7 @@
  * model, which merges them into the image's predictions.
  */
 import type { FileSource } from '../../../libs/plugin/context.js';
+import { isUnreadable, type Unreadable } from '../../../libs/plugin/unreadable.js';
 import type { ModelArch, Predictor } from '../builtin-model.js';
 import { predictImages } from '../predict.js';
 import { openLargeImage, type LargeImage } from './large-image.js';
@@ -41,18 +42,18 @@ async function* windowOutputs(image: LargeImage, { tiling, batchSize }: Sliding,
   }
 }
 
-/** Each file's predictions, `merge`d from its windows' outputs; none where the file cannot be read. */
+/** Each file's predictions, `merge`d from its windows' outputs, or why the file cannot be read. */
 export async function predictLargeImages<P>(
   files: FileSource,
   filenames: readonly string[],
   sliding: Sliding,
   predictor: Predictor<ModelArch>,
   merge: (image: SlidImage) => Promise<P[]>,
-): Promise<P[][]> {
-  const out: P[][] = [];
+): Promise<(P[] | Unreadable)[]> {
+  const out: (P[] | Unreadable)[] = [];
   for (const filename of filenames) {
     const image = await openLargeImage(files, filename);
-    out.push(image ? await merge({ width: image.width, height: image.height, outputs: windowOutputs(image, sliding, predictor) }) : []);
+    out.push(isUnreadable(image) ? image : await merge({ width: image.width, height: image.height, outputs: windowOutputs(image, sliding, predictor) }));
   }
   return out;
 }

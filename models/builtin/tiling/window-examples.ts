@@ -7,7 +7,8 @@
  */
 import seedrandom from 'seedrandom';
 import type { FileSource, ImageWindow } from '../../../libs/plugin/context.js';
-import type { TaggedExample, UsableImage } from '../builtin-model.js';
+import { isUnreadable } from '../../../libs/plugin/unreadable.js';
+import type { LoadedExamples, UsableImage } from '../builtin-model.js';
 import { openLargeImage } from './large-image.js';
 import type { TilingSettings } from './settings.js';
 import { trainingWindows, type RelativeExtent } from './windows.js';
@@ -20,7 +21,7 @@ export interface WindowCutter<I, T> {
   inWindow(target: I, window: ImageWindow, imageWidth: number, imageHeight: number): T;
 }
 
-/** The examples of each readable image's windows, tagged with its id; `loaded` after each image. */
+/** The examples of each readable image's windows, tagged with its id, and why the others are unreadable; `loaded` after each image. */
 export async function windowExamples<I, T>(
   files: FileSource,
   images: readonly UsableImage<I>[],
@@ -29,15 +30,17 @@ export async function windowExamples<I, T>(
   cutter: WindowCutter<I, T>,
   signal: AbortSignal | undefined,
   loaded: (done: number) => void,
-): Promise<TaggedExample<T>[]> {
-  const out: TaggedExample<T>[] = [];
+): Promise<LoadedExamples<T>> {
+  const out: LoadedExamples<T> = { examples: [], unreadable: {} };
   for (const [i, { id, filename, target }] of images.entries()) {
     signal?.throwIfAborted();
     const image = await openLargeImage(files, filename);
-    if (image) {
+    if (isUnreadable(image)) {
+      out.unreadable[id] = image.unreadable;
+    } else {
       const windows = trainingWindows(image.width, image.height, cutter.around(target), tiling.size, tiling.negatives, seedrandom(`${seed}:windows:${id}`));
       const pixels = await image.read(windows, size);
-      windows.forEach((w, k) => out.push({ id, image: pixels[k]!, target: cutter.inWindow(target, w, image.width, image.height) }));
+      windows.forEach((w, k) => out.examples.push({ id, image: pixels[k]!, target: cutter.inWindow(target, w, image.width, image.height) }));
     }
     loaded(i + 1);
   }

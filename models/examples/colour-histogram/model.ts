@@ -9,6 +9,7 @@ import type { PluginContext, PluginOptions } from '../../../libs/plugin/context.
 import type { InferenceData, InferenceResult, LabelAnnotation, LabelPrediction, TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../../libs/plugin/plugin.js';
+import { isUnreadable, type Unreadable } from '../../../libs/plugin/unreadable.js';
 import { colourHistogram, l1Distance } from './histogram.js';
 import { defaultOptionsJson, resolveSettings, type HistogramSettings } from './settings.js';
 import { decodeState, emptyState, encodeState, type Centroid, type HistogramState } from './state.js';
@@ -43,10 +44,15 @@ export class ColourHistogramModel implements AIModel {
     this.settings = settings;
   }
 
-  /** The histogram of an image, or null if the file cannot be read. */
-  private async features(filename: string, state: HistogramState): Promise<Float64Array | null> {
+  /** The histogram of an image, or why the file cannot be read (reported by the job). */
+  private async features(filename: string, state: HistogramState): Promise<Float64Array | Unreadable> {
     const bytes = await this.ctx.fileServer.getFile(filename);
-    return bytes ? colourHistogram(bytes, state) : null;
+    if (!bytes) return { unreadable: 'not found' };
+    try {
+      return await colourHistogram(bytes, state);
+    } catch (err) {
+      return { unreadable: `not a readable image (${(err as Error).message})` };
+    }
   }
 
   async train(stateDict: Uint8Array | null, data: TrainingData<LabelAnnotation>, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
@@ -57,17 +63,20 @@ export class ColourHistogramModel implements AIModel {
 
     const images = Object.values(data.images);
     let used = 0;
-    for (const [done, image] of images.entries()) {
+    const unreadable: Record<string, string> = {};
+    for (const [done, [id, image]] of Object.entries(data.images).entries()) {
       signal?.throwIfAborted();
       const labels = (image.annotations ?? []).map((a) => a.label).filter((l): l is string => !!l && l in data.labelClasses);
       const histogram = labels.length > 0 ? await this.features(image.filename, state) : null;
-      if (histogram) {
+      if (histogram && isUnreadable(histogram)) {
+        unreadable[id] = histogram.unreadable;
+      } else if (histogram) {
         used++;
         for (const label of new Set(labels)) addToCentroid(state.centroids, label, histogram);
       }
       updateState('PROGRESS', 'training', done + 1, images.length);
     }
-    return { state: encodeState(state), stats: { images: used, classes: Object.keys(state.centroids).length } };
+    return { state: encodeState(state), stats: { images: used, classes: Object.keys(state.centroids).length }, unreadable };
   }
 
   async averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array> {
@@ -108,7 +117,8 @@ export class ColourHistogramModel implements AIModel {
     for (const [done, [id, image]] of entries.entries()) {
       signal?.throwIfAborted();
       const histogram = classes.length > 0 ? await this.features(image.filename, state) : null;
-      result[id] = { predictions: histogram ? [this.classify(histogram, classes, state)] : [] };
+      if (histogram && isUnreadable(histogram)) result[id] = { predictions: [], unreadable: histogram.unreadable };
+      else result[id] = { predictions: histogram ? [this.classify(histogram, classes, state)] : [] };
       updateState('PROGRESS', 'predicting', done + 1, entries.length);
     }
     return result;

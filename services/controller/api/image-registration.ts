@@ -1,5 +1,6 @@
 /** RegisterImages: the project's FileServer folder walked, unknown images added. */
 import type { FileInfo } from '../../../libs/fileserver-client/index.js';
+import { unreadableReason } from '../../../libs/plugin/unreadable.js';
 import { insertImages, knownImagePaths, type NewImage } from '../store/images.js';
 import type { Db } from '../store/db.js';
 import type { ProjectFiles } from './deps.js';
@@ -9,13 +10,19 @@ const BATCH = 500;
 
 const isImage = (f: FileInfo): boolean => !f.directory && f.contentType.startsWith('image/');
 
-/** Width and height as the FileServer decodes them (a 1-pixel thumbnail: only the header matters); 0×0 if it cannot. */
-async function dimensions(files: ProjectFiles, path: string, signal: AbortSignal): Promise<{ width: number; height: number }> {
+/**
+ * Width and height as the FileServer decodes them (a 1-pixel thumbnail: only
+ * the header matters); 0×0 and the reason for a file that is not a readable
+ * image. A FileServer that does not answer fails the registration.
+ */
+async function dimensions(files: ProjectFiles, path: string, signal: AbortSignal): Promise<Pick<NewImage, 'width' | 'height' | 'unreadableReason'>> {
   try {
     const { info } = await files.getImage(path, { maxSide: 1, signal });
-    return { width: info.sourceWidth, height: info.sourceHeight };
-  } catch {
-    return { width: 0, height: 0 };
+    return { width: info.sourceWidth, height: info.sourceHeight, unreadableReason: '' };
+  } catch (err) {
+    const reason = unreadableReason(err);
+    if (reason === undefined) throw err;
+    return { width: 0, height: 0, unreadableReason: reason };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
+import type { ImageData, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { stateSize } from '../../../libs/worker-client/requests.js';
@@ -8,10 +8,28 @@ import { onWorker, type DispatchOptions } from './dispatch.js';
 import type { JobHeaderBase } from './distributed-train.js';
 import { shard } from './shards.js';
 
+/** Images' predictions stored per statement at most, and their maps' bytes: batches bound memory and round trips. */
+const BATCH_IMAGES = 100;
+const BATCH_BYTES = 16 * 1024 ** 2;
+
+/** The bytes a batch holds for an image: its segmentation maps, the rest is small. */
+const mapBytes = (p: ImagePredictions): number => p.predictions.reduce((n, x) => {
+  const g = x.geometry;
+  return n + 64 + (g?.$case === 'segmentation' ? g.value.labelMap.length + g.value.confidenceMap.length + g.value.logitsMap.length : 0);
+}, 0);
+
+export interface InferenceOutcome {
+  /** Images predicted (readable ones; each stored). */
+  predicted: number;
+  /** Images the model could not read, and why. */
+  unreadable: UnreadableImage[];
+}
+
 /**
- * Inference split across K workers; each image's predictions are handed to
- * `store` as they arrive (idempotent per image, so a shard retried on another
- * worker overwrites, never duplicates).
+ * Inference split across K workers; the predictions are handed to `store` in
+ * batches as they arrive (idempotent per image, so a shard retried on another
+ * worker overwrites, never duplicates). A shard that fails on every worker it
+ * is tried on fails the whole run.
  */
 export async function inferDistributed(opts: {
   dispatch: Omit<DispatchOptions, 'what'>;
@@ -19,21 +37,45 @@ export async function inferDistributed(opts: {
   images: readonly ImageData[];
   state: StateInput | null;
   numWorkers: number;
-  store: (predictions: ImagePredictions) => Promise<void>;
+  store: (batch: ImagePredictions[]) => Promise<void>;
   onProgress?: (part: number, parts: number, event: ProgressEvent) => void;
-}): Promise<number> {
+}): Promise<InferenceOutcome> {
   const shards = shard(opts.images, opts.numWorkers);
-  const counts = await Promise.all(shards.map((images, i) => inSpan('inference shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
-    onWorker({ ...opts.dispatch, what: `inference shard ${i + 1}/${shards.length}` }, async (lease) => {
+  // A shard that fails ends the run: the others stop too, and the run ends with the first failure only once
+  // they have, so nothing is stored after the caller has cleaned up.
+  const failed = new AbortController();
+  let firstFailure: { err: unknown } | undefined;
+  const signal = AbortSignal.any([opts.dispatch.signal, failed.signal]);
+  const settled = await Promise.allSettled(shards.map((images, i) => inSpan('inference shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
+    onWorker({ ...opts.dispatch, signal, what: `inference shard ${i + 1}/${shards.length}` }, async (lease): Promise<InferenceOutcome> => {
       modelStateBytes.inc({ direction: 'to_worker', phase: 'inference' }, stateSize(opts.state));
-      let n = 0;
+      // Per attempt: a retried shard reports its images afresh.
+      const outcome: InferenceOutcome = { predicted: 0, unreadable: [] };
+      let batch: ImagePredictions[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (batch.length > 0) await opts.store(batch);
+        batch = [];
+        bytes = 0;
+      };
       for await (const p of infer(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
-        signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(i, shards.length, e),
+        signal,
+        onProgress: (e) => opts.onProgress?.(i, shards.length, e),
+        onUnreadable: (u) => outcome.unreadable.push(u),
       })) {
-        await opts.store(p);
-        n++;
+        batch.push(p);
+        bytes += mapBytes(p);
+        outcome.predicted++;
+        if (batch.length >= BATCH_IMAGES || bytes >= BATCH_BYTES) await flush();
       }
-      return n;
+      await flush();
+      return outcome;
+    }).catch((err: unknown) => {
+      firstFailure ??= { err };
+      failed.abort(err);
+      throw err;
     }))));
-  return counts.reduce((a, b) => a + b, 0);
+  if (firstFailure) throw firstFailure.err;
+  const outcomes = settled.map((r) => (r as PromiseFulfilledResult<InferenceOutcome>).value);
+  return { predicted: outcomes.reduce((n, o) => n + o.predicted, 0), unreadable: outcomes.flatMap((o) => o.unreadable) };
 }

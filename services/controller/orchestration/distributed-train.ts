@@ -1,5 +1,5 @@
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { ImageData, JobHeader, TrainResult } from '../../../libs/gen/aide/v1/worker.js';
+import type { ImageData, JobHeader, TrainResult, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { averageStatesInto, trainInto, type StateInput, type StateSink } from '../../../libs/worker-client/worker-client.js';
@@ -19,7 +19,10 @@ export interface RoundState {
 
 /** A worker's new state as it streams in, with what the round knows of it. */
 export interface RoundOutput {
+  /** Images it was trained on (those sent less the unreadable ones). */
   numImages: number;
+  /** Images the model could not read (none for an average). */
+  unreadable: UnreadableImage[];
   stats: Record<string, number>;
   labelClassMap: Record<string, number>;
   pieces: AsyncIterable<Buffer>;
@@ -82,7 +85,7 @@ export async function trainRound<S extends RoundState>(opts: {
   let firstFailure: { err: unknown } | undefined;
   const dispatch = { ...opts.dispatch, signal: AbortSignal.any([opts.dispatch.signal, failed.signal]) };
   const sink = (save: (output: RoundOutput) => Promise<S>): StateSink<S> => (result, pieces) =>
-    save({ numImages: result.numImages, stats: result.stats, labelClassMap: result.labelClassMap, pieces });
+    save({ numImages: result.numImages, unreadable: result.unreadable, stats: result.stats, labelClassMap: result.labelClassMap, pieces });
   const trainShard = (images: readonly ImageData[], i: number): Promise<S> => inSpan('train shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
     onWorker({ ...dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
       counted('train', stateSize(opts.input), trainInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.input,
@@ -103,6 +106,6 @@ export async function trainRound<S extends RoundState>(opts: {
     counted('average', parts.reduce((n, p) => n + stateSize(p.state), 0),
       averageStatesInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
         parts.map((p) => ({ state: p.state, numImages: p.numImages })),
-        (result, pieces) => store.saveRound({ numImages: result.numImages, stats, labelClassMap: result.labelClassMap, pieces }),
+        (result, pieces) => store.saveRound({ numImages: result.numImages, unreadable: [], stats, labelClassMap: result.labelClassMap, pieces }),
         { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }))));
 }

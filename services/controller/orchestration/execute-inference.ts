@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
-import { inferenceImages } from '../store/images.js';
+import { inferenceImages, recordImageReads } from '../store/images.js';
 import { stateBytes } from '../store/model-states.js';
-import { insertPredictions } from '../store/predictions.js';
+import { commitStagedPredictions, discardStagedPredictions, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { imagePredictionsFromProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
@@ -11,13 +12,17 @@ import { scoreGoldenQuestions } from './golden-evaluation.js';
 import { jobHeader, toImageData } from './job-header.js';
 import { jobState } from './job-state.js';
 import { partsProgress } from './job-progress.js';
+import { unreadableSummary } from './unreadable-report.js';
 
 /**
  * Inference: the chosen images (default: those without annotations) split
- * across workers, the state streamed to each from the database; each image's
- * predictions are stored against the state as they arrive (replacing that
- * image's earlier ones, so a retry never duplicates). The golden questions
- * among the images score the state, stored with the job's completion.
+ * across workers, the state streamed to each from the database. Predictions
+ * are staged as they arrive (a retried shard replaces its images' staged
+ * ones) and replace the state's earlier predictions of these images in the
+ * transaction that completes the job: readers see the old set until then,
+ * and a failed run leaves it as it was. Images the model could not read are
+ * named in the job's message and marked on the images. The golden questions
+ * among the images score the state, in the same transaction.
  */
 export async function executeInference(orchestra: Orchestra, run: JobRun): Promise<void> {
   const { job, signal } = run;
@@ -29,17 +34,27 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   const { header } = await jobHeader(db, { ...project, settings: { ...project.settings, modelLibrary: state.modelLibrary } }, job.id);
   const images = await inferenceImages(db, project.name, { imageIds: options.image_ids, goldenOnly: options.golden_questions_only });
   const report = partsProgress((done, total, message) => run.progress.updateState('PROGRESS', message, done, total));
-  const count = await inferDistributed({
-    dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-    header, images: toImageData(images), state: { size: state.sizeBytes, open: () => stateBytes(db, state) },
-    numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
-    store: async (p) => { await insertPredictions(db, project.name, state.id, [imagePredictionsFromProto(p)]); },
-    // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
-    onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),
-  });
-  signal.throwIfAborted();
-  await inTransaction(db, async (client) => {
-    const golden = await scoreGoldenQuestions(client, project.name, state.id, project.predictionType, images.filter((i) => i.goldenQuestion).map((i) => i.id));
-    await run.succeed(client, `predicted ${count} images with state v${state.version}${golden > 0 ? `; scored ${golden} golden question(s)` : ''}`);
-  });
+  const staging = { jobId: job.id, runId: randomUUID() };
+  try {
+    const { predicted, unreadable } = await inferDistributed({
+      dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
+      header, images: toImageData(images), state: { size: state.sizeBytes, open: () => stateBytes(db, state) },
+      numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
+      store: async (batch) => { await stagePredictions(db, project.name, staging, state.id, batch.map(imagePredictionsFromProto)); },
+      // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
+      onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),
+    });
+    signal.throwIfAborted();
+    const ids = images.map((i) => i.id);
+    await inTransaction(db, async (client) => {
+      await commitStagedPredictions(client, staging, state.id, ids);
+      await recordImageReads(client, project.name, ids, unreadable);
+      const golden = await scoreGoldenQuestions(client, project.name, state.id, project.predictionType, images.filter((i) => i.goldenQuestion).map((i) => i.id));
+      const paths = new Map(images.map((i) => [i.id, i.filePath]));
+      await run.succeed(client, `predicted ${predicted} images with state v${state.version}${golden > 0 ? `; scored ${golden} golden question(s)` : ''}${unreadableSummary(unreadable, paths)}`);
+    });
+  } finally {
+    // Committed: nothing is left; failed or cancelled: the staged rows go, the old predictions stay.
+    await discardStagedPredictions(db, staging);
+  }
 }

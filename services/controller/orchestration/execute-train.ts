@@ -4,15 +4,16 @@ import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
 import type { LabelClass, ModelStateInfo, Project } from '../domain.js';
 import { inTransaction } from '../store/db.js';
-import { trainingImages } from '../store/images.js';
+import { recordImageReads, trainingImages } from '../store/images.js';
 import { completeTrainedState, deletePartialStates, partialStates, setCurrentState } from '../store/model-states.js';
 import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
-import { trainRound } from './distributed-train.js';
+import { trainRound, type RoundOutput, type RoundStore } from './distributed-train.js';
 import { jobHeader, toImageData } from './job-header.js';
 import { partsProgress } from './job-progress.js';
 import { jobState } from './job-state.js';
 import { dbRoundStore, roundState, type StoredRoundState } from './round-store.js';
+import { unreadableSummary } from './unreadable-report.js';
 
 interface TrainOptions { num_workers?: number; num_epochs?: number; image_ids?: string[]; from_scratch?: boolean }
 
@@ -89,6 +90,16 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
   let input: StoredRoundState | null = resumed.state ? roundState(db, resumed.state) : base && roundState(db, base);
   // The bar spans all rounds: a round's share is the most work any round reported so far.
   let perRound = 0;
+  // Image id → why the model could not read it, as any shard of any round found.
+  const unreadable = new Map<string, string>();
+  const noting = (store: RoundStore<StoredRoundState>): RoundStore<StoredRoundState> => {
+    const note = (o: RoundOutput) => { for (const u of o.unreadable) unreadable.set(u.imageId, u.reason); };
+    return {
+      storedShard: (index) => store.storedShard(index),
+      saveShard: (index, o) => { note(o); return store.saveShard(index, o); },
+      saveRound: (o) => { note(o); return store.saveRound(o); },
+    };
+  };
   for (let round = resumed.round + 1; round <= rounds; round++) {
     const report = partsProgress((done, total, message) => {
       perRound = Math.max(perRound, total);
@@ -97,10 +108,10 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     input = await trainRound({
       dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
       header, images: data, input: input?.state ?? null, numWorkers,
-      store: dbRoundStore(db, {
+      store: noting(dbRoundStore(db, {
         project: project.name, modelLibrary: project.settings.modelLibrary, part: { jobId: job.id, round, inputs }, inputId: input?.info.id ?? null,
         stored: round === resumed.round + 1 ? resumed.shards : new Map(),
-      }),
+      })),
       // Every event counts, a part's final one too: it carries done == total even when the throttle swallowed the last report.
       onProgress: (part, parts, e) => report(part, part === parts ? 'averaging' : `shard ${part + 1}/${parts}`, e),
     });
@@ -113,6 +124,10 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     const info = await completeTrainedState(client, project.name, trained.info.id, base?.id ?? null);
     await setCurrentState(client, project.name, info.id);
     await resetAnnotationsSinceTraining(client, project.name);
-    await run.succeed(client, `trained state v${info.version} on ${info.numImages} images with ${Math.min(numWorkers, images.length)} worker(s) in ${rounds} round(s)`);
+    // Marked, not cleared: a shard reused from an earlier run of the job did not say which images it could read.
+    const failures = [...unreadable].map(([imageId, reason]) => ({ imageId, reason }));
+    await recordImageReads(client, project.name, [], failures);
+    const paths = new Map(images.map((i) => [i.id, i.filePath]));
+    await run.succeed(client, `trained state v${info.version} on ${info.numImages} images with ${Math.min(numWorkers, images.length)} worker(s) in ${rounds} round(s)${unreadableSummary(failures, paths)}`);
   }));
 }

@@ -13,6 +13,7 @@ interface ImageRow {
   added_at: Date;
   last_viewed_at: Date | null;
   golden_question: boolean;
+  unreadable_reason: string;
   annotation_count: number;
   has_predictions: boolean;
 }
@@ -29,6 +30,7 @@ const toImage = (r: ImageRow): Image => ({
   goldenQuestion: r.golden_question,
   annotationCount: r.annotation_count,
   hasPredictions: r.has_predictions,
+  unreadableReason: r.unreadable_reason,
 });
 
 /** Images with their annotation count and whether the current state predicted them. `$1` is the project. */
@@ -44,18 +46,43 @@ export interface NewImage {
   sizeBytes: number;
   width: number;
   height: number;
+  /** Why the FileServer could not read it as an image; absent or '' when it could. */
+  unreadableReason?: string;
 }
 
 /** Inserts the images whose path the project does not know yet; returns how many were added. */
 export async function insertImages(db: Db, project: string, images: readonly NewImage[]): Promise<number> {
   if (images.length === 0) return 0;
   const { rowCount } = await db.query(
-    `INSERT INTO images (project, file_path, size_bytes, width, height)
-     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[])
+    `INSERT INTO images (project, file_path, size_bytes, width, height, unreadable_reason)
+     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::text[])
      ON CONFLICT (project, file_path) DO NOTHING`,
-    [project, images.map((i) => i.filePath), images.map((i) => i.sizeBytes), images.map((i) => i.width), images.map((i) => i.height)],
+    [project, images.map((i) => i.filePath), images.map((i) => i.sizeBytes), images.map((i) => i.width), images.map((i) => i.height),
+      images.map((i) => i.unreadableReason ?? '')],
   );
   return rowCount ?? 0;
+}
+
+/** An image a job could not read, and why. */
+export interface ImageReadFailure {
+  imageId: string;
+  reason: string;
+}
+
+/**
+ * What a job found reading images: `unreadable` ones get their reason, every
+ * other image of `read` loses any earlier one (its file was fixed). One statement.
+ */
+export async function recordImageReads(db: Db, project: string, read: readonly string[], unreadable: readonly ImageReadFailure[]): Promise<void> {
+  const reasons = new Map(unreadable.map((u) => [u.imageId, u.reason]));
+  const ids = [...new Set([...read, ...reasons.keys()])];
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE images i SET unreadable_reason = u.reason
+     FROM unnest($2::uuid[], $3::text[]) AS u(id, reason)
+     WHERE i.id = u.id AND i.project = $1 AND i.unreadable_reason IS DISTINCT FROM u.reason`,
+    [project, ids, ids.map((id) => reasons.get(id) ?? '')],
+  );
 }
 
 /** Which of `paths` the project already has. */

@@ -44,6 +44,12 @@ const toPrediction = (r: PredictionRow): Prediction => ({
 
 const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
+/** The columns a stored prediction is written with, in values() order after image_id and state_id. */
+const COLUMNS = [
+  'image_id', 'state_id', 'label_class_id', 'kind', 'confidence', 'logits', 'priority', 'x', 'y', 'width', 'height',
+  'seg_width', 'seg_height', 'label_map', 'confidence_map', 'logits_map', 'num_classes',
+].join(', ');
+
 function values(p: PredictionInput): unknown[] {
   const g = p.geometry;
   const xy = g.kind === 'point' || g.kind === 'box' ? [g.x, g.y] : [null, null];
@@ -54,30 +60,95 @@ function values(p: PredictionInput): unknown[] {
   return [p.labelClassId, g.kind, p.confidence, p.logits, p.priority, ...xy, ...wh, ...seg];
 }
 
+/** Rows per INSERT (17 parameters each, far below Postgres's 65535), and the map bytes one statement carries at most. */
+const ROWS_PER_INSERT = 1000;
+const BYTES_PER_INSERT = 64 * 1024 ** 2;
+
+const rowBytes = (row: readonly unknown[]): number => row.reduce<number>((n, v) => n + (Buffer.isBuffer(v) ? v.length : 16), 0);
+
+/** Multi-row INSERTs of `rows` into `table`, as few statements as the limits above allow. */
+async function insertRows(client: Db, table: 'predictions' | 'staged_predictions', columns: string, rows: readonly unknown[][]): Promise<void> {
+  for (let start = 0; start < rows.length;) {
+    let end = start + 1;
+    let size = rowBytes(rows[start]!);
+    while (end < rows.length && end - start < ROWS_PER_INSERT && size + rowBytes(rows[end]!) <= BYTES_PER_INSERT) size += rowBytes(rows[end++]!);
+    const chunk = rows.slice(start, end);
+    const width = chunk[0]!.length;
+    const tuples = chunk.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+    await client.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, chunk.flat());
+    start = end;
+  }
+}
+
+const rowsOf = (stateId: string, images: readonly ImagePredictions[], extra: readonly unknown[] = []): unknown[][] =>
+  images.flatMap(({ imageId, predictions }) => predictions.map((p) => [imageId, stateId, ...values(p), ...extra]));
+
 /**
- * Stores a state's predictions of some images. Idempotent per (state, image):
- * an image's earlier predictions of this state are replaced, so a retried
- * inference job does not duplicate them. State and images must be the project's.
+ * Stores a state's predictions of some images at once (seeding, tests; an
+ * inference run stages and commits instead). Idempotent per (state, image):
+ * those images' earlier predictions of this state are replaced. State and
+ * images must be the project's.
  */
 export function insertPredictions(db: Db, project: string, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
   return inTransaction(db, async (client) => {
     await getState(client, project, stateId);
     await imagesByIds(client, project, images.map((i) => i.imageId));
-    let n = 0;
-    for (const { imageId, predictions } of images) {
-      await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = $2', [stateId, imageId]);
-      for (const p of predictions) {
-        await client.query(
-          `INSERT INTO predictions (image_id, state_id, label_class_id, kind, confidence, logits, priority, x, y, width, height,
-             seg_width, seg_height, label_map, confidence_map, logits_map, num_classes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-          [imageId, stateId, ...values(p)],
-        );
-        n++;
-      }
-    }
-    return n;
+    await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, images.map((i) => i.imageId)]);
+    const rows = rowsOf(stateId, images);
+    await insertRows(client, 'predictions', COLUMNS, rows);
+    return rows.length;
   });
+}
+
+/*
+ * An inference run replaces a state's predictions atomically: its predictions
+ * are staged under the run's id as they arrive (invisible to every reader:
+ * ListPredictions, StreamPredictions, NextBatch, ranking, golden scoring read
+ * `predictions` only), and the run's end moves them into `predictions` in the
+ * transaction that completes the job, deleting the state's earlier predictions
+ * of the run's images. A failed or cancelled run discards its staged rows and
+ * leaves the old set as it was.
+ */
+
+/** One execution of an inference job: a resumed job is a new run, so two runs of a job never share staged rows. */
+export interface StagingRun {
+  jobId: string;
+  runId: string;
+}
+
+/**
+ * Stages a run's predictions of some images, replacing what the run staged
+ * for them before (a shard retried on another worker sends them again).
+ */
+export function stagePredictions(db: Db, project: string, run: StagingRun, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
+  return inTransaction(db, async (client) => {
+    await getState(client, project, stateId);
+    await imagesByIds(client, project, images.map((i) => i.imageId));
+    await client.query('DELETE FROM staged_predictions WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, images.map((i) => i.imageId)]);
+    const rows = rowsOf(stateId, images, [run.runId, run.jobId]);
+    await insertRows(client, 'staged_predictions', `${COLUMNS}, run_id, job_id`, rows);
+    return rows.length;
+  });
+}
+
+/**
+ * The run's staged predictions become the state's predictions of `imageIds`
+ * (the run's images: one it predicted nothing for, or could not read, is left
+ * with none). Call inside the transaction that completes the job.
+ */
+export async function commitStagedPredictions(client: Db, run: StagingRun, stateId: string, imageIds: readonly string[]): Promise<void> {
+  const ids = [...imageIds];
+  await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, ids]);
+  await client.query(
+    `INSERT INTO predictions (id, ${COLUMNS}) SELECT id, ${COLUMNS} FROM staged_predictions
+     WHERE run_id = $1 AND state_id = $2 AND image_id = ANY($3)`, [run.runId, stateId, ids]);
+  // The job is done: what earlier runs of it left (a controller that crashed mid-run) goes too.
+  await client.query('DELETE FROM staged_predictions WHERE job_id = $1', [run.jobId]);
+}
+
+/** Drops what a run staged (it failed, or was committed). */
+export async function discardStagedPredictions(db: Db, run: StagingRun): Promise<void> {
+  await db.query('DELETE FROM staged_predictions WHERE run_id = $1', [run.runId]);
 }
 
 /** Sets the priorities a ranker assigned, by prediction id, within one state of the project. */

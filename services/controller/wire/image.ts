@@ -13,6 +13,7 @@ export const imageToProto = (i: Image): ProtoImage => ({
   annotationCount: i.annotationCount,
   hasPredictions: i.hasPredictions,
   goldenQuestion: i.goldenQuestion,
+  unreadableReason: i.unreadableReason,
 });
 
 export const labelClassToProto = (c: LabelClass): ProtoLabelClass => ({ ...c });

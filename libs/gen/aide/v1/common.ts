@@ -237,6 +237,13 @@ export interface Image {
   hasPredictions: boolean;
   /** A golden question: an image with known answers used to check annotators and models. */
   goldenQuestion: boolean;
+  /**
+   * Why the image cannot be read (missing, not an image), as registration or
+   * the last job that tried to read it found; empty while it is readable.
+   * Jobs still try it (the file may have been replaced since) and report it
+   * while it stays unreadable; an inference job that reads it clears it.
+   */
+  unreadableReason: string;
 }
 
 /** Relative to the image: x, y in [0, 1]. */
@@ -1072,6 +1079,7 @@ function createBaseImage(): Image {
     annotationCount: 0,
     hasPredictions: false,
     goldenQuestion: false,
+    unreadableReason: "",
   };
 }
 
@@ -1109,6 +1117,9 @@ export const Image: MessageFns<Image> = {
     }
     if (message.goldenQuestion !== false) {
       writer.uint32(88).bool(message.goldenQuestion);
+    }
+    if (message.unreadableReason !== "") {
+      writer.uint32(98).string(message.unreadableReason);
     }
     return writer;
   },
@@ -1214,6 +1225,14 @@ export const Image: MessageFns<Image> = {
             message.goldenQuestion = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.unreadableReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1267,6 +1286,11 @@ export const Image: MessageFns<Image> = {
         : isSet(object.golden_question)
         ? globalThis.Boolean(object.golden_question)
         : false,
+      unreadableReason: isSet(object.unreadableReason)
+        ? globalThis.String(object.unreadableReason)
+        : isSet(object.unreadable_reason)
+        ? globalThis.String(object.unreadable_reason)
+        : "",
     };
   },
 
@@ -1305,6 +1329,9 @@ export const Image: MessageFns<Image> = {
     if (message.goldenQuestion !== false) {
       obj.goldenQuestion = message.goldenQuestion;
     }
+    if (message.unreadableReason !== "") {
+      obj.unreadableReason = message.unreadableReason;
+    }
     return obj;
   },
 
@@ -1324,6 +1351,7 @@ export const Image: MessageFns<Image> = {
     message.annotationCount = object.annotationCount ?? 0;
     message.hasPredictions = object.hasPredictions ?? false;
     message.goldenQuestion = object.goldenQuestion ?? false;
+    message.unreadableReason = object.unreadableReason ?? "";
     return message;
   },
 };

@@ -69,13 +69,24 @@ export interface TrainRequest {
   } | undefined;
 }
 
+/**
+ * An image the model could not read (missing, not an image) and why: the
+ * job reports it and the controller marks the image unreadable.
+ */
+export interface UnreadableImage {
+  imageId: string;
+  reason: string;
+}
+
 /** Sent once, before the output state's chunks. */
 export interface TrainResult {
   stateSize: number;
   stats: { [key: string]: number };
+  /** Images the state was trained on: those sent less the unreadable ones. */
   numImages: number;
   /** Label-class id → output index of the new state. */
   labelClassMap: { [key: string]: number };
+  unreadable: UnreadableImage[];
 }
 
 export interface TrainResult_StatsEntry {
@@ -109,7 +120,9 @@ export interface InferenceResponse {
    * of a large image): the encoding of its ImagePredictions as consecutive
    * chunks, nothing else in between.
    */
-  { $case: "predictionsChunk"; value: BlobChunk } | undefined;
+  { $case: "predictionsChunk"; value: BlobChunk } | //
+  /** An image the model could not read, in place of its predictions. */
+  { $case: "unreadable"; value: UnreadableImage } | undefined;
 }
 
 /** A piece of the index-th input state of an averaging job. */
@@ -727,8 +740,97 @@ export const TrainRequest: MessageFns<TrainRequest> = {
   },
 };
 
+function createBaseUnreadableImage(): UnreadableImage {
+  return { imageId: "", reason: "" };
+}
+
+export const UnreadableImage: MessageFns<UnreadableImage> = {
+  encode(message: UnreadableImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageId !== "") {
+      writer.uint32(10).string(message.imageId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnreadableImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnreadableImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnreadableImage {
+    return {
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: UnreadableImage): unknown {
+    const obj: any = {};
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnreadableImage>, I>>(base?: I): UnreadableImage {
+    return UnreadableImage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnreadableImage>, I>>(object: I): UnreadableImage {
+    const message = createBaseUnreadableImage();
+    message.imageId = object.imageId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
 function createBaseTrainResult(): TrainResult {
-  return { stateSize: 0, stats: {}, numImages: 0, labelClassMap: {} };
+  return { stateSize: 0, stats: {}, numImages: 0, labelClassMap: {}, unreadable: [] };
 }
 
 export const TrainResult: MessageFns<TrainResult> = {
@@ -745,6 +847,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     globalThis.Object.entries(message.labelClassMap).forEach(([key, value]: [string, number]) => {
       TrainResult_LabelClassMapEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.unreadable) {
+      UnreadableImage.encode(v!, writer.uint32(42).fork()).join();
+    }
     return writer;
   },
 
@@ -797,6 +902,14 @@ export const TrainResult: MessageFns<TrainResult> = {
             if (entry4.value !== undefined) {
               message.labelClassMap[entry4.key] = entry4.value;
             }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.unreadable.push(UnreadableImage.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -864,6 +977,9 @@ export const TrainResult: MessageFns<TrainResult> = {
           {},
         )
         : {},
+      unreadable: globalThis.Array.isArray(object?.unreadable)
+        ? object.unreadable.map((e: any) => UnreadableImage.fromJSON(e))
+        : [],
     };
   },
 
@@ -893,6 +1009,9 @@ export const TrainResult: MessageFns<TrainResult> = {
         });
       }
     }
+    if (message.unreadable?.length) {
+      obj.unreadable = message.unreadable.map((e) => UnreadableImage.toJSON(e));
+    }
     return obj;
   },
 
@@ -921,6 +1040,7 @@ export const TrainResult: MessageFns<TrainResult> = {
       },
       {},
     );
+    message.unreadable = object.unreadable?.map((e) => UnreadableImage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1361,6 +1481,9 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "predictionsChunk":
         BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
         break;
+      case "unreadable":
+        UnreadableImage.encode(message.payload.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1402,6 +1525,14 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
             message.payload = { $case: "predictionsChunk", value: BlobChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payload = { $case: "unreadable", value: UnreadableImage.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1424,6 +1555,8 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
         ? { $case: "predictionsChunk", value: BlobChunk.fromJSON(object.predictionsChunk) }
         : isSet(object.predictions_chunk)
         ? { $case: "predictionsChunk", value: BlobChunk.fromJSON(object.predictions_chunk) }
+        : isSet(object.unreadable)
+        ? { $case: "unreadable", value: UnreadableImage.fromJSON(object.unreadable) }
         : undefined,
     };
   },
@@ -1436,6 +1569,8 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       obj.predictions = ImagePredictions.toJSON(message.payload.value);
     } else if (message.payload?.$case === "predictionsChunk") {
       obj.predictionsChunk = BlobChunk.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "unreadable") {
+      obj.unreadable = UnreadableImage.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1461,6 +1596,12 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "predictionsChunk": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "predictionsChunk", value: BlobChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "unreadable": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "unreadable", value: UnreadableImage.fromPartial(object.payload.value) };
         }
         break;
       }
