@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryBus } from '../../libs/bus/index.js';
 import { AnnotationType, JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import { watchJob } from '../../services/controller/api/job-watch.js';
-import { appendJobEvent } from '../../services/controller/store/job-events.js';
+import { appendJobEvents } from '../../services/controller/store/job-events.js';
 import { createJob, updateJob } from '../../services/controller/store/jobs.js';
 import { jobEventFromProto } from '../../services/controller/wire/job.js';
 import { controllerTargets, type ControllerClient } from './harness.js';
@@ -46,7 +46,7 @@ for (const target of await controllerTargets()) {
     assert.equal(late.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);
 
     // The orchestrator records the events and the outcome; a bus that lost them (restarted) is not waited on.
-    for (const e of earlySeen) await appendJobEvent(pool, job.id, jobEventFromProto(e)!);
+    await appendJobEvents(pool, job.id, earlySeen.map((e) => jobEventFromProto(e)!));
     const finished = await updateJob(pool, job.id, { state: 'succeeded', finishedAt: new Date() });
     const replayed = [];
     for await (const e of watchJob(pool, new MemoryBus(), finished, AbortSignal.timeout(5000))) replayed.push(e);
