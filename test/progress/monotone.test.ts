@@ -4,17 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { migrate } from '../../libs/db/index.js';
 import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import { progressReporter } from '../../libs/progress/reporter.js';
 import type { Orchestra } from '../../services/controller/orchestration/context.js';
 import { executeWorkflow, type Executor } from '../../services/controller/orchestration/execute-workflow.js';
 import { partsProgress } from '../../services/controller/orchestration/job-progress.js';
-import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
 import { inTransaction } from '../../services/controller/store/db.js';
 import { createJob } from '../../services/controller/store/jobs.js';
-import { insertProject, getProject } from '../../services/controller/store/projects.js';
-import { databaseTargets, withTestSchema } from '../support/postgres.js';
+import { getProject } from '../../services/controller/store/projects.js';
+import { controllerDb } from '../support/controller-db.js';
 
 /** Every event's fraction is at least the one before. */
 function assertMonotone(events: Array<Pick<ProgressEvent, 'done' | 'total'>>): void {
@@ -62,19 +60,8 @@ test('a shard retried from the start does not send the summed bar back', () => {
 });
 
 test('a workflow reports one bar over its steps, whatever its children count', async (t) => {
-  const targets = await databaseTargets();
-  const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
-  if (!database) return;
-  const db = database.pool;
-  await migrate(db, CONTROLLER_MIGRATIONS);
-  await insertProject(db, {
-    name: 'wf', displayName: '', annotationType: 'labels', predictionType: 'labels',
-    settings: {
-      modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '',
-      autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 },
-      ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
-    },
-  });
+  const db = await controllerDb(t, 'wf');
+  if (!db) return;
   const job = await createJob(db, { project: 'wf', kind: 'workflow', options: {} });
   // Children counting different things: 10 images then 5 batches; 3 images; 2 waits and 2 images.
   const counting = (...phases: number[]): Executor => async (_orchestra, run) => {
