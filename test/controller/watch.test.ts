@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { MemoryBus, type BusEvent, type EventBus } from '../../libs/bus/index.js';
+import { MemoryBus, NatsBus, PublishQueue, type BusEvent, type EventBus } from '../../libs/bus/index.js';
 import { AnnotationType, JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import { watchJob } from '../../services/controller/api/job-watch.js';
 import { appendJobEvents } from '../../services/controller/store/job-events.js';
@@ -9,6 +9,8 @@ import { createJob, updateJob } from '../../services/controller/store/jobs.js';
 import { jobEventFromProto } from '../../services/controller/wire/job.js';
 import type { Job } from '../../services/controller/domain.js';
 import { controllerDb } from '../support/controller-db.js';
+import { uniquePrefix } from '../support/nats.js';
+import { ownNats } from '../support/own-nats.js';
 import { controllerTargets, type ControllerClient } from './harness.js';
 
 const noSettings = { modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '', autoTrain: undefined, ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0 };
@@ -131,4 +133,43 @@ test('WatchJob: once the bus is back the watch follows it again, skipping what i
   }
   assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
   assert.equal(seen.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, 'the terminal event came from the bus');
+});
+
+test('WatchJob on a real NATS killed mid-job: the log carries the watch, the bus takes over again when NATS is back', async (t) => {
+  const db = await controllerDb(t, 'wb');
+  if (!db) return;
+  const nats = await ownNats(t);
+  const bus = await NatsBus.connect({ natsUrl: nats.url, subjectPrefix: uniquePrefix(), connection: { reconnectTimeWait: 100 } });
+  const stop = new AbortController();
+  try {
+    const job = await updateJob(db, (await createJob(db, { project: 'wb', kind: 'train', options: {} })).id, { state: 'running' });
+    const logged = (seq: number) => appendJobEvents(db, job.id, [jobEventFromProto(progressEvent(job.id, seq))!]);
+    const seen: ProgressEvent[] = [];
+    const arrivals = new Map<number, () => void>();
+    const got = (seq: number): Promise<void> => new Promise((resolve) => { if (seen.some((e) => e.seq === seq)) resolve(); else arrivals.set(seq, resolve); });
+    const watching = (async () => {
+      for await (const e of watchJob(db, bus, job, stop.signal, fast)) {
+        seen.push(e);
+        arrivals.get(e.seq)?.();
+      }
+    })();
+    await logged(1);
+    await bus.publish(progressEvent(job.id, 1));
+    await got(1);
+    await nats.kill();
+    for (const seq of [2, 3]) await logged(seq);
+    await got(3);
+    await nats.start();
+    // Only on the bus now: these can reach the watcher only by the bus (through a queue, as the controller publishes:
+    // the first publishes after the restart may time out).
+    const queue = new PublishQueue(bus, { minRetryMs: 50, maxRetryMs: 500 });
+    queue.publish(progressEvent(job.id, 4));
+    queue.publish(progressEvent(job.id, 5, JobState.JOB_STATE_SUCCEEDED));
+    await watching;
+    assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3, 4, 5]);
+    assert.equal(seen.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);
+  } finally {
+    stop.abort();
+    await bus.close();
+  }
 });
