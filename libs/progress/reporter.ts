@@ -24,16 +24,17 @@ export function progressReporter(opts: {
   workerId: string;
   emit: (event: ProgressEvent) => void;
   maxPerSecond?: number;
+  /** Where an earlier run of the job left its bar (a resumed job): the bar goes on from there, not back. */
+  resumeFrom?: { done: number; total: number };
 }): ProgressReporter {
   const interval = 1000 / (opts.maxPerSecond ?? 10);
   let seq = 0;
   let lastEmit = -Infinity;
   let pending: ProgressEvent | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let done = 0;
-  let total = 0;
   let ended = false;
   const forward = monotoneProgress();
+  let { done, total } = forward(opts.resumeFrom?.done ?? 0, opts.resumeFrom?.total ?? 0);
 
   const make = (state: JobState, modelState: string, message: string): ProgressEvent => ({
     jobId: opts.jobId, project: opts.project, workerId: opts.workerId, state, modelState, message,

@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import { createLogger } from '../../libs/log.js';
 import { progressReporter } from '../../libs/progress/reporter.js';
 import type { Orchestra } from '../../services/controller/orchestration/context.js';
 import { executeWorkflow, type Executor } from '../../services/controller/orchestration/execute-workflow.js';
-import { partsProgress } from '../../services/controller/orchestration/job-progress.js';
+import { jobProgress, partsProgress } from '../../services/controller/orchestration/job-progress.js';
+import { appendJobEvents, jobEvents } from '../../services/controller/store/job-events.js';
+import { jobEventFromProto } from '../../services/controller/wire/job.js';
 import { inTransaction } from '../../services/controller/store/db.js';
 import { createJob } from '../../services/controller/store/jobs.js';
 import { getProject } from '../../services/controller/store/projects.js';
@@ -81,4 +84,20 @@ test('a workflow reports one bar over its steps, whatever its children count', a
   const last = seen.at(-1)!;
   assert.equal(last.done, last.total, 'the last step\'s end fills the bar');
   assert.ok(seen.some((e) => e.done > 0 && e.done < last.total / 3), 'the first step moves the bar within its share');
+});
+
+test('a job resumed after a controller restart goes on from its bar, in sequence after its events', async (t) => {
+  const db = await controllerDb(t, 'wf');
+  if (!db) return;
+  const job = await createJob(db, { project: 'wf', kind: 'train', options: {} });
+  const before = { jobId: job.id, project: 'wf', workerId: 'controller', state: JobState.JOB_STATE_RUNNING, modelState: 'PROGRESS', message: 'round 2/4', done: 50, total: 100, time: new Date(), seq: 7 };
+  await appendJobEvents(db, job.id, [jobEventFromProto(before)!]);
+  const published: ProgressEvent[] = [];
+  const progress = await jobProgress({ db, publisher: { publish: (e) => published.push(e) }, logger: createLogger('test', 'silent'), jobId: job.id, project: 'wf' });
+  progress.report(JobState.JOB_STATE_RUNNING, 'resumed (attempt 2)');
+  progress.updateState('PROGRESS', 'round 2/4, shard 1/2, training', 2, 100);
+  progress.flush();
+  await progress.flushed();
+  assert.deepEqual(published.map((e) => [e.seq, e.done, e.total]), [[8, 50, 100], [9, 50, 100]]);
+  assert.deepEqual((await jobEvents(db, job.id)).map((e) => [e.seq, e.done]), [[7, 50], [8, 50], [9, 50]], 'the log has them, in one sequence');
 });

@@ -19,18 +19,19 @@ const MAX_UNWRITTEN = 256;
  * watchers, fire-and-forget through the publisher's queue) and to job_events
  * (for replay, and for watchers while the bus is down) and the job row. Neither
  * waits on the other, and the job waits on neither. Sequence numbers continue
- * after events a previous run of the job persisted, so a watcher's sequence
- * stays ordered across a controller restart. `flushed()` resolves once the
+ * after events a previous run of the job persisted, and its bar goes on from
+ * where that run left it, so a watcher's sequence stays ordered (and its bar
+ * does not go back) across a controller restart. `flushed()` resolves once the
  * database has every event reported so far.
  */
 export async function jobProgress(opts: { db: pg.Pool; publisher: ProgressPublisher; logger: Logger; jobId: string; project: string }): Promise<ProgressReporter & { flushed(): Promise<void> }> {
-  const previous = await jobEvents(opts.db, opts.jobId);
-  const offset = previous.at(-1)?.seq ?? 0;
+  const last = (await jobEvents(opts.db, opts.jobId)).at(-1);
+  const offset = last?.seq ?? 0;
   // Taken inside the job's span: its events on the bus link to the job's trace.
   const headers = traceHeaders();
   const log = eventLog(opts);
   const reporter = progressReporter({
-    jobId: opts.jobId, project: opts.project, workerId: CONTROLLER_WORKER_ID,
+    jobId: opts.jobId, project: opts.project, workerId: CONTROLLER_WORKER_ID, resumeFrom: last,
     emit: (event: ProgressEvent) => {
       const e = { ...event, seq: event.seq + offset };
       log.add(e);
