@@ -131,12 +131,14 @@ export class PublishQueue implements ProgressPublisher {
       const item = lane.queue[0]!;
       try {
         await this.bus.publish(item.event, item.opts);
+        if (this.#closed) return; // close() has counted and dropped what was left
         if (this.#failing) this.opts.logger?.info('progress events reach the bus again');
         this.#failing = false;
         retryMs = this.#minRetryMs;
         // The item stays queued (and counted) while in flight; a cap may have dropped it meanwhile.
         if (lane.queue[0] === item) { lane.queue.shift(); this.#queued--; }
       } catch (err) {
+        if (this.#closed) return;
         if (!this.#failing) this.opts.logger?.warn({ err, jobId: item.event.jobId }, 'progress events cannot be published: queued and retried');
         this.#failing = true;
         // While it failed, newer events may have superseded it: drop what they say better.
