@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminalState, type EventBus } from '../../../libs/bus/index.js';
 import { Channel } from '../../../libs/bus/channel.js';
+import { isAideError } from '../../../libs/errors.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import { TERMINAL_JOB_STATES, type Job } from '../domain.js';
 import type { Db } from '../store/db.js';
@@ -95,8 +96,9 @@ async function* followJob(db: Db, bus: EventBus, job: Job, signal: AbortSignal, 
         // The row ends a moment before its terminal event is written: one more read's grace, then the row speaks.
         if (rowEnded && TERMINAL_JOB_STATES.has(row.state)) inbox.push({ ...finalEvent(row), seq: lastSeq + 1 });
         rowEnded = TERMINAL_JOB_STATES.has(row.state);
-      } catch {
-        // The database is the controller's own: a failed read is tried again at the next poll.
+      } catch (err) {
+        // A job deleted meanwhile (its project was) ends the watch; any other failed read is tried again.
+        if (isAideError(err, 'NOT_FOUND')) return inbox.fail(err);
       }
     }
   };
