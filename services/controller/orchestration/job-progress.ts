@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { dropSuperseded, type ProgressPublisher } from '../../../libs/bus/index.js';
 import type { JobState as ProtoJobState, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
@@ -13,6 +14,8 @@ export const CONTROLLER_WORKER_ID = 'controller';
 
 /** Events waiting for the database beyond which superseded ones are dropped (it fell far behind). */
 const MAX_UNWRITTEN = 256;
+/** Tries of one batch's writes before its events are given up (loudly). */
+const WRITE_ATTEMPTS = 3;
 
 /**
  * Progress of one controller-level job: throttled events to the bus (for
@@ -53,11 +56,19 @@ function eventLog(opts: { db: pg.Pool; logger: Logger; jobId: string }): { add(e
     while (unwritten.length > 0) {
       const batch = unwritten.splice(0);
       const last = batch.at(-1)!;
-      try {
-        await appendJobEvents(opts.db, opts.jobId, batch.flatMap((e) => jobEventFromProto(e) ?? []));
-        await recordProgress(opts.db, opts.jobId, { done: last.done, total: last.total, message: last.message });
-      } catch (err) {
-        opts.logger.warn({ err, jobId: opts.jobId, events: batch.length }, 'job progress not recorded');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // Idempotent (a repeated seq is ignored), so a retry after a lost answer is safe.
+          await appendJobEvents(opts.db, opts.jobId, batch.flatMap((e) => jobEventFromProto(e) ?? []));
+          await recordProgress(opts.db, opts.jobId, { done: last.done, total: last.total, message: last.message });
+          break;
+        } catch (err) {
+          if (attempt === WRITE_ATTEMPTS) {
+            opts.logger.error({ err, jobId: opts.jobId, events: batch.length }, 'job progress not recorded');
+            break;
+          }
+          await sleep(100 * attempt);
+        }
       }
     }
     writing = undefined;
