@@ -12,7 +12,7 @@
  *   node --import tsx bench/telemetry/transfer-overhead.ts [size=200000000] [rounds=5] [batches=7]
  */
 import { randomFillSync } from 'node:crypto';
-import { MemoryBus } from '../../libs/bus/index.js';
+import { MemoryBus, PublishQueue } from '../../libs/bus/index.js';
 import { Config } from '../../libs/config/config.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
 import { implement, logging, startServer, tracing, type Middleware } from '../../libs/grpc/index.js';
@@ -34,7 +34,7 @@ const logger = createLogger('bench', 'silent');
 const bus = new MemoryBus();
 const registry = await loadRegistry({ builtins: [FixtureModel], logger });
 const deps = {
-  workerId: 'bench', registry, bus, logger, config: Config.load({ text: '', env: {} }), dbConnector: noDatabase,
+  workerId: 'bench', registry, progress: new PublishQueue(bus, { logger }), logger, config: Config.load({ text: '', env: {} }), dbConnector: noDatabase,
   fileSource: () => noFiles, maxStateBytes: 2 * size, backend: { name: 'cpu', gpu: false },
 };
 

@@ -1,6 +1,7 @@
 export * from './bus.js';
 export * from './subjects.js';
 export { MemoryBus, type MemoryBusOptions } from './memory-bus.js';
+export { PublishQueue, dropSuperseded, type ProgressPublisher, type PublishQueueOptions } from './publish-queue.js';
 export { NatsBus, type NatsBusOptions, ensureStream, progressStreamConfig } from './nats-bus.js';
 
 import type { EventBus } from './bus.js';

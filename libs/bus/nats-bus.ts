@@ -120,7 +120,10 @@ export class NatsBus implements EventBus {
       hdrs = natsHeaders();
       for (const [k, v] of entries) hdrs.set(k, v);
     }
-    await this.js.publish(subject, ProgressEvent.encode(event).finish(), hdrs ? { headers: hdrs } : undefined);
+    // A retried publish whose first ack was lost (NATS restarting) is stored once: the server
+    // drops a repeated msgID within its duplicate window. The time tells a job's rerun from a retry.
+    const msgID = `${event.jobId}:${event.seq}:${event.time?.getTime() ?? 0}`;
+    await this.js.publish(subject, ProgressEvent.encode(event).finish(), { msgID, ...(hdrs && { headers: hdrs }) });
   }
 
   watch(project: string, jobId: string, opts: WatchOptions = {}): AsyncIterable<BusEvent> {

@@ -1,5 +1,6 @@
 import { JobState, type ProgressEvent } from '../gen/aide/v1/common.js';
 import type { UpdateState } from '../plugin/plugin.js';
+import { monotoneProgress } from './monotone.js';
 
 export interface ProgressReporter {
   /** The model's updateState(state, message, done, total). */
@@ -14,7 +15,8 @@ export interface ProgressReporter {
  * Turns updateState calls into ProgressEvents with a per-job sequence number,
  * throttled to at most `maxPerSecond` (the latest report wins; the last one is
  * always delivered, by report() or a trailing timer). A terminal report is
- * the last event: what comes after it is dropped.
+ * the last event: what comes after it is dropped. done/total never goes back
+ * (see monotoneProgress): a model's next phase or a retried part holds the bar.
  */
 export function progressReporter(opts: {
   jobId: string;
@@ -22,15 +24,17 @@ export function progressReporter(opts: {
   workerId: string;
   emit: (event: ProgressEvent) => void;
   maxPerSecond?: number;
+  /** Where an earlier run of the job left its bar (a resumed job): the bar goes on from there, not back. */
+  resumeFrom?: { done: number; total: number };
 }): ProgressReporter {
   const interval = 1000 / (opts.maxPerSecond ?? 10);
   let seq = 0;
   let lastEmit = -Infinity;
   let pending: ProgressEvent | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let done = 0;
-  let total = 0;
   let ended = false;
+  const forward = monotoneProgress();
+  let { done, total } = forward(opts.resumeFrom?.done ?? 0, opts.resumeFrom?.total ?? 0);
 
   const make = (state: JobState, modelState: string, message: string): ProgressEvent => ({
     jobId: opts.jobId, project: opts.project, workerId: opts.workerId, state, modelState, message,
@@ -50,8 +54,7 @@ export function progressReporter(opts: {
   return {
     updateState(state, message = '', d, t) {
       if (ended) return; // a model still reporting after its job ended (cancelled) must not reopen it
-      if (typeof d === 'number') done = d;
-      if (typeof t === 'number') total = t;
+      if (typeof d === 'number' || typeof t === 'number') ({ done, total } = forward(d ?? done, t ?? total));
       pending = make(JobState.JOB_STATE_RUNNING, state, message);
       const wait = lastEmit + interval - performance.now();
       if (wait <= 0) flush();

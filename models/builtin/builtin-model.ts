@@ -187,14 +187,18 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
       }
       return target === undefined ? [] : [{ id, filename: image.filename, target }];
     });
-    const { examples, unreadable } = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length));
+    // One bar for the whole step, loading then training: the batches' count is as planned before
+    // loading (an unreadable image only shortens it), so the bar never jumps back between the two.
+    const plannedBatches = this.settings.epochs * Math.ceil(usable.filter((u) => !isHeldOut(u.id, validationFraction, seed)).length / batchSize);
+    const { examples, unreadable } = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length + plannedBatches));
     const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
     const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
     if (training.length === 0) throw new Error('no readable annotated images to train on');
 
     const params = state.tensors.map((t) => Float32Array.from(t.data));
     return this.withPool(arch, async (pool) => {
-      const { trainLoss } = await trainLoop(pool, params, training, this.encoder(arch), { ...this.settings, size: arch.inputSize }, updateState, signal);
+      const afterLoading: UpdateState = (state, message, done = 0, total = 0) => updateState(state, message, usable.length + done, usable.length + total);
+      const { trainLoss } = await trainLoop(pool, params, training, this.encoder(arch), { ...this.settings, size: arch.inputSize }, afterLoading, signal);
       const outputs = await predictImages(pool, params, heldOut.map((e) => e.image), arch.inputSize, batchSize, signal);
       const stats: Record<string, number> = {
         images: training.length,

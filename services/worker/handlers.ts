@@ -1,14 +1,13 @@
 import { freemem } from 'node:os';
 import { cancelled, invalidField } from '../../libs/errors.js';
 import { toChunks } from '../../libs/blob/index.js';
-import type { EventBus } from '../../libs/bus/index.js';
+import type { ProgressPublisher } from '../../libs/bus/index.js';
 import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type {
   AverageStatesRequest, AverageStatesResponse, GetCapabilitiesResponse, InferenceRequest, InferenceResponse,
   JobHeader, TrainRequest, TrainResponse, TrainResult, UnreadableImage, WorkerServiceService,
 } from '../../libs/gen/aide/v1/worker.js';
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
-import type { Logger } from '../../libs/log.js';
 import type { TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
 import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
@@ -20,8 +19,8 @@ import type { JobSlots } from './slots.js';
 
 export interface WorkerDeps extends ModelFactoryDeps {
   workerId: string;
-  bus: EventBus;
-  logger: Logger;
+  /** Where job progress goes: fire-and-forget, so a slow or absent bus never holds a job up. */
+  progress: ProgressPublisher;
   slots: JobSlots;
   maxStateBytes: number;
   /** tfjs backend chosen at start. */
@@ -42,15 +41,15 @@ async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIter
   try {
     for await (const e of job.events) yield progress(e);
     yield* output(await job.result);
-    const last = await job.finish();
+    const last = job.finish();
     ended = true;
     yield progress(last);
   } catch (err) {
     ended = true;
-    throw await job.fail(err);
+    throw job.fail(err);
   } finally {
     // A cancelled call stops reading mid-stream: the job still ends, CANCELLED, on the bus.
-    if (!ended) await job.fail(cancelled('the caller stopped reading the job\'s stream'));
+    if (!ended) job.fail(cancelled('the caller stopped reading the job\'s stream'));
   }
 }
 
@@ -75,7 +74,7 @@ async function* inSlot<R>(slots: JobSlots, stream: () => AsyncIterable<R>): Asyn
 /** Plain functions behind WorkerService: stateless; everything arrives in the request. */
 export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerServiceService> {
   const jobOf = <T>(header: JobHeader, ctx: CallContext, work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>) =>
-    runJob<T>({ jobId: header.jobId, project: header.project, workerId: deps.workerId, bus: deps.bus, logger: deps.logger, signal: ctx.signal, work });
+    runJob<T>({ jobId: header.jobId, project: header.project, workerId: deps.workerId, progress: deps.progress, signal: ctx.signal, work });
   const limits = (ctx: CallContext) => ({ maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
 
   return {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createBus, type EventBus } from '../../libs/bus/index.js';
+import { createBus, PublishQueue, type EventBus } from '../../libs/bus/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
 import { implement, logging, tracing } from '../../libs/grpc/index.js';
@@ -34,6 +34,7 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
   const registry = overrides.registry ?? await loadRegistry({ extra: listSetting(config, 'Models', 'extra'), config, logger });
   const ownBus = overrides.bus === undefined;
   const bus = overrides.bus ?? await createBus(busOptions(config));
+  const progress = new PublishQueue(bus, { logger });
   const fileServerAddress = config.getProperty('AIWorker', 'fileserver', 'str', '');
   const mesh = meshClientOptions(config);
   if (!fileServerAddress && !overrides.fileSource) logger.warn('no [AIWorker] fileserver: models will find no files');
@@ -42,7 +43,7 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
   const workerId = config.getProperty('AIWorker', 'worker_id', 'str', '') || `${hostname()}-${process.pid}`;
   const slots = new JobSlots(config.getProperty('AIWorker', 'max_concurrent_jobs', 'int', 2));
   const handlers = workerHandlers({
-    workerId, registry, bus, logger, config,
+    workerId, registry, progress, config,
     dbConnector: overrides.dbConnector ?? noDatabase,
     fileSource,
     slots,
@@ -64,6 +65,8 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
       await server.shutdown(deadlineMs);
       unwatchSlots();
       await metrics?.close();
+      // Progress still queued for an unreachable bus gets a moment, not the whole drain.
+      await progress.close(Math.min(deadlineMs, 2000));
       if (ownBus) await bus.close();
     },
   };

@@ -1,11 +1,10 @@
 import { pushable } from 'it-pushable';
 import { AideError, cancelled } from '../../libs/errors.js';
 import { JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import type { EventBus } from '../../libs/bus/index.js';
-import type { Logger } from '../../libs/log.js';
+import type { ProgressPublisher } from '../../libs/bus/index.js';
 import type { UpdateState } from '../../libs/plugin/plugin.js';
 import { progressReporter, type ProgressReporter } from '../../libs/progress/reporter.js';
-import { tracedBus } from '../../libs/telemetry/traced-bus.js';
+import { traceHeaders } from '../../libs/telemetry/trace-headers.js';
 import { inSpan } from '../../libs/telemetry/tracer.js';
 
 export interface JobRun<T> {
@@ -13,37 +12,34 @@ export interface JobRun<T> {
   events: AsyncIterable<ProgressEvent>;
   /** The work's result; rejects with CANCELLED when the signal aborted it. */
   result: Promise<T>;
-  /** Reports the job's end (after the caller has sent the result) and waits until the bus has it. */
-  finish(): Promise<ProgressEvent>;
+  /** Reports the job's end (after the caller has sent the result); the bus gets it when it can. */
+  finish(): ProgressEvent;
   /** Reports the failure (FAILED or CANCELLED) and returns the error to throw. */
-  fail(err: unknown): Promise<AideError | Error>;
+  fail(err: unknown): AideError | Error;
 }
 
 /**
- * Runs one job's model work with progress going to the bus (in order) and to
- * the caller's stream, and the AbortSignal of the call handed to the model.
+ * Runs one job's model work with progress going to the caller's stream and,
+ * without waiting, to the bus (in order, through the publisher's queue), and
+ * the AbortSignal of the call handed to the model.
  */
 export function runJob<T>(opts: {
   jobId: string;
   project: string;
   workerId: string;
-  bus: EventBus;
-  logger: Logger;
+  progress: ProgressPublisher;
   signal: AbortSignal;
   work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>;
 }): JobRun<T> {
   const events = pushable<ProgressEvent>({ objectMode: true });
-  // Made inside the call's server span: the job's events on the bus link to the controller's trace.
-  const bus = tracedBus(opts.bus);
-  let published: Promise<void> = Promise.resolve();
+  // Taken inside the call's server span: the job's events on the bus link to the controller's trace.
+  const headers = traceHeaders();
   let last: ProgressEvent | undefined;
   const reporter: ProgressReporter = progressReporter({
     jobId: opts.jobId, project: opts.project, workerId: opts.workerId,
     emit: (event) => {
       last = event;
-      // Chained so the bus sees events in sequence order.
-      published = published.then(() => bus.publish(event)).catch((err: unknown) =>
-        opts.logger.warn({ err, jobId: opts.jobId }, 'progress event not published'));
+      opts.progress.publish(event, { headers });
       events.push(event);
     },
   });
@@ -63,16 +59,14 @@ export function runJob<T>(opts: {
   return {
     events,
     result,
-    async finish() {
+    finish() {
       reporter.report(JobState.JOB_STATE_SUCCEEDED, 'done');
-      await published;
       return last!;
     },
-    async fail(err) {
+    fail(err) {
       const wasCancelled = opts.signal.aborted;
       const message = err instanceof Error ? err.message : String(err);
       reporter.report(wasCancelled ? JobState.JOB_STATE_CANCELLED : JobState.JOB_STATE_FAILED, wasCancelled ? 'cancelled' : message);
-      await published;
       if (wasCancelled) return cancelled(`job ${opts.jobId} cancelled`);
       return err instanceof Error ? err : new AideError('INTERNAL', message);
     },

@@ -27,15 +27,24 @@ export const stateOf = (r: TrainResult) => (r instanceof Uint8Array ? r : r.stat
 
 /**
  * Runs a training that is aborted once it reports training batch `at`, and
- * checks it stops there with an AbortError, having reported batches 1…at.
+ * checks it stops there with an AbortError, having reported batches 1…at
+ * on a bar that never went back (loading, then training).
  */
 export async function expectStopsAtBatch(train: (update: UpdateState, signal: AbortSignal) => Promise<unknown>, at: number): Promise<void> {
   const controller = new AbortController();
   const batches: number[] = [];
-  const run = train((state, message, done) => {
+  // The step's bar counts the loaded images first: batch 1 is the first training report's done.
+  let loaded: number | undefined;
+  let fraction = 0;
+  const run = train((state, message, done, total) => {
+    if (done !== undefined && total) {
+      assert.ok(done / total >= fraction, `the bar went back: ${fraction} → ${done}/${total} (${message})`);
+      fraction = done / total;
+    }
     if (state === 'PROGRESS' && message?.startsWith('training')) {
-      batches.push(done!);
-      if (done === at) controller.abort();
+      loaded ??= done! - 1;
+      batches.push(done! - loaded);
+      if (done! - loaded === at) controller.abort();
     }
   }, controller.signal);
   await assert.rejects(run, { name: 'AbortError' });

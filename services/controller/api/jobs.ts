@@ -1,6 +1,6 @@
 import { JobState } from '../../../libs/gen/aide/v1/common.js';
 import type { WatchJobResponse } from '../../../libs/gen/aide/v1/controller.js';
-import { appendJobEvent, jobEvents } from '../store/job-events.js';
+import { appendJobEvents, jobEvents } from '../store/job-events.js';
 import * as store from '../store/jobs.js';
 import { getProject } from '../store/projects.js';
 import { jobEventFromProto, jobKindFromProto, jobStateFromProto, jobToProto } from '../wire/job.js';
@@ -19,8 +19,9 @@ export function jobHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
   const announceCancelled = async (job: Job) => {
     const seq = ((await jobEvents(pool, job.id)).at(-1)?.seq ?? 0) + 1;
     const event = { jobId: job.id, project: job.project, workerId: '', state: JobState.JOB_STATE_CANCELLED, modelState: '', message: 'cancelled while queued', done: job.done, total: job.total, time: new Date(), seq };
-    await appendJobEvent(pool, job.id, jobEventFromProto(event)!);
-    await bus.publish(event);
+    await appendJobEvents(pool, job.id, [jobEventFromProto(event)!]);
+    // The cancel is done and logged; watchers read the log while the bus is unreachable, so it is not waited on.
+    bus.publish(event).catch((err: unknown) => deps.logger.warn({ err, jobId: job.id }, 'cancel event not published'));
   };
 
   return {

@@ -10,10 +10,14 @@ export type Executor = (orchestra: Orchestra, run: JobRun) => Promise<void>;
 
 export const DEFAULT_STEPS: readonly StepKind[] = ['train', 'inference', 'rank'];
 
+/** Units of a workflow's bar per step: step i of n with its child at fraction f shows (i + f) · STEP_UNITS of n · STEP_UNITS. */
+export const STEP_UNITS = 1000;
+
 /**
  * A workflow runs its steps in order as child jobs. A step that already
  * succeeded (a run before a controller restart) is not run again; a failed
- * step fails the workflow, naming the step.
+ * step fails the workflow, naming the step. Its progress is one bar over all
+ * steps (the children count different things: images, batches, shards).
  */
 export async function executeWorkflow(orchestra: Orchestra, run: JobRun, executors: Record<StepKind, Executor>): Promise<void> {
   const { job, signal } = run;
@@ -32,13 +36,19 @@ export async function executeWorkflow(orchestra: Orchestra, run: JobRun, executo
       options: { num_workers: step.num_workers, num_epochs: step.num_epochs, ...(step.from_scratch ? { from_scratch: true } : {}) },
     });
     child = await updateJob(orchestra.db, child.id, { state: 'running', startedAt: new Date(), attempts: child.attempts + 1, error: '' });
-    run.progress.updateState('PROGRESS', `${label}: started`, i, steps.length);
+    const total = steps.length * STEP_UNITS;
+    run.progress.updateState('PROGRESS', `${label}: started`, i * STEP_UNITS, total);
     try {
       await executors[step.kind](orchestra, {
         ...run,
         job: child,
         progress: {
-          updateState: (state, message = '', done, total) => run.progress.updateState(state, `${label}: ${message}`, done, total),
+          updateState: (state, message = '', done, childTotal) => {
+            // A report without numbers (waiting for a worker) leaves the bar where it is.
+            if (done === undefined && childTotal === undefined) return run.progress.updateState(state, `${label}: ${message}`);
+            const fraction = childTotal ? Math.min((done ?? 0) / childTotal, 1) : 0;
+            run.progress.updateState(state, `${label}: ${message}`, i * STEP_UNITS + Math.floor(fraction * STEP_UNITS), total);
+          },
           report: () => {},
           flush: run.progress.flush,
         },

@@ -1,6 +1,6 @@
+import { PublishQueue } from '../../../libs/bus/index.js';
 import { JobState } from '../../../libs/gen/aide/v1/common.js';
 import { observeJob, type JobOutcome } from '../../../libs/telemetry/job-observer.js';
-import { tracedBus } from '../../../libs/telemetry/traced-bus.js';
 import type { Job, JobKind } from '../domain.js';
 import { getJob } from '../store/jobs.js';
 import { sweepPartialStates } from '../store/model-states.js';
@@ -40,8 +40,12 @@ export class JobRunner {
   #stopping = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Jobs' progress to the bus without waiting on it: a job runs at full speed while NATS is down. */
+  readonly #publisher: PublishQueue;
 
-  constructor(readonly orchestra: Orchestra, readonly settings: RunnerSettings) {}
+  constructor(readonly orchestra: Orchestra, readonly settings: RunnerSettings) {
+    this.#publisher = new PublishQueue(orchestra.bus, { logger: orchestra.logger });
+  }
 
   async start(): Promise<void> {
     // Intermediate training states left by a controller that died just as their job ended.
@@ -67,6 +71,8 @@ export class JobRunner {
     this.wake();
     for (const c of this.#active.values()) c.abort(new LeaseLostError('shutdown'));
     await this.#loop;
+    // Progress still queued for an unreachable bus gets a moment; job_events has it all.
+    await this.#publisher.close(2000);
   }
 
   async #run(): Promise<void> {
@@ -109,7 +115,7 @@ export class JobRunner {
       }, (err: unknown) => logger.warn({ err, jobId: job.id }, 'lease renewal failed'));
     }, Math.max(50, this.settings.leaseMs / 3));
     // Progress events carry the job span's trace context (observeJob runs this inside it).
-    const progress = await jobProgress({ db, bus: tracedBus(orchestra.bus), logger, jobId: job.id, project: job.project });
+    const progress = await jobProgress({ db, publisher: this.#publisher, logger, jobId: job.id, project: job.project });
     progress.report(JobState.JOB_STATE_RUNNING, job.attempts > 1 ? `resumed (attempt ${job.attempts})` : 'started');
     try {
       const run: JobRun = {

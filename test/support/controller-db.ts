@@ -1,0 +1,24 @@
+/** A migrated controller schema for tests that call the controller's store and orchestration functions directly. */
+import type { TestContext } from 'node:test';
+import type pg from 'pg';
+import { migrate } from '../../libs/db/index.js';
+import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
+import { insertProject } from '../../services/controller/store/projects.js';
+import { databaseTargets, withTestSchema } from './postgres.js';
+
+/** The pool of a fresh controller schema (real Postgres when it answers, else PGlite) with a labels project `project`. */
+export async function controllerDb(t: TestContext, project: string): Promise<pg.Pool | undefined> {
+  const targets = await databaseTargets();
+  const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
+  if (!database) return undefined;
+  await migrate(database.pool, CONTROLLER_MIGRATIONS);
+  await insertProject(database.pool, {
+    name: project, displayName: '', annotationType: 'labels', predictionType: 'labels',
+    settings: {
+      modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '',
+      autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 },
+      ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
+    },
+  });
+  return database.pool;
+}
