@@ -9,6 +9,7 @@ import { imagesByIds } from '../store/images.js';
 import { currentState, getCompleteState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import type { JobOptions } from '../ports.js';
+import { checkTrainingBase } from '../training-base.js';
 import { jobKindFromProto } from '../wire/job.js';
 import { ids, optionalId } from './fields.js';
 
@@ -42,8 +43,15 @@ async function stateId(db: Db, project: string, value: string): Promise<string> 
   return current.id;
 }
 
+/** Refuses to start training from a current state of another model (the job would fail the same way). */
+async function checkCurrentForTraining(db: Db, project: Project): Promise<void> {
+  const current = await currentState(db, project.name);
+  if (current) checkTrainingBase(project, current);
+}
+
 export async function trainingOptions(db: Db, req: StartTrainingRequest): Promise<JobOptions> {
   const project = await trainable(db, req.project);
+  await checkCurrentForTraining(db, project);
   return {
     num_workers: bounded('num_workers', req.numWorkers, MAX_WORKERS) || project.settings.autoTrain.numWorkers || 1,
     num_epochs: bounded('num_epochs', req.numEpochs, MAX_EPOCHS) || 1,
@@ -75,7 +83,7 @@ const DEFAULT_STEPS: NonNullable<JobOptions['steps']> = [
 
 /** Steps train / inference / rank; 0 workers or epochs = the step's default. */
 export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promise<JobOptions> {
-  await trainable(db, req.project);
+  const project = await trainable(db, req.project);
   const steps = req.steps.map((s, i) => {
     const kind = jobKindFromProto(s.kind);
     if (kind !== 'train' && kind !== 'inference' && kind !== 'rank') throw invalidField(`steps[${i}].kind`, 'must be train, inference or rank');
@@ -85,5 +93,7 @@ export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promis
       num_epochs: bounded(`steps[${i}].num_epochs`, s.numEpochs, MAX_EPOCHS),
     };
   });
-  return { steps: steps.length > 0 ? steps : DEFAULT_STEPS };
+  const chosen = steps.length > 0 ? steps : DEFAULT_STEPS;
+  if (chosen[0]?.kind === 'train') await checkCurrentForTraining(db, project);
+  return { steps: chosen };
 }
