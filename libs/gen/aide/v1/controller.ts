@@ -89,6 +89,7 @@ export function filterToJSON(object: Filter): string {
 
 export interface CreateProjectRequest {
   name: string;
+  /** At most 1000 characters. */
   displayName: string;
   annotationType: AnnotationType;
   predictionType: AnnotationType;
@@ -139,6 +140,7 @@ export interface DeleteProjectResponse {
 
 export interface AddLabelClassRequest {
   project: string;
+  /** At most 200 characters. */
   name: string;
   color: string;
 }
@@ -150,7 +152,7 @@ export interface AddLabelClassResponse {
 export interface UpdateLabelClassRequest {
   project: string;
   id: string;
-  /** Empty fields stay as they are. */
+  /** Empty fields stay as they are. Name: at most 200 characters. */
   name: string;
   color: string;
 }
@@ -177,7 +179,7 @@ export interface ListLabelClassesResponse {
 
 export interface RegisterImagesRequest {
   project: string;
-  /** Folder relative to the project's folder; empty = all of it. */
+  /** Folder relative to the project's folder; empty = all of it. At most 1000 characters. */
   prefix: string;
 }
 
@@ -324,6 +326,10 @@ export interface VerifyOptionsRequest {
 
 export interface VerifyOptionsResponse {
   valid: boolean;
+  /**
+   * Minor problems: the options work. Built-in models name every key they do not know ("unknown option
+   * options.training.epoch ignored").
+   */
   warnings: string[];
   errors: string[];
   /** The options to use instead (completed or corrected by the plugin). */
@@ -459,7 +465,9 @@ export interface MarketplaceEntry_LabelClassNamesEntry {
 export interface ShareModelStateRequest {
   project: string;
   modelStateId: string;
+  /** At most 200 characters. */
   name: string;
+  /** At most 10 000 characters. */
   description: string;
 }
 
@@ -8704,7 +8712,10 @@ export const ControllerServiceService = {
       Buffer.from(ListProjectsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListProjectsResponse => ListProjectsResponse.decode(value),
   },
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings: {
     path: "/aide.v1.ControllerService/UpdateProjectSettings" as const,
     requestStream: false as const,
@@ -8716,6 +8727,10 @@ export const ControllerServiceService = {
       Buffer.from(UpdateProjectSettingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateProjectSettingsResponse => UpdateProjectSettingsResponse.decode(value),
   },
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject: {
     path: "/aide.v1.ControllerService/DeleteProject" as const,
     requestStream: false as const,
@@ -8962,7 +8977,12 @@ export const ControllerServiceService = {
       Buffer.from(ExportModelStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportModelStateResponse => ExportModelStateResponse.decode(value),
   },
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState: {
     path: "/aide.v1.ControllerService/ImportModelState" as const,
     requestStream: true as const,
@@ -9128,8 +9148,15 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   createProject: handleUnaryCall<CreateProjectRequest, CreateProjectResponse>;
   getProject: handleUnaryCall<GetProjectRequest, GetProjectResponse>;
   listProjects: handleUnaryCall<ListProjectsRequest, ListProjectsResponse>;
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings: handleUnaryCall<UpdateProjectSettingsRequest, UpdateProjectSettingsResponse>;
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject: handleUnaryCall<DeleteProjectRequest, DeleteProjectResponse>;
   /** Label classes */
   addLabelClass: handleUnaryCall<AddLabelClassRequest, AddLabelClassResponse>;
@@ -9179,7 +9206,12 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   listModelStates: handleUnaryCall<ListModelStatesRequest, ListModelStatesResponse>;
   /** First message: the state's info; then its bytes as chunks. */
   exportModelState: handleServerStreamingCall<ExportModelStateRequest, ExportModelStateResponse>;
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState: handleClientStreamingCall<ImportModelStateRequest, ImportModelStateResponse>;
   deleteModelState: handleUnaryCall<DeleteModelStateRequest, DeleteModelStateResponse>;
   /** Makes an earlier state current again (AIDE's "duplicate state"), without copying bytes. */
@@ -9248,7 +9280,10 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListProjectsResponse) => void,
   ): ClientUnaryCall;
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings(
     request: UpdateProjectSettingsRequest,
     callback: (error: ServiceError | null, response: UpdateProjectSettingsResponse) => void,
@@ -9264,6 +9299,10 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateProjectSettingsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject(
     request: DeleteProjectRequest,
     callback: (error: ServiceError | null, response: DeleteProjectResponse) => void,
@@ -9595,7 +9634,12 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExportModelStateResponse>;
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState(
     callback: (error: ServiceError | null, response: ImportModelStateResponse) => void,
   ): ClientWritableStream<ImportModelStateRequest>;
