@@ -46,7 +46,9 @@ export function projectHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
       const project = await store.getProject(pool, req.project);
       const { settings, warnings } = await verifySettings(registry, settingsFromProto(settingsOf(req.settings)), project);
       const updated = await store.updateProjectSettings(pool, req.project, settings);
-      if (project.settings.modelLibrary !== '' && settings.modelLibrary !== project.settings.modelLibrary) {
+      // A change from one model to another also changes the current state (store.updateProjectSettings): say which.
+      const before = project.settings.modelLibrary;
+      if (before !== '' && settings.modelLibrary !== '' && settings.modelLibrary !== before) {
         const current = await currentState(pool, req.project);
         warnings.push(current
           ? `the model changed: model state v${current.version} of '${settings.modelLibrary}' is now current`
