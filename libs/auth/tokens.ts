@@ -58,8 +58,12 @@ const infoOf = (row: TokenRow): TokenInfo => ({
   revokedAt: row.revoked_at,
 });
 
+/** Longest token name: it becomes the author of what the token writes (proto ApiToken.name). */
+export const TOKEN_NAME_MAX = 200;
+
 function checkSpec(spec: NewToken): void {
   if (spec.name.trim() === '') throw invalidField('name', 'must not be empty');
+  if (spec.name.length > TOKEN_NAME_MAX) throw invalidField('name', `is longer than ${TOKEN_NAME_MAX} characters`);
   if (spec.roles.size === 0) throw invalidField('roles', 'a token needs at least one role');
   for (const [project, role] of spec.roles) {
     if (project === '') throw invalidField('roles', `a role needs a project (or '${ANY_PROJECT}')`);

@@ -37,7 +37,8 @@ interface AnyCall {
 
 function contextOf(call: AnyCall, method: string, shutdown?: AbortSignal): CallContext {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort(new Error('call cancelled by the client or its deadline')));
+  // CANCELLED, not an internal error: work stopped because nobody waits for it any more.
+  call.on('cancelled', () => controller.abort(cancelled('call cancelled by the client or its deadline')));
   const signal = shutdown ? AbortSignal.any([controller.signal, shutdown]) : controller.signal;
   return {
     signal, metadata: call.metadata, peer: call.getPeer(), peerCertificate: call.getAuthContext().sslPeerCertificate,

@@ -3,7 +3,7 @@ export * from './context.js';
 export * from './data.js';
 export * from './plugin.js';
 export { parseMetadata, sanitizeDescription, type PluginKind, type PluginMetadata, type PluginMetadataInput } from './metadata.js';
-export { getOptionValue, parseOptionsJson, type ParsedOptions } from './options.js';
+export { getOptionValue, parseOptionsJson, unknownOptionKeys, type ParsedOptions } from './options.js';
 export { decodeMask, encodeMask } from './masks.js';
 export { verifyPluginOptions, CANNOT_VERIFY_WARNING, type VerifiedOptions } from './verify-options.js';
 export { noDatabase, noFiles, probeContext, PROBE_PROJECT } from './probe.js';

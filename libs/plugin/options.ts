@@ -42,3 +42,16 @@ export function getOptionValue(options: unknown, keys: readonly string[]): unkno
   }
   return node;
 }
+
+/**
+ * The keys of `given` that `template` (a plugin's options in full, e.g. its
+ * defaults) lacks, as dotted paths ("options.training.epoch"), so a misspelt
+ * key is named instead of silently ignored. Below a template leaf (a GUI node
+ * with "value") nothing is compared: its value may be given plain or as a node.
+ */
+export function unknownOptionKeys(given: unknown, template: unknown, path: readonly string[] = []): string[] {
+  if (!isObject(given) || !isObject(template) || 'value' in template) return [];
+  return Object.entries(given).flatMap(([key, value]) => (key in template
+    ? unknownOptionKeys(value, template[key], [...path, key])
+    : [[...path, key].join('.')]));
+}

@@ -60,6 +60,12 @@ export type VerifyOptionsResult =
   | boolean
   | { valid?: boolean; warnings?: string[]; errors?: string[]; options?: PluginOptions };
 
+/**
+ * How much of a model state verifyState sees at most: its first bytes. States
+ * can be gigabytes and stream through the controller in chunks, never whole.
+ */
+export const STATE_HEAD_BYTES = 4 << 20;
+
 /** Class-side members every plugin has or may have. */
 export interface PluginStatics {
   /** Registry metadata: key, name, author, description, types, flags. */
@@ -67,6 +73,14 @@ export interface PluginStatics {
   /** Default options as pretty-printed JSON (see docs/custom-model.md for the GUI format). */
   getDefaultOptions?(): string;
   verifyOptions?(options: PluginOptions): VerifyOptionsResult | Promise<VerifyOptionsResult>;
+  /**
+   * Models, optional: can a state of `size` bytes beginning with `head` (its
+   * first min(size, STATE_HEAD_BYTES) bytes) be a state of this model? Throw
+   * with the reason where it cannot (another format, another model's state,
+   * a header that contradicts itself or the size); return where it can or
+   * the head cannot tell. The controller stores no state this throws for.
+   */
+  verifyState?(head: Uint8Array, size: number): void | Promise<void>;
 }
 
 export type ModelClass = PluginStatics & (new (ctx: PluginContext) => AIModel);

@@ -39,6 +39,12 @@ export interface Registry {
   defaultOptions(key: string): string;
   /** Parses options JSON ('' = the defaults) and runs the plugin's verification, normalized. */
   verifyOptions(key: string, optionsJson: string): Promise<VerifiedOptions>;
+  /**
+   * Why a state of `size` bytes beginning with `head` cannot be one of model
+   * `key` (its verifyState threw), or undefined where it can or the model has
+   * no verifyState.
+   */
+  verifyState(key: string, head: Uint8Array, size: number): Promise<string | undefined>;
 }
 
 export interface LoadRegistryOptions {
@@ -132,15 +138,17 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
     return found;
   };
 
+  const getModel = (key: string): RegistryEntry<ModelClass> => {
+    const found = models.get(key);
+    if (!found) throw notFound(`model '${key}'`);
+    return found;
+  };
+
   return {
     models,
     rankers,
     errors,
-    getModel(key) {
-      const found = models.get(key);
-      if (!found) throw notFound(`model '${key}'`);
-      return found;
-    },
+    getModel,
     getRanker(key) {
       const found = rankers.get(key);
       if (!found) throw notFound(`ranker '${key}'`);
@@ -152,6 +160,15 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
       const parsed = parseOptionsJson(optionsJson, ctor.getDefaultOptions?.() ?? '');
       if (parsed.error !== undefined) return { valid: false, warnings: [], errors: [parsed.error], options: {} };
       return verifyPluginOptions(ctor, parsed.options, (opts) => new ctor(probeContext(opts, options.config)));
+    },
+    async verifyState(key, head, size) {
+      const { ctor } = getModel(key);
+      try {
+        await ctor.verifyState?.(head, size);
+        return undefined;
+      } catch (err) {
+        return message(err);
+      }
     },
   };
 }

@@ -13,7 +13,7 @@ export function averageStates(states: readonly ModelState[], weights: readonly n
     throw new Error('averaging weights must be one non-negative number per state, not all zero');
   }
   for (const s of states.slice(1)) {
-    expectModel(s, first.header.model, first.header.arch);
+    expectModel(s.header, first.header.model, first.header.arch);
     if (s.header.labelClasses.join() !== first.header.labelClasses.join()) throw new Error('model states have different label classes');
     if (s.tensors.length !== first.tensors.length || s.tensors.some((t, i) => t.name !== first.tensors[i]!.name || t.shape.join() !== first.tensors[i]!.shape.join())) {
       throw new Error('model states have different tensors');

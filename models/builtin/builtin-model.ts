@@ -21,7 +21,7 @@ import { initialParameters, type Arch, type ParamSpec } from './network.js';
 import { withPool } from './pool-cache.js';
 import { predictImages } from './predict.js';
 import type { ReplicaPool } from './replica-pool.js';
-import { decodeState, encodeState, expectModel, optionsHash, type ModelState } from './state-format.js';
+import { decodeState, encodeState, expectModel, optionsHash, readStateHeader, type ModelState, type TensorSpec } from './state-format.js';
 import { trainLoop } from './train-loop.js';
 
 /** Images loaded and predicted at a time during inference (bounds memory). */
@@ -82,6 +82,36 @@ export function verifyWith(resolve: (options: Record<string, unknown>) => Resolv
     const { warnings, errors, options: completed } = resolve(options);
     return { valid: errors.length === 0, warnings, errors, options: completed };
   };
+}
+
+/** Throws unless the tensors a state lists are those its architecture has, in order. */
+function expectTensors(listed: readonly TensorSpec[], expected: readonly ParamSpec[]): void {
+  const mismatch = expected.length !== listed.length || expected.some((s, i) => s.name !== listed[i]!.name || s.shape.join() !== listed[i]!.shape.join());
+  if (mismatch) throw new Error('model state tensors do not match its architecture');
+}
+
+/**
+ * verifyState of a built-in model (see PluginStatics): the state's header,
+ * read from its first bytes, names model `key`, a sound architecture (with
+ * the `fixed` values this model always has) whose tensors it lists, one output per label class, and data that fill the state
+ * exactly.
+ */
+export function verifyBuiltinState<A extends ModelArch>(
+  head: Uint8Array, size: number, key: string, specs: (arch: A) => ParamSpec[], fixed?: Partial<A>,
+): void {
+  const header = readStateHeader(head, size);
+  expectModel(header, key, fixed as Record<string, number | string> | undefined);
+  const arch = header.arch as A;
+  const counts = ['inputSize', 'width', 'depth', 'classes'] as const;
+  const bad = counts.filter((k) => !Number.isSafeInteger(arch[k]) || (arch[k] as number) < 1);
+  if (bad.length > 0) throw new Error(`model state architecture has no valid ${bad.join(', ')}`);
+  // Every stage has parameters: a deeper network than the header lists tensors cannot match (and is never built).
+  const depth = arch.depth as number;
+  if (depth > header.tensors.length) throw new Error(`model state architecture of depth ${depth} lists only ${header.tensors.length} tensors`);
+  expectTensors(header.tensors, specs(arch));
+  if (header.labelClasses.length !== arch.classes) {
+    throw new Error(`model state lists ${header.labelClasses.length} label classes for ${arch.classes} outputs`);
+  }
 }
 
 export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettings> implements AIModel {
@@ -148,10 +178,8 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
 
   private decode(stateDict: Uint8Array): ModelState {
     const state = decodeState(stateDict);
-    expectModel(state, this.key);
-    const expected = this.specs(state.header.arch as A);
-    const mismatch = expected.length !== state.tensors.length || expected.some((s, i) => s.name !== state.tensors[i]!.name || s.shape.join() !== state.tensors[i]!.shape.join());
-    if (mismatch) throw new Error('model state tensors do not match its architecture');
+    expectModel(state.header, this.key);
+    expectTensors(state.tensors, this.specs(state.header.arch as A));
     return state;
   }
 

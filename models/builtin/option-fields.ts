@@ -4,7 +4,7 @@
  * verifyOptions' field-level checks, so the two can never disagree.
  */
 import type { PluginOptions } from '../../libs/plugin/context.js';
-import { getOptionValue } from '../../libs/plugin/options.js';
+import { getOptionValue, unknownOptionKeys } from '../../libs/plugin/options.js';
 
 export type FieldValue = number | boolean | string;
 
@@ -65,10 +65,13 @@ function check(field: Field, value: unknown): string | undefined {
   }
 }
 
-/** Reads every field (GUI nodes or plain values), range-checks it, fills in defaults. */
+/**
+ * Reads every field (GUI nodes or plain values), range-checks it, fills in
+ * defaults; keys no field knows (a misspelt "epoch") are named in a warning.
+ */
 export function resolveFields(groups: Groups, fields: readonly Field[], options: PluginOptions): ResolvedFields {
   const values: Record<string, FieldValue> = {};
-  const warnings: string[] = [];
+  const warnings = unknownOptionKeys(options, toOptions(groups, fields)).map((key) => `unknown option ${key} ignored`);
   const errors: string[] = [];
   for (const field of fields) {
     const path = `${field.group}.${field.key}`;

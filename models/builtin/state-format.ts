@@ -11,7 +11,8 @@
  *   (bytes from the start of the data section), row-major.
  *
  * A reader refuses other magic, a newer version, tensors out of bounds, and
- * (via expectModel) a state of another model or architecture.
+ * (via expectModel) a state of another model or architecture. readStateHeader
+ * checks a state from its first bytes alone, for models' verifyState.
  */
 import { createHash } from 'node:crypto';
 
@@ -72,24 +73,39 @@ export function encodeState({ header, tensors }: ModelState): Uint8Array {
   return bytes;
 }
 
-export function decodeState(bytes: Uint8Array): ModelState {
-  const fail = (why: string): never => { throw new Error(`not a valid built-in model state: ${why}`); };
+const fail = (why: string): never => { throw new Error(`not a valid built-in model state: ${why}`); };
+
+/** The JSON header of `bytes` (a whole state, or the first bytes of one of `total` bytes) and where the data section starts. */
+function parseHeader(bytes: Uint8Array, total = bytes.length): { header: StateHeader; dataStart: number } {
   if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('wrong magic bytes');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version > FORMAT_VERSION) fail(`format version ${version} is newer than this reader's ${FORMAT_VERSION}`);
   const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > bytes.length) fail('header runs past the end');
+  if (16 + headerLength > total) fail('header runs past the end');
+  if (16 + headerLength > bytes.length) fail(`header of ${headerLength} bytes is longer than the ${bytes.length} bytes that can be checked`);
   let header: StateHeader;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength))) as StateHeader;
   } catch {
     return fail('header is not JSON');
   }
-  if (typeof header.model !== 'string' || !Array.isArray(header.tensors) || !Array.isArray(header.labelClasses)) fail('header lacks model, tensors or labelClasses');
-  const dataStart = align4(16 + headerLength);
-  const tensors = header.tensors.map(({ name, shape, dtype, offset }) => {
+  if (typeof header !== 'object' || header === null || typeof header.model !== 'string' || !Array.isArray(header.tensors) || !Array.isArray(header.labelClasses)) {
+    fail('header lacks model, tensors or labelClasses');
+  }
+  if (typeof header.arch !== 'object' || header.arch === null) fail('header lacks arch');
+  for (const spec of header.tensors) {
+    if (typeof spec !== 'object' || spec === null) fail('header lists a tensor that is not an object');
+    const { name, shape, dtype } = spec;
     if (dtype !== 'float32' || !Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor ${name} has a bad spec`);
+  }
+  return { header, dataStart: align4(16 + headerLength) };
+}
+
+export function decodeState(bytes: Uint8Array): ModelState {
+  const { header, dataStart } = parseHeader(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tensors = header.tensors.map(({ name, shape, offset }) => {
     const count = size(shape);
     const base = dataStart + offset;
     if (!Number.isInteger(offset) || offset < 0 || base + 4 * count > bytes.length) fail(`tensor ${name} runs past the end`);
@@ -102,14 +118,31 @@ export function decodeState(bytes: Uint8Array): ModelState {
 }
 
 /**
+ * The header of a state of `size` bytes from its first bytes (`head`), with
+ * every check the data are not needed for: those of decodeState, and the
+ * tensors laid out back to back (as encodeState writes them) to exactly the
+ * end of the state.
+ */
+export function readStateHeader(head: Uint8Array, stateSize: number): StateHeader {
+  const { header, dataStart } = parseHeader(head.subarray(0, stateSize), stateSize);
+  let end = 0;
+  for (const { name, shape, offset } of header.tensors) {
+    if (offset !== end) fail(`tensor ${name} at offset ${offset}, expected ${end}`);
+    end += 4 * size(shape);
+  }
+  if (dataStart + end !== stateSize) fail(`its header describes ${dataStart + end} bytes, the state has ${stateSize}`);
+  return header;
+}
+
+/**
  * Throws a clear error unless the state was written by `model` with the
  * given architecture (every key of `arch` equal).
  */
-export function expectModel(state: ModelState, model: string, arch?: Record<string, number | string>): void {
-  if (state.header.model !== model) throw new Error(`model state is from '${state.header.model}', not '${model}'`);
+export function expectModel(header: Pick<StateHeader, 'model' | 'arch'>, model: string, arch?: Record<string, number | string>): void {
+  if (header.model !== model) throw new Error(`model state is from '${header.model}', not '${model}'`);
   const differences = Object.entries(arch ?? {})
-    .filter(([key, value]) => state.header.arch[key] !== value)
-    .map(([key, value]) => `${key} ${JSON.stringify(state.header.arch[key])} ≠ ${JSON.stringify(value)}`);
+    .filter(([key, value]) => header.arch[key] !== value)
+    .map(([key, value]) => `${key} ${JSON.stringify(header.arch[key])} ≠ ${JSON.stringify(value)}`);
   if (differences.length > 0) throw new Error(`model state has another architecture: ${differences.join(', ')}`);
 }
 

@@ -18,6 +18,7 @@ import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { createClient, type Client, type Middleware } from '../../libs/grpc/index.js';
 import { createLogger } from '../../libs/log.js';
+import type { PluginClass } from '../../libs/plugin/plugin.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { MaxConfidenceRanker } from '../../models/rankers/max-confidence.js';
 import { startController, type RunningController } from '../../services/controller/main.js';
@@ -60,7 +61,8 @@ export interface Harness {
 export interface Target {
   name: string;
   skip?: string;
-  start(t: TestContext): Promise<Harness | undefined>;
+  /** `plugins`: the registry's models and rankers instead of the fixture model and max confidence. */
+  start(t: TestContext, opts?: { plugins?: readonly PluginClass[] }): Promise<Harness | undefined>;
 }
 
 const metadata = (entries: Record<string, string>): grpc.Metadata => {
@@ -81,13 +83,13 @@ export async function controllerTargets(): Promise<Target[]> {
   return [{ db: postgres!, bus: nats! }, { db: pglite!, bus: memory! }].map(({ db, bus }) => ({
     name: `${db.name}+${bus.name}`,
     skip: db.unavailable ?? bus.skipReason,
-    async start(t) {
+    async start(t, opts = {}) {
       const database = await withTestSchema(t, db);
       if (!database) return undefined;
       const testBus = await bus.open();
       const fileRoot = mkdtempSync(join(tmpdir(), 'aide-ctl-files-'));
       const fileServer: RunningService = await startFileServer(plain({ AIDE_FILESERVER_ROOT: fileRoot }), logger, { access: OPEN_FILE_ACCESS });
-      const registry = await loadRegistry({ builtins: [FixtureModel, MaxConfidenceRanker], logger });
+      const registry = await loadRegistry({ builtins: opts.plugins ?? [FixtureModel, MaxConfidenceRanker], logger });
       const fileClient = createClient(FileServiceService, fileServer.addresses.grpc!);
       const controller = await startController(plain(), logger, {
         database, bus: testBus, registry, middleware: [testAuth],

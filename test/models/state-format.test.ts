@@ -1,7 +1,11 @@
 /** The built-in models' state layout: round trip, and refusals with clear reasons. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeState, encodeState, expectModel, FORMAT_VERSION, optionsHash, type ModelState } from '../../models/builtin/state-format.js';
+import { LabelsClassifier } from '../../models/builtin/classifier/model.js';
+import { classifierSpecs } from '../../models/builtin/classifier/network.js';
+import { BoundingBoxDetector } from '../../models/builtin/detector/model.js';
+import { initialParameters } from '../../models/builtin/network.js';
+import { decodeState, encodeState, expectModel, FORMAT_VERSION, optionsHash, readStateHeader, type ModelState } from '../../models/builtin/state-format.js';
 
 const state: ModelState = {
   header: { model: 'builtin.test', arch: { width: 4, depth: 2 }, labelClasses: ['a', 'b'], optionsHash: 'abc', stats: { images: 3 } },
@@ -34,9 +38,37 @@ describe('model state format', () => {
   });
 
   it('names what differs when a state is of another model or architecture', () => {
-    assert.doesNotThrow(() => expectModel(state, 'builtin.test', { width: 4 }));
-    assert.throws(() => expectModel(state, 'builtin.other'), /from 'builtin\.test', not 'builtin\.other'/);
-    assert.throws(() => expectModel(state, 'builtin.test', { width: 8, depth: 2 }), /another architecture: width 4 ≠ 8/);
+    assert.doesNotThrow(() => expectModel(state.header, 'builtin.test', { width: 4 }));
+    assert.throws(() => expectModel(state.header, 'builtin.other'), /from 'builtin\.test', not 'builtin\.other'/);
+    assert.throws(() => expectModel(state.header, 'builtin.test', { width: 8, depth: 2 }), /another architecture: width 4 ≠ 8/);
+  });
+
+  it('reads and checks the header from the first bytes alone, against the whole size', () => {
+    const bytes = encodeState(state);
+    const headerEnd = 16 + new DataView(bytes.buffer).getUint32(12, true);
+    assert.equal(readStateHeader(bytes.subarray(0, headerEnd), bytes.length).model, 'builtin.test');
+    assert.equal(readStateHeader(bytes, bytes.length).labelClasses.length, 2);
+    assert.throws(() => readStateHeader(bytes, bytes.length + 4), /describes \d+ bytes, the state has/);
+    assert.throws(() => readStateHeader(bytes.subarray(0, headerEnd - 1), bytes.length), /longer than the \d+ bytes that can be checked/);
+    assert.throws(() => readStateHeader(bytes.subarray(0, 20), 20), /header runs past the end/);
+  });
+
+  it("a built-in model's verifyState takes its own states and names why it refuses others", () => {
+    const arch = { inputSize: 32, width: 4, depth: 2, classes: 2 };
+    const labels = encodeState({
+      header: { model: 'builtin.labels', arch, labelClasses: ['a', 'b'], optionsHash: 'x' },
+      tensors: initialParameters(classifierSpecs(arch), 0),
+    });
+    assert.doesNotThrow(() => LabelsClassifier.verifyState(labels.subarray(0, 4096), labels.length));
+    assert.throws(() => BoundingBoxDetector.verifyState(labels, labels.length), /from 'builtin\.labels', not 'builtin\.boundingBoxes'/);
+    const fewerClasses = encodeState({
+      header: { model: 'builtin.labels', arch, labelClasses: ['a'], optionsHash: 'x' },
+      tensors: initialParameters(classifierSpecs(arch), 0),
+    });
+    assert.throws(() => LabelsClassifier.verifyState(fewerClasses, fewerClasses.length), /1 label classes for 2 outputs/);
+    const otherTensors = encodeState({ header: { model: 'builtin.labels', arch, labelClasses: ['a', 'b'], optionsHash: 'x' }, tensors: state.tensors });
+    assert.throws(() => LabelsClassifier.verifyState(otherTensors, otherTensors.length), /tensors do not match its architecture/);
+    assert.throws(() => LabelsClassifier.verifyState(new Uint8Array(96 * 1024).fill(7), 96 * 1024), /wrong magic bytes/);
   });
 
   it('hashes options independently of key order', () => {

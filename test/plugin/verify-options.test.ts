@@ -69,4 +69,20 @@ describe('verifyOptions normalization', () => {
       assert.deepEqual(result.warnings, [], key);
     }
   });
+
+  it('keys no option has are named in a warning, at any depth, and dropped from the options', async () => {
+    const builtins = await loadRegistry();
+    for (const key of ['builtin.labels', 'builtin.boundingBoxes', 'builtin.segmentationMasks', 'examples.colour_histogram']) {
+      const misplaced = await builtins.verifyOptions(key, '{"training": {"epoch": 5}}');
+      assert.equal(misplaced.valid, true, key);
+      assert.ok(misplaced.warnings.includes('unknown option training ignored'), `${key}: ${misplaced.warnings.join('; ')}`);
+      assert.equal('training' in misplaced.options, false, key);
+    }
+    const misspelt = await builtins.verifyOptions('builtin.labels', '{"options": {"training": {"epoch": 5, "epochs": 2}, "netwrok": {}}}');
+    assert.deepEqual(misspelt.warnings.filter((w) => w.startsWith('unknown')), ['unknown option options.training.epoch ignored', 'unknown option options.netwrok ignored']);
+    // A field given as a whole GUI node is no unknown key.
+    const node = await builtins.verifyOptions('builtin.labels', '{"options": {"training": {"epochs": {"name": "Epochs", "type": "int", "value": 2}}}}');
+    assert.deepEqual(node.warnings.filter((w) => w.startsWith('unknown')), []);
+  });
 });
+

@@ -56,6 +56,8 @@ for (const target of await databaseTargets()) {
     await t.test('invalid specs are INVALID_ARGUMENT', async () => {
       for (const spec of [
         { name: '', roles: new Map([['p', 'viewer' as const]]) },
+        // The name becomes the author of what the token writes: bounded.
+        { name: 'x'.repeat(1 << 20), roles: new Map([['p', 'viewer' as const]]) },
         { name: 'x', roles: new Map() },
         { name: 'x', roles: new Map([['p', 'owner' as never]]) },
         { name: 'x', roles: new Map([['p', 'viewer' as const]]), ttlSeconds: -1 },

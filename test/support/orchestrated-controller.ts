@@ -14,6 +14,7 @@ import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import { RankerServiceService } from '../../libs/gen/aide/v1/ranker.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
+import type { Logger } from '../../libs/log.js';
 import type { FileSource } from '../../libs/plugin/context.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
@@ -25,7 +26,7 @@ import { WorkerPool } from '../../services/controller/orchestration/worker-pool.
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
 import { startRanker } from '../../services/ranker/main.js';
 import { startWorker } from '../../services/worker/main.js';
-import { logger, testAuth } from '../controller/harness.js';
+import { logger as silentLogger, testAuth } from '../controller/harness.js';
 import { FixtureModel, FixtureSegmentationModel } from './fixture-model.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
 
@@ -34,6 +35,8 @@ export type ControllerClient = Client<typeof ControllerServiceService>;
 export interface OrchestratedController {
   client: ControllerClient;
   db: import('pg').Pool;
+  /** The progress bus the runner publishes to (keeps a job's events for late watchers). */
+  bus: MemoryBus;
   /** The workers' addresses, for calling them by hand. */
   workers: string[];
   /** Stops the job runner as a crash would (its jobs keep their leases) and starts another with the same owner. */
@@ -46,10 +49,14 @@ export interface OrchestratedController {
 
 const settings = (env: Record<string, string>) => Config.load({ text: '', env: { AIDE_SECURITY_PLAINTEXT: 'true', ...env } });
 
-/** `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs; `fileSource`: the workers' files (default none). */
+/**
+ * `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs; `fileSource`: the workers' files
+ * (default none); `logger`: where every service logs (default: nowhere).
+ */
 export async function startOrchestratedController(
-  t: TestContext, opts: { withRanker?: boolean; fileSource?: (project: string) => FileSource } = {},
+  t: TestContext, opts: { withRanker?: boolean; fileSource?: (project: string) => FileSource; logger?: Logger } = {},
 ): Promise<OrchestratedController | undefined> {
+  const logger = opts.logger ?? silentLogger;
   const targets = await databaseTargets();
   const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
   if (!database) return undefined;
@@ -93,7 +100,7 @@ export async function startOrchestratedController(
     await bus.close();
   });
   return {
-    client, db: database.pool, workers: workers.map((w) => w.addresses.grpc!),
+    client, db: database.pool, bus, workers: workers.map((w) => w.addresses.grpc!),
     stopRunner,
     async restartRunner() {
       await stopRunner();

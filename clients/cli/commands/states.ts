@@ -74,7 +74,7 @@ export function registerStates(program: Command): void {
       session.print(info, ModelStateInfo, (s) => [`exported ${line(s)} to ${file}`]);
     }));
 
-  states.command('import <project> <file>').description('stream a model state from <file> into the project (made its current state)')
+  states.command('import <project> <file>').description('stream a model state from <file> into the project as its next version (not current: `states current` makes it so)')
     .option('--model-library <library>', 'model the state belongs to (default: from <file>.json)')
     .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string }) => {
       const info = await readInfo(file);

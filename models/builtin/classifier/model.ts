@@ -8,7 +8,7 @@
 import type { PluginContext } from '../../../libs/plugin/context.js';
 import type { Annotation, LabelPrediction } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
-import { BuiltinModel, verifyWith } from '../builtin-model.js';
+import { BuiltinModel, verifyBuiltinState, verifyWith } from '../builtin-model.js';
 import { defaultOptionsJson } from '../model-settings.js';
 import { CLASSIFIER_NETWORK, classifierSpecs, HEAD, oneHotTargets, type ClassifierArch } from './network.js';
 import { CLASSIFIER_FIELDS, CLASSIFIER_GROUPS, resolveSettings, type ClassifierSettings } from './settings.js';
@@ -37,6 +37,10 @@ export class LabelsClassifier extends BuiltinModel<number, ClassifierArch, Class
   }
 
   static readonly verifyOptions = verifyWith(resolveSettings);
+
+  static verifyState(head: Uint8Array, size: number): void {
+    verifyBuiltinState(head, size, LabelsClassifier.metadata.key, classifierSpecs);
+  }
 
   protected readonly key = LabelsClassifier.metadata.key;
   protected readonly networkModule = CLASSIFIER_NETWORK;

@@ -9,9 +9,9 @@
 import type { PluginContext } from '../../../libs/plugin/context.js';
 import type { BoundingBoxPrediction } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
-import { verifyWith } from '../builtin-model.js';
+import { verifyBuiltinState, verifyWith } from '../builtin-model.js';
 import { HeatmapModel } from '../heatmap/model.js';
-import { gridSize, type HeatmapArch } from '../heatmap/network.js';
+import { gridSize, heatmapSpecs, type HeatmapArch } from '../heatmap/network.js';
 import type { Instance } from '../heatmap/targets.js';
 import { meanAveragePrecision, type Truth } from './average-precision.js';
 import { centresInside, decodeBoxes, suppress, type Box } from './boxes.js';
@@ -35,6 +35,10 @@ export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
   }
 
   static readonly verifyOptions = verifyWith(DETECTOR_OPTIONS.resolve);
+
+  static verifyState(head: Uint8Array, size: number): void {
+    verifyBuiltinState(head, size, BoundingBoxDetector.metadata.key, heatmapSpecs, { kind: 'boxes' });
+  }
 
   protected readonly key = BoundingBoxDetector.metadata.key;
   protected readonly kind = 'boxes';

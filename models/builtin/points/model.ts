@@ -8,9 +8,9 @@
 import type { PluginContext } from '../../../libs/plugin/context.js';
 import type { PointPrediction } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
-import { verifyWith } from '../builtin-model.js';
+import { verifyBuiltinState, verifyWith } from '../builtin-model.js';
 import { HeatmapModel } from '../heatmap/model.js';
-import { gridSize, type HeatmapArch } from '../heatmap/network.js';
+import { gridSize, heatmapSpecs, type HeatmapArch } from '../heatmap/network.js';
 import type { Instance } from '../heatmap/targets.js';
 import { decodePoints, thinPoints, type Point } from './decode.js';
 import { pointRecallPrecision } from './point-matching.js';
@@ -37,6 +37,10 @@ export class PointsModel extends HeatmapModel<PointsSettings> {
   }
 
   static readonly verifyOptions = verifyWith(POINTS_OPTIONS.resolve);
+
+  static verifyState(head: Uint8Array, size: number): void {
+    verifyBuiltinState(head, size, PointsModel.metadata.key, heatmapSpecs, { kind: 'points' });
+  }
 
   protected readonly key = PointsModel.metadata.key;
   protected readonly kind = 'points';

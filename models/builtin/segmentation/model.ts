@@ -19,7 +19,7 @@
 import type { PluginContext } from '../../../libs/plugin/context.js';
 import { isSegmentationMaskAnnotation, type Annotation, type LabelClass, type SegmentationPrediction, type TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
-import { BuiltinModel, verifyWith, type ImageContext, type Predictor, type TargetContext, type UsableImage } from '../builtin-model.js';
+import { BuiltinModel, verifyBuiltinState, verifyWith, type ImageContext, type Predictor, type TargetContext, type UsableImage } from '../builtin-model.js';
 import { labelledAreas } from '../tiling/areas.js';
 import { predictLargeImages } from '../tiling/sliding-inference.js';
 import { windowExamples } from '../tiling/window-examples.js';
@@ -55,6 +55,10 @@ export class SegmentationModel extends BuiltinModel<OutputMap, SegmentationArch,
   }
 
   static readonly verifyOptions = verifyWith(resolveSettings);
+
+  static verifyState(head: Uint8Array, size: number): void {
+    verifyBuiltinState(head, size, SegmentationModel.metadata.key, segmentationSpecs);
+  }
 
   protected readonly key = SegmentationModel.metadata.key;
   protected readonly networkModule = SEGMENTATION_NETWORK;

@@ -36,6 +36,12 @@ export class ColourHistogramModel implements AIModel {
     return { valid: errors.length === 0, warnings, errors, options: completed };
   }
 
+  /** A state is JSON: checked whole when the head holds all of it, else by its first character. */
+  static verifyState(head: Uint8Array, size: number): void {
+    if (head.length >= size) decodeState(head);
+    else if (head[0] !== 0x7b) throw new Error('not a colour-histogram model state: it does not start with "{"');
+  }
+
   private readonly settings: HistogramSettings;
 
   constructor(private readonly ctx: PluginContext) {

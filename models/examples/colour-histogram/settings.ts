@@ -4,7 +4,7 @@
  * verifyOptions and the constructor).
  */
 import type { PluginOptions } from '../../../libs/plugin/context.js';
-import { getOptionValue } from '../../../libs/plugin/options.js';
+import { getOptionValue, unknownOptionKeys } from '../../../libs/plugin/options.js';
 
 export interface HistogramSettings {
   /** Bins per colour channel; the feature has bins³ entries. */
@@ -51,7 +51,8 @@ export interface ResolvedSettings {
 
 export function resolveSettings(options: PluginOptions): ResolvedSettings {
   const settings = { ...DEFAULT_SETTINGS };
-  const warnings: string[] = [];
+  // A misspelt key is named, not silently ignored.
+  const warnings = unknownOptionKeys(options, toOptions(DEFAULT_SETTINGS)).map((key) => `unknown option ${key} ignored`);
   const errors: string[] = [];
   for (const { key, type, min, max, value: fallback } of FIELDS) {
     const value = getOptionValue(options, ['options', 'general', key]);

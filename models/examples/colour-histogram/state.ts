@@ -22,7 +22,12 @@ export const emptyState = ({ bins, imageSize }: HistogramSettings): HistogramSta
 export const encodeState = (state: HistogramState): Uint8Array => new TextEncoder().encode(JSON.stringify(state));
 
 export function decodeState(bytes: Uint8Array): HistogramState {
-  const state = JSON.parse(new TextDecoder().decode(bytes)) as HistogramState;
-  if (state.version !== 1 || typeof state.centroids !== 'object') throw new Error('not a colour-histogram model state');
+  let state: HistogramState;
+  try {
+    state = JSON.parse(new TextDecoder().decode(bytes)) as HistogramState;
+  } catch {
+    throw new Error('not a colour-histogram model state: not JSON');
+  }
+  if (typeof state !== 'object' || state === null || state.version !== 1 || typeof state.centroids !== 'object') throw new Error('not a colour-histogram model state');
   return state;
 }

@@ -9,7 +9,7 @@ import { listLabelClasses } from '../store/label-classes.js';
 import { getProject } from '../store/projects.js';
 import { annotationFromProto, annotationToProto } from '../wire/annotation.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
-import { authorOf, id, optionalId, someIds } from './fields.js';
+import { authorOf, id, optionalId, someIds, text, TEXT_LIMITS } from './fields.js';
 import { paginate } from './paging.js';
 
 /** Annotations written per request at most. */
@@ -39,6 +39,8 @@ export function annotationHandlers({ pool, jobs }: ControllerDeps): Pick<Control
     async upsertAnnotations(req, ctx) {
       if (req.annotations.length === 0) throw invalidField('annotations', 'must hold at least one annotation');
       if (req.annotations.length > MAX_ANNOTATIONS) throw invalidField('annotations', `holds more than ${MAX_ANNOTATIONS}`);
+      // The author stored is the caller; a client's own claim is not kept, but an over-long one is refused, not dropped unnoticed.
+      req.annotations.forEach((a, i) => text(`annotations[${i}].author`, a.author, { max: TEXT_LIMITS.name }));
       const author = authorOf(ctx.principal);
       const written = await validateAndWrite(pool, req.project, req.annotations.map((a) => annotationFromProto(a, author)));
       await jobs.annotationsWritten?.(req.project);

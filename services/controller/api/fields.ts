@@ -27,10 +27,25 @@ export function someIds(field: string, values: readonly string[]): string[] {
   return ids(field, values);
 }
 
+/**
+ * The longest free text each kind of field takes, in characters (after
+ * trimming); documented on the fields in proto/aide/v1. A longer value is
+ * INVALID_ARGUMENT naming the field, never stored or cut.
+ */
+export const TEXT_LIMITS = {
+  /** Label-class and marketplace-entry names, annotation authors. */
+  name: 200,
+  /** Project display names, image-folder prefixes. */
+  line: 1000,
+  /** Marketplace descriptions. */
+  description: 10_000,
+} as const;
+
 export function text(field: string, value: string, opts: { max?: number; required?: boolean } = {}): string {
   const trimmed = value.trim();
+  const max = opts.max ?? TEXT_LIMITS.line;
   if (opts.required && trimmed === '') throw invalidField(field, 'is required');
-  if (trimmed.length > (opts.max ?? 1000)) throw invalidField(field, `is longer than ${opts.max ?? 1000} characters`);
+  if (trimmed.length > max) throw invalidField(field, `is longer than ${max} characters`);
   return trimmed;
 }
 

@@ -9,6 +9,7 @@ import { imagesByIds } from '../store/images.js';
 import { currentState, getCompleteState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import type { JobOptions } from '../ports.js';
+import { checkTrainingBase } from '../training-base.js';
 import { jobKindFromProto } from '../wire/job.js';
 import { ids, optionalId } from './fields.js';
 
@@ -42,8 +43,16 @@ async function stateId(db: Db, project: string, value: string): Promise<string> 
   return current.id;
 }
 
+/** Refuses to start training from a current state of another model (the job would fail the same way). */
+async function checkCurrentForTraining(db: Db, project: Project): Promise<void> {
+  const current = await currentState(db, project.name);
+  if (current) checkTrainingBase(project, current);
+}
+
 export async function trainingOptions(db: Db, req: StartTrainingRequest): Promise<JobOptions> {
   const project = await trainable(db, req.project);
+  // From scratch, the current state is not read: of another model or not, it does not matter.
+  if (!req.fromScratch) await checkCurrentForTraining(db, project);
   return {
     num_workers: bounded('num_workers', req.numWorkers, MAX_WORKERS) || project.settings.autoTrain.numWorkers || 1,
     num_epochs: bounded('num_epochs', req.numEpochs, MAX_EPOCHS) || 1,
@@ -79,7 +88,7 @@ const DEFAULT_STEPS: NonNullable<JobOptions['steps']> = [
  * `from_scratch` on the request marks the first train step (later ones continue from it).
  */
 export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promise<JobOptions> {
-  await trainable(db, req.project);
+  const project = await trainable(db, req.project);
   const given = req.steps.map((s, i) => {
     const kind = jobKindFromProto(s.kind);
     if (kind !== 'train' && kind !== 'inference' && kind !== 'rank') throw invalidField(`steps[${i}].kind`, 'must be train, inference or rank');
@@ -97,5 +106,6 @@ export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promis
     if (!first) throw invalidField('from_scratch', 'the workflow has no train step');
     first.from_scratch = true;
   }
+  if (steps[0]?.kind === 'train' && !steps[0].from_scratch) await checkCurrentForTraining(db, project);
   return { steps };
 }

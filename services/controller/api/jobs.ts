@@ -1,12 +1,10 @@
-import { JobState } from '../../../libs/gen/aide/v1/common.js';
 import type { WatchJobResponse } from '../../../libs/gen/aide/v1/controller.js';
-import { appendJobEvents, jobEvents } from '../store/job-events.js';
 import * as store from '../store/jobs.js';
 import { getProject } from '../store/projects.js';
-import { jobEventFromProto, jobKindFromProto, jobStateFromProto, jobToProto } from '../wire/job.js';
-import type { Job } from '../domain.js';
+import { jobKindFromProto, jobStateFromProto, jobToProto } from '../wire/job.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { id } from './fields.js';
+import { announceCancelled } from './job-cancel.js';
 import { inferenceOptions, rankingOptions, trainingOptions, workflowOptions } from './job-requests.js';
 import { watchJob } from './job-watch.js';
 import { paginate } from './paging.js';
@@ -14,15 +12,6 @@ import { paginate } from './paging.js';
 export function jobHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
   'startTraining' | 'startInference' | 'startRanking' | 'startWorkflow' | 'listJobs' | 'getJob' | 'watchJob' | 'cancelJob'> {
   const { pool, bus, jobs } = deps;
-
-  /** A job cancelled while queued never reaches a worker: its watchers get the terminal event from here. */
-  const announceCancelled = async (job: Job) => {
-    const seq = ((await jobEvents(pool, job.id)).at(-1)?.seq ?? 0) + 1;
-    const event = { jobId: job.id, project: job.project, workerId: '', state: JobState.JOB_STATE_CANCELLED, modelState: '', message: 'cancelled while queued', done: job.done, total: job.total, time: new Date(), seq };
-    await appendJobEvents(pool, job.id, [jobEventFromProto(event)!]);
-    // The cancel is done and logged; watchers read the log while the bus is unreachable, so it is not waited on.
-    bus.publish(event).catch((err: unknown) => deps.logger.warn({ err, jobId: job.id }, 'cancel event not published'));
-  };
 
   return {
     async startTraining(req) {
@@ -62,7 +51,7 @@ export function jobHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
     async cancelJob(req) {
       const before = await store.getJob(pool, req.project, id('id', req.id));
       const job = await store.requestCancel(pool, req.project, before.id);
-      if (before.state === 'queued' && job.state === 'cancelled') await announceCancelled(job);
+      if (before.state === 'queued' && job.state === 'cancelled') await announceCancelled(deps, job, 'cancelled while queued');
       else if (job.cancelRequested) jobs.cancelRequested?.(job.id);
       return { job: jobToProto(job) };
     },

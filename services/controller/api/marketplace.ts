@@ -1,14 +1,18 @@
+import type pg from 'pg';
+import { peekHead } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { AnnotationType } from '../../../libs/gen/aide/v1/common.js';
+import { STATE_HEAD_BYTES } from '../../../libs/plugin/plugin.js';
+import type { Registry } from '../../../libs/plugin/registry.js';
 import type { MarketplaceEntry } from '../domain.js';
-import type { Db } from '../store/db.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import * as market from '../store/marketplace.js';
-import { copyState, getCompleteState } from '../store/model-states.js';
+import { copyState, getCompleteState, stateBytes } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import { entryToProto, stateInfoToProto } from '../wire/model-state.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
-import { annotationType, authorOf, id, text } from './fields.js';
+import { annotationType, authorOf, id, text, TEXT_LIMITS } from './fields.js';
+import { modelMismatch } from './project-settings.js';
 
 /** Re-keys a class map from one key space to another; keys without a counterpart are dropped. */
 function rekey(map: Record<string, number>, key: (k: string) => string | undefined): Record<string, number> {
@@ -21,13 +25,20 @@ function rekey(map: Record<string, number>, key: (k: string) => string | undefin
 /**
  * A copy of a shared state in `project`: a new version whose parent is the
  * source, with its classes mapped by name onto the project's own classes.
+ * Only a state the project's types suit, whose first bytes its model takes
+ * (verifyState; it may predate that check), is copied.
  */
-async function importEntry(db: Db, project: string, entry: MarketplaceEntry) {
+async function importEntry(db: pg.Pool, registry: Registry, project: string, entry: MarketplaceEntry) {
   const target = await getProject(db, project);
   if (target.predictionType !== entry.predictionType) {
     throw failedPrecondition(`the shared model predicts ${entry.predictionType}, project '${project}' wants ${target.predictionType}`);
   }
+  const mismatch = modelMismatch(registry, entry.modelLibrary, target);
+  if (mismatch) throw failedPrecondition(`the shared model cannot serve project '${project}': ${mismatch}`);
   const source = await getCompleteState(db, entry.originProject, entry.modelStateId);
+  const { head } = await peekHead(stateBytes(db, source), STATE_HEAD_BYTES);
+  const refused = await registry.verifyState(entry.modelLibrary, head, source.sizeBytes);
+  if (refused !== undefined) throw failedPrecondition(`the shared state is not a model state of '${entry.modelLibrary}': ${refused}`);
   const byName = new Map((await listLabelClasses(db, project)).map((c) => [c.name, c.id]));
   return copyState(db, source.id, {
     project,
@@ -39,7 +50,7 @@ async function importEntry(db: Db, project: string, entry: MarketplaceEntry) {
   });
 }
 
-export function marketplaceHandlers({ pool }: ControllerDeps): Pick<ControllerHandlers,
+export function marketplaceHandlers({ pool, registry }: ControllerDeps): Pick<ControllerHandlers,
   'shareModelState' | 'listMarketplace' | 'importFromMarketplace'> {
   return {
     async shareModelState(req, ctx) {
@@ -47,8 +58,8 @@ export function marketplaceHandlers({ pool }: ControllerDeps): Pick<ControllerHa
       const state = await getCompleteState(pool, req.project, id('model_state_id', req.modelStateId));
       const names = new Map((await listLabelClasses(pool, req.project)).map((c) => [c.id, c.name]));
       const entry = await market.insertEntry(pool, {
-        name: text('name', req.name, { required: true, max: 200 }),
-        description: text('description', req.description, { max: 10_000 }),
+        name: text('name', req.name, { required: true, max: TEXT_LIMITS.name }),
+        description: text('description', req.description, { max: TEXT_LIMITS.description }),
         author: authorOf(ctx.principal),
         annotationType: project.annotationType,
         predictionType: project.predictionType,
@@ -67,7 +78,7 @@ export function marketplaceHandlers({ pool }: ControllerDeps): Pick<ControllerHa
 
     async importFromMarketplace(req) {
       const entry = await market.getEntry(pool, id('entry_id', req.entryId));
-      return { state: stateInfoToProto(await importEntry(pool, req.project, entry)) };
+      return { state: stateInfoToProto(await importEntry(pool, registry, req.project, entry)) };
     },
   };
 }

@@ -1,17 +1,20 @@
-/** ImportModelState: a header, then the state's chunks, stored only when complete and intact. */
-import { payload, StreamParts, verifyAnnouncedChunks } from '../../../libs/blob/index.js';
+/** ImportModelState: a header, then the state's chunks, stored only when complete, intact and a state of the model it claims. */
+import { payload, peekHead, StreamParts, verifyAnnouncedChunks } from '../../../libs/blob/index.js';
 import { invalidField } from '../../../libs/errors.js';
 import type { ImportModelStateHeader, ImportModelStateRequest } from '../../../libs/gen/aide/v1/controller.js';
+import { STATE_HEAD_BYTES } from '../../../libs/plugin/plugin.js';
 import type { Registry } from '../../../libs/plugin/registry.js';
 import type { ModelStateInfo, ModelStateMeta } from '../domain.js';
 import type { Db } from '../store/db.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import { insertState } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
+import { modelMismatch } from './project-settings.js';
 
 async function metaOf(db: Db, registry: Registry, h: ImportModelStateHeader): Promise<ModelStateMeta> {
-  await getProject(db, h.project);
-  if (!registry.models.has(h.modelLibrary)) throw invalidField('header.model_library', `'${h.modelLibrary}' is not a registered model`);
+  const project = await getProject(db, h.project);
+  const mismatch = modelMismatch(registry, h.modelLibrary, project);
+  if (mismatch) throw invalidField('header.model_library', mismatch);
   const classes = new Set((await listLabelClasses(db, h.project)).map((c) => c.id));
   const unknown = Object.keys(h.labelClassMap).find((id) => !classes.has(id));
   if (unknown !== undefined) throw invalidField('header.label_class_map', `'${unknown}' is not a label class of project '${h.project}'`);
@@ -21,7 +24,9 @@ async function metaOf(db: Db, registry: Registry, h: ImportModelStateHeader): Pr
 /**
  * Verified as it streams (offsets, sizes, SHA-256 of the last chunk) straight
  * into the store's transaction: a truncated or corrupt upload rolls back and
- * leaves nothing; the state is never held whole in memory.
+ * leaves nothing; the state is never held whole in memory. Its first bytes go
+ * to the model's verifyState before anything is stored: bytes that are no
+ * state of the declared model are INVALID_ARGUMENT, with the model's reason.
  */
 export async function importModelState(
   db: Db, registry: Registry, requests: AsyncIterable<ImportModelStateRequest>, opts: { maxBytes: number; signal: AbortSignal },
@@ -32,7 +37,10 @@ export async function importModelState(
   const meta = await metaOf(db, registry, header);
   // A blob longer or shorter than the header announced is DATA_LOSS, as a corrupt one is.
   const pieces = verifyAnnouncedChunks(parts.chunks(payload('chunk')), { size: header.size, signal: opts.signal, what: 'the header' });
-  const info = await insertState(db, meta, pieces);
+  const { head, all } = await peekHead(pieces, STATE_HEAD_BYTES);
+  const refused = await registry.verifyState(meta.modelLibrary, head, header.size);
+  if (refused !== undefined) throw invalidField('chunk', `not a model state of '${meta.modelLibrary}': ${refused}`);
+  const info = await insertState(db, meta, all);
   await parts.end('the last chunk');
   return info;
 }

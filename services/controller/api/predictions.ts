@@ -10,13 +10,11 @@ import type { Db } from '../store/db.js';
 import { imageToProto } from '../wire/image.js';
 import { predictionToProto } from '../wire/prediction.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
-import { optionalId, text } from './fields.js';
+import { optionalId, text, TEXT_LIMITS } from './fields.js';
 import { MAX_PAGE_BYTES, paginate } from './paging.js';
 
 const MAX_BATCH = 1000;
 const DEFAULT_BATCH = 10;
-/** Longest path prefix a NextBatch filter takes (a path's length on common file systems). */
-const PATH_MAX = 4096;
 
 // Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
 const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
@@ -59,8 +57,8 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
     async nextBatch(req) {
       if (req.limit > MAX_BATCH) throw invalidField('limit', `must be at most ${MAX_BATCH}`);
       const filter = {
-        pathPrefix: text('path_prefix', req.pathPrefix, { max: PATH_MAX }),
-        excludePrefixes: req.excludePrefixes.map((p, i) => text(`exclude_prefixes[${i}]`, p, { required: true, max: PATH_MAX })),
+        pathPrefix: text('path_prefix', req.pathPrefix, { max: TEXT_LIMITS.line }),
+        excludePrefixes: req.excludePrefixes.map((p, i) => text(`exclude_prefixes[${i}]`, p, { required: true, max: TEXT_LIMITS.line })),
       };
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', '');
       if (stateId === null) return { images: [], priorities: [], nextPageToken: '' };

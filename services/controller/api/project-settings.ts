@@ -3,7 +3,7 @@ import { invalidArgument, invalidField, isAideError, type FieldViolation } from 
 import type { Registry } from '../../../libs/plugin/registry.js';
 import type { AnnotationType, ProjectSettings } from '../domain.js';
 
-interface Types {
+export interface Types {
   annotationType: AnnotationType;
   predictionType: AnnotationType;
 }
@@ -31,6 +31,18 @@ function knownPlugin(lookup: () => unknown, field: string, key: string): void {
 }
 
 /**
+ * Why model `library` cannot serve a project of these types (not a registered
+ * model, or it learns from or predicts other types), or undefined where it can.
+ */
+export function modelMismatch(registry: Registry, library: string, types: Types): string | undefined {
+  const entry = registry.models.get(library);
+  if (!entry) return `'${library}' is not a registered model`;
+  const { meta } = entry;
+  if (meta.annotationTypes.includes(types.annotationType) && meta.predictionTypes.includes(types.predictionType)) return undefined;
+  return `'${library}' learns from ${meta.annotationTypes.join('/')} and predicts ${meta.predictionTypes.join('/')}, not ${types.annotationType} → ${types.predictionType}`;
+}
+
+/**
  * Checks the model (known, fits the project's annotation and prediction
  * types) and ranker, and their options through each plugin's verifyOptions;
  * returns the settings to store and the plugins' warnings. An empty library
@@ -40,12 +52,8 @@ export async function verifySettings(registry: Registry, s: ProjectSettings, typ
   const warnings: string[] = [];
   const settings = { ...s, autoTrain: { ...s.autoTrain } };
   if (s.modelLibrary !== '') {
-    knownPlugin(() => registry.getModel(s.modelLibrary), 'settings.model_library', s.modelLibrary);
-    const { meta } = registry.getModel(s.modelLibrary);
-    if (!meta.annotationTypes.includes(types.annotationType) || !meta.predictionTypes.includes(types.predictionType)) {
-      throw invalidField('settings.model_library',
-        `'${s.modelLibrary}' learns from ${meta.annotationTypes.join('/')} and predicts ${meta.predictionTypes.join('/')}, not ${types.annotationType} → ${types.predictionType}`);
-    }
+    const mismatch = modelMismatch(registry, s.modelLibrary, types);
+    if (mismatch) throw invalidField('settings.model_library', mismatch);
     settings.modelOptionsJson = await verifiedOptions(registry, s.modelLibrary, s.modelOptionsJson, 'settings.model_options_json', warnings);
   }
   if (s.rankerLibrary !== '') {

@@ -7,6 +7,7 @@ import { inTransaction } from '../store/db.js';
 import { recordImageReads, trainingImages } from '../store/images.js';
 import { completeTrainedState, deletePartialStates, partialStates, setCurrentState } from '../store/model-states.js';
 import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
+import { checkTrainingBase } from '../training-base.js';
 import type { JobRun, Orchestra } from './context.js';
 import { trainRound, type RoundOutput, type RoundStore } from './distributed-train.js';
 import { jobHeader, toImageData } from './job-header.js';
@@ -19,7 +20,7 @@ interface TrainOptions { num_workers?: number; num_epochs?: number; image_ids?: 
 
 /** Label classes changed since the state was trained: fine if the model can follow, else a clear refusal. */
 function checkClassChanges(orchestra: Orchestra, library: string, state: ModelStateInfo | null, classes: readonly LabelClass[]): void {
-  if (!state || state.modelLibrary !== library) return;
+  if (!state) return;
   const meta = orchestra.registry.getModel(library).meta;
   const now = new Set(classes.map((c) => c.id));
   const before = new Set(Object.keys(state.labelClassMap));
@@ -77,9 +78,10 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     imageIds: options.image_ids && options.image_ids.length > 0 ? options.image_ids : undefined,
   });
   if (images.length === 0) throw failedPrecondition('no annotated images to train on');
-  // The state the job continues from: the current one (recorded in the job), if it is of the project's model;
-  // none when the job asked to start from scratch.
-  const base = options.from_scratch ? null : await jobState(db, job, (s) => s.modelLibrary === project.settings.modelLibrary);
+  // The state the job continues from: the current one (recorded in the job), which must be of the project's
+  // model; none when the job asked to start from scratch.
+  const base = options.from_scratch ? null : await jobState(db, job);
+  if (base) checkTrainingBase(project, base);
   checkClassChanges(orchestra, project.settings.modelLibrary, base, classes);
   const rounds = options.num_epochs || project.settings.autoTrain.numEpochs || 1;
   // 0 or absent: the project's default (its auto-train policy's worker count), else one worker.

@@ -55,6 +55,23 @@ export async function createJob(db: Db, job: NewJob): Promise<Job> {
   return toJob(rows[0]!);
 }
 
+/**
+ * Asks every unfinished job of the project to stop: queued ones end
+ * CANCELLED here, running ones are marked cancel_requested for their runner.
+ * Returns the jobs cancelled while queued, and the running ones whose
+ * runner still holds a live lease (and so may still write).
+ */
+export async function cancelProjectJobs(db: Db, project: string): Promise<{ cancelled: Job[]; stopping: Job[] }> {
+  const { rows } = await db.query<JobRow & { live: boolean }>(
+    `UPDATE jobs SET cancel_requested = true,
+       state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+       finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+       message = CASE WHEN state = 'queued' THEN 'cancelled: the project is being deleted' ELSE message END
+     WHERE project = $1 AND state IN ('queued', 'running')
+     RETURNING *, (state = 'running' AND coalesce(lease_expires_at > now(), false)) AS live`, [project]);
+  return { cancelled: rows.filter((r) => r.state === 'cancelled').map(toJob), stopping: rows.filter((r) => r.live).map(toJob) };
+}
+
 /** The project's job, or NOT_FOUND. */
 export async function getJob(db: Db, project: string, id: string): Promise<Job> {
   const { rows } = await db.query<JobRow>('SELECT * FROM jobs WHERE project = $1 AND id = $2', [project, id]);

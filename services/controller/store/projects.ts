@@ -62,8 +62,17 @@ export async function listProjects(db: Db, page: PageQuery, only?: readonly stri
   return rows.map(toProject);
 }
 
+/**
+ * Stores the settings. A change of model also changes the current state to
+ * the newest of the new model (none: its next training starts afresh): a
+ * state of one model never silently feeds another.
+ */
 export async function updateProjectSettings(db: Db, name: string, settings: ProjectSettings): Promise<Project> {
-  const { rows } = await db.query<ProjectRow>('UPDATE projects SET settings = $2 WHERE name = $1 RETURNING *', [name, JSON.stringify(settings)]);
+  const { rows } = await db.query<ProjectRow>(
+    `UPDATE projects SET settings = $2, current_state_id = CASE WHEN settings->>'modelLibrary' IS NOT DISTINCT FROM $3 THEN current_state_id ELSE
+       (SELECT id FROM model_states WHERE project = $1 AND model_library = $3 AND NOT partial ORDER BY version DESC LIMIT 1) END
+     WHERE name = $1 RETURNING *`,
+    [name, JSON.stringify(settings), settings.modelLibrary]);
   if (!rows[0]) throw notFound(`project '${name}'`);
   return toProject(rows[0]);
 }

@@ -87,6 +87,7 @@ export interface ApiToken {
 }
 
 export interface CreateApiTokenRequest {
+  /** 1 to 200 characters; the author of what the token writes. */
   name: string;
   roles: ProjectRole[];
   ttlSeconds: number;

@@ -276,6 +276,10 @@ export interface Annotation {
   /** Empty for segmentation masks (the classes are in the mask). */
   labelClassId: string;
   unsure: boolean;
+  /**
+   * Who wrote it: the caller's token name (or mesh identity), set by the controller. A value sent is not
+   * kept, but one over 200 characters is INVALID_ARGUMENT.
+   */
   author: string;
   createdAt: Date | undefined;
   geometry: { $case: "point"; value: Point } | { $case: "boundingBox"; value: BoundingBox } | {

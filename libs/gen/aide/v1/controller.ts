@@ -89,6 +89,7 @@ export function filterToJSON(object: Filter): string {
 
 export interface CreateProjectRequest {
   name: string;
+  /** At most 1000 characters. */
   displayName: string;
   annotationType: AnnotationType;
   predictionType: AnnotationType;
@@ -139,6 +140,7 @@ export interface DeleteProjectResponse {
 
 export interface AddLabelClassRequest {
   project: string;
+  /** At most 200 characters. */
   name: string;
   color: string;
 }
@@ -165,7 +167,7 @@ export interface AddLabelClassesResponse {
 export interface UpdateLabelClassRequest {
   project: string;
   id: string;
-  /** Empty fields stay as they are. */
+  /** Empty fields stay as they are. Name: at most 200 characters. */
   name: string;
   color: string;
 }
@@ -192,7 +194,7 @@ export interface ListLabelClassesResponse {
 
 export interface RegisterImagesRequest {
   project: string;
-  /** Folder relative to the project's folder; empty = all of it. */
+  /** Folder relative to the project's folder; empty = all of it. At most 1000 characters. */
   prefix: string;
 }
 
@@ -308,7 +310,7 @@ export interface NextBatchRequest {
   project: string;
   /** Images per page (at most 1000); 0 = 10. */
   limit: number;
-  /** Only images whose path starts with this prefix (empty = all). */
+  /** Only images whose path starts with this prefix (empty = all); at most 1000 characters, like each excluded one. */
   pathPrefix: string;
   /** Leave out images whose path starts with any of these. */
   excludePrefixes: string[];
@@ -348,6 +350,10 @@ export interface VerifyOptionsRequest {
 
 export interface VerifyOptionsResponse {
   valid: boolean;
+  /**
+   * Minor problems: the options work. Built-in models name every key they do not know ("unknown option
+   * options.training.epoch ignored").
+   */
   warnings: string[];
   errors: string[];
   /** The options to use instead (completed or corrected by the plugin). */
@@ -483,7 +489,9 @@ export interface MarketplaceEntry_LabelClassNamesEntry {
 export interface ShareModelStateRequest {
   project: string;
   modelStateId: string;
+  /** At most 200 characters. */
   name: string;
+  /** At most 10 000 characters. */
   description: string;
 }
 
@@ -9121,7 +9129,10 @@ export const ControllerServiceService = {
       Buffer.from(ListProjectsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListProjectsResponse => ListProjectsResponse.decode(value),
   },
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings: {
     path: "/aide.v1.ControllerService/UpdateProjectSettings" as const,
     requestStream: false as const,
@@ -9133,6 +9144,10 @@ export const ControllerServiceService = {
       Buffer.from(UpdateProjectSettingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateProjectSettingsResponse => UpdateProjectSettingsResponse.decode(value),
   },
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject: {
     path: "/aide.v1.ControllerService/DeleteProject" as const,
     requestStream: false as const,
@@ -9391,7 +9406,12 @@ export const ControllerServiceService = {
       Buffer.from(ExportModelStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportModelStateResponse => ExportModelStateResponse.decode(value),
   },
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState: {
     path: "/aide.v1.ControllerService/ImportModelState" as const,
     requestStream: true as const,
@@ -9557,8 +9577,15 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   createProject: handleUnaryCall<CreateProjectRequest, CreateProjectResponse>;
   getProject: handleUnaryCall<GetProjectRequest, GetProjectResponse>;
   listProjects: handleUnaryCall<ListProjectsRequest, ListProjectsResponse>;
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings: handleUnaryCall<UpdateProjectSettingsRequest, UpdateProjectSettingsResponse>;
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject: handleUnaryCall<DeleteProjectRequest, DeleteProjectResponse>;
   /** Label classes */
   addLabelClass: handleUnaryCall<AddLabelClassRequest, AddLabelClassResponse>;
@@ -9610,7 +9637,12 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   listModelStates: handleUnaryCall<ListModelStatesRequest, ListModelStatesResponse>;
   /** First message: the state's info; then its bytes as chunks. */
   exportModelState: handleServerStreamingCall<ExportModelStateRequest, ExportModelStateResponse>;
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState: handleClientStreamingCall<ImportModelStateRequest, ImportModelStateResponse>;
   deleteModelState: handleUnaryCall<DeleteModelStateRequest, DeleteModelStateResponse>;
   /** Makes an earlier state current again (AIDE's "duplicate state"), without copying bytes. */
@@ -9679,7 +9711,10 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListProjectsResponse) => void,
   ): ClientUnaryCall;
-  /** Model and ranker with options, auto-train policy. */
+  /**
+   * Model and ranker with options, auto-train policy. A change of model makes the newest state of the
+   * new model current (none: its next training starts afresh) and says so in the warnings.
+   */
   updateProjectSettings(
     request: UpdateProjectSettingsRequest,
     callback: (error: ServiceError | null, response: UpdateProjectSettingsResponse) => void,
@@ -9695,6 +9730,10 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateProjectSettingsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Cancels the project's queued jobs and stops its running ones first, then deletes the project and
+   * everything in it. UNAVAILABLE if its jobs do not stop within a minute (they stay asked to; retry).
+   */
   deleteProject(
     request: DeleteProjectRequest,
     callback: (error: ServiceError | null, response: DeleteProjectResponse) => void,
@@ -10042,7 +10081,12 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExportModelStateResponse>;
-  /** First message: the header; then chunks, the last with the SHA-256. */
+  /**
+   * First message: the header; then chunks, the last with the SHA-256. The model must suit the project
+   * (INVALID_ARGUMENT on header.model_library) and take the state's first bytes (its verifyState:
+   * INVALID_ARGUMENT on chunk, with its reason); a corrupt or truncated upload is DATA_LOSS. Nothing is
+   * stored then. The state becomes the project's next version, not its current one: SetCurrentModelState.
+   */
   importModelState(
     callback: (error: ServiceError | null, response: ImportModelStateResponse) => void,
   ): ClientWritableStream<ImportModelStateRequest>;
