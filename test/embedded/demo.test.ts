@@ -17,6 +17,7 @@ test('npm start: the embedded mesh runs train → inference → rank on the demo
       AIDE_AIWORKER_HOST: '127.0.0.1',
       AIDE_FILESERVER_ROOT: mkdtempSync(join(tmpdir(), 'aide-demo-')),
       AIDE_DATABASE_URL: '', DATABASE_URL: '', AIDE_NATS_URL: '',
+      AIDE_PROFILE: join(mkdtempSync(join(tmpdir(), 'aide-demo-profile-')), 'profile.json'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
