@@ -102,6 +102,12 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
   await t.test('states stats / current / delete; images golden', async () => {
     const stats = await ok(run(['states', 'stats', 'tiles']));
     assert.match(stats, /^v1\s+\S+\s+\d+ images\s/m, stats);
+    // The stored image count and the model's own `images` statistic agree, however many shards trained.
+    for (const line of stats.trim().split('\n')) {
+      const [, counted, statistic] = /^v\d+\s+\S+\s+(\d+) images\s.*\bimages=(\d+)/.exec(line) ?? [];
+      assert.ok(counted !== undefined, line);
+      assert.equal(statistic, counted, line);
+    }
     const list = await ok(run(['states', 'list', 'tiles']));
     const [first, last] = [/^(\S+)\s+v1\s/m.exec(list)![1]!, list.trim().split('\n').at(-1)!.split(/\s+/)[0]!];
     assert.match(await ok(run(['states', 'current', 'tiles', first])), new RegExp(`^${first}\\s+v1 \\(current\\)`));

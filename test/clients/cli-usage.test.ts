@@ -38,6 +38,12 @@ test('--help works for every command: exit 0 and a usage line naming the command
   }
 });
 
+test('help texts say what happens: workflow\'s default steps are named, not printed as []', async () => {
+  const r = await parse(['workflow', '--help']);
+  assert.match(r.out, /--steps <kinds>\s+comma-separated steps \(.*default: train,inference,rank\)/s);
+  assert.doesNotMatch(r.out, /default: \[\]/);
+});
+
 test('bad arguments fail with exit code 2 and say what is wrong', async () => {
   const cases: [string[], RegExp][] = [
     [['projects', 'get'], /missing required argument 'name'/],

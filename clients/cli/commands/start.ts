@@ -58,9 +58,10 @@ export function registerStart(program: Command): void {
 
   jobCommand(program, 'workflow', 'run steps one after another (default: train → inference → rank)')
     .option('--epochs <n>', 'federated-averaging rounds of training steps; 0 = 1', count, 0)
-    .option('--steps <kinds>', `comma-separated steps (${jobKinds.words.join(', ')})`, (v) => v.split(',').map(jobKinds.parse), [] as JobKind[])
-    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps: JobKind[] }) => {
-      const steps = o.steps.map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs }));
+    // No commander default: it would print as "(default: [])"; an empty list is the service's train → inference → rank.
+    .option('--steps <kinds>', `comma-separated steps (${jobKinds.words.join(', ')}; default: train,inference,rank)`, (v) => v.split(',').map(jobKinds.parse))
+    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps?: JobKind[] }) => {
+      const steps = (o.steps ?? []).map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs }));
       await started(session, await session.controller.startWorkflow({ project, steps }), StartWorkflowResponse, o);
     }));
 }
