@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { SettingError, settingName } from '../config/setting-error.js';
+import { quietIpServernameWarning } from './ip-servername.js';
 
 /** The [Security] settings every service reads. */
 export interface TlsSettings {
@@ -55,7 +56,9 @@ export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
   if (s.plaintext) return grpc.ServerCredentials.createInsecure();
   const { cert, key } = requireFiles(s);
   const identity = provider(s, { cert, key });
-  const ca = s.caFile ? provider(s, { ca: readable(s.caFile, 'tls_ca') }) : identity;
+  // Without a CA no client certificate is asked for: null, not a provider that never yields a CA (with one,
+  // grpc-js waits for a CA update forever and drops every handshake).
+  const ca = s.caFile ? provider(s, { ca: readable(s.caFile, 'tls_ca') }) : null;
   // grpc-js 1.14 hands this function's first two arguments to its constructor swapped
   // (the server would have no certificate), so the identity provider goes first.
   return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, Boolean(s.caFile) && s.requireClientCert !== false);
@@ -65,6 +68,7 @@ export function serverCredentials(s: TlsSettings): grpc.ServerCredentials {
 export function channelCredentials(s: TlsSettings): grpc.ChannelCredentials {
   if (s.plaintext) return grpc.credentials.createInsecure();
   if (!s.caFile) throw new SettingError('TLS clients need [Security] tls_ca (AIDE_SECURITY_TLS_CA)');
+  quietIpServernameWarning();
   const identity = s.certFile && s.keyFile ? provider(s, { cert: readable(s.certFile, 'tls_cert'), key: readable(s.keyFile, 'tls_key') }) : null;
   return grpc.experimental.createCertificateProviderChannelCredentials(provider(s, { ca: readable(s.caFile, 'tls_ca') }), identity);
 }

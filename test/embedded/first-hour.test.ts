@@ -66,6 +66,7 @@ test('npm start writes a 0600 profile and prints an export line; the CLI reaches
   assert.match(tlsOnPlaintext.stderr, /^error: cannot reach the controller at /m);
   assert.match(tlsOnPlaintext.stderr, /^hint: the server speaks plaintext: use --plaintext/m);
   assert.doesNotMatch(tlsOnPlaintext.stderr, /Resolution note/);
+  assert.doesNotMatch(tlsOnPlaintext.stderr, /DEP0123|DeprecationWarning/, 'TLS to an IP address: no warning about its SNI');
   // An address given on the command line is not silently paired with the profile's token.
   assert.equal(noToken.code, 1);
   assert.match(noToken.stderr, /UNAUTHENTICATED/);
