@@ -54,7 +54,14 @@ try {
 }
 const profile: ConnectionProfile = { address: mesh.controller, fileserver: mesh.fileServer.grpc, token: mesh.adminToken, plaintext: true };
 const profileFile = profilePath();
-writeProfile(profileFile, profile);
+let profileWritten = true;
+try {
+  writeProfile(profileFile, profile);
+} catch (err) {
+  // The mesh runs all the same; the export line below says the same thing.
+  profileWritten = false;
+  process.stderr.write(`warning: cannot write the CLI's connection profile ${profileFile}: ${(err as Error).message}\n`);
+}
 const stop = async () => {
   removeProfile(profileFile, profile);
   await mesh.stop();
@@ -69,8 +76,7 @@ process.stdout.write([
   `  FileServer    ${mesh.fileServer.grpc} (gRPC), http://${mesh.fileServer.http}/files/<project>/<path>`,
   `  admin token   ${mesh.adminToken}`,
   '',
-  `The aide CLI finds this mesh through ${profileFile} (removed when it stops), e.g.`,
-  '  npx aide projects list',
+  ...(profileWritten ? [`The aide CLI finds this mesh through ${profileFile} (removed when it stops), e.g.`, '  npx aide projects list'] : []),
   'Elsewhere (another machine, a script), the same as environment variables:',
   `  export AIDE_ADDRESS=${mesh.controller} AIDE_FILESERVER=${mesh.fileServer.grpc} AIDE_TOKEN=${mesh.adminToken} AIDE_PLAINTEXT=1`,
   `grpcurl: grpcurl -plaintext -H "authorization: Bearer ${mesh.adminToken}" ${mesh.controller} aide.v1.ControllerService/ListProjects`,
