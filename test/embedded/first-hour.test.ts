@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { aide } from '../clients/aide-cli.js';
+import { aide, aideInProcess } from '../clients/aide-cli.js';
 
 /**
  * A newcomer's first hour (issue #26): `npm start`, then the CLI with nothing
@@ -112,7 +112,7 @@ test('a busy port names its setting and environment variable: exit 78, no stack'
 
 test('aide --version prints the package version', async () => {
   const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
-  const r = await aide(['--version']);
+  const r = await aideInProcess(['--version']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), version);
 });
