@@ -77,7 +77,7 @@ process.stdout.write([
   `  admin token   ${mesh.adminToken}`,
   '',
   ...(profileWritten ? [`The aide CLI finds this mesh through ${profileFile} (removed when it stops), e.g.`, '  npx aide projects list'] : []),
-  'Elsewhere (another machine, a script), the same as environment variables:',
+  'Or, for a script or a shell without the profile, the same as environment variables:',
   `  export AIDE_ADDRESS=${mesh.controller} AIDE_FILESERVER=${mesh.fileServer.grpc} AIDE_TOKEN=${mesh.adminToken} AIDE_PLAINTEXT=1`,
   `grpcurl: grpcurl -plaintext -H "authorization: Bearer ${mesh.adminToken}" ${mesh.controller} aide.v1.ControllerService/ListProjects`,
   '',
