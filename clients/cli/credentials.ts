@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { quietIpServernameWarning } from '../../libs/grpc/ip-servername.js';
 import { UsageError } from './failure.js';
 
 export interface TlsOptions {
@@ -26,5 +27,6 @@ function read(file: string | undefined, option: string): Buffer | null {
 export function credentialsFrom(o: TlsOptions): grpc.ChannelCredentials {
   if (o.plaintext) return grpc.credentials.createInsecure();
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  quietIpServernameWarning();
   return grpc.credentials.createSsl(read(o.tlsCa, '--tls-ca'), read(o.tlsKey, '--tls-key'), read(o.tlsCert, '--tls-cert'));
 }

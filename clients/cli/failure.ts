@@ -6,8 +6,10 @@ export class UsageError extends Error {}
 
 /** The service a call went to could not be reached at all (as opposed to a service answering UNAVAILABLE). */
 export class Unreachable extends Error {
-  constructor(readonly service: string, readonly address: string, cause: AideError) {
-    super(`cannot reach the ${service} at ${address} (${cause.message})`);
+  constructor(readonly service: string, readonly address: string, cause: AideError, readonly hint?: string) {
+    // grpc-js ends its message with an empty "Resolution note:" and spreads OpenSSL's text over lines.
+    const why = cause.message.replace(/\s*Resolution note:\s*$/, '').replace(/\s*\n\s*/g, ' ');
+    super(`cannot reach the ${service} at ${address} (${why})`);
   }
 }
 
@@ -19,7 +21,7 @@ export function describeFailure(err: unknown): { lines: string[]; exitCode: numb
   // Commander has already printed its own message; only the code is left to decide (0 after --help).
   if (err instanceof CommanderError) return { lines: [], exitCode: err.exitCode === 0 ? 0 : EXIT_USAGE };
   if (err instanceof UsageError) return { lines: [`error: ${err.message}`], exitCode: EXIT_USAGE };
-  if (err instanceof Unreachable) return { lines: [`error: ${err.message}`], exitCode: EXIT_FAILED };
+  if (err instanceof Unreachable) return { lines: [`error: ${err.message}`, ...(err.hint ? [`hint: ${err.hint}`] : [])], exitCode: EXIT_FAILED };
   if (err instanceof AideError) {
     const violations = err.fieldViolations.map((v) => `  ${v.field}: ${v.description}`);
     return { lines: [`error: ${err.kind}: ${err.message}`, ...violations], exitCode: EXIT_FAILED };

@@ -4,6 +4,7 @@ import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
+import { connectionOptions } from './connection.js';
 import { credentialsFrom, type TlsOptions } from './credentials.js';
 import { reportUnreachable } from './reachability.js';
 
@@ -12,6 +13,8 @@ export interface GlobalOptions extends TlsOptions {
   fileserver: string;
   token?: string;
   json?: boolean;
+  /** The profile file the connection came from (connection.ts), if any: named when it cannot be reached. */
+  profile?: string;
 }
 
 export type ControllerClient = Client<typeof ControllerServiceService>;
@@ -64,19 +67,19 @@ export class Session {
     if (this.#options.token) metadata.set('authorization', `Bearer ${this.#options.token}`);
     const client = createClient(definition, address, { credentials: credentialsFrom(this.#options), metadata, defaultDeadlineMs: DEADLINE_MS });
     this.#channels.push(client);
-    return reportUnreachable(client, service, address);
+    return reportUnreachable(client, { service, address, plaintext: this.#options.plaintext ?? false, profile: this.#options.profile });
   }
 }
 
 /**
- * A commander action that gets a Session built from the global options as its
+ * A commander action that gets a Session built from the global options (or the profile) as its
  * first argument, and closes it afterwards. Commander passes the positional
  * arguments, the command's options and the command itself.
  */
 export function withSession<A extends unknown[]>(fn: (session: Session, ...args: A) => Promise<void>) {
   return async (...args: [...A, Command]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const session = new Session(command.optsWithGlobals<GlobalOptions>());
+    const session = new Session(connectionOptions(command));
     try {
       await fn(session, ...(args.slice(0, -1) as A));
     } finally {

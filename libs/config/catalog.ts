@@ -122,6 +122,21 @@ export function settingsSnapshot(config: Config): string {
   return stringify(sections);
 }
 
+/** What each deployable reads: its own section and the shared ones (a `Section.key` entry: that one key only). */
+export const SERVICE_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  controller: ['AIController', 'Database', 'NATS', 'Security', 'Log', 'Models', 'FileServer.url_signing_key'],
+  worker: ['AIWorker', 'NATS', 'Security', 'Log', 'Models'],
+  fileserver: ['FileServer', 'Database', 'Security', 'Log'],
+  ranker: ['Ranker', 'Security', 'Log', 'Models'],
+};
+
+/** The catalog entries one service reads, in catalog order. */
+export function serviceCatalog(service: string): SettingSpec[] {
+  const wanted = SERVICE_SETTINGS[service];
+  if (!wanted) throw new Error(`unknown service ${service}`);
+  return SETTINGS_CATALOG.filter((e) => wanted.includes(e.section) || wanted.includes(`${e.section}.${e.key}`));
+}
+
 /** One line per setting, grouped by section: `AIDE_<SECTION>_<KEY>  (type, default: x)  description`. */
 export function settingsHelp(catalog: readonly SettingSpec[] = SETTINGS_CATALOG): string {
   const names = catalog.map((e) => envName(e.section, e.key));

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.js';
-import { settingsHelp } from '../config/catalog.js';
+import { serviceCatalog, settingsHelp } from '../config/catalog.js';
+import { EXIT_CONFIG, settingProblem } from '../config/setting-error.js';
 import { createLogger, type Logger } from '../log.js';
 
 /** A started deployable: where it listens and how it stops. */
@@ -41,16 +42,30 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: Logger): vo
   process.on('SIGINT', handler);
 }
 
+/** A start-up failure the settings fix: its message (which names the setting) and EXIT_CONFIG, no stack; anything else is rethrown. */
+export function exitOnSettingProblem(err: unknown): never {
+  const problem = settingProblem(err);
+  if (problem === undefined) throw err;
+  process.stderr.write(`error: ${problem}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
 /** The whole life of one service process: --help, config, logger, start, drain on signals. */
 export async function runService(name: string, start: ServiceStarter, argv = process.argv.slice(2)): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`Usage: npm run service -- ${name}\n\nSettings come from the INI file named by AIDE_SETTINGS;\n` +
-      `each key can be overridden by an environment variable:\n\n${settingsHelp()}\n`);
+      `each key can be overridden by an environment variable. The ${name}'s settings:\n\n${settingsHelp(serviceCatalog(name))}\n`);
     return;
   }
   const { Config } = await import('../config/config.js');
-  const config = Config.load();
-  const logger = createLogger(name, config.getProperty('Log', 'level', 'str', 'info'));
-  const service = await start(config, logger);
+  let logger: Logger;
+  let service: RunningService;
+  try {
+    const config = Config.load();
+    logger = createLogger(name, config.getProperty('Log', 'level', 'str', 'info'));
+    service = await start(config, logger);
+  } catch (err) {
+    exitOnSettingProblem(err);
+  }
   onShutdownSignals(() => service.shutdown(service.drainDeadlineMs), logger);
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { serverCredentials } from '../grpc/credentials.js';
 import { startServer, type RunningServer, type ServiceEntry } from '../grpc/server.js';
+import { bindPort } from '../config/setting-error.js';
 import { warnIfUnprotected } from './mesh-access.js';
 import { listenSettings, tlsSettings } from './settings.js';
 
@@ -24,15 +25,16 @@ export async function serveFromConfig(opts: {
   const listen = listenSettings(opts.config, opts.section, opts.defaultPort);
   warnIfUnprotected(opts.config, listen.host, opts.logger);
   const shutdownController = new AbortController();
-  const server = await startServer({
+  const credentials = serverCredentials(tlsSettings(opts.config));
+  const server = await bindPort({ section: opts.section, key: 'port', ...listen }, () => startServer({
     name: opts.name,
     host: listen.host,
     port: listen.port,
     reflection: listen.reflection,
     services: opts.services(shutdownController.signal),
-    credentials: serverCredentials(tlsSettings(opts.config)),
+    credentials,
     logger: opts.logger,
     shutdownController,
-  });
+  }));
   return { server, drainDeadlineMs: listen.drainDeadlineMs, shutdownSignal: shutdownController.signal };
 }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
+import { bindPort } from '../config/setting-error.js';
 import type { Logger } from '../log.js';
 import { registry } from './metrics.js';
 
@@ -52,5 +53,6 @@ export async function startMetricsServer(opts: { host: string; port: number; log
 export async function metricsFromConfig(config: Config, section: string, logger: Logger): Promise<MetricsServer | undefined> {
   const port = config.getProperty(section, 'metrics_port', 'int', undefined);
   if (port === undefined) return undefined;
-  return startMetricsServer({ host: config.getProperty(section, 'host', 'str', '0.0.0.0'), port, logger });
+  const host = config.getProperty(section, 'host', 'str', '0.0.0.0');
+  return bindPort({ section, key: 'metrics_port', host, port }, () => startMetricsServer({ host, port, logger }));
 }

@@ -10,6 +10,11 @@ import * as tf from '@tensorflow/tfjs';
 import { withoutAddedProcessHandlers } from './process-handlers.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/register.js';
 
+// tfjs's CPU backend prints "install our node backend" on its first tensor in Node. The choice is made here
+// (native builds first, each one passed over is reported in `skipped`), so the banner only misleads; tfjs
+// silences its console notices only in production mode, which gates nothing else.
+tf.enableProdMode();
+
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 

@@ -1,21 +1,72 @@
 /**
  * `npm start`: the whole mesh in one process on embedded defaults (PGlite,
- * in-process bus), then the demo. `--no-demo` only serves; `--once` stops
- * after the demo (the CI smoke test).
+ * in-process bus), then the demo. It writes the connection profile the `aide`
+ * CLI reads (libs/config/profile.ts), so `npx aide projects list` just works.
  */
+import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { profilePath, removeProfile, writeProfile, type ConnectionProfile } from '../../libs/config/profile.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { createClient } from '../../libs/grpc/index.js';
 import { createLogger } from '../../libs/log.js';
-import { onShutdownSignals } from '../../libs/service/runtime.js';
+import { exitOnSettingProblem, onShutdownSignals } from '../../libs/service/runtime.js';
 import { runDemo } from './demo.js';
-import { startEmbeddedMesh } from './mesh.js';
+import { startEmbeddedMesh, type EmbeddedMesh } from './mesh.js';
 
-const args = new Set(process.argv.slice(2));
+const USAGE = `Usage: npm start [-- options]
+
+Runs the whole AIDE mesh in one process (embedded Postgres, in-process bus,
+plaintext on loopback), then a demo project: generated aerial tiles, a CNN
+trained on a third of them, and the images to label next.
+
+Options:
+  --no-demo   only serve (no demo project)
+  --once      stop after the demo (a smoke test)
+  -h, --help  print this and exit
+
+Settings: AIDE_<SECTION>_<KEY> environment variables, e.g. AIDE_AICONTROLLER_PORT
+(see \`npm run service -- controller --help\`). The connection profile for the
+\`aide\` CLI is written to AIDE_PROFILE (default ~/.config/aide/profile.json).
+`;
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: { 'no-demo': { type: 'boolean' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  }));
+} catch (err) {
+  process.stderr.write(`error: ${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
 const logger = createLogger('aide', process.env.AIDE_LOG_LEVEL ?? 'warn');
-const mesh = await startEmbeddedMesh({ env: process.env, logger });
-onShutdownSignals(() => mesh.stop(), logger);
+let mesh: EmbeddedMesh;
+try {
+  mesh = await startEmbeddedMesh({ env: process.env, logger });
+} catch (err) {
+  exitOnSettingProblem(err);
+}
+const profile: ConnectionProfile = { address: mesh.controller, fileserver: mesh.fileServer.grpc, token: mesh.adminToken, plaintext: true };
+const profileFile = profilePath();
+let profileWritten = true;
+try {
+  writeProfile(profileFile, profile);
+} catch (err) {
+  // The mesh runs all the same; the export line below says the same thing.
+  profileWritten = false;
+  process.stderr.write(`warning: cannot write the CLI's connection profile ${profileFile}: ${(err as Error).message}\n`);
+}
+const stop = async () => {
+  removeProfile(profileFile, profile);
+  await mesh.stop();
+};
+onShutdownSignals(stop, logger);
 
 process.stdout.write([
   'AIDE mesh — embedded (PGlite, in-process bus, plaintext on loopback)',
@@ -24,11 +75,15 @@ process.stdout.write([
   `  Ranker        ${mesh.ranker}`,
   `  FileServer    ${mesh.fileServer.grpc} (gRPC), http://${mesh.fileServer.http}/files/<project>/<path>`,
   `  admin token   ${mesh.adminToken}`,
-  `  try: grpcurl -plaintext -H "authorization: Bearer ${mesh.adminToken}" ${mesh.controller} aide.v1.ControllerService/ListProjects`,
+  '',
+  ...(profileWritten ? [`The aide CLI finds this mesh through ${profileFile} (removed when it stops), e.g.`, '  npx aide projects list'] : []),
+  'Or, for a script or a shell without the profile, the same as environment variables:',
+  `  export AIDE_ADDRESS=${mesh.controller} AIDE_FILESERVER=${mesh.fileServer.grpc} AIDE_TOKEN=${mesh.adminToken} AIDE_PLAINTEXT=1`,
+  `grpcurl: grpcurl -plaintext -H "authorization: Bearer ${mesh.adminToken}" ${mesh.controller} aide.v1.ControllerService/ListProjects`,
   '',
 ].join('\n'));
 
-if (!args.has('--no-demo')) {
+if (!args['no-demo']) {
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${mesh.adminToken}`);
   const controller = createClient(ControllerServiceService, mesh.controller, { metadata });
@@ -41,8 +96,8 @@ if (!args.has('--no-demo')) {
     files.close();
   }
 }
-if (args.has('--once')) {
-  await mesh.stop();
+if (args.once) {
+  await stop();
   process.exit(process.exitCode ?? 0);
 }
 process.stdout.write('\nServing; Ctrl-C stops.\n');

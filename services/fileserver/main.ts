@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defaultOf, settingsSnapshot } from '../../libs/config/catalog.js';
 import type { Config } from '../../libs/config/config.js';
+import { bindPort } from '../../libs/config/setting-error.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { implement, logging, tracing } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
@@ -34,9 +35,9 @@ async function startHttp(
     return startHttpWorkers({ count: http.processes, settings: settingsSnapshot(config), logger });
   }
   if (http.processes > 1) logger.warn({ processes: http.processes }, 'http_processes ignored: the embedding process decides the access, HTTP stays in it');
-  return startFileHttpServer({
+  return bindPort({ section: SECTION, key: 'http_port', host: http.host, port: http.port }, () => startFileHttpServer({
     root: store.root, host: http.host, port: http.port, cacheBytes: http.cacheBytes, authorize: access.authorize, logger,
-  });
+  }));
 }
 
 /** FileServer: config → store → gRPC FileService and HTTP /files/ on the same host. */

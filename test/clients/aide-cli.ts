@@ -12,9 +12,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** No connection profile unless a test names one: a developer's own `npm start` must not steer the tests' CLI. */
+const NO_PROFILE = { AIDE_PROFILE: '/nonexistent/aide-test-profile.json' };
+
 /** This process's environment without its AIDE_* settings (none may leak into a CLI run), plus `env`. */
 const cliEnvironment = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
   ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AIDE_'))),
+  ...NO_PROFILE,
   ...env,
 });
 
@@ -106,7 +110,7 @@ export function aideInProcess(args: string[], env: NodeJS.ProcessEnv = {}): Prom
       let parsed: Promise<unknown>;
       try {
         for (const key of Object.keys(process.env)) if (key.startsWith('AIDE_')) delete process.env[key];
-        Object.assign(process.env, env);
+        Object.assign(process.env, NO_PROFILE, env);
         parsed = program.parseAsync(args, { from: 'user' });
       } finally {
         for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];

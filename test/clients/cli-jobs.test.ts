@@ -102,6 +102,19 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
   await t.test('states stats / current / delete; images golden', async () => {
     const stats = await ok(run(['states', 'stats', 'tiles']));
     assert.match(stats, /^v1\s+\S+\s+\d+ images\s/m, stats);
+    // The stored image count and the model's own `images` statistic agree, however many shards trained.
+    for (const line of stats.trim().split('\n')) {
+      const [, counted, statistic] = /^v\d+\s+\S+\s+(\d+) images\s.*\bimages=(\d+)/.exec(line) ?? [];
+      assert.ok(counted !== undefined, line);
+      assert.equal(statistic, counted, line);
+    }
+    // --plot: the statistics, then the curves (colour_histogram reports no loss or accuracy: it says so), or an SVG file.
+    const plotted = await ok(run(['states', 'stats', 'tiles', '--plot']));
+    assert.ok(plotted.startsWith(stats), 'the statistics come first');
+    assert.match(plotted, /no statistics to plot/);
+    const svgFile = join(mkdtempSync(join(tmpdir(), 'aide-plot-')), 'curves.svg');
+    assert.match(await ok(run(['states', 'stats', 'tiles', '--plot', svgFile])), new RegExp(`^wrote the training curves \\(none\\) to ${svgFile}$`, 'm'));
+    assert.match(readFileSync(svgFile, 'utf8'), /<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg".*tiles: training curves/s);
     const list = await ok(run(['states', 'list', 'tiles']));
     const [first, last] = [/^(\S+)\s+v1\s/m.exec(list)![1]!, list.trim().split('\n').at(-1)!.split(/\s+/)[0]!];
     assert.match(await ok(run(['states', 'current', 'tiles', first])), new RegExp(`^${first}\\s+v1 \\(current\\)`));

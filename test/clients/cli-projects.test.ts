@@ -56,7 +56,9 @@ test('aide projects, classes and models against an in-process mesh', async (t) =
       run(['models', 'verify', 'examples.colour_histogram', '{"options":{"general":{"bins":99}}}']),
     ]);
     assert.match(list, /^models:\n(.*\n)*\s+examples\.colour_histogram/m);
-    assert.match(list, /^rankers:\n(.*\n)*\s+builtin\.breaking_ties/m);
+    assert.match(list, /^rankers:\n(.*\n)*\s+builtin\.breaking_ties\s.*\[ranks labels\b/m);
+    assert.match(list, /^\s+examples\.colour_histogram\s.*\[labels → labels\]$/m);
+    assert.doesNotMatch(list, /\[ →/, 'a ranker has no "from" annotation types to show');
     assert.ok(JSON.parse((JSON.parse(defaults) as { optionsJson: string }).optionsJson).options.general.bins);
     assert.match(valid, /^valid$/m);
     assert.equal(invalid.code, 1, 'invalid options exit 1');

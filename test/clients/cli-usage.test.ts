@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import type { Command } from 'commander';
 import { describeFailure } from '../../clients/cli/failure.js';
 import { buildProgram } from '../../clients/cli/program.js';
-import { aide } from './aide-cli.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { serverCredentials } from '../../libs/grpc/credentials.js';
+import { startServer } from '../../libs/grpc/server.js';
+import { createLogger } from '../../libs/log.js';
+import { createPki } from '../security/pki.js';
+import { waitUntil } from '../support/wait.js';
+import { aide, aideInProcess } from './aide-cli.js';
 
 /** Every command of the tree, the root included. */
 const allCommands = (command: Command): Command[] => [command, ...command.commands.flatMap(allCommands)];
@@ -36,6 +45,12 @@ test('--help works for every command: exit 0 and a usage line naming the command
     assert.equal(r.exitCode, 0, `aide ${path.join(' ')} --help: ${r.err}`);
     assert.match(r.out, new RegExp(`^Usage: aide ${path.join(' ')}`.trimEnd()), path.join(' '));
   }
+});
+
+test('help texts say what happens: workflow\'s default steps are named, not printed as []', async () => {
+  const r = await parse(['workflow', '--help']);
+  assert.match(r.out, /--steps <kinds>\s+comma-separated steps \(.*default: train,inference,rank\)/s);
+  assert.doesNotMatch(r.out, /default: \[\]/);
 });
 
 test('bad arguments fail with exit code 2 and say what is wrong', async () => {
@@ -72,4 +87,25 @@ test('as a process: help exits 0, bad arguments 2, an unreachable controller 1 n
   assert.match(badNumber.stderr, /'--workers <n>' argument 'many' is invalid\. must be a whole number/);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /^error: cannot reach the controller at 127\.0\.0\.1:1/);
+});
+
+test('--plaintext against a TLS server: the error says the server speaks TLS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aide-cli-tls-'));
+  const pki = createPki(dir, 'ca');
+  const leaf = pki.issue('controller');
+  const server = await startServer({
+    name: 'tls', host: '127.0.0.1', port: 0, services: [], logger: createLogger('test', 'silent'),
+    credentials: serverCredentials({ plaintext: false, certFile: leaf.cert, keyFile: leaf.key }),
+  });
+  t.after(() => server.shutdown(0));
+  // The server reads its certificate in the background after it binds: wait until it completes handshakes.
+  await waitUntil('the TLS server to complete a handshake', () => new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    socket.once('secureConnect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  }));
+  const r = await aideInProcess(['--plaintext', '--address', server.address, 'projects', 'list'], { AIDE_PROFILE: join(dir, 'none.json') });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^error: cannot reach the controller at 127\.0\.0\.1:\d+/m);
+  assert.match(r.stderr, /^hint: the server speaks TLS: drop --plaintext/m);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, InvalidPropertyError, MissingPropertyError, envName } from '../../libs/config/config.js';
-import { SETTINGS_CATALOG, defaultOf, findSetting, settingsHelp, settingsSnapshot } from '../../libs/config/catalog.js';
+import { SETTINGS_CATALOG, defaultOf, findSetting, serviceCatalog, settingsHelp, settingsSnapshot } from '../../libs/config/catalog.js';
 
 const INI = `
 ; comment
@@ -250,4 +250,19 @@ test('settingsSnapshot: a child loading it with no environment sees the same set
   assert.equal(child.getProperty('Database', 'url'), 'postgres://u:p;w=d@h/db?x=1', 'an alias resolves too');
   assert.equal(child.has('Unknown', 'key'), false, 'only catalogued settings');
   assert.equal(child.has('FileServer', 'http_port'), false, 'unset stays unset');
+});
+
+test('npm run service -- <name> --help shows that service\'s sections and the shared ones it reads, no others', async () => {
+  const { execFile } = await import('node:child_process');
+  const help = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', 'services/run.ts', 'worker', '--help'], (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  const sections = [...help.matchAll(/^\[(\S+)\]$/gm)].map((m) => m[1]);
+  assert.deepEqual(sections.sort(), ['AIWorker', 'Log', 'Models', 'NATS', 'Security']);
+  assert.match(help, /^  AIDE_AIWORKER_MAX_CONCURRENT_JOBS /m);
+  assert.doesNotMatch(help, /AIDE_AICONTROLLER_|AIDE_FILESERVER_|AIDE_DATABASE_/);
+  // A key the controller reads from another service's section is listed alone, not the whole section.
+  const controller = serviceCatalog('controller');
+  assert.deepEqual(controller.filter((e) => e.section === 'FileServer').map((e) => e.key), ['url_signing_key']);
+  assert.ok(controller.some((e) => e.section === 'Database'));
 });

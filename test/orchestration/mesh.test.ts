@@ -26,6 +26,7 @@ import { decodeWeights } from '../support/fixture-model.js';
 import { realNatsUrl } from '../support/nats.js';
 import { realPostgresUrl, serversRequired, uniqueSchemaName } from '../support/postgres.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+import { waitUntil } from '../support/wait.js';
 
 const logger = createLogger('test', 'silent');
 type Controller = Client<typeof ControllerServiceService>;
@@ -138,19 +139,23 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
     const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [], fromScratch: false });
     const watch = finish(job!.id);
     const victim = workers[0]!;
-    for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil('the shards to report training', async () => (await c.getJob({ project, id: job!.id })).job!.message.includes('training'));
     victim.kill('SIGKILL');
     const events = await watch;
     assert.equal(events.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, events.at(-1)!.message);
+    // The shard the victim held was retried on the other worker, as the controller reports it.
+    const moved = controller.logs.filter((e) => e.msg === 'worker lost; retrying elsewhere' && e.worker === victim.address);
+    assert.equal(moved.length, 1, `the victim's shard moved once: ${JSON.stringify(moved)}`);
+    assert.match(String(moved[0]!.what), /^shard [12]\/2$/);
     const states = (await c.listModelStates({ project })).states;
     assert.deepEqual(states.map((s) => s.version).sort(), [1, 2]);
+    assert.equal(states.find((s) => s.version === 2)!.numImages, 4, 'every annotated image trained, the moved shard\'s too');
     workers[0] = await startServiceProcess('worker', workerEnv); // back to two for what follows (a new address: the old one stays dead)
   });
 
   await t.test('a controller killed mid-job: the restarted one finishes it once; versions stay contiguous', async () => {
     const { job } = await c.startTraining({ project, numWorkers: 1, numEpochs: 1, imageIds: [], fromScratch: false });
-    for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil('the job to report training', async () => (await c.getJob({ project, id: job!.id })).job!.message.includes('training'));
     controller.kill('SIGKILL');
     await controller.exited;
     c.close();
@@ -166,7 +171,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
 
   await t.test('cancel reaches the workers; a cancelled job stores nothing', async () => {
     const { job } = await c.startTraining({ project, numWorkers: 2, numEpochs: 1, imageIds: [], fromScratch: false });
-    for (let i = 0; i < 200 && !(await c.getJob({ project, id: job!.id })).job!.message.includes('training'); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil('the job to report training', async () => (await c.getJob({ project, id: job!.id })).job!.message.includes('training'));
     await c.cancelJob({ project, id: job!.id });
     const events = await finish(job!.id);
     assert.equal(events.at(-1)!.state, JobState.JOB_STATE_CANCELLED);

@@ -20,7 +20,14 @@ import { tokenMetadata, withTokens } from '../support/auth.js';
 import { databaseTargets, withTestSchema } from '../support/postgres.js';
 
 type Method = keyof typeof ControllerServiceService;
-type Outcome = 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'allowed';
+type Outcome = 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'allowed' | `failed: ${string}`;
+
+/**
+ * What the handler itself answers to an all-zero request once the role check let it through (no such object,
+ * a missing field, nothing to work with). Anything else — INTERNAL, UNKNOWN, a transport error — is a failure
+ * the test must see, not a pass.
+ */
+const HANDLER_REFUSALS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'ALREADY_EXISTS', 'OUT_OF_RANGE']);
 
 /** A default request of the method (every field zero), aimed at `project`. */
 function requestFor(method: Method, project: string): Record<string, unknown> {
@@ -48,7 +55,8 @@ async function call(address: string, metadata: grpc.Metadata | undefined, method
   } catch (err) {
     if (isAideError(err, 'UNAUTHENTICATED')) return 'UNAUTHENTICATED';
     if (isAideError(err, 'PERMISSION_DENIED')) return 'PERMISSION_DENIED';
-    return 'allowed'; // past the role check: NOT_FOUND / INVALID_ARGUMENT / … from the handler itself
+    if (isAideError(err) && HANDLER_REFUSALS.has(err.kind)) return 'allowed'; // past the role check: the handler's own answer
+    return `failed: ${isAideError(err) ? err.kind : 'not a gRPC status'}: ${(err as Error).message}`;
   } finally {
     client.close();
   }

@@ -25,6 +25,8 @@ export interface FixtureCall {
   weights?: number[];
   /** train: the input state's weights (null: a fresh model). */
   input?: number[] | null;
+  /** train: set when the model stopped early because its signal was aborted (a cancel reached it). */
+  cancelled?: boolean;
 }
 
 export const fixtureCalls: FixtureCall[] = [];
@@ -108,8 +110,14 @@ export class FixtureModel implements AIModel {
   async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal) {
     const images = Object.keys(data.images);
     const input = stateDict && !this.#opts.echo ? decodeWeights(stateDict) : null;
-    fixtureCalls.push({ method: 'train', project: this.#project, stateBytes: stateDict?.length ?? 0, images, input });
-    await this.#work('training', updateState, signal);
+    const call: FixtureCall = { method: 'train', project: this.#project, stateBytes: stateDict?.length ?? 0, images, input };
+    fixtureCalls.push(call);
+    try {
+      await this.#work('training', updateState, signal);
+    } catch (err) {
+      if (signal?.aborted) call.cancelled = true;
+      throw err;
+    }
     if (this.#opts.echo) return stateDict ?? new Uint8Array();
     if (this.#opts.failFrom !== undefined && (input?.[0] ?? 0) >= this.#opts.failFrom) throw new Error(`refusing to train on from ${input?.[0]} images (failFrom)`);
     const unreadable = await this.#unreadable(data.images);

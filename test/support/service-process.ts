@@ -8,6 +8,8 @@ export interface ServiceProcess {
   address: string;
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
+  /** The JSON log entries it wrote after it started listening, in order: what it did, for tests to check. */
+  logs: Record<string, unknown>[];
 }
 
 /** Starts `services/run.ts <name>` as its own process (as `npm run service` does) and waits until it listens. */
@@ -22,8 +24,10 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     let entry: { msg?: string; address?: string };
     try { entry = JSON.parse(line); } catch { continue; }
     if (entry.msg === `${name} listening`) {
-      lines.on('line', () => {}); // keep draining the pipe
-      return { child, address: entry.address!, exited, kill: (s = 'SIGKILL') => { child.kill(s); } };
+      const logs: Record<string, unknown>[] = [];
+      // Keeps draining the pipe, and keeps what it says.
+      lines.on('line', (text) => { try { logs.push(JSON.parse(text) as Record<string, unknown>); } catch { /* not a log entry */ } });
+      return { child, address: entry.address!, exited, kill: (s = 'SIGKILL') => { child.kill(s); }, logs };
     }
   }
   throw new Error(`${name} exited before listening`);

@@ -8,8 +8,11 @@ import { annotationTypes } from '../vocabulary.js';
 
 const pretty = (json: string): string => (json ? JSON.stringify(JSON.parse(json), null, 2) : '{}');
 
-const pluginLine = (p: PluginInfo): string =>
-  `  ${p.key.padEnd(32)} ${p.name}  [${p.annotationTypes.map((t) => annotationTypes.word(t)).join(', ')} → ${p.predictionTypes.map((t) => annotationTypes.word(t)).join(', ')}]`;
+const words = (types: readonly number[]): string => types.map((t) => annotationTypes.word(t)).join(', ');
+
+/** A model learns from annotations and predicts; a ranker only ranks predictions, so it has no "from" side. */
+const modelLine = (p: PluginInfo): string => `  ${p.key.padEnd(32)} ${p.name}  [${words(p.annotationTypes)} → ${words(p.predictionTypes)}]`;
+const rankerLine = (p: PluginInfo): string => `  ${p.key.padEnd(32)} ${p.name}  [ranks ${words(p.predictionTypes)}]`;
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('models and rankers the mesh offers, and their options');
@@ -17,7 +20,7 @@ export function registerModels(program: Command): void {
   models.command('list').description('list every model and ranker')
     .action(withSession(async (session) => {
       session.print(await session.controller.listPlugins({}), ListPluginsResponse, (r) =>
-        ['models:', ...r.models.map(pluginLine), 'rankers:', ...r.rankers.map(pluginLine)]);
+        ['models:', ...r.models.map(modelLine), 'rankers:', ...r.rankers.map(rankerLine)]);
     }));
 
   models.command('defaults <library>').description('the default options of a model or ranker, as JSON')

@@ -61,10 +61,11 @@ export function registerStart(program: Command): void {
 
   jobCommand(program, 'workflow', 'run steps one after another (default: train → inference → rank)')
     .option('--epochs <n>', 'federated-averaging rounds of training steps; 0 = 1', count, 0)
-    .option('--steps <kinds>', `comma-separated steps (${jobKinds.words.join(', ')})`, (v) => v.split(',').map(jobKinds.parse), [] as JobKind[])
+    // No commander default: it would print as "(default: [])"; an empty list is the service's train → inference → rank.
+    .option('--steps <kinds>', `comma-separated steps (${jobKinds.words.join(', ')}; default: train,inference,rank)`, (v) => v.split(',').map(jobKinds.parse))
     .option('--from-scratch', 'the first training step starts from fresh weights instead of the current state')
-    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps: JobKind[]; fromScratch?: boolean }) => {
-      const steps = o.steps.map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs, fromScratch: false }));
+    .action(withSession(async (session, project: string, o: StartOptions & { epochs: number; steps?: JobKind[]; fromScratch?: boolean }) => {
+      const steps = (o.steps ?? []).map((kind) => ({ kind, numWorkers: o.workers, numEpochs: o.epochs, fromScratch: false }));
       const res = await session.controller.startWorkflow({ project, steps, fromScratch: o.fromScratch ?? false });
       await started(session, res, StartWorkflowResponse, o);
     }));

@@ -10,6 +10,7 @@ import {
 } from '../../../libs/gen/aide/v1/controller.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
+import { svgPlot, terminalPlot, trainingCurves } from '../training-plot.js';
 import { withSession } from '../session.js';
 
 const line = (s: ModelStateInfo): string =>
@@ -43,8 +44,20 @@ export function registerStates(program: Command): void {
     }));
 
   states.command('stats <project>').description('training statistics and golden-question accuracy of every state, oldest first')
-    .action(withSession(async (session, project: string) => {
-      session.print(await session.controller.getTrainingStatistics({ project }), GetTrainingStatisticsResponse, statisticsLines);
+    .option('--plot [file.svg]', 'also draw the training curves (loss, held-out and golden-question accuracy by version): in the terminal, or as an SVG chart written to the file')
+    .action(withSession(async (session, project: string, o: { plot?: true | string }) => {
+      const statistics = await session.controller.getTrainingStatistics({ project });
+      session.print(statistics, GetTrainingStatisticsResponse, statisticsLines);
+      if (o.plot === undefined) return;
+      const curves = trainingCurves(statistics);
+      if (o.plot === true) {
+        session.say(`\n${terminalPlot(curves, Boolean((session.out as NodeJS.WriteStream).isTTY))}`);
+        return;
+      }
+      await writeFile(o.plot, svgPlot(curves, `${project}: training curves`)).catch((err: Error) => {
+        throw new UsageError(`--plot: cannot write ${o.plot}: ${err.message}`);
+      });
+      session.say(`wrote the training curves (${curves.map((c) => c.name).join(', ') || 'none'}) to ${o.plot}`);
     }));
 
   states.command('current <project> <id>').description('make a state current again: training and inference continue from it (no copy)')

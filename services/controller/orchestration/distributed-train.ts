@@ -49,12 +49,23 @@ function counted<T>(phase: 'train' | 'average', sentBytes: number, output: Promi
   });
 }
 
-/** Each shard's statistics weighted by its images make the round's statistics. */
-function weightedStats(parts: readonly RoundState[]): Record<string, number> {
+/** Image counts (`images`, `heldOutImages`, …): the round's is the shards' sum, not their mean. */
+const isImageCount = (key: string): boolean => key === 'images' || key.endsWith('Images');
+
+/**
+ * The round's statistics from its shards': image counts add up, `seconds` is
+ * the slowest shard's (they run side by side), and every other statistic
+ * (loss, accuracy) is the shards' mean weighted by their images.
+ */
+export function roundStats(parts: readonly Pick<RoundState, 'numImages' | 'stats'>[]): Record<string, number> {
   const total = parts.reduce((n, p) => n + p.numImages, 0);
   const stats: Record<string, number> = {};
   for (const p of parts) {
-    for (const [key, v] of Object.entries(p.stats)) stats[key] = (stats[key] ?? 0) + v * p.numImages / Math.max(1, total);
+    for (const [key, v] of Object.entries(p.stats)) {
+      if (isImageCount(key)) stats[key] = (stats[key] ?? 0) + v;
+      else if (key === 'seconds') stats[key] = Math.max(stats[key] ?? 0, v);
+      else stats[key] = (stats[key] ?? 0) + v * p.numImages / Math.max(1, total);
+    }
   }
   return stats;
 }
@@ -101,7 +112,7 @@ export async function trainRound<S extends RoundState>(opts: {
   if (firstFailure) throw firstFailure.err;
   const parts = settled.map((r) => (r as PromiseFulfilledResult<S>).value);
   if (k === 1) return parts[0]!;
-  const stats = weightedStats(parts);
+  const stats = roundStats(parts);
   return inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
     counted('average', parts.reduce((n, p) => n + stateSize(p.state), 0),
       averageStatesInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
