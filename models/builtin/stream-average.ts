@@ -53,6 +53,8 @@ class WeightedSum {
   #at = 0;
   /** Bytes of a split float waiting at the start of the scratch. */
   #carry = 0;
+  /** States begun: the first one is written, the others added. */
+  #states = 0;
 
   constructor(readonly floats: number) {
     const pages = Math.ceil((ACC_OFFSET + floats * 4) / PAGE_BYTES);
@@ -66,6 +68,7 @@ class WeightedSum {
   begin(): void {
     this.#at = 0;
     this.#carry = 0;
+    this.#states++;
   }
 
   /** Floats still expected of the current state (a split float counts as expected). */
@@ -81,7 +84,7 @@ class WeightedSum {
       const filled = this.#carry + piece.length;
       const n = filled >>> 2;
       if (this.#at + n > this.floats) throw new Error('more float data than the state\'s tensors hold');
-      this.#kernels.weightedAdd(ACC_OFFSET + this.#at * 4, 0, n, weight);
+      (this.#states === 1 ? this.#kernels.weightedSet : this.#kernels.weightedAdd)(ACC_OFFSET + this.#at * 4, 0, n, weight);
       this.#at += n;
       this.#carry = filled & 3;
       this.#scratch.copyWithin(0, n * 4, filled);

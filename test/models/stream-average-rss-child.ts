@@ -11,13 +11,23 @@
  * Generated state k repeats its own 1 MiB block of floats; nothing holds a
  * state whole, so any growth beyond the accumulator is the averager's.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { toChunks, verifyChunks } from '../../libs/blob/index.js';
 import { decodeState, encodeStatePrefix } from '../../models/builtin/state-format.js';
 import { averageStateStreams } from '../../models/builtin/stream-average.js';
 
 const BLOCK_FLOATS = 1 << 18;
+
+/**
+ * This process's peak RSS: VmHWM on Linux, which starts afresh with the
+ * process image; getrusage's maxRSS would still hold the peak of the parent
+ * this child was forked from.
+ */
+function peakRss(): number {
+  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}
 
 /** Header and padding of a generated state of about `bytes` bytes: one tensor "w" of `floats` values. */
 export function syntheticPrefix(floats: number): Uint8Array {
@@ -51,7 +61,7 @@ async function* states() {
 
 const before = process.memoryUsage().rss;
 const pieces = await averageStateStreams(states(), { check: () => {}, head: { kernel: 'w', bias: 'w' } });
-const maxRss = process.resourceUsage().maxRSS * 1024;
+const maxRss = peakRss();
 let correct = true;
 if (!fromFiles) {
   const out = decodeState(Buffer.concat(pieces)).tensors[0]!.data;

@@ -17,6 +17,7 @@ export interface SimdKernels {
   filterGradient(dy: number, argmax: number, x: number, dFilter: number, dBias: number): void;
   inputGradient(dy: number, argmax: number, filter: number, dx: number): void;
   weightedAdd(acc: number, x: number, n: number, w: number): void;
+  weightedSet(acc: number, x: number, n: number, w: number): void;
   scaleFloats(acc: number, n: number, s: number): void;
 }
 
