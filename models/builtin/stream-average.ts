@@ -43,8 +43,13 @@ const ACC_OFFSET = SCRATCH_BYTES + PAGE_BYTES;
 const MAX_PAGES = 65536; // 4 GiB: the most a 32-bit WebAssembly memory holds
 /** A JSON header larger than this is refused rather than buffered. */
 const MAX_HEADER_BYTES = 64 << 20;
+const NOT_ALL_ZERO = 'averaging weights must be one non-negative number per state, not all zero';
 
-/** Σ wₖ·xₖ over float32 data streamed in pieces of any size, in WebAssembly memory. */
+/**
+ * Σ wₖ·xₖ / Σ wₖ over float32 data streamed in pieces of any size, in
+ * WebAssembly memory: the first state written, the next added, the last one's
+ * sum scaled by 1 / Σ wₖ as it is added.
+ */
 class WeightedSum {
   readonly #kernels: SimdKernels;
   readonly #memory: WebAssembly.Memory;
@@ -55,6 +60,8 @@ class WeightedSum {
   #carry = 0;
   /** States begun: the first one is written, the others added. */
   #states = 0;
+  #weight = 0;
+  #scale = 1;
 
   constructor(readonly floats: number) {
     const pages = Math.ceil((ACC_OFFSET + floats * 4) / PAGE_BYTES);
@@ -64,11 +71,13 @@ class WeightedSum {
     this.#scratch = new Uint8Array(this.#memory.buffer, 0, ACC_OFFSET);
   }
 
-  /** Starts the next state. */
-  begin(): void {
+  /** Starts the next state: its floats are added times `weight`, the sum then times `scale`. */
+  begin(weight: number, scale: number): void {
     this.#at = 0;
     this.#carry = 0;
     this.#states++;
+    this.#weight = weight;
+    this.#scale = scale;
   }
 
   /** Floats still expected of the current state (a split float counts as expected). */
@@ -76,24 +85,25 @@ class WeightedSum {
     return (this.floats - this.#at) * 4 - this.#carry;
   }
 
-  /** Adds weight · (the next little-endian float32 bytes of the current state). */
-  add(bytes: Uint8Array, weight: number): void {
+  /** Adds the next little-endian float32 bytes of the current state. */
+  add(bytes: Uint8Array): void {
     for (let start = 0; start < bytes.length; start += SCRATCH_BYTES) {
       const piece = bytes.subarray(start, Math.min(start + SCRATCH_BYTES, bytes.length));
       this.#scratch.set(piece, this.#carry);
       const filled = this.#carry + piece.length;
       const n = filled >>> 2;
       if (this.#at + n > this.floats) throw new Error('more float data than the state\'s tensors hold');
-      (this.#states === 1 ? this.#kernels.weightedSet : this.#kernels.weightedAdd)(ACC_OFFSET + this.#at * 4, 0, n, weight);
+      const acc = ACC_OFFSET + this.#at * 4;
+      if (this.#states === 1) this.#kernels.weightedSet(acc, 0, n, this.#weight * this.#scale);
+      else this.#kernels.weightedAdd(acc, 0, n, this.#weight, this.#scale);
       this.#at += n;
       this.#carry = filled & 3;
       this.#scratch.copyWithin(0, n * 4, filled);
     }
   }
 
-  /** The data section: the sum scaled by `factor`, as a view of the accumulator (little-endian float32). */
-  scaled(factor: number): Uint8Array {
-    this.#kernels.scaleFloats(ACC_OFFSET, this.floats, factor);
+  /** The data section: a view of the accumulator (little-endian float32). */
+  data(): Uint8Array {
     return new Uint8Array(this.#memory.buffer, ACC_OFFSET, this.floats * 4);
   }
 }
@@ -172,9 +182,14 @@ export async function averageStateStreams(states: AsyncIterable<Pick<StateStream
   let sum: WeightedSum | undefined;
   let total = 0;
   let count = 0;
+  let last = false;
   for await (const { weight, bytes, count: of } of states) {
     opts.signal?.throwIfAborted();
-    if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error('averaging weights must be one non-negative number per state, not all zero');
+    if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(NOT_ALL_ZERO);
+    if (++count > of) throw new Error(`more than the announced ${of} states`);
+    total += weight;
+    last = count === of;
+    if (last && total === 0) throw new Error(NOT_ALL_ZERO);
     const reader = new ByteReader(bytes);
     const prefix = await reader.take(PREFIX_BYTES);
     const headerLength = parseStatePrefix(prefix);
@@ -186,12 +201,12 @@ export async function averageStateStreams(states: AsyncIterable<Pick<StateStream
     first ??= header;
     expectCompatible(header, first);
     sum ??= new WeightedSum(first.tensors.reduce((n, t) => n + tensorSize(t.shape), 0));
-    sum.begin();
+    sum.begin(weight, last ? 1 / total : 1);
     if (header.labelClasses.join() === first.labelClasses.join() && isPacked(header)) {
       expectSameTensors(header, first);
       await reader.take(dataStart(headerLength) - PREFIX_BYTES - headerLength); // padding
       // Read to the end (the stream's hash check comes with its last piece); bytes past the tensors are not data.
-      for await (const piece of reader.rest()) sum.add(piece.subarray(0, Math.min(piece.length, sum.remainingBytes)), weight);
+      for await (const piece of reader.rest()) sum.add(piece.subarray(0, Math.min(piece.length, sum.remainingBytes)));
       if (sum.remainingBytes > 0) throw new Error('not a valid built-in model state: its tensors run past the end');
     } else {
       const pieces: Uint8Array[] = [prefix, json];
@@ -200,13 +215,12 @@ export async function averageStateStreams(states: AsyncIterable<Pick<StateStream
       const encoded = encodeState(aligned);
       const alignedHeader = parseStateHeader(encoded.subarray(PREFIX_BYTES, PREFIX_BYTES + parseStatePrefix(encoded)));
       expectSameTensors(alignedHeader, first);
-      sum.add(encoded.subarray(encoded.length - sum.floats * 4), weight);
+      sum.add(encoded.subarray(encoded.length - sum.floats * 4));
     }
-    total += weight;
-    opts.added?.(++count, of);
+    opts.added?.(count, of);
   }
   if (!first || !sum) throw new Error('no model states to average');
-  if (total === 0) throw new Error('averaging weights must be one non-negative number per state, not all zero');
+  if (!last) throw new Error(`the states ended after ${count} of the announced ones`);
   const { tensors, ...rest } = first;
-  return [encodeStatePrefix({ ...rest, stats: { images: total } }, tensors), sum.scaled(1 / total)];
+  return [encodeStatePrefix({ ...rest, stats: { images: total } }, tensors), sum.data()];
 }

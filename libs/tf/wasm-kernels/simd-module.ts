@@ -16,9 +16,8 @@ export interface SimdKernels {
   filterRowStride(): number;
   filterGradient(dy: number, argmax: number, x: number, dFilter: number, dBias: number): void;
   inputGradient(dy: number, argmax: number, filter: number, dx: number): void;
-  weightedAdd(acc: number, x: number, n: number, w: number): void;
+  weightedAdd(acc: number, x: number, n: number, w: number, s: number): void;
   weightedSet(acc: number, x: number, n: number, w: number): void;
-  scaleFloats(acc: number, n: number, s: number): void;
 }
 
 // The WebAssembly API as used here (@types/node 20 does not declare it, and lib "DOM" is not loaded).
