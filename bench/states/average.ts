@@ -11,7 +11,8 @@
  *  - worker path: the same behind verifyChunks (offsets, sizes, SHA-256 of each
  *    state, as the worker checks every state it receives);
  *  - C: Σ wₖ·xₖ / Σ wₖ over the same data sections in memory, `gcc -O3
- *    -march=native`, one thread (the accumulator zeroed outside the timing).
+ *    -march=native`, one thread (the accumulator zeroed outside the timing),
+ *    a process per round that reads the files first.
  * Throughput = K·N bytes ÷ seconds (best round), by wall time and, as the
  * machine may be shared, by CPU time of the process. Then, in a child process
  * (test/models/stream-average-rss-child.ts), the states streamed from their
@@ -115,27 +116,29 @@ try {
 
   await writeFile(path.join(dir, 'weighted-sum.c'), C_SOURCE);
   execFileSync('gcc', ['-O3', '-march=native', '-o', path.join(dir, 'weighted-sum'), path.join(dir, 'weighted-sum.c')]);
-  const cOut = execFileSync(path.join(dir, 'weighted-sum'), [String(dataOffset), String(floats), String(ROUNDS), ...files.flatMap((f, k) => [f, String(weights[k])])]).toString().trim().split(' ');
-  const [cSeconds, cCpuSeconds] = [Number(cOut[0]), Number(cOut[1])];
+  const cRun = () => {
+    const [seconds, cpuSeconds, first, lastValue] = execFileSync(path.join(dir, 'weighted-sum'), [String(dataOffset), String(floats), '1', ...files.flatMap((f, k) => [f, String(weights[k])])])
+      .toString().trim().split(' ').map(Number) as [number, number, number, number];
+    return { seconds, cpuSeconds, first, last: lastValue };
+  };
 
   const averager = () => averageStateStreams(iterate(states.map((s, k) => ({ weight: weights[k]!, count: K, bytes: iterate(views(s)) }))), { check: () => {}, head: noHead });
   const workerPath = () => averageStateStreams(iterate(chunks.map((list, k) => ({ weight: weights[k]!, count: K, bytes: verifyChunks(iterate(list), { maxSize: N }) }))), { check: () => {}, head: noHead });
-  /** The best wall time and the best CPU time over the rounds (each a round's own). */
-  const best = async (run: () => Promise<readonly Uint8Array[]>): Promise<Timed> => {
-    let result = await timed(run);
-    for (let r = 1; r < ROUNDS; r++) {
-      const next = await timed(run);
-      result = { seconds: Math.min(result.seconds, next.seconds), cpuSeconds: Math.min(result.cpuSeconds, next.cpuSeconds), out: next.out };
-    }
-    return result;
-  };
-  const ours = await best(averager);
-  const verified = await best(workerPath);
+  // Rounds interleave C, averager and worker path, so that load from other work falls on all three alike; best of each.
+  let c = cRun();
+  let ours = await timed(averager);
+  let verified = await timed(workerPath);
+  const better = <T extends { seconds: number; cpuSeconds: number }>(a: T, b: T): T => ({ ...b, seconds: Math.min(a.seconds, b.seconds), cpuSeconds: Math.min(a.cpuSeconds, b.cpuSeconds) });
+  for (let r = 1; r < ROUNDS; r++) {
+    c = better(c, cRun());
+    ours = better(ours, await timed(averager));
+    verified = better(verified, await timed(workerPath));
+  }
+  const [cSeconds, cCpuSeconds] = [c.seconds, c.cpuSeconds];
 
   // Same result as C's (float rounding aside).
   const out = decodeState(Buffer.concat(ours.out)).tensors[0]!.data;
-  const [c0, cLast] = [Number(cOut[2]), Number(cOut[3])];
-  if (Math.abs(out[0]! - c0) > 1e-5 || Math.abs(out[floats - 1]! - cLast) > 1e-5) throw new Error(`results differ: ${out[0]} ${out[floats - 1]} vs C ${c0} ${cLast}`);
+  if (Math.abs(out[0]! - c.first) > 1e-5 || Math.abs(out[floats - 1]! - c.last) > 1e-5) throw new Error(`results differ: ${out[0]} ${out[floats - 1]} vs C ${c.first} ${c.last}`);
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/models/stream-average-rss-child.ts', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
   let childOut = '';
