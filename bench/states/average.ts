@@ -13,6 +13,7 @@
  *  - C: Σ wₖ·xₖ / Σ wₖ over the same data sections in memory, `gcc -O3
  *    -march=native`, one thread (the accumulator zeroed outside the timing),
  *    a process per round that reads the files first.
+ *  - before: the whole-state route's loop (averageStates over decoded states).
  * Throughput = K·N bytes ÷ seconds (best round), by wall time and, as the
  * machine may be shared, by CPU time of the process. Then, in a child process
  * (test/models/stream-average-rss-child.ts), the states streamed from their
@@ -25,6 +26,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { toChunks, verifyChunks } from '../../libs/blob/index.js';
 import type { BlobChunk } from '../../libs/gen/aide/v1/common.js';
+import { averageStates } from '../../models/builtin/average-states.js';
 import { decodeState, encodeStatePrefix } from '../../models/builtin/state-format.js';
 import { averageStateStreams } from '../../models/builtin/stream-average.js';
 
@@ -124,6 +126,10 @@ try {
 
   const averager = () => averageStateStreams(iterate(states.map((s, k) => ({ weight: weights[k]!, count: K, bytes: iterate(views(s)) }))), { check: () => {}, head: noHead });
   const workerPath = () => averageStateStreams(iterate(chunks.map((list, k) => ({ weight: weights[k]!, count: K, bytes: verifyChunks(iterate(list), { maxSize: N }) }))), { check: () => {}, head: noHead });
+  // The whole-state route's arithmetic (averageStates over decoded states), for comparison.
+  const decoded = states.map((s) => decodeState(s));
+  const previous = () => { const t0 = performance.now(); averageStates(decoded, weights); return (performance.now() - t0) / 1000; };
+  let previousSeconds = previous();
   // Rounds interleave C, averager and worker path, so that load from other work falls on all three alike; best of each.
   let c = cRun();
   let ours = await timed(averager);
@@ -133,6 +139,7 @@ try {
     c = better(c, cRun());
     ours = better(ours, await timed(averager));
     verified = better(verified, await timed(workerPath));
+    previousSeconds = Math.min(previousSeconds, previous());
   }
   const [cSeconds, cCpuSeconds] = [c.seconds, c.cpuSeconds];
 
@@ -155,6 +162,7 @@ try {
   row('C -O3 -march=native, weighted sum in memory', cSeconds, cCpuSeconds);
   row('averager, 1 MiB pieces', ours.seconds, ours.cpuSeconds);
   row('worker path: verifyChunks (SHA-256) + averager', verified.seconds, verified.cpuSeconds);
+  console.log(`| before: averageStates over decoded states (its loop only) | ${previousSeconds.toFixed(3)} | ${gbps(previousSeconds)} | | |`);
   console.log(`peak RSS growth, K=${K} streamed from files: ${(rss.rssGrowthBytes / 1e6).toFixed(0)} MB (RSS before: ${(rss.rssBeforeBytes / 1e6).toFixed(0)} MB)`);
   console.log(`figure average_vs_c ${(cSeconds / ours.seconds).toFixed(2)}`);
   console.log(`figure average_vs_c_cpu ${(cCpuSeconds / ours.cpuSeconds).toFixed(2)}`);
