@@ -135,6 +135,11 @@ class ByteReader {
     return out;
   }
 
+  /** Reads the stream to its end, discarding it; an error of the stream (a failed hash check) is thrown. */
+  async drain(): Promise<void> {
+    for await (const _ of this.rest()) { /* discarded */ }
+  }
+
   /** The rest of the stream, as it arrives (views, not copies). */
   async *rest(): AsyncGenerator<Uint8Array> {
     if (this.#piece.length > 0) yield this.#piece;
@@ -171,56 +176,70 @@ function expectSameTensors(header: StateHeader, first: StateHeader): void {
   }
 }
 
+/** The running average: the first state's header (the reference) and the sum. */
+interface Running {
+  first: StateHeader;
+  sum: WeightedSum;
+}
+
+/** Reads one state from `reader` and adds it: checks its header, then its floats as they arrive. */
+async function addState(reader: ByteReader, running: Running | undefined, weight: number, scale: number, opts: StreamAverageOptions): Promise<Running> {
+  const prefix = await reader.take(PREFIX_BYTES);
+  const headerLength = parseStatePrefix(prefix);
+  if (headerLength > MAX_HEADER_BYTES) throw new Error(`not a valid built-in model state: a header of ${headerLength} bytes`);
+  const json = await reader.take(headerLength);
+  if (json.length < headerLength) truncated();
+  const header = parseStateHeader(json);
+  opts.check(header);
+  const { first, sum } = running ?? { first: header, sum: new WeightedSum(header.tensors.reduce((n, t) => n + tensorSize(t.shape), 0)) };
+  expectCompatible(header, first);
+  sum.begin(weight, scale);
+  if (header.labelClasses.join() === first.labelClasses.join() && isPacked(header)) {
+    expectSameTensors(header, first);
+    await reader.take(dataStart(headerLength) - PREFIX_BYTES - headerLength); // padding
+    // Read to the end (the stream's hash check comes with its last piece); bytes past the tensors are not data.
+    for await (const piece of reader.rest()) sum.add(piece.subarray(0, Math.min(piece.length, sum.remainingBytes)));
+    if (sum.remainingBytes > 0) throw new Error('not a valid built-in model state: its tensors run past the end');
+  } else {
+    const pieces: Uint8Array[] = [prefix, json];
+    for await (const piece of reader.rest()) pieces.push(piece);
+    const encoded = encodeState(withClasses(decodeState(Buffer.concat(pieces)), first.labelClasses, opts.head));
+    expectSameTensors(parseStateHeader(encoded.subarray(PREFIX_BYTES, PREFIX_BYTES + parseStatePrefix(encoded))), first);
+    sum.add(encoded.subarray(encoded.length - sum.floats * 4));
+  }
+  return { first, sum };
+}
+
 /**
  * The weighted average of the streamed states as consecutive byte pieces (the
  * encoded state: header, then the accumulator's data section). Each state's
- * bytes are read to their end; an error of that iteration (a failed hash
- * check) propagates and nothing is returned.
+ * bytes are read to their end, also when it is refused, so that a state
+ * corrupted in flight fails as such (its stream's error, DATA_LOSS, wins);
+ * after any error nothing is returned.
  */
 export async function averageStateStreams(states: AsyncIterable<Pick<StateStream, 'weight' | 'bytes' | 'count'>>, opts: StreamAverageOptions): Promise<Uint8Array[]> {
-  let first: StateHeader | undefined;
-  let sum: WeightedSum | undefined;
+  let running: Running | undefined;
   let total = 0;
   let count = 0;
   let last = false;
   for await (const { weight, bytes, count: of } of states) {
     opts.signal?.throwIfAborted();
-    if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(NOT_ALL_ZERO);
-    if (++count > of) throw new Error(`more than the announced ${of} states`);
-    total += weight;
-    last = count === of;
-    if (last && total === 0) throw new Error(NOT_ALL_ZERO);
     const reader = new ByteReader(bytes);
-    const prefix = await reader.take(PREFIX_BYTES);
-    const headerLength = parseStatePrefix(prefix);
-    if (headerLength > MAX_HEADER_BYTES) throw new Error(`not a valid built-in model state: a header of ${headerLength} bytes`);
-    const json = await reader.take(headerLength);
-    if (json.length < headerLength) truncated();
-    const header = parseStateHeader(json);
-    opts.check(header);
-    first ??= header;
-    expectCompatible(header, first);
-    sum ??= new WeightedSum(first.tensors.reduce((n, t) => n + tensorSize(t.shape), 0));
-    sum.begin(weight, last ? 1 / total : 1);
-    if (header.labelClasses.join() === first.labelClasses.join() && isPacked(header)) {
-      expectSameTensors(header, first);
-      await reader.take(dataStart(headerLength) - PREFIX_BYTES - headerLength); // padding
-      // Read to the end (the stream's hash check comes with its last piece); bytes past the tensors are not data.
-      for await (const piece of reader.rest()) sum.add(piece.subarray(0, Math.min(piece.length, sum.remainingBytes)));
-      if (sum.remainingBytes > 0) throw new Error('not a valid built-in model state: its tensors run past the end');
-    } else {
-      const pieces: Uint8Array[] = [prefix, json];
-      for await (const piece of reader.rest()) pieces.push(piece);
-      const aligned = withClasses(decodeState(Buffer.concat(pieces)), first.labelClasses, opts.head);
-      const encoded = encodeState(aligned);
-      const alignedHeader = parseStateHeader(encoded.subarray(PREFIX_BYTES, PREFIX_BYTES + parseStatePrefix(encoded)));
-      expectSameTensors(alignedHeader, first);
-      sum.add(encoded.subarray(encoded.length - sum.floats * 4));
+    try {
+      if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(NOT_ALL_ZERO);
+      if (++count > of) throw new Error(`more than the announced ${of} states`);
+      total += weight;
+      last = count === of;
+      if (last && total === 0) throw new Error(NOT_ALL_ZERO);
+      running = await addState(reader, running, weight, last ? 1 / total : 1, opts);
+    } catch (err) {
+      await reader.drain(); // a state refused for a header corrupted in flight fails as DATA_LOSS
+      throw err;
     }
     opts.added?.(count, of);
   }
-  if (!first || !sum) throw new Error('no model states to average');
+  if (!running) throw new Error('no model states to average');
   if (!last) throw new Error(`the states ended after ${count} of the announced ones`);
-  const { tensors, ...rest } = first;
-  return [encodeStatePrefix({ ...rest, stats: { images: total } }, tensors), sum.data()];
+  const { tensors, ...rest } = running.first;
+  return [encodeStatePrefix({ ...rest, stats: { images: total } }, tensors), running.sum.data()];
 }

@@ -2,7 +2,8 @@
  * The worker's AverageStates over gRPC for a built-in model takes the
  * streamed route (averageModelStateStreams: states combined as they arrive)
  * with the same result as the whole-state route, and a state that fails its
- * SHA-256 check ends the call with DATA_LOSS and no state.
+ * SHA-256 check ends the call with DATA_LOSS and no state, also when the
+ * corruption makes its header unreadable.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -65,21 +66,23 @@ describe('worker AverageStates for a built-in model', () => {
     }
   });
 
-  it('a corrupted chunk of a state is DATA_LOSS, and no state comes back', async () => {
-    async function* requests(): AsyncGenerator<AverageStatesRequest> {
-      yield { payload: { $case: 'header', value: { job: header('corrupt'), numStates: states.length } } };
-      for (const [index, s] of states.entries()) {
-        for await (const chunk of toChunks(s, { chunkSize: 100_000 })) {
-          const data = Buffer.from(chunk.data);
-          if (index === 1 && chunk.offset === 500_000) data[3] ^= 0xff;
-          yield { payload: { $case: 'part', value: { index, numImages: counts[index]!, chunk: { ...chunk, data } } } };
+  for (const [where, offset, byte] of [['in its data', 500_000, 3], ['in its header', 0, 40]] as const) {
+    it(`a chunk of a state corrupted ${where} is DATA_LOSS, and no state comes back`, async () => {
+      async function* requests(): AsyncGenerator<AverageStatesRequest> {
+        yield { payload: { $case: 'header', value: { job: header(`corrupt-${offset}`), numStates: states.length } } };
+        for (const [index, s] of states.entries()) {
+          for await (const chunk of toChunks(s, { chunkSize: 100_000 })) {
+            const data = Buffer.from(chunk.data);
+            if (index === 1 && chunk.offset === offset) data[byte] ^= 0xff;
+            yield { payload: { $case: 'part', value: { index, numImages: counts[index]!, chunk: { ...chunk, data } } } };
+          }
         }
       }
-    }
-    const received: string[] = [];
-    await assert.rejects(async () => {
-      for await (const r of client.averageStates(requests())) if (r.payload && r.payload.$case !== 'progress') received.push(r.payload.$case);
-    }, (e: unknown) => isAideError(e, 'DATA_LOSS'));
-    assert.deepEqual(received, []);
-  });
+      const received: string[] = [];
+      await assert.rejects(async () => {
+        for await (const r of client.averageStates(requests())) if (r.payload && r.payload.$case !== 'progress') received.push(r.payload.$case);
+      }, (e: unknown) => isAideError(e, 'DATA_LOSS'));
+      assert.deepEqual(received, []);
+    });
+  }
 });
