@@ -142,8 +142,9 @@ class ByteReader {
 
   /** The rest of the stream, as it arrives (views, not copies). */
   async *rest(): AsyncGenerator<Uint8Array> {
-    if (this.#piece.length > 0) yield this.#piece;
+    const held = this.#piece;
     this.#piece = new Uint8Array(0);
+    if (held.length > 0) yield held;
     for (let r = await this.#it.next(); !r.done; r = await this.#it.next()) yield r.value;
   }
 }
