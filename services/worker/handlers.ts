@@ -114,12 +114,13 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
       const model = createModel(deps, header);
       let weights: number[];
       let work: (updateState: UpdateState, signal: AbortSignal) => Promise<Uint8Array | readonly Uint8Array[]>;
-      if (model.averageModelStateStreams) {
+      const averageStreams = model.averageModelStateStreams?.bind(model);
+      if (averageStreams) {
         // The states are combined as they arrive: none is ever held whole here.
         const input = streamStates(request, limits(ctx));
         weights = input.weights;
         work = async (updateState, signal) => {
-          const state = await model.averageModelStateStreams!(input.streams, updateState, signal);
+          const state = await averageStreams(input.streams, updateState, signal);
           if (!input.allRead()) throw new Error(`the model returned before reading all ${request.numStates} states`);
           return state;
         };
