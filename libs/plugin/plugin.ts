@@ -21,6 +21,24 @@ export type UpdateState = (state: string, message?: string, done?: number, total
  */
 export type TrainResult = Uint8Array | { state: Uint8Array; stats?: Record<string, number>; unreadable?: Record<string, string> };
 
+/** One input of a streamed average (averageModelStateStreams). */
+export interface StateStream {
+  /** Its position among the states, 0…count-1. */
+  index: number;
+  /** How many states are averaged. */
+  count: number;
+  /** Images the state was trained on: its weight. */
+  weight: number;
+  /**
+   * The state's bytes in order, in pieces of any size, verified as they pass
+   * (size limit, SHA-256): an iteration that ends normally has seen exactly
+   * the sent state. A corrupted state makes the iteration throw (DATA_LOSS)
+   * at its end; let that error propagate, never return a result after it.
+   * Read every state to its end before taking the next.
+   */
+  bytes: AsyncIterable<Uint8Array>;
+}
+
 export interface AIModel {
   /**
    * One round of training. stateDict is null for a fresh model. Check
@@ -33,6 +51,14 @@ export interface AIModel {
    * weights: how many images each state was trained on, when known.
    */
   averageModelStates(stateDicts: Uint8Array[], updateState: UpdateState, weights?: number[], signal?: AbortSignal): Promise<Uint8Array>;
+
+  /**
+   * Optional, preferred by the worker when present: averageModelStates over
+   * states that arrive one after another as byte streams, so that they can
+   * be combined without holding any of them whole. Returns the combined
+   * state as consecutive pieces (sent in order, never concatenated).
+   */
+  averageModelStateStreams?(states: AsyncIterable<StateStream>, updateState: UpdateState, signal?: AbortSignal): Promise<readonly Uint8Array[]>;
 
   /** One entry per image of data.images, each with its (possibly empty) predictions. */
   inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult>;

@@ -11,7 +11,7 @@
 import type { PluginContext } from '../../libs/plugin/context.js';
 import { isUnreadable, type Unreadable } from '../../libs/plugin/unreadable.js';
 import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction, TrainingData } from '../../libs/plugin/data.js';
-import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
+import type { AIModel, StateStream, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import type { Example, TargetEncoder } from './batch.js';
 import { isHeldOut } from './held-out.js';
 import { loadSizedImages } from './image-loader.js';
@@ -22,6 +22,7 @@ import { withPool } from './pool-cache.js';
 import { predictImages } from './predict.js';
 import type { ReplicaPool } from './replica-pool.js';
 import { decodeState, encodeState, expectModel, optionsHash, readStateHeader, type ModelState, type TensorSpec } from './state-format.js';
+import { averageStateStreams } from './stream-average.js';
 import { trainLoop } from './train-loop.js';
 
 /** Images loaded and predicted at a time during inference (bounds memory). */
@@ -178,9 +179,14 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
 
   private decode(stateDict: Uint8Array): ModelState {
     const state = decodeState(stateDict);
-    expectModel(state.header, this.key);
-    expectTensors(state.tensors, this.specs(state.header.arch as A));
+    this.expectOwn(state.header, state.tensors);
     return state;
+  }
+
+  /** Refuses a state of another model, or whose tensors do not match its architecture. */
+  private expectOwn(header: ModelState['header'], tensors: readonly TensorSpec[]): void {
+    expectModel(header, this.key);
+    expectTensors(tensors, this.specs(header.arch as A));
   }
 
   /** A new network for `classes`; options shape fresh models only (a state keeps its architecture). */
@@ -250,6 +256,16 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     const averaged = averageClassStates(states, this.head, weights);
     updateState('PROGRESS', 'averaging', states.length, states.length);
     return encodeState(averaged);
+  }
+
+  /** averageModelStates as the states arrive, holding one accumulator (stream-average.ts). */
+  async averageModelStateStreams(states: AsyncIterable<StateStream>, updateState: UpdateState, signal?: AbortSignal): Promise<readonly Uint8Array[]> {
+    return averageStateStreams(states, {
+      check: (header) => this.expectOwn(header, header.tensors),
+      head: this.head,
+      signal,
+      added: (done, of) => updateState('PROGRESS', 'averaging', done, of),
+    });
   }
 
   async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {

@@ -11,8 +11,7 @@
  *   (bytes from the start of the data section), row-major.
  *
  * A reader refuses other magic, a newer version, tensors out of bounds, and
- * (via expectModel) a state of another model or architecture. readStateHeader
- * checks a state from its first bytes alone, for models' verifyState.
+ * (via expectModel) a state of another model or architecture.
  */
 import { createHash } from 'node:crypto';
 
@@ -47,68 +46,95 @@ export interface ModelState {
   tensors: NamedTensor[];
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export const tensorSize = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const align4 = (n: number) => (n + 3) & ~3;
 
-export function encodeState({ header, tensors }: ModelState): Uint8Array {
+/** Bytes of magic, version and header length before the JSON header. */
+export const PREFIX_BYTES = 16;
+
+/**
+ * Everything before the data section (prefix, JSON header, padding) of a state
+ * whose tensors lie one after another in the given order, as encodeState writes
+ * them: the data section follows directly.
+ */
+export function encodeStatePrefix(header: ModelState['header'], tensors: readonly TensorSpec[]): Uint8Array {
   let offset = 0;
-  const specs = tensors.map(({ name, shape, data }) => {
-    if (data.length !== size(shape)) throw new Error(`tensor ${name}: ${data.length} values for shape [${shape}]`);
+  const specs = tensors.map(({ name, shape }) => {
     const spec = { name, shape, dtype: 'float32' as const, offset };
-    offset += data.length * 4;
+    offset += tensorSize(shape) * 4;
     return spec;
   });
   const json = new TextEncoder().encode(JSON.stringify({ ...header, tensors: specs } satisfies StateHeader));
-  const dataStart = align4(16 + json.length);
-  const bytes = new Uint8Array(dataStart + offset);
-  const view = new DataView(bytes.buffer);
+  const bytes = new Uint8Array(align4(PREFIX_BYTES + json.length));
   bytes.set(new TextEncoder().encode(MAGIC), 0);
+  const view = new DataView(bytes.buffer);
   view.setUint32(8, FORMAT_VERSION, true);
   view.setUint32(12, json.length, true);
-  bytes.set(json, 16);
-  tensors.forEach(({ data }, t) => {
-    const base = dataStart + specs[t]!.offset;
-    for (let i = 0; i < data.length; i++) view.setFloat32(base + 4 * i, data[i]!, true);
-  });
+  bytes.set(json, PREFIX_BYTES);
   return bytes;
 }
 
-const fail = (why: string): never => { throw new Error(`not a valid built-in model state: ${why}`); };
-
-/** The JSON header of `bytes` (a whole state, or the first bytes of one of `total` bytes) and where the data section starts. */
-function parseHeader(bytes: Uint8Array, total = bytes.length): { header: StateHeader; dataStart: number } {
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('wrong magic bytes');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
-  if (version > FORMAT_VERSION) fail(`format version ${version} is newer than this reader's ${FORMAT_VERSION}`);
-  const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > total) fail('header runs past the end');
-  if (16 + headerLength > bytes.length) fail(`header of ${headerLength} bytes is longer than the ${bytes.length} bytes that can be checked`);
-  let header: StateHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength))) as StateHeader;
-  } catch {
-    return fail('header is not JSON');
+export function encodeState({ header, tensors }: ModelState): Uint8Array {
+  for (const { name, shape, data } of tensors) {
+    if (data.length !== tensorSize(shape)) throw new Error(`tensor ${name}: ${data.length} values for shape [${shape}]`);
   }
-  if (typeof header !== 'object' || header === null || typeof header.model !== 'string' || !Array.isArray(header.tensors) || !Array.isArray(header.labelClasses)) {
-    fail('header lacks model, tensors or labelClasses');
+  const prefix = encodeStatePrefix(header, tensors);
+  const bytes = new Uint8Array(prefix.length + tensors.reduce((n, t) => n + t.data.length * 4, 0));
+  bytes.set(prefix);
+  const view = new DataView(bytes.buffer);
+  let base = prefix.length;
+  for (const { data } of tensors) {
+    for (let i = 0; i < data.length; i++) view.setFloat32(base + 4 * i, data[i]!, true);
+    base += data.length * 4;
   }
-  if (typeof header.arch !== 'object' || header.arch === null) fail('header lacks arch');
-  for (const spec of header.tensors) {
-    if (typeof spec !== 'object' || spec === null) fail('header lists a tensor that is not an object');
-    const { name, shape, dtype } = spec;
-    if (dtype !== 'float32' || !Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor ${name} has a bad spec`);
-  }
-  return { header, dataStart: align4(16 + headerLength) };
+  return bytes;
 }
 
+const invalid = (why: string): never => { throw new Error(`not a valid built-in model state: ${why}`); };
+
+/** The JSON header's length, from a state's first PREFIX_BYTES bytes (magic and version checked). */
+export function parseStatePrefix(bytes: Uint8Array): number {
+  if (bytes.length < PREFIX_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) invalid('wrong magic bytes');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version > FORMAT_VERSION) invalid(`format version ${version} is newer than this reader's ${FORMAT_VERSION}`);
+  return view.getUint32(12, true);
+}
+
+/** The header from its JSON bytes, its fields and tensor specs checked (not their bounds: see dataStart). */
+export function parseStateHeader(json: Uint8Array): StateHeader {
+  let header: StateHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(json)) as StateHeader;
+  } catch {
+    return invalid('header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || typeof header.model !== 'string' || !Array.isArray(header.tensors) || !Array.isArray(header.labelClasses)) {
+    invalid('header lacks model, tensors or labelClasses');
+  }
+  if (typeof header.arch !== 'object' || header.arch === null) invalid('header lacks arch');
+  for (const spec of header.tensors) {
+    if (typeof spec !== 'object' || spec === null) invalid('header lists a tensor that is not an object');
+    const { name, shape, dtype, offset } = spec;
+    if (dtype !== 'float32' || !Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) invalid(`tensor ${name} has a bad spec`);
+    if (!Number.isInteger(offset) || offset < 0) invalid(`tensor ${name} runs past the end`);
+  }
+  return header;
+}
+
+/** Where the data section starts in a state whose JSON header has `headerLength` bytes. */
+export const dataStart = (headerLength: number) => align4(PREFIX_BYTES + headerLength);
+
 export function decodeState(bytes: Uint8Array): ModelState {
-  const { header, dataStart } = parseHeader(bytes);
+  const headerLength = parseStatePrefix(bytes);
+  if (PREFIX_BYTES + headerLength > bytes.length) invalid('header runs past the end');
+  const header = parseStateHeader(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength));
+  const start = dataStart(headerLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors = header.tensors.map(({ name, shape, offset }) => {
-    const count = size(shape);
-    const base = dataStart + offset;
-    if (!Number.isInteger(offset) || offset < 0 || base + 4 * count > bytes.length) fail(`tensor ${name} runs past the end`);
+    const count = tensorSize(shape);
+    const base = start + offset;
+    if (base + 4 * count > bytes.length) invalid(`tensor ${name} runs past the end`);
     const data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = view.getFloat32(base + 4 * i, true);
     return { name, shape, data };
@@ -118,19 +144,23 @@ export function decodeState(bytes: Uint8Array): ModelState {
 }
 
 /**
- * The header of a state of `size` bytes from its first bytes (`head`), with
- * every check the data are not needed for: those of decodeState, and the
+ * The header of a state of `stateSize` bytes from its first bytes (`head`),
+ * with every check the data are not needed for: those of decodeState, and the
  * tensors laid out back to back (as encodeState writes them) to exactly the
  * end of the state.
  */
 export function readStateHeader(head: Uint8Array, stateSize: number): StateHeader {
-  const { header, dataStart } = parseHeader(head.subarray(0, stateSize), stateSize);
+  const bytes = head.subarray(0, stateSize);
+  const headerLength = parseStatePrefix(bytes);
+  if (PREFIX_BYTES + headerLength > stateSize) invalid('header runs past the end');
+  if (PREFIX_BYTES + headerLength > bytes.length) invalid(`header of ${headerLength} bytes is longer than the ${bytes.length} bytes that can be checked`);
+  const header = parseStateHeader(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength));
   let end = 0;
   for (const { name, shape, offset } of header.tensors) {
-    if (offset !== end) fail(`tensor ${name} at offset ${offset}, expected ${end}`);
-    end += 4 * size(shape);
+    if (offset !== end) invalid(`tensor ${name} at offset ${offset}, expected ${end}`);
+    end += 4 * tensorSize(shape);
   }
-  if (dataStart + end !== stateSize) fail(`its header describes ${dataStart + end} bytes, the state has ${stateSize}`);
+  if (dataStart(headerLength) + end !== stateSize) invalid(`its header describes ${dataStart(headerLength) + end} bytes, the state has ${stateSize}`);
   return header;
 }
 

@@ -12,7 +12,7 @@ import type { TrainResult as ModelTrainResult, UpdateState } from '../../libs/pl
 import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
 import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
-import { readAveragingInput, readJobInput } from './job-input.js';
+import { collectStates, openAveraging, readJobInput, streamStates } from './job-input.js';
 import { createModel, type ModelFactoryDeps } from './model-factory.js';
 import { runJob, type JobRun } from './run-job.js';
 import type { JobSlots } from './slots.js';
@@ -29,10 +29,14 @@ export interface WorkerDeps extends ModelFactoryDeps {
 
 const progress = (value: ProgressEvent) => ({ payload: { $case: 'progress' as const, value } });
 
-/** The new state as the result header followed by its chunks (train and average share the shape). */
-async function* stateOut(state: Uint8Array, meta: Omit<TrainResult, 'stateSize'>): AsyncGenerator<TrainResponse> {
-  yield { payload: { $case: 'result', value: { ...meta, stateSize: state.length } } };
-  for await (const chunk of toChunks(state, { totalSize: state.length })) yield { payload: { $case: 'stateChunk', value: chunk } };
+/**
+ * The new state (one buffer, or consecutive pieces) as the result header
+ * followed by its chunks (train and average share the shape).
+ */
+async function* stateOut(state: Uint8Array | readonly Uint8Array[], meta: Omit<TrainResult, 'stateSize'>): AsyncGenerator<TrainResponse> {
+  const stateSize = state instanceof Uint8Array ? state.length : state.reduce((n, piece) => n + piece.length, 0);
+  yield { payload: { $case: 'result', value: { ...meta, stateSize } } };
+  for await (const chunk of toChunks(state, { totalSize: stateSize })) yield { payload: { $case: 'stateChunk', value: chunk } };
 }
 
 /** Progress while the model works, then its output, then the final event; failures reported as FAILED/CANCELLED. */
@@ -109,11 +113,28 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
     }),
 
     averageStates: (requests: AsyncIterable<AverageStatesRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<AverageStatesResponse> {
-      const { header, states, weights } = await readAveragingInput(requests, limits(ctx));
+      const request = await openAveraging(requests);
+      const { header } = request;
       const model = createModel(deps, header);
-      const job = jobOf(header, ctx, (updateState, signal) => model.averageModelStates(states, updateState, weights, signal));
-      const numImages = weights.reduce((x, y) => x + y, 0);
-      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages, labelClassMap: classMap(header), unreadable: [] }));
+      let weights: number[];
+      let work: (updateState: UpdateState, signal: AbortSignal) => Promise<Uint8Array | readonly Uint8Array[]>;
+      const averageStreams = model.averageModelStateStreams?.bind(model);
+      if (averageStreams) {
+        // The states are combined as they arrive: none is ever held whole here.
+        const input = streamStates(request, limits(ctx));
+        weights = input.weights;
+        work = async (updateState, signal) => {
+          const state = await averageStreams(input.streams, updateState, signal);
+          if (!input.allRead()) throw new Error(`the model returned before reading all ${request.numStates} states`);
+          return state;
+        };
+      } else {
+        const input = await collectStates(request, limits(ctx));
+        weights = input.weights;
+        work = (updateState, signal) => model.averageModelStates(input.states, updateState, input.weights, signal);
+      }
+      const job = jobOf(header, ctx, work);
+      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages: weights.reduce((x, y) => x + y, 0), labelClassMap: classMap(header), unreadable: [] }));
     }),
 
     async getCapabilities(): Promise<GetCapabilitiesResponse> {

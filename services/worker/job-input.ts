@@ -1,7 +1,8 @@
 import { invalidArgument, invalidField } from '../../libs/errors.js';
-import { collectBlob, payload, StreamParts } from '../../libs/blob/index.js';
+import { collectBlob, payload, StreamParts, verifyChunks } from '../../libs/blob/index.js';
 import type { BlobChunk } from '../../libs/gen/aide/v1/common.js';
 import type { AverageStatesRequest, ImageData, JobHeader, ImageBatch } from '../../libs/gen/aide/v1/worker.js';
+import type { StateStream } from '../../libs/plugin/plugin.js';
 
 /** Train and inference requests share this oneof: header, image batches, state chunks. */
 type JobRequest = {
@@ -42,30 +43,66 @@ export async function readJobInput(requests: AsyncIterable<JobRequest>, opts: { 
   return { header, images, state };
 }
 
-export interface AveragingInput {
-  header: JobHeader;
-  states: Buffer[];
-  /** Images each state was trained on: its weight in the average. */
-  weights: number[];
+/** One input state of an averaging request, as it arrives. */
+export interface AveragingPart {
+  /** Images the state was trained on: its weight in the average. */
+  weight: number;
+  /** Its chunks, not yet verified; read them to their end before taking the next state. */
+  chunks: AsyncIterable<BlobChunk>;
 }
 
-/** Reads an averaging request: header, then the parts of states 0…K-1 in order, each verified. */
-export async function readAveragingInput(requests: AsyncIterable<AverageStatesRequest>, opts: { maxStateBytes: number; signal?: AbortSignal }): Promise<AveragingInput> {
+export interface AveragingRequest {
+  header: JobHeader;
+  numStates: number;
+  /** States 0…numStates-1 in order; the iteration ends once the request stream has ended after the last. */
+  states: AsyncIterable<AveragingPart>;
+}
+
+/** Reads an averaging request's header; its states are read as the caller takes them. */
+export async function openAveraging(requests: AsyncIterable<AverageStatesRequest>): Promise<AveragingRequest> {
   const parts = new StreamParts(requests);
   const { job: header, numStates } = await parts.take(payload('header'), 'averaging header');
   if (!header) throw invalidField('header.job', 'required');
   if (numStates < 1) throw invalidField('header.num_states', 'at least one state is needed');
+  async function* states(): AsyncGenerator<AveragingPart> {
+    for (let i = 0; i < numStates; i++) {
+      const first = await parts.peek();
+      const part = first?.payload?.$case === 'part' ? first.payload.value : undefined;
+      if (!part || part.index !== i) throw invalidField('part.index', `expected the parts of state ${i}`);
+      yield { weight: part.numImages, chunks: partChunks(parts, i) };
+    }
+    await parts.end(`${numStates} states`);
+  }
+  return { header, numStates, states: states() };
+}
+
+/** The states collected whole, each verified: for a plugin without averageModelStateStreams. */
+export async function collectStates(request: AveragingRequest, opts: { maxStateBytes: number; signal?: AbortSignal }): Promise<{ states: Buffer[]; weights: number[] }> {
   const states: Buffer[] = [];
   const weights: number[] = [];
-  for (let i = 0; i < numStates; i++) {
-    const first = await parts.peek();
-    const part = first?.payload?.$case === 'part' ? first.payload.value : undefined;
-    if (!part || part.index !== i) throw invalidField('part.index', `expected the parts of state ${i}`);
-    weights.push(part.numImages);
-    states.push(await collectBlob(partChunks(parts, i), { maxSize: opts.maxStateBytes, signal: opts.signal }));
+  for await (const { weight, chunks } of request.states) {
+    weights.push(weight);
+    states.push(await collectBlob(chunks, { maxSize: opts.maxStateBytes, signal: opts.signal }));
   }
-  await parts.end(`${numStates} states`);
-  return { header, states, weights };
+  return { states, weights };
+}
+
+/**
+ * The states as the plugin contract's StateStreams, each verified as it passes
+ * (verifyChunks: size limit, SHA-256 at its last chunk). `weights` fills as
+ * states arrive; `allRead()` tells whether the request was read to its end.
+ */
+export function streamStates(request: AveragingRequest, opts: { maxStateBytes: number; signal?: AbortSignal }): { streams: AsyncIterable<StateStream>; weights: number[]; allRead(): boolean } {
+  const weights: number[] = [];
+  let ended = false;
+  async function* streams(): AsyncGenerator<StateStream> {
+    for await (const { weight, chunks } of request.states) {
+      weights.push(weight);
+      yield { index: weights.length - 1, count: request.numStates, weight, bytes: verifyChunks(chunks, { maxSize: opts.maxStateBytes, signal: opts.signal }) };
+    }
+    ended = true;
+  }
+  return { streams: streams(), weights, allRead: () => ended };
 }
 
 /** The chunks of state `index`, ending at the first part of another state. */

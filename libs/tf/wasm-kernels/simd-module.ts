@@ -1,7 +1,8 @@
 /**
  * The project's own SIMD kernels (libs/tf/simd/index.ts, AssemblyScript,
  * built by `npm run build:simd`), instantiated on the tfjs WebAssembly backend's
- * memory so that they work on tensors in place. One instance per backend.
+ * memory so that they work on tensors in place (one instance per backend), or
+ * on a memory of the caller's (simdKernelsOn).
  */
 import { readFileSync } from 'node:fs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -15,12 +16,14 @@ export interface SimdKernels {
   filterRowStride(): number;
   filterGradient(dy: number, argmax: number, x: number, dFilter: number, dBias: number): void;
   inputGradient(dy: number, argmax: number, filter: number, dx: number): void;
+  weightedAdd(acc: number, x: number, n: number, w: number, s: number): void;
+  weightedSet(acc: number, x: number, n: number, w: number): void;
 }
 
 // The WebAssembly API as used here (@types/node 20 does not declare it, and lib "DOM" is not loaded).
 declare global {
   namespace WebAssembly {
-    class Memory { constructor(descriptor: { initial: number }); readonly buffer: ArrayBuffer }
+    class Memory { constructor(descriptor: { initial: number; maximum?: number }); readonly buffer: ArrayBuffer }
     class Module {
       constructor(bytes: Uint8Array);
       static imports(module: Module): { module: string; name: string; kind: string }[];
@@ -32,11 +35,15 @@ declare global {
 const compiled = new WebAssembly.Module(readFileSync(new URL('../simd/kernels.wasm', import.meta.url)));
 const instances = new WeakMap<BackendWasm, SimdKernels>();
 
+/** The kernels working on `memory` (pointers are byte offsets into it). */
+export function simdKernelsOn(memory: WebAssembly.Memory): SimdKernels {
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+}
+
 export function simdKernels(backend: BackendWasm): SimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
-    const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    kernels = simdKernelsOn((backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory);
     instances.set(backend, kernels);
   }
   return kernels;
