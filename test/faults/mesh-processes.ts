@@ -31,6 +31,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import type * as grpc from '@grpc/grpc-js';
 import { migrateAuth } from '../../libs/auth/schema.js';
+import { NatsBus } from '../../libs/bus/nats-bus.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import { quoteIdent } from '../../libs/db/sql.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
@@ -73,6 +74,9 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+/** The worker id (ProgressEvent.worker_id) of mesh.workers[i]. */
+export const workerId = (i: number): string => `worker-${i}`;
 
 /** One service of the mesh: the process now running (replaced by restart) and how to stop or replace it. */
 export class MeshService {
@@ -187,6 +191,12 @@ export interface Mesh {
   job(project: string, jobId: string): Promise<Job>;
   /** Polls GetJob until `check` holds (e.g. progress under way). */
   waitForJob(project: string, jobId: string, what: string, check: (job: Job) => boolean, timeoutMs?: number): Promise<Job>;
+  /**
+   * The events workers publish for the project's jobs from now on (the job's
+   * own events, which WatchJob streams, come from the controller): which
+   * worker runs what. Listening until the test ends.
+   */
+  workerEvents(project: string): Promise<ProgressEvent[]>;
   /** Replaces the public API client (after a controller restart, the channel reconnects by itself; this is for fresh deadlines). */
   reconnect(): void;
 }
@@ -326,9 +336,9 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
     AIDE_DATABASE_URL: dbUrl('fileserver'), AIDE_DATABASE_SCHEMA: schema,
   }), peerCredentials);
   const ranker = new MeshService('ranker', address(ports.ranker), () => ({ ...security.ranker, ...listen('ranker', ports.ranker), ...opts.env }), peerCredentials);
-  const workers = ports.workers.map((port) => new MeshService('worker', address(port), () => ({
+  const workers = ports.workers.map((port, i) => new MeshService('worker', address(port), () => ({
     ...security.worker, ...listen('worker', port), ...natsEnv(), ...fixtureModels, ...opts.env,
-    AIDE_AIWORKER_BACKEND: 'cpu', AIDE_AIWORKER_FILESERVER: fileServer.address,
+    AIDE_AIWORKER_WORKER_ID: workerId(i), AIDE_AIWORKER_BACKEND: 'cpu', AIDE_AIWORKER_FILESERVER: fileServer.address,
   }), peerCredentials));
   const controller = new MeshService('controller', address(ports.controller), () => ({
     ...security.controller, ...listen('controller', ports.controller), ...natsEnv(), ...fixtureModels, ...opts.env,
@@ -374,6 +384,19 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
     job: async (project, id) => (await api.getJob({ project, id })).job!,
     waitForJob: (project, id, what, check, timeoutMs = 30_000) =>
       waitUntil(what, async () => { const job = await mesh.job(project, id); return check(job) && job; }, timeoutMs, 20),
+    async workerEvents(project) {
+      const nc = await connect({ servers: nats?.url ?? sharedNats, name: `faults-${schema}` });
+      const bus = await NatsBus.withConnection(nc, { subjectPrefix: schema, stream });
+      const stop = new AbortController();
+      cleanups.push(async () => { stop.abort(); await bus.close(); await nc.close().catch(() => {}); });
+      const subscription = bus.subscribe(project, { signal: stop.signal });
+      await subscription.ready;
+      const events: ProgressEvent[] = [];
+      void (async () => {
+        for await (const { event } of subscription) if (event.workerId !== 'controller') events.push(event);
+      })().catch(() => {});
+      return events;
+    },
     reconnect() { api.close(); api = newApi(); },
   };
   return mesh;
