@@ -190,7 +190,7 @@ export interface Mesh {
   finish(project: string, jobId: string): Promise<ProgressEvent[]>;
   job(project: string, jobId: string): Promise<Job>;
   /** Polls GetJob until `check` holds (e.g. progress under way). */
-  waitForJob(project: string, jobId: string, what: string, check: (job: Job) => boolean, timeoutMs?: number): Promise<Job>;
+  waitForJob(project: string, jobId: string, what: string, check: (job: Job) => boolean | Promise<boolean>, timeoutMs?: number): Promise<Job>;
   /**
    * The events workers publish for the project's jobs from now on (the job's
    * own events, which WatchJob streams, come from the controller): which
@@ -383,7 +383,7 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
     finish: (project, jobId) => mesh.watch(project, jobId).done,
     job: async (project, id) => (await api.getJob({ project, id })).job!,
     waitForJob: (project, id, what, check, timeoutMs = 30_000) =>
-      waitUntil(what, async () => { const job = await mesh.job(project, id); return check(job) && job; }, timeoutMs, 20),
+      waitUntil(what, async () => { const job = await mesh.job(project, id); return (await check(job)) && job; }, timeoutMs, 20),
     async workerEvents(project) {
       const nc = await connect({ servers: nats?.url ?? sharedNats, name: `faults-${schema}` });
       const bus = await NatsBus.withConnection(nc, { subjectPrefix: schema, stream });

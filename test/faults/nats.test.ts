@@ -1,0 +1,45 @@
+/**
+ * NATS killed mid-training (the mesh's own nats-server; the shared one is
+ * never touched): progress reporting must not hold the work up — the job
+ * takes about as long as the same job with NATS up — and a WatchJob watcher
+ * open across the outage ends with the job's terminal event, not an error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JobState, type Job } from '../../libs/gen/aide/v1/common.js';
+import { isTerminal, lastState, meshUnavailable, startMesh } from './mesh-processes.js';
+
+const skip = await meshUnavailable();
+
+/** How long the job ran, by the controller's own clock (created → finished). */
+const runMs = (job: Job): number => job.finishedAt!.getTime() - job.createdAt!.getTime();
+
+test('NATS killed mid-training: the job is not slowed, a watcher across the outage sees it end (mTLS)', { skip }, async (t) => {
+  const mesh = await startMesh(t, { tls: true, workers: 1, ownNats: true });
+  const { name } = await mesh.fixtureProject('nats', { images: 12, labelled: 12, steps: 20, stepMs: 100 });
+  const train = async () => (await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] })).job!.id;
+
+  const baselineId = await train();
+  const baseline = lastState(await mesh.finish(name, baselineId));
+  assert.equal(baseline.state, JobState.JOB_STATE_SUCCEEDED, baseline.message);
+  const baselineMs = runMs(await mesh.job(name, baselineId));
+
+  const id = await train();
+  const watched = mesh.watch(name, id);
+  await mesh.waitForJob(name, id, 'the training under way', (j) => j.state === JobState.JOB_STATE_RUNNING && Number(j.done) > 0, 30_000);
+  await mesh.nats!.kill();
+  // NATS stays down until the job ends (read from Postgres), or until well past the allowed time if the job is held up.
+  const ended = await mesh.waitForJob(name, id, 'the job to end with NATS down', (j) => isTerminal(j.state), 2 * baselineMs + 5000).catch(() => undefined);
+  await mesh.nats!.start();
+  const job = ended ?? await mesh.waitForJob(name, id, 'the job to end', (j) => isTerminal(j.state), 30_000);
+  assert.equal(job.state, JobState.JOB_STATE_SUCCEEDED, job.message);
+  const faultedMs = runMs(job);
+  assert.ok(faultedMs <= 1.5 * baselineMs, `the job took ${faultedMs} ms with NATS killed, ${baselineMs} ms with it up`);
+
+  const events = await Promise.race([
+    watched.done,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the watcher saw no end; it has ${JSON.stringify(watched.events.map((e) => e.message))}`)), 20_000)),
+  ]);
+  const end = lastState(events);
+  assert.equal(end.state, JobState.JOB_STATE_SUCCEEDED, `the watcher's last event: ${end.message}`);
+});
