@@ -38,7 +38,7 @@ const importRequests = async (project: string, modelLibrary: string, bytes: Uint
   return out;
 };
 
-test('controller faults (mTLS, 1 worker, the fixture model)', { skip }, async (t) => {
+test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 180_000 }, async (t) => {
   const mesh = await startMesh(t, { tls: true, workers: 1 });
   const { name, images } = await mesh.fixtureProject('controller', { images: IMAGES, labelled: LABELLED, steps: 10, stepMs: 100 });
   const versions = async () => (await mesh.api.listModelStates({ project: name })).states.map((s) => s.version).sort((a, b) => a - b);

@@ -38,8 +38,8 @@ async function predictionIds(api: Controller, project: string): Promise<Map<stri
 /** What the job tells its watchers in words: its message and error, and every event's message. */
 const reportedText = (job: Job, events: ProgressEvent[]): string[] => [job.message, job.error, ...events.map((e) => e.message)];
 
-test('image faults across worker and FileServer processes (mTLS)', { skip }, async (t) => {
-  const mesh = await startMesh(t, { tls: true, workers: 2 });
+test('image faults across worker and FileServer processes (mTLS)', { skip, timeout: 180_000 }, async (t) => {
+  const mesh = await startMesh(t, { tls: true, ranker: false, workers: 2 });
   const project = await mesh.labelsProject('images', { images: IMAGES, labelled: LABELLED });
   const name = project.name;
   const training = await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] });

@@ -156,6 +156,8 @@ export interface MeshOptions {
   workers?: number;
   /** Run a nats-server of the mesh's own instead of using the shared one (for tests that kill NATS). */
   ownNats?: boolean;
+  /** Start the Ranker (default true; only rank jobs and workflows need it). */
+  ranker?: boolean;
   /** Added to every service's environment (e.g. drain deadlines). */
   env?: Record<string, string>;
 }
@@ -184,8 +186,8 @@ export interface Mesh {
   labelsProject(name: string, opts: LabelsProjectOptions): Promise<LabelsProject>;
   /** A points project for the test fixture model (test.fixture); images are tiny PNGs, every other one annotated. */
   fixtureProject(name: string, opts: FixtureProjectOptions): Promise<LabelsProject>;
-  /** Streams the job's events (WatchJob) from now on until it ends. */
-  watch(project: string, jobId: string): WatchedJob;
+  /** Streams the job's events (WatchJob) until it ends; fails after `timeoutMs` (default 60 s) rather than hang. */
+  watch(project: string, jobId: string, timeoutMs?: number): WatchedJob;
   /** WatchJob until the end: every event, the last terminal. */
   finish(project: string, jobId: string): Promise<ProgressEvent[]>;
   job(project: string, jobId: string): Promise<Job>;
@@ -350,7 +352,7 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
   }), peerCredentials);
   const services = [fileServer, ranker, ...workers, controller];
   cleanups.push(() => Promise.all(services.map((s) => s.kill())));
-  await Promise.all([fileServer.start(), ranker.start(), ...workers.map((w) => w.start())]);
+  await Promise.all([fileServer.start(), ...(opts.ranker ?? true ? [ranker.start()] : []), ...workers.map((w) => w.start())]);
   await controller.start();
 
   const newApi = () => createClient(ControllerServiceService, controller.address, { credentials: channelCredentials(clientTls), metadata });
@@ -371,10 +373,16 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
     fixtureProject: (name, o) => createLabelsProject(mesh, name, {
       ...o, modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify({ steps: o.steps, stepMs: o.stepMs }),
     }),
-    watch(project, jobId) {
+    watch(project, jobId, timeoutMs = 60_000) {
       const events: ProgressEvent[] = [];
+      const signal = AbortSignal.timeout(timeoutMs);
       const done = (async () => {
-        for await (const { event } of api.watchJob({ project, id: jobId })) if (event) events.push(event);
+        try {
+          for await (const { event } of api.watchJob({ project, id: jobId }, { signal })) if (event) events.push(event);
+        } catch (err) {
+          if (!signal.aborted) throw err;
+        }
+        if (signal.aborted) throw new Error(`job ${jobId} did not end within ${timeoutMs} ms; its events: ${JSON.stringify(events.map((e) => e.message))}`);
         return events;
       })();
       done.catch(() => {}); // the caller awaits it; not an unhandled rejection meanwhile

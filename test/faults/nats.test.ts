@@ -14,8 +14,8 @@ const skip = await meshUnavailable();
 /** How long the job ran, by the controller's own clock (created → finished). */
 const runMs = (job: Job): number => job.finishedAt!.getTime() - job.createdAt!.getTime();
 
-test('NATS killed mid-training: the job is not slowed, a watcher across the outage sees it end (mTLS)', { skip }, async (t) => {
-  const mesh = await startMesh(t, { tls: true, workers: 1, ownNats: true });
+test('NATS killed mid-training: the job is not slowed, a watcher across the outage sees it end (mTLS)', { skip, timeout: 180_000 }, async (t) => {
+  const mesh = await startMesh(t, { tls: true, ranker: false, workers: 1, ownNats: true });
   const { name } = await mesh.fixtureProject('nats', { images: 12, labelled: 12, steps: 20, stepMs: 100 });
   const train = async () => (await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] })).job!.id;
 
