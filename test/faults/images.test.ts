@@ -1,6 +1,7 @@
 /**
  * Image reads under faults, with the built-in classifier on 2 worker
- * processes: unreadable files are reported by count and name (never silently
+ * processes under mTLS (first without a fault: the end-to-end run that
+ * test/faults/plaintext.test.ts makes in plaintext): unreadable files are reported by count and name (never silently
  * left without predictions), and a FileServer killed mid-inference never
  * yields a SUCCEEDED job with fewer predictions than images — when the job
  * fails instead, the state's earlier predictions are all still there.
@@ -10,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { JobState, type Job, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import { isTerminal, lastState, listImageIds, meshUnavailable, startMesh, type Controller } from './mesh-processes.js';
+import { isTerminal, lastState, listImageIds, meshUnavailable, startMesh, trainThenPredictAll, type Controller } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -42,9 +43,8 @@ test('image faults across worker and FileServer processes (mTLS)', { skip, timeo
   const mesh = await startMesh(t, { tls: true, ranker: false, workers: 2 });
   const project = await mesh.labelsProject('images', { images: IMAGES, labelled: LABELLED });
   const name = project.name;
-  const training = await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] });
-  const trained = lastState(await mesh.finish(name, training.job!.id));
-  assert.equal(trained.state, JobState.JOB_STATE_SUCCEEDED, trained.message);
+
+  await t.test('mTLS end to end: trained on 2 workers, a prediction for every unlabelled image', () => trainThenPredictAll(mesh, project, 2));
 
   const bad = ['img/zz-random-bytes.png', 'img/zz-truncated.png'];
   const files = mesh.files(name);

@@ -18,6 +18,7 @@
  * started is stopped, and the schema, stream and temp dirs removed, after
  * the test (t.after), whether it passed or not.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -217,6 +218,8 @@ export interface LabelsProject {
   name: string;
   /** Image ids by file path (img/0000.png, ...). */
   images: Map<string, string>;
+  /** Ids of the images without annotations. */
+  unlabelled: string[];
   labelClasses: string[];
 }
 
@@ -446,7 +449,25 @@ async function createLabelsProject(mesh: Mesh, name: string, o: LabelsProjectOpt
       })),
     });
   }
-  return { name, images, labelClasses };
+  const unlabelled = paths.slice(labelled.length).map((path) => images.get(path)!);
+  return { name, images, unlabelled, labelClasses };
+}
+
+/**
+ * The project trained on `workers` shards, then a prediction for each of its
+ * unlabelled images and none for the others: the mesh working end to end.
+ */
+export async function trainThenPredictAll(mesh: Mesh, project: LabelsProject, workers: number): Promise<void> {
+  const training = await mesh.api.startTraining({ project: project.name, numWorkers: workers, numEpochs: 1, imageIds: [] });
+  const trained = lastState(await mesh.finish(project.name, training.job!.id));
+  assert.equal(trained.state, JobState.JOB_STATE_SUCCEEDED, trained.message);
+  assert.equal((await mesh.api.listModelStates({ project: project.name })).states.length, 1, 'one state');
+
+  const inference = await mesh.api.startInference({ project: project.name, imageIds: [], goldenQuestionsOnly: false, numWorkers: workers, modelStateId: '' });
+  const inferred = lastState(await mesh.finish(project.name, inference.job!.id));
+  assert.equal(inferred.state, JobState.JOB_STATE_SUCCEEDED, inferred.message);
+  const predicted = await predictionsPerImage(mesh.api, project.name);
+  assert.deepEqual([...predicted.keys()].sort(), [...project.unlabelled].sort(), 'a prediction for each unlabelled image, none for the others');
 }
 
 /** Every image of the project: file path → id. */
