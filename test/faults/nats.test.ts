@@ -34,12 +34,12 @@ test('NATS killed mid-training: the job is not slowed, a watcher across the outa
   const job = ended ?? await mesh.waitForJob(name, id, 'the job to end', (j) => isTerminal(j.state), 30_000);
   assert.equal(job.state, JobState.JOB_STATE_SUCCEEDED, job.message);
   const faultedMs = runMs(job);
-  assert.ok(faultedMs <= 1.5 * baselineMs, `the job took ${faultedMs} ms with NATS killed, ${baselineMs} ms with it up`);
-
-  const events = await Promise.race([
-    watched.done,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the watcher saw no end; it has ${JSON.stringify(watched.events.map((e) => e.message))}`)), 20_000)),
+  // The watcher's last event's state, or what went wrong instead.
+  const watcher = await Promise.race([
+    watched.done.then((events) => JobState[lastState(events).state], (err: Error) => `failed: ${err.message}`),
+    new Promise<string>((resolve) => setTimeout(() => resolve(`no end; events: ${JSON.stringify(watched.events.map((e) => e.message))}`), 20_000)),
   ]);
-  const end = lastState(events);
-  assert.equal(end.state, JobState.JOB_STATE_SUCCEEDED, `the watcher's last event: ${end.message}`);
+  // Both judged before either fails the test.
+  assert.deepEqual({ slowedDown: faultedMs > 1.5 * baselineMs, watcher }, { slowedDown: false, watcher: 'JOB_STATE_SUCCEEDED' },
+    `the job took ${faultedMs} ms with NATS killed, ${baselineMs} ms with it up`);
 });
