@@ -13,7 +13,7 @@ import { isAideError } from '../../libs/errors.js';
 import { AnnotationType, JobKind, JobState, type Job } from '../../libs/gen/aide/v1/common.js';
 import type { ImportModelStateRequest } from '../../libs/gen/aide/v1/controller.js';
 import { waitUntil } from '../support/wait.js';
-import { isTerminal, meshUnavailable, predictionsPerImage, startMesh, tinyClassifierOptions, type Controller, type Mesh } from './mesh-processes.js';
+import { isTerminal, meshUnavailable, startTraining, startWorkflow, predictionsPerImage, startMesh, tinyClassifierOptions, type Controller, type Mesh } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 const IMAGES = 24;
@@ -45,15 +45,11 @@ test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 1
   const versions = async () => (await mesh.api.listModelStates({ project: name })).states.map((s) => s.version).sort((a, b) => a - b);
 
   await t.test('kill -9 of the controller mid-workflow, then a restart: the workflow completes exactly once', async () => {
-    const { job: workflow } = await mesh.api.startWorkflow({
-      project: name,
-      steps: [
-        { kind: JobKind.JOB_KIND_TRAIN, numWorkers: 1, numEpochs: 2 },
-        { kind: JobKind.JOB_KIND_INFERENCE, numWorkers: 1, numEpochs: 0 },
-        { kind: JobKind.JOB_KIND_RANK, numWorkers: 0, numEpochs: 0 },
-      ],
-    });
-    const wf = workflow!.id;
+    const { id: wf } = await startWorkflow(mesh.api, name, [
+      { kind: JobKind.JOB_KIND_TRAIN, numWorkers: 1, numEpochs: 2 },
+      { kind: JobKind.JOB_KIND_INFERENCE, numWorkers: 1 },
+      { kind: JobKind.JOB_KIND_RANK },
+    ]);
     // Mid-workflow: in the first of its training's two rounds (~1 s each, of the fixture's steps).
     await mesh.waitForJob(name, wf, 'the workflow training', async () =>
       (await jobsOf(mesh.api, name, JobKind.JOB_KIND_TRAIN)).some((j) => j.parentId === wf && j.state === JobState.JOB_STATE_RUNNING), 30_000);
@@ -76,8 +72,8 @@ test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 1
 
   await t.test("the controller's Postgres connections killed mid-job: the job ends (recovered or failed), nothing half-written", async () => {
     const before = await versions();
-    const { job } = await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 2, imageIds: [] });
-    await mesh.waitForJob(name, job!.id, 'the training under way', (j) => j.state === JobState.JOB_STATE_RUNNING && Number(j.done) > 0, 30_000);
+    const id = await startTraining(mesh.api, name, 1, 2);
+    await mesh.waitForJob(name, id, 'the training under way', (j) => j.state === JobState.JOB_STATE_RUNNING && Number(j.done) > 0, 30_000);
     const cut = async () => (await mesh.db.query<{ n: number }>(
       'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [mesh.controllerAppName])).rows[0]!.n;
     assert.ok(await cut() > 0, 'the controller had connections to cut');
@@ -86,7 +82,7 @@ test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 1
 
     // A call that drew a cut connection may fail (the public API is not what this scenario is about): poll on.
     const end = await waitUntil('the job to end', async () => {
-      const j = await mesh.job(name, job!.id).catch(() => undefined);
+      const j = await mesh.job(name, id).catch(() => undefined);
       return j && isTerminal(j.state) && j;
     }, 60_000, 50);
     assert.ok(mesh.controller.running, 'the controller survived');

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { JobState, type Job, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import { isTerminal, lastState, listImageIds, meshUnavailable, startMesh, trainThenPredictAll, type Controller } from './mesh-processes.js';
+import { isTerminal, lastState, listImageIds, meshUnavailable, startInference, startMesh, trainThenPredictAll, type Controller } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -57,15 +57,15 @@ test('image faults across worker and FileServer processes (mTLS)', { skip, timeo
   const readable = unlabelled.filter(([path]) => !bad.includes(path)).map(([, id]) => id).sort();
 
   await t.test('unreadable images (random bytes, a truncated PNG) are reported by count and name; the others predicted', async () => {
-    const { job } = await mesh.api.startInference({ project: name, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '' });
-    const events = await mesh.finish(name, job!.id);
+    const id = await startInference(mesh.api, name, 2);
+    const events = await mesh.finish(name, id);
     const end = lastState(events);
     assert.equal(end.state, JobState.JOB_STATE_SUCCEEDED, end.message);
     const predicted = await predictionIds(mesh.api, name);
     assert.deepEqual(readable.filter((id) => !predicted.has(id)), [], 'a prediction for each readable image');
     assert.equal(predicted.size, readable.length, 'none for the unreadable ones');
 
-    const final = await mesh.job(name, job!.id);
+    const final = await mesh.job(name, id);
     const report = reportedText(final, events).find((text) => bad.every((path) => text.includes(path)));
     assert.ok(report, `a message names both unreadable files; the job said: ${JSON.stringify({ message: final.message, error: final.error, events: events.map((e) => e.message) })}`);
     assert.match(report, /\b2\b/, `the report counts them: ${report}`);
@@ -74,12 +74,12 @@ test('image faults across worker and FileServer processes (mTLS)', { skip, timeo
   await t.test('kill -9 of the FileServer mid-inference: SUCCEEDED only with every prediction; FAILED keeps the old ones intact', async () => {
     const before = await predictionIds(mesh.api, name);
     assert.equal(before.size, readable.length);
-    const { job } = await mesh.api.startInference({ project: name, imageIds: readable, goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '' });
-    const watched = mesh.watch(name, job!.id);
+    const id = await startInference(mesh.api, name, 2, readable);
+    const watched = mesh.watch(name, id);
     // The first event from a worker: the model is reading images.
-    await mesh.waitForJob(name, job!.id, 'the inference under way on a worker',
-      (j) => isTerminal(j.state) || fromWorkers.some((e) => e.jobId.startsWith(job!.id)), 30_000);
-    assert.ok(!isTerminal((await mesh.job(name, job!.id)).state), 'the job was still running when the FileServer died');
+    await mesh.waitForJob(name, id, 'the inference under way on a worker',
+      (j) => isTerminal(j.state) || fromWorkers.some((e) => e.jobId.startsWith(id)), 30_000);
+    assert.ok(!isTerminal((await mesh.job(name, id)).state), 'the job was still running when the FileServer died');
     await mesh.fileServer.kill('SIGKILL');
     // Back after a while: retries may bridge the outage, or the shard fails; either way nothing is lost.
     const back = new Promise((r) => setTimeout(r, 2000)).then(() => mesh.fileServer.start());

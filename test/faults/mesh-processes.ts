@@ -9,7 +9,7 @@
  *
  *   const mesh = await startMesh(t, { tls: true, workers: 2 });
  *   const project = await mesh.labelsProject('birds', { images: 200 });
- *   const events = await mesh.finish((await mesh.api.startTraining({ ... })).job!.id);
+ *   const events = await mesh.finish(project.name, await startTraining(mesh.api, project.name, 2));
  *   await mesh.fileServer.kill();  await mesh.fileServer.restart();
  *
  * Security: `tls: true` is mTLS from a throwaway CA (the controller and the
@@ -37,7 +37,7 @@ import { TokenStore } from '../../libs/auth/tokens.js';
 import { quoteIdent } from '../../libs/db/sql.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { AnnotationType, JobState, type Job, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
+import { ControllerServiceService, StartInferenceRequest, StartTrainingRequest, StartWorkflowRequest, WorkflowStep } from '../../libs/gen/aide/v1/controller.js';
 import { channelCredentials, createClient, type Client, type TlsSettings } from '../../libs/grpc/index.js';
 import { tokenMetadata } from '../support/auth.js';
 import { checkHealth } from '../support/health.js';
@@ -458,16 +458,34 @@ async function createLabelsProject(mesh: Mesh, name: string, o: LabelsProjectOpt
  * unlabelled images and none for the others: the mesh working end to end.
  */
 export async function trainThenPredictAll(mesh: Mesh, project: LabelsProject, workers: number): Promise<void> {
-  const training = await mesh.api.startTraining({ project: project.name, numWorkers: workers, numEpochs: 1, imageIds: [] });
-  const trained = lastState(await mesh.finish(project.name, training.job!.id));
+  const trained = lastState(await mesh.finish(project.name, await startTraining(mesh.api, project.name, workers)));
   assert.equal(trained.state, JobState.JOB_STATE_SUCCEEDED, trained.message);
   assert.equal((await mesh.api.listModelStates({ project: project.name })).states.length, 1, 'one state');
 
-  const inference = await mesh.api.startInference({ project: project.name, imageIds: [], goldenQuestionsOnly: false, numWorkers: workers, modelStateId: '' });
-  const inferred = lastState(await mesh.finish(project.name, inference.job!.id));
+  const inferred = lastState(await mesh.finish(project.name, await startInference(mesh.api, project.name, workers)));
   assert.equal(inferred.state, JobState.JOB_STATE_SUCCEEDED, inferred.message);
   const predicted = await predictionsPerImage(mesh.api, project.name);
   assert.deepEqual([...predicted.keys()].sort(), [...project.unlabelled].sort(), 'a prediction for each unlabelled image, none for the others');
+}
+
+/*
+ * Requests built with fromPartial: fields other helpers add to a request
+ * later keep their defaults instead of breaking these tests.
+ */
+
+/** StartTraining on `numWorkers` shards for `numEpochs` rounds; the job's id. */
+export async function startTraining(api: Controller, project: string, numWorkers: number, numEpochs = 1): Promise<string> {
+  return (await api.startTraining(StartTrainingRequest.fromPartial({ project, numWorkers, numEpochs }))).job!.id;
+}
+
+/** StartInference of `imageIds` (none: every unlabelled image) with the current state; the job's id. */
+export async function startInference(api: Controller, project: string, numWorkers: number, imageIds: string[] = []): Promise<string> {
+  return (await api.startInference(StartInferenceRequest.fromPartial({ project, numWorkers, imageIds }))).job!.id;
+}
+
+/** StartWorkflow of `steps` (none: train → inference → rank); the workflow job. */
+export async function startWorkflow(api: Controller, project: string, steps: Partial<WorkflowStep>[] = []): Promise<Job> {
+  return (await api.startWorkflow(StartWorkflowRequest.fromPartial({ project, steps: steps.map((step) => WorkflowStep.fromPartial(step)) }))).job!;
 }
 
 /** Every image of the project: file path → id. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobState, type Job } from '../../libs/gen/aide/v1/common.js';
-import { isTerminal, lastState, meshUnavailable, startMesh } from './mesh-processes.js';
+import { isTerminal, lastState, meshUnavailable, startMesh, startTraining } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -17,7 +17,7 @@ const runMs = (job: Job): number => job.finishedAt!.getTime() - job.createdAt!.g
 test('NATS killed mid-training: the job is not slowed, a watcher across the outage sees it end (mTLS)', { skip, timeout: 180_000 }, async (t) => {
   const mesh = await startMesh(t, { tls: true, ranker: false, workers: 1, ownNats: true });
   const { name } = await mesh.fixtureProject('nats', { images: 12, labelled: 12, steps: 20, stepMs: 100 });
-  const train = async () => (await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] })).job!.id;
+  const train = () => startTraining(mesh.api, name, 1);
 
   const baselineId = await train();
   const baseline = lastState(await mesh.finish(name, baselineId));

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobKind, JobState, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import { lastState, meshUnavailable, startMesh, workerId } from './mesh-processes.js';
+import { lastState, meshUnavailable, startMesh, startTraining, startWorkflow, workerId } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -33,13 +33,12 @@ test('worker faults (mTLS, 2 workers, the fixture model)', { skip, timeout: 180_
   const versions = async () => (await mesh.api.listModelStates({ project: name })).states.map((s) => s.version).sort((a, b) => a - b);
 
   await t.test('progress done/total never decreases: a 2-worker, 2-round training and a workflow', async () => {
-    const training = await mesh.api.startTraining({ project: name, numWorkers: 2, numEpochs: 2, imageIds: [] });
-    const trainEvents = await mesh.finish(name, training.job!.id);
+    const trainEvents = await mesh.finish(name, await startTraining(mesh.api, name, 2, 2));
     assert.equal(lastState(trainEvents).state, JobState.JOB_STATE_SUCCEEDED, lastState(trainEvents).message);
 
-    const workflow = await mesh.api.startWorkflow({ project: name, steps: [] });
-    assert.equal(workflow.job!.kind, JobKind.JOB_KIND_WORKFLOW);
-    const workflowEvents = await mesh.finish(name, workflow.job!.id);
+    const workflow = await startWorkflow(mesh.api, name);
+    assert.equal(workflow.kind, JobKind.JOB_KIND_WORKFLOW);
+    const workflowEvents = await mesh.finish(name, workflow.id);
     assert.equal(lastState(workflowEvents).state, JobState.JOB_STATE_SUCCEEDED, lastState(workflowEvents).message);
     // Both judged before either fails the test, so a failure names every job that went back.
     assert.deepEqual({ training: regressions(trainEvents), workflow: regressions(workflowEvents) }, { training: [], workflow: [] }, 'progress went back');
@@ -47,10 +46,10 @@ test('worker faults (mTLS, 2 workers, the fixture model)', { skip, timeout: 180_
 
   await t.test('kill -9 of the worker that is averaging: the averaging moves and the job succeeds', async () => {
     const before = await versions();
-    const { job } = await mesh.api.startTraining({ project: name, numWorkers: 2, numEpochs: 1, imageIds: [] });
-    const watched = mesh.watch(name, job!.id);
-    const isAveraging = (e: ProgressEvent) => e.jobId.startsWith(job!.id) && e.message.includes('averaging');
-    const averaging = await mesh.waitForJob(name, job!.id, 'the averaging under way', () => fromWorkers.some(isAveraging), 30_000);
+    const id = await startTraining(mesh.api, name, 2);
+    const watched = mesh.watch(name, id);
+    const isAveraging = (e: ProgressEvent) => e.jobId.startsWith(id) && e.message.includes('averaging');
+    const averaging = await mesh.waitForJob(name, id, 'the averaging under way', () => fromWorkers.some(isAveraging), 30_000);
     assert.equal(averaging.state, JobState.JOB_STATE_RUNNING);
     const averager = fromWorkers.find(isAveraging)!.workerId;
     const victim = mesh.workers.find((_, i) => workerId(i) === averager);
@@ -64,18 +63,18 @@ test('worker faults (mTLS, 2 workers, the fixture model)', { skip, timeout: 180_
   });
 
   await t.test('SIGTERM to the worker training the only shard: it finishes the shard (drains), the shard is not retried', async () => {
-    const { job } = await mesh.api.startTraining({ project: name, numWorkers: 1, numEpochs: 1, imageIds: [] });
-    const watched = mesh.watch(name, job!.id, 30_000);
-    const isTraining = (e: ProgressEvent) => e.jobId.startsWith(job!.id) && e.message.includes('training');
-    await mesh.waitForJob(name, job!.id, 'the shard under way on a worker', () => fromWorkers.some(isTraining), 30_000);
+    const id = await startTraining(mesh.api, name, 1);
+    const watched = mesh.watch(name, id, 30_000);
+    const isTraining = (e: ProgressEvent) => e.jobId.startsWith(id) && e.message.includes('training');
+    await mesh.waitForJob(name, id, 'the shard under way on a worker', () => fromWorkers.some(isTraining), 30_000);
     const trainer = fromWorkers.find(isTraining)!.workerId;
     const victim = mesh.workers.find((_, i) => workerId(i) === trainer);
     assert.ok(victim, `the shard ran on ${trainer}, not one of the mesh's workers`);
     const exited = victim.kill('SIGTERM');
     const end = lastState(await watched.done);
     assert.equal(end.state, JobState.JOB_STATE_SUCCEEDED, end.message);
-    assert.deepEqual([...new Set(fromWorkers.filter((e) => e.jobId.startsWith(job!.id)).map((e) => e.workerId))], [trainer], 'only the drained worker ran the shard');
-    assert.equal((await mesh.job(name, job!.id)).attempts, 1);
+    assert.deepEqual([...new Set(fromWorkers.filter((e) => e.jobId.startsWith(id)).map((e) => e.workerId))], [trainer], 'only the drained worker ran the shard');
+    assert.equal((await mesh.job(name, id)).attempts, 1);
     assert.equal(await exited, 0, 'the drained worker exited cleanly');
   });
 });
