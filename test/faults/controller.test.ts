@@ -8,12 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { isTerminalState } from '../../libs/bus/bus.js';
 import { toChunks } from '../../libs/blob/index.js';
 import { isAideError } from '../../libs/errors.js';
 import { AnnotationType, JobKind, JobState, type Job } from '../../libs/gen/aide/v1/common.js';
 import type { ImportModelStateRequest } from '../../libs/gen/aide/v1/controller.js';
 import { waitUntil } from '../support/wait.js';
-import { isTerminal, meshUnavailable, startTraining, startWorkflow, predictionsPerImage, startMesh, tinyClassifierOptions, type Controller, type Mesh } from './mesh-processes.js';
+import { meshUnavailable, predictionIds, startTraining, startWorkflow, startMesh, tinyClassifierOptions, type Controller, type Mesh } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 const IMAGES = 24;
@@ -58,16 +59,16 @@ test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 1
     assert.equal(await mesh.controller.kill('SIGKILL'), null);
     await mesh.controller.start();
 
-    const end = await mesh.waitForJob(name, wf, 'the workflow to end', (j) => isTerminal(j.state), 60_000);
+    const end = await mesh.waitForJob(name, wf, 'the workflow to end', (j) => isTerminalState(j.state), 60_000);
     assert.equal(end.state, JobState.JOB_STATE_SUCCEEDED, end.message);
     const children = (await jobsOf(mesh.api, name, 0)).filter((j) => j.parentId === wf);
     assert.deepEqual(children.map((j) => j.kind).sort(), [JobKind.JOB_KIND_TRAIN, JobKind.JOB_KIND_INFERENCE, JobKind.JOB_KIND_RANK].sort(), 'one job per step');
     assert.ok(children.every((j) => j.state === JobState.JOB_STATE_SUCCEEDED), JSON.stringify(children.map((j) => [j.kind, j.state, j.message])));
     assert.deepEqual(await versions(), [1], 'one state for the one training');
     assert.deepEqual(await brokenStates(mesh, name), []);
-    const predicted = await predictionsPerImage(mesh.api, name);
+    const predicted = await predictionIds(mesh.api, name);
     assert.equal(predicted.size, IMAGES - LABELLED, 'a prediction for each unlabelled image');
-    assert.ok([...predicted.values()].every((n) => n === 1), `no duplicate predictions: ${JSON.stringify([...predicted.values()])}`);
+    assert.ok([...predicted.values()].every((ids) => ids.length === 1), `no duplicate predictions: ${JSON.stringify([...predicted.values()].map((ids) => ids.length))}`);
   });
 
   await t.test("the controller's Postgres connections killed mid-job: the job ends (recovered or failed), nothing half-written", async () => {
@@ -83,7 +84,7 @@ test('controller faults (mTLS, 1 worker, the fixture model)', { skip, timeout: 1
     // A call that drew a cut connection may fail (the public API is not what this scenario is about): poll on.
     const end = await waitUntil('the job to end', async () => {
       const j = await mesh.job(name, id).catch(() => undefined);
-      return j && isTerminal(j.state) && j;
+      return j && isTerminalState(j.state) && j;
     }, 60_000, 50);
     assert.ok(mesh.controller.running, 'the controller survived');
     assert.ok(end.state === JobState.JOB_STATE_SUCCEEDED || end.state === JobState.JOB_STATE_FAILED, `ended ${JobState[end.state]}: ${end.message}`);

@@ -10,8 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
+import { isTerminalState } from '../../libs/bus/bus.js';
 import { JobState, type Job, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import { isTerminal, lastState, listImageIds, meshUnavailable, startInference, startMesh, trainThenPredictAll, type Controller } from './mesh-processes.js';
+import { lastState, listImageIds, meshUnavailable, predictionIds, startInference, startMesh, trainThenPredictAll } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -22,18 +23,6 @@ const LABELLED = 60;
 async function truncatedPng(): Promise<Buffer> {
   const png = await sharp(randomBytes(48 * 48 * 3), { raw: { width: 48, height: 48, channels: 3 } }).png().toBuffer();
   return png.subarray(0, Math.floor(png.length * 0.6));
-}
-
-/** Every prediction of the current state, as image id → sorted prediction ids. */
-async function predictionIds(api: Controller, project: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  let pageToken = '';
-  do {
-    const page = await api.listPredictions({ project, imageId: '', modelStateId: '', pageSize: 1000, pageToken });
-    for (const p of page.predictions) out.set(p.imageId, [...(out.get(p.imageId) ?? []), p.id].sort());
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return out;
 }
 
 /** What the job tells its watchers in words: its message and error, and every event's message. */
@@ -78,8 +67,8 @@ test('image faults across worker and FileServer processes (mTLS)', { skip, timeo
     const watched = mesh.watch(name, id);
     // The first event from a worker: the model is reading images.
     await mesh.waitForJob(name, id, 'the inference under way on a worker',
-      (j) => isTerminal(j.state) || fromWorkers.some((e) => e.jobId.startsWith(id)), 30_000);
-    assert.ok(!isTerminal((await mesh.job(name, id)).state), 'the job was still running when the FileServer died');
+      (j) => isTerminalState(j.state) || fromWorkers.some((e) => e.jobId.startsWith(id)), 30_000);
+    assert.ok(!isTerminalState((await mesh.job(name, id)).state), 'the job was still running when the FileServer died');
     await mesh.fileServer.kill('SIGKILL');
     // Back after a while: retries may bridge the outage, or the shard fails; either way nothing is lost.
     const back = new Promise((r) => setTimeout(r, 2000)).then(() => mesh.fileServer.start());

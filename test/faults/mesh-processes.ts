@@ -32,8 +32,8 @@ import pg from 'pg';
 import sharp from 'sharp';
 import type * as grpc from '@grpc/grpc-js';
 import { migrateAuth } from '../../libs/auth/schema.js';
-import { NatsBus } from '../../libs/bus/nats-bus.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
+import { NatsBus } from '../../libs/bus/nats-bus.js';
 import { quoteIdent } from '../../libs/db/sql.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { AnnotationType, JobState, type Job, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
@@ -54,8 +54,6 @@ const SECTION: Record<ServiceName, string> = { controller: 'AICONTROLLER', worke
 const HEALTH_SERVICE: Record<ServiceName, string> = {
   controller: 'aide.v1.ControllerService', worker: 'aide.v1.WorkerService', fileserver: 'aide.v1.FileService', ranker: 'aide.v1.RankerService',
 };
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
-export const isTerminal = (state: JobState): boolean => TERMINAL.has(state);
 
 /** Why the real servers the mesh needs are missing (the test skips), or undefined. Throws under AIDE_TEST_REQUIRE_SERVERS=1. */
 export async function meshUnavailable(): Promise<string | undefined> {
@@ -66,7 +64,7 @@ export async function meshUnavailable(): Promise<string | undefined> {
 }
 
 /** A port nothing listens on now (bound and released), so a service keeps its address across restarts. */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -89,13 +87,6 @@ export class MeshService {
     private readonly env: () => Record<string, string>,
     private readonly credentials: () => grpc.ChannelCredentials,
   ) {}
-
-  get process(): ServiceProcess {
-    if (!this.#process) throw new Error(`${this.name} at ${this.address} is not running`);
-    return this.#process;
-  }
-
-  get pid(): number { return this.process.child.pid!; }
 
   get running(): boolean { return this.#process !== undefined && this.#process.child.exitCode === null && this.#process.child.signalCode === null; }
 
@@ -200,8 +191,6 @@ export interface Mesh {
    * worker runs what. Listening until the test ends.
    */
   workerEvents(project: string): Promise<ProgressEvent[]>;
-  /** Replaces the public API client (after a controller restart, the channel reconnects by itself; this is for fresh deadlines). */
-  reconnect(): void;
 }
 
 export interface LabelsProjectOptions {
@@ -235,7 +224,7 @@ export function tinyClassifierOptions(): string {
 }
 
 /** A 16×16 PNG: class 0 reddish, class 1 bluish, with a little per-image variation. */
-export async function tinyPng(i: number, label: number): Promise<Buffer> {
+async function tinyPng(i: number, label: number): Promise<Buffer> {
   const pixels = Buffer.alloc(16 * 16 * 3);
   for (let p = 0; p < 256; p++) {
     const shade = (i * 13 + p * 7) % 40;
@@ -247,7 +236,7 @@ export async function tinyPng(i: number, label: number): Promise<Buffer> {
 }
 
 /** Runs `work` on every item, `lanes` at a time. */
-export async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, async () => {
     while (next < items.length) {
@@ -358,14 +347,13 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
   await Promise.all([fileServer.start(), ...(opts.ranker ?? true ? [ranker.start()] : []), ...workers.map((w) => w.start())]);
   await controller.start();
 
-  const newApi = () => createClient(ControllerServiceService, controller.address, { credentials: channelCredentials(clientTls), metadata });
-  let api = newApi();
+  // A restarted controller listens where it did: the channel reconnects by itself.
+  const api = createClient(ControllerServiceService, controller.address, { credentials: channelCredentials(clientTls), metadata });
   const fileClients: FileServerClient[] = [];
   cleanups.push(() => { api.close(); for (const f of fileClients) f.close(); });
 
   const mesh: Mesh = {
-    get api() { return api; },
-    db, schema, controllerAppName: appName('controller'),
+    api, db, schema, controllerAppName: appName('controller'),
     controller, workers, fileServer, ranker, nats,
     files(project) {
       const client = new FileServerClient({ address: fileServer.address, project, credentials: channelCredentials(clientTls), metadata });
@@ -408,7 +396,6 @@ export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh
       })().catch(() => {});
       return events;
     },
-    reconnect() { api.close(); api = newApi(); },
   };
   return mesh;
 }
@@ -464,7 +451,7 @@ export async function trainThenPredictAll(mesh: Mesh, project: LabelsProject, wo
 
   const inferred = lastState(await mesh.finish(project.name, await startInference(mesh.api, project.name, workers)));
   assert.equal(inferred.state, JobState.JOB_STATE_SUCCEEDED, inferred.message);
-  const predicted = await predictionsPerImage(mesh.api, project.name);
+  const predicted = await predictionIds(mesh.api, project.name);
   assert.deepEqual([...predicted.keys()].sort(), [...project.unlabelled].sort(), 'a prediction for each unlabelled image, none for the others');
 }
 
@@ -500,13 +487,13 @@ export async function listImageIds(api: Controller, project: string): Promise<Ma
   return out;
 }
 
-/** Predictions of a model state (empty = the current one): image id → how many. */
-export async function predictionsPerImage(api: Controller, project: string, modelStateId = ''): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+/** Predictions of a model state (empty = the current one): image id → its predictions' ids, sorted. */
+export async function predictionIds(api: Controller, project: string, modelStateId = ''): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
   let pageToken = '';
   do {
     const page = await api.listPredictions({ project, imageId: '', modelStateId, pageSize: 1000, pageToken });
-    for (const p of page.predictions) out.set(p.imageId, (out.get(p.imageId) ?? 0) + 1);
+    for (const p of page.predictions) out.set(p.imageId, [...(out.get(p.imageId) ?? []), p.id].sort());
     pageToken = page.nextPageToken;
   } while (pageToken);
   return out;

@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isTerminalState } from '../../libs/bus/bus.js';
 import { JobState, type Job } from '../../libs/gen/aide/v1/common.js';
-import { isTerminal, lastState, meshUnavailable, startMesh, startTraining } from './mesh-processes.js';
+import { lastState, meshUnavailable, startMesh, startTraining } from './mesh-processes.js';
 
 const skip = await meshUnavailable();
 
@@ -29,9 +30,9 @@ test('NATS killed mid-training: the job is not slowed, a watcher across the outa
   await mesh.waitForJob(name, id, 'the training under way', (j) => j.state === JobState.JOB_STATE_RUNNING && Number(j.done) > 0, 30_000);
   await mesh.nats!.kill();
   // NATS stays down until the job ends (read from Postgres), or until well past the allowed time if the job is held up.
-  const ended = await mesh.waitForJob(name, id, 'the job to end with NATS down', (j) => isTerminal(j.state), 2 * baselineMs + 5000).catch(() => undefined);
+  const ended = await mesh.waitForJob(name, id, 'the job to end with NATS down', (j) => isTerminalState(j.state), 2 * baselineMs + 5000).catch(() => undefined);
   await mesh.nats!.start();
-  const job = ended ?? await mesh.waitForJob(name, id, 'the job to end', (j) => isTerminal(j.state), 30_000);
+  const job = ended ?? await mesh.waitForJob(name, id, 'the job to end', (j) => isTerminalState(j.state), 30_000);
   assert.equal(job.state, JobState.JOB_STATE_SUCCEEDED, job.message);
   const faultedMs = runMs(job);
   // The watcher's last event's state, or what went wrong instead.
