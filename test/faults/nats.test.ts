@@ -17,7 +17,7 @@ const runMs = (job: Job): number => job.finishedAt!.getTime() - job.createdAt!.g
 
 test('NATS killed mid-training: the job is not slowed, a watcher across the outage sees it end (mTLS)', { skip, timeout: 180_000 }, async (t) => {
   const mesh = await startMesh(t, { tls: true, ranker: false, workers: 1, ownNats: true });
-  const { name } = await mesh.fixtureProject('nats', { images: 12, labelled: 12, steps: 20, stepMs: 100 });
+  const { name } = await mesh.fixtureProject('nats', { images: 12, labelled: 12, steps: 30, stepMs: 100 });
   const train = () => startTraining(mesh.api, name, 1);
 
   const baselineId = await train();
