@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import type { ChannelCredentials, Metadata } from '@grpc/grpc-js';
 import pRetry from 'p-retry';
@@ -196,24 +197,43 @@ export class FileServerClient {
   /**
    * Images decoded by the server to raw RGB at a model's input size (see ImageBatchOptions), in the order of
    * `paths`, as they arrive: calls of up to READ_IMAGES_BATCH paths, each decoded several at a time on the
-   * server. A missing or undecodable image comes with its error and the rest go on; anything else throws.
+   * server. A missing or undecodable image comes with its error and the rest go on; a stream cut in transit is
+   * resumed after the last image received (the retries of getImage), then throws; anything else throws.
    */
   async *getImages(paths: readonly string[], opts: ImageBatchOptions): AsyncGenerator<ImageResult> {
-    for (let start = 0; start < paths.length; start += READ_IMAGES_BATCH) {
-      const batch = paths.slice(start, start + READ_IMAGES_BATCH);
-      const stream = this.#client.readImages({ project: this.project, paths: batch, maxSide: opts.maxSide, squash: opts.squash ?? false }, { signal: opts.signal });
-      let expected = 0;
-      for await (const { images } of stream) {
-        for (const { index, result, pixels } of images) {
-          if (index !== expected++ || !result) throw dataLoss(`ReadImages answered image ${index} where ${expected - 1} was due`);
-          const path = batch[index]!;
-          yield result.$case === 'info'
-            ? { index: start + index, path, image: { info: result.value, data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) } }
-            : { index: start + index, path, error: { code: result.value.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', message: result.value.message } };
+    // A stream cut in transit resumes after the last image received, with backoff; retries count since the last image.
+    let next = 0;
+    let failures = 0;
+    while (next < paths.length) {
+      try {
+        for await (const result of this.#readImages(paths, next, opts)) {
+          next++;
+          failures = 0;
+          yield result;
         }
+      } catch (err) {
+        if (opts.signal?.aborted || !isTransientReadError(err) || failures >= (this.#retry.retries ?? 0)) throw err;
+        const { minTimeout = 200, maxTimeout = 3000 } = this.#retry;
+        await sleep(Math.min(maxTimeout, minTimeout * 2 ** failures++), undefined, { signal: opts.signal });
       }
-      if (expected !== batch.length) throw dataLoss(`ReadImages ended after ${expected} of ${batch.length} images`);
     }
+  }
+
+  /** One ReadImages call: up to READ_IMAGES_BATCH of `paths` from `start`, checked to come in order and complete. */
+  async *#readImages(paths: readonly string[], start: number, opts: ImageBatchOptions): AsyncGenerator<ImageResult> {
+    const batch = paths.slice(start, start + READ_IMAGES_BATCH);
+    const stream = this.#client.readImages({ project: this.project, paths: batch, maxSide: opts.maxSide, squash: opts.squash ?? false }, { signal: opts.signal });
+    let expected = 0;
+    for await (const { images } of stream) {
+      for (const { index, result, pixels } of images) {
+        if (index !== expected++ || !result) throw dataLoss(`ReadImages answered image ${index} where ${expected - 1} was due`);
+        const path = batch[index]!;
+        yield result.$case === 'info'
+          ? { index: start + index, path, image: { info: result.value, data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) } }
+          : { index: start + index, path, error: { code: result.value.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', message: result.value.message } };
+      }
+    }
+    if (expected !== batch.length) throw dataLoss(`ReadImages ended after ${expected} of ${batch.length} images`);
   }
 
   /** Writes a file atomically; a stream of pieces needs its total size up front. */

@@ -3,12 +3,15 @@
  * read through the FileServer client. Sources that decode server-side
  * (getImage) send pixels already shrunk to the size; others send the file,
  * decoded here with sharp. The source image's own size comes along for
- * models whose output is per pixel of the original (segmentation). A file
+ * models whose output is per pixel of the original (segmentation). Sources
+ * that read batches (getImages) send many images per call, squashed on the
+ * server. A file
  * that is missing or not an image comes back as Unreadable, with why, for the
  * job to report; a read that fails (the FileServer down) throws.
  */
 import sharp from 'sharp';
-import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
+import { pMapIterable } from 'p-map';
+import type { DecodedImage, FileSource, ImageResult } from '../../libs/plugin/context.js';
 import { isUnreadable, unreadableReason, type Unreadable } from '../../libs/plugin/unreadable.js';
 
 /** Reads in flight at once: enough to hide FileServer latency, few enough to bound memory. */
@@ -76,7 +79,31 @@ export async function loadSizedImage(files: FileSource, path: string, size: numb
   return { pixels: await toSquareRgb(image, size), width: sourceWidth || width, height: sourceHeight || height };
 }
 
-/** loadSizedImage over many paths, a bounded number at a time, in order; the first failure to read (not an unreadable file) rejects. */
+/** A batch read's answer for one image as the loader gives it: squashed pixels with the source size, or why not. */
+function fromBatchRead(result: ImageResult): SizedImage | Unreadable {
+  if (result.error) return { unreadable: result.error.code === 'NOT_FOUND' ? NOT_FOUND.unreadable : result.error.message };
+  const { data, info } = result.image;
+  return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.sourceWidth || info.width, height: info.sourceHeight || info.height };
+}
+
+/**
+ * The images at size×size with their source sizes (or why each cannot be read), in the order of `paths`, as
+ * they arrive: in batches decoded by the FileServer (FileSource.getImages, several at once server-side) where
+ * the source offers it, else one read per image, a bounded number at a time. The first failure to read (not an
+ * unreadable file) ends the iteration with it.
+ */
+export async function* sizedImages(files: FileSource, paths: readonly string[], size: number, signal?: AbortSignal): AsyncGenerator<SizedImage | Unreadable> {
+  if (files.getImages) {
+    for await (const result of files.getImages(paths, { maxSide: size, squash: true, signal })) yield fromBatchRead(result);
+    return;
+  }
+  yield* pMapIterable(paths, (path) => {
+    signal?.throwIfAborted();
+    return loadSizedImage(files, path, size);
+  }, { concurrency: CONCURRENCY });
+}
+
+/** sizedImages collected; the first failure to read (not an unreadable file) rejects. */
 export async function loadSizedImages(
   files: FileSource,
   paths: readonly string[],
@@ -84,17 +111,10 @@ export async function loadSizedImages(
   signal?: AbortSignal,
   onLoaded?: (done: number) => void,
 ): Promise<(SizedImage | Unreadable)[]> {
-  const out: (SizedImage | Unreadable)[] = new Array(paths.length);
-  let next = 0;
-  let done = 0;
-  const lane = async () => {
-    while (next < paths.length) {
-      signal?.throwIfAborted();
-      const i = next++;
-      out[i] = await loadSizedImage(files, paths[i]!, size);
-      onLoaded?.(++done);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  const out: (SizedImage | Unreadable)[] = [];
+  for await (const image of sizedImages(files, paths, size, signal)) {
+    out.push(image);
+    onLoaded?.(out.length);
+  }
   return out;
 }

@@ -52,7 +52,8 @@ async function decodeOne(store: FileStore, project: string, segments: readonly s
     };
   } catch (err) {
     if (isAideError(err, 'NOT_FOUND')) return failed('NOT_FOUND', err.message);
-    if (isAideError(err, 'INVALID_ARGUMENT')) return failed('INVALID_ARGUMENT', `${segments.join('/')} ${err.fieldViolations[0]?.description ?? err.message}`);
+    // The reason alone: the image is known by its index, and GetImage's reason for it reads the same.
+    if (isAideError(err, 'INVALID_ARGUMENT')) return failed('INVALID_ARGUMENT', err.fieldViolations[0]?.description ?? err.message);
     throw err;
   }
 }

@@ -71,9 +71,8 @@ export function registerImages(program: Command): void {
       const res = await session.controller.nextBatch({
         project, limit: o.limit, pathPrefix: o.prefix, excludePrefixes: o.exclude, pageToken: o.pageToken,
       });
-      session.print(res, NextBatchResponse, (r) => [
-        ...r.images.map((img, i) => `${(r.priorities[i] ?? 0).toFixed(3)}  ${img.filePath}`),
-        ...(r.nextPageToken ? [`more: --page-token ${r.nextPageToken}`] : []),
-      ]);
+      session.print(res, NextBatchResponse, (r) => r.images.map((img, i) => `${(r.priorities[i] ?? 0).toFixed(3)}  ${img.filePath}`));
+      // Beside the listing, not in it: its lines stay one image each for scripts.
+      if (!session.json && res.nextPageToken) process.stderr.write(`more: --page-token ${res.nextPageToken}\n`);
     }));
 }
