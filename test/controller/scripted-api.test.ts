@@ -1,7 +1,7 @@
 /**
  * What a script driving the public API needs beyond one item at a time:
- * several label classes in one call (all or none) and NextBatch filtered by
- * path and paged past its page size.
+ * several label classes in one call (all or none), NextBatch filtered by
+ * path and paged past its page size, StreamPredictions past a thousand images.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +87,13 @@ for (const target of await controllerTargets()) {
 
       const notSouthOrWest = await all({ excludePrefixes: ['south/', 'west/'] }, 500);
       assert.deepEqual(notSouthOrWest.seen.map((s) => s.path), north.seen.map((s) => s.path));
+
+      // StreamPredictions reads images a group per query: past the first thousand, every image once, in id order.
+      const streamed: string[] = [];
+      for await (const { payload } of c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '' })) {
+        if (payload?.$case === 'image') streamed.push(payload.value.imageId);
+      }
+      assert.deepEqual(streamed, images.map((i) => i.id).sort());
 
       // A page token belongs to its listing: replayed with another filter it is refused.
       const first = await c.nextBatch({ project: PROJECT, limit: 5, pathPrefix: 'north/', excludePrefixes: [], pageToken: '' });

@@ -188,7 +188,9 @@ export async function predictionsOfState(db: Db, project: string, stateId: strin
   return [...byImage].map(([imageId, predictions]) => ({ imageId, predictions }));
 }
 
-const IMAGES_PER_QUERY = 500;
+const IMAGES_PER_QUERY = 1000;
+/** Bytes of predictions (their maps) read in one query: one image larger than this is read alone. */
+const BYTES_PER_QUERY = 16 << 20;
 
 /** How many images have predictions of the state. */
 export async function countPredictedImages(db: Db, project: string, stateId: string): Promise<number> {
@@ -198,27 +200,46 @@ export async function countPredictedImages(db: Db, project: string, stateId: str
   return rows[0]!.n;
 }
 
-/** The images with predictions of the state, in id order, a page of ids per query. */
-async function* predictedImageIds(db: Db, project: string, stateId: string): AsyncGenerator<string> {
+/**
+ * The images with predictions of the state, in id order, as groups to read in one query each: a keyset page of
+ * ids with the bytes of their maps per query, cut where a group would exceed BYTES_PER_QUERY.
+ */
+async function* predictedImageGroups(db: Db, project: string, stateId: string): AsyncGenerator<string[]> {
   for (let after: string | null = null; ;) {
-    const ids: string[] = (await db.query<{ image_id: string }>(
-      `SELECT DISTINCT p.image_id FROM predictions p JOIN images i ON i.id = p.image_id
-       WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3) ORDER BY p.image_id LIMIT $4`,
-      [project, stateId, after, IMAGES_PER_QUERY])).rows.map((r) => r.image_id);
-    yield* ids;
-    if (ids.length < IMAGES_PER_QUERY) return;
-    after = ids.at(-1)!;
+    const rows: { image_id: string; bytes: string }[] = (await db.query<{ image_id: string; bytes: string }>(
+      `SELECT p.image_id,
+              sum(coalesce(octet_length(p.label_map), 0) + coalesce(octet_length(p.confidence_map), 0) + coalesce(octet_length(p.logits_map), 0)) AS bytes
+       FROM predictions p JOIN images i ON i.id = p.image_id
+       WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3)
+       GROUP BY p.image_id ORDER BY p.image_id LIMIT $4`,
+      [project, stateId, after, IMAGES_PER_QUERY])).rows;
+    let group: string[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      if (group.length > 0 && bytes + Number(r.bytes) > BYTES_PER_QUERY) {
+        yield group;
+        group = [];
+        bytes = 0;
+      }
+      group.push(r.image_id);
+      bytes += Number(r.bytes);
+    }
+    if (group.length > 0) yield group;
+    if (rows.length < IMAGES_PER_QUERY) return;
+    after = rows.at(-1)!.image_id;
   }
 }
 
 /**
  * The state's predictions image by image (of one image, with `imageId`), in
- * image id order: one image's predictions in memory at a time, however many
- * images and however large their segmentation maps.
+ * image id order: read a group of images per query (a thousand small ones,
+ * or as many as fit BYTES_PER_QUERY of segmentation maps, a larger image
+ * alone), so memory stays bounded however many images and however large
+ * their maps.
  */
 export async function* eachImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions> {
-  for await (const id of imageId ? [imageId] : predictedImageIds(db, project, stateId)) {
-    yield* await predictionsOfState(db, project, stateId, [id]);
+  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, project, stateId)) {
+    yield* await predictionsOfState(db, project, stateId, ids);
   }
 }
 
