@@ -44,7 +44,10 @@ async function byHand(db: pg.Pool, addresses: string[], classes: LabelClass[], m
       const averaged = await averageStates(clients[0]!, { ...header, numImages: 0, stateSize: 0 }, outs.map((o, i) => ({ state: o.state, numImages: shards[i]!.length })));
       state = averaged.state;
       stats = {};
-      for (const [i, o] of outs.entries()) for (const [k, v] of Object.entries(o.result.stats)) stats[k] = (stats[k] ?? 0) + v * shards[i]!.length / images.length;
+      // Image counts add up over the shards; every other statistic is their mean weighted by shard size.
+      for (const [i, o] of outs.entries()) {
+        for (const [k, v] of Object.entries(o.result.stats)) stats[k] = (stats[k] ?? 0) + (k === 'images' ? v : v * shards[i]!.length / images.length);
+      }
     }
     return { state, stats };
   } finally {
@@ -109,7 +112,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
     const hand = await byHand(db, mesh.workers, classes, JSON.stringify({ steps: 3, stepMs: 1 }), baseBytes, 3);
     assert.deepEqual(decodeWeights(await exported(c, trained.id)), decodeWeights(hand.state));
     assert.ok((await exported(c, trained.id)).equals(hand.state), 'byte-exact');
-    assert.deepEqual(trained.stats, hand.stats, 'the last round\'s shard statistics, weighted by shard size');
+    assert.deepEqual(trained.stats, hand.stats, 'the last round\'s shard statistics: images summed, the rest weighted by shard size');
 
     // While it ran: the current state moved only at the end, together with the last partial state becoming
     // the new version; at any time at most one round's average (partial), and shards only of the round after it.
