@@ -37,12 +37,12 @@ function windowOf(window: ImageWindow | undefined, width: number, height: number
 }
 
 /**
- * The size of the raster image in the file (its header only); INVALID_ARGUMENT (field path) when it is
+ * The size of the raster image in the file or its bytes (the header only); INVALID_ARGUMENT (field path) when it is
  * not a readable image or too large to read.
  */
-export async function imageSize(absolute: string): Promise<{ width: number; height: number }> {
+export async function imageSize(source: string | Buffer): Promise<{ width: number; height: number }> {
   // No pixel limit for the header: the size is judged below with a clear answer.
-  const meta = await sharp(absolute, { limitInputPixels: false }).metadata().catch(() => { throw notAnImage(); });
+  const meta = await sharp(source, { limitInputPixels: false }).metadata().catch(() => { throw notAnImage(); });
   if (!INPUT_FORMATS.has(meta.format ?? '') || !meta.width || !meta.height) throw notAnImage();
   if (meta.width * meta.height > MAX_INPUT_PIXELS) {
     throw invalidField('path', `is an image of ${meta.width}×${meta.height} pixels, more than the ${MAX_INPUT_PIXELS} readable`);

@@ -6,6 +6,7 @@
  * decoded images wait for the client, and a slow client holds the decoding
  * back (gRPC flow control pauses the generator).
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pMapIterable } from 'p-map';
 import sharp from 'sharp';
@@ -31,11 +32,13 @@ const failed = (code: 'NOT_FOUND' | 'INVALID_ARGUMENT', message: string): Outcom
 async function decodeOne(store: FileStore, project: string, segments: readonly string[], maxSide: number, squash: boolean): Promise<Outcome> {
   try {
     const { absolute } = resolveSegments(store.root, project, segments);
-    const source = await imageSize(absolute);
+    // Read once: the header and the pixels come from the same bytes (a model's inputs are small files).
+    const bytes = await readFile(absolute);
+    const source = await imageSize(bytes);
     const resize = squash
       ? { width: maxSide, height: maxSide, fit: 'fill' as const }
       : { width: maxSide, height: maxSide, fit: 'inside' as const, withoutEnlargement: true };
-    const { data, info } = await sharp(absolute, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
       .resize(resize).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true })
       .catch(() => { throw invalidField('path', 'is not a readable image'); });
