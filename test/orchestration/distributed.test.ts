@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobState } from '../../libs/gen/aide/v1/common.js';
-import type { ImageData } from '../../libs/gen/aide/v1/worker.js';
 import { createLogger } from '../../libs/log.js';
 import { inferDistributed } from '../../services/controller/orchestration/distributed-inference.js';
 import { trainRound, type RoundOutput, type RoundState, type RoundStore } from '../../services/controller/orchestration/distributed-train.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
-import { decodeWeights, encodeWeights } from '../support/fixture-model.js';
+import { decodeWeights, encodeWeights, fixtureImages, fixtureJobHeader } from '../support/fixture-model.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 
 const logger = createLogger('test', 'silent');
@@ -14,15 +13,7 @@ const WORKER_ENV = {
   AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_BACKEND: 'cpu',
   AIDE_MODELS_EXTRA: './test/support/fixture-model.ts#FixtureModel', AIDE_AIWORKER_DRAIN_DEADLINE_S: '1',
 };
-const header = (jobId: string, options: object) => ({
-  jobId, project: 'proj', modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify(options),
-  annotationType: 2, predictionType: 2, ignoreUnlabeled: false, traceparent: '',
-  labelClasses: [{ id: 'c1', project: 'proj', name: 'A', color: '', index: 1 }],
-});
-const images = (n: number): ImageData[] => Array.from({ length: n }, (_, i) => ({
-  id: `i${i}`, filename: `${i}.jpg`,
-  annotations: [{ id: `a${i}`, imageId: `i${i}`, labelClassId: 'c1', unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: i / 100, y: 0.5 } } }],
-}));
+const images = (n: number) => fixtureImages(n, (i) => i / 100);
 
 /** A round's states in memory: each shard's and the round's outcome, as the workers streamed them. */
 class MemoryRoundStore implements RoundStore<RoundState & { state: Buffer }> {
@@ -53,7 +44,7 @@ test('distributed training over worker processes: weighted average, and a worker
     const data = images(7);
     const start = Buffer.from(encodeWeights([1, 1, 1, 1]));
     const store = new MemoryRoundStore();
-    const out = await trainRound({ dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j1', { steps: 2 }), images: data, input: start, numWorkers: 2, store });
+    const out = await trainRound({ dispatch: { ...dispatch, signal: new AbortController().signal }, header: fixtureJobHeader('j1', { steps: 2 }), images: data, input: start, numWorkers: 2, store });
     const shards = [0, 1].map((i) => store.shards.get(i)!);
     assert.equal(store.shards.size, 2);
     assert.deepEqual(shards.map((s) => s.numImages), [4, 3]);
@@ -70,7 +61,7 @@ test('distributed training over worker processes: weighted average, and a worker
     let killed = false;
     const out = await trainRound({
       dispatch: { ...dispatch, signal: new AbortController().signal },
-      header: header('j2', { steps: 20, stepMs: 25 }), images: images(6), input: null, numWorkers: 2, store: new MemoryRoundStore(),
+      header: fixtureJobHeader('j2', { steps: 20, stepMs: 25 }), images: images(6), input: null, numWorkers: 2, store: new MemoryRoundStore(),
       onProgress: (_part, _parts, e) => {
         if (!killed && e.state === JobState.JOB_STATE_RUNNING && e.done >= 2 && e.workerId.endsWith(String(victim.child.pid))) {
           killed = true;
@@ -85,7 +76,7 @@ test('distributed training over worker processes: weighted average, and a worker
 
     const stored = new Map<string, number>();
     const { predicted, unreadable } = await inferDistributed({
-      dispatch: { ...dispatch, signal: new AbortController().signal }, header: header('j3', { steps: 1 }), images: images(5), state: out.state, numWorkers: 2,
+      dispatch: { ...dispatch, signal: new AbortController().signal }, header: fixtureJobHeader('j3', { steps: 1 }), images: images(5), state: out.state, numWorkers: 2,
       store: async (batch) => { for (const p of batch) stored.set(p.imageId, p.predictions.length); },
     });
     assert.deepEqual([predicted, unreadable], [5, []]);

@@ -8,26 +8,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Config } from '../../libs/config/config.js';
 import { isAideError } from '../../libs/errors.js';
-import type { ImageData } from '../../libs/gen/aide/v1/worker.js';
 import { createLogger } from '../../libs/log.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { train, workerClient } from '../../libs/worker-client/worker-client.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { startWorker } from '../../services/worker/main.js';
-import { decodeWeights, FixtureModel } from '../support/fixture-model.js';
+import { decodeWeights, fixtureImages, fixtureJobHeader, FixtureModel } from '../support/fixture-model.js';
 import { startServiceProcess } from '../support/service-process.js';
 import { waitUntil } from '../support/wait.js';
 
 const logger = createLogger('test', 'silent');
-const header = (jobId: string, options: object) => ({
-  jobId, project: 'proj', modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify(options),
-  annotationType: 2, predictionType: 2, ignoreUnlabeled: false, traceparent: '',
-  labelClasses: [{ id: 'c1', project: 'proj', name: 'A', color: '', index: 1 }],
-});
-const images = (n: number): ImageData[] => Array.from({ length: n }, (_, i) => ({
-  id: `i${i}`, filename: `${i}.jpg`,
-  annotations: [{ id: `a${i}`, imageId: `i${i}`, labelClassId: 'c1', unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: 0.25, y: 0.5 } } }],
-}));
+const images = (n: number) => fixtureImages(n, () => 0.25);
 const unavailable = (e: unknown) => isAideError(e, 'UNAVAILABLE');
 
 test('SIGTERM (twice, as a process group and a relaying parent send it) mid-Train: new calls UNAVAILABLE, the running call delivers its result, exit 0', async (t) => {
@@ -41,7 +32,7 @@ test('SIGTERM (twice, as a process group and a relaying parent send it) mid-Trai
   let started!: () => void;
   const running = new Promise<void>((resolve) => { started = resolve; });
   let finished = false;
-  const call = train(c, header('drained', { steps: 40, stepMs: 100 }), images(3), null, { onProgress: (e) => { if (e.done > 0) started(); } });
+  const call = train(c, fixtureJobHeader('drained', { steps: 40, stepMs: 100 }), images(3), null, { onProgress: (e) => { if (e.done > 0) started(); } });
   void call.then(() => { finished = true; }, () => {});
   await running;
   worker.kill('SIGTERM');
@@ -79,7 +70,7 @@ test('the pool stops picking a draining worker at once, and takes one back at th
   t.after(() => onA.close());
   let started!: () => void;
   const running = new Promise<void>((resolve) => { started = resolve; });
-  const call = train(onA, header('on-a', { steps: 20, stepMs: 100 }), images(1), null, { onProgress: (e) => { if (e.done > 0) started(); } });
+  const call = train(onA, fixtureJobHeader('on-a', { steps: 20, stepMs: 100 }), images(1), null, { onProgress: (e) => { if (e.done > 0) started(); } });
   await running;
   const drained = a.shutdown(60_000);
   await waitUntil('the pool takes the draining worker out', async () => !healthy().includes(aAddress));

@@ -9,6 +9,7 @@
  * first (unreadable ones are reported, as built-in models do, and left out);
  * failOn fails inference of a shard holding an image whose path contains it.
  */
+import type { ImageData } from '../../libs/gen/aide/v1/worker.js';
 import type { PluginContext } from '../../libs/plugin/context.js';
 import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { InferenceData, InferenceResult, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
@@ -32,6 +33,19 @@ export interface FixtureCall {
 export const fixtureCalls: FixtureCall[] = [];
 
 export const WEIGHTS = 4;
+
+/** A worker job header for the fixture model (project 'proj', one class 'c1'). */
+export const fixtureJobHeader = (jobId: string, options: object) => ({
+  jobId, project: 'proj', modelLibrary: 'test.fixture', modelOptionsJson: JSON.stringify(options),
+  annotationType: 2, predictionType: 2, ignoreUnlabeled: false, traceparent: '',
+  labelClasses: [{ id: 'c1', project: 'proj', name: 'A', color: '', index: 1 }],
+});
+
+/** n images of fixtureJobHeader's project, each with one point of class c1 at (x(i), 0.5). */
+export const fixtureImages = (n: number, x: (i: number) => number): ImageData[] => Array.from({ length: n }, (_, i) => ({
+  id: `i${i}`, filename: `${i}.jpg`,
+  annotations: [{ id: `a${i}`, imageId: `i${i}`, labelClassId: 'c1', unsure: false, author: '', createdAt: undefined, geometry: { $case: 'point', value: { x: x(i), y: 0.5 } } }],
+}));
 
 /** Deterministic segmentation maps (classes 0–2, 2 logit planes) of a width×height image: large predictions in tests. */
 export function fixtureSegmentation(width: number, height: number): SegmentationPrediction {
