@@ -18,6 +18,17 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * A lost or refused database connection — terminated by an administrator
+ * (pg_terminate_backend), a server shutting down or restarting, the network —
+ * rather than a bug: the call is worth trying again.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = sqlState(err);
+  if (code !== undefined && (code.startsWith('08') || ['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET'].includes(code))) return true;
+  return err instanceof Error && /^Connection terminated/.test(err.message);
+}
+
 /** Hides the password of a connection URL, for logs and errors. */
 export function redactUrl(url: string): string {
   try {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { isConnectionLoss } from '../db/sql.js';
 import { AideError, type ErrorKind } from '../errors.js';
 import { ErrorDetails } from '../gen/aide/v1/common.js';
 
@@ -21,6 +22,8 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
     return { code: grpc.status[err.kind], details: err.message, metadata };
   }
   const message = err instanceof Error ? err.message : String(err);
+  // The database went away under the call: the client may try again (unary calls retry UNAVAILABLE), it is no bug.
+  if (isConnectionLoss(err)) return { code: grpc.status.UNAVAILABLE, details: `the database connection was lost: ${message}`, metadata };
   return { code: grpc.status.INTERNAL, details: message, metadata };
 }
 

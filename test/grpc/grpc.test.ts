@@ -25,6 +25,8 @@ function fixture(events: string[], seen: { cancelled?: boolean }) {
       assert.equal(ctx.principal.kind, 'peer');
       if (req.path === 'bad') throw invalidArgument([{ field: 'path', description: 'must not be "bad"' }, { field: 'project', description: 'unknown' }]);
       if (req.path === 'boom') throw new Error('model exploded');
+      if (req.path === 'db-gone') throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      if (req.path === 'db-cut') throw new Error('Connection terminated unexpectedly');
       if (req.path === 'missing') throw notFound('file missing');
       return { info: { path: req.path, size: 7, modifiedAt: new Date(0), contentType: 'x/y', etag: 'e', directory: false } };
     },
@@ -75,6 +77,10 @@ test('handlers, middleware, errors, streams and cancellation over a real grpc-js
   });
   await assert.rejects(client.statFile({ project: 'p', path: 'missing' }), (e: unknown) => isAideError(e, 'NOT_FOUND'));
   await assert.rejects(client.statFile({ project: 'p', path: 'boom' }), (e: unknown) => isAideError(e, 'INTERNAL') && /model exploded/.test(e.message));
+  // A database connection lost under the call (pg_terminate_backend, a restart) is UNAVAILABLE, not a bug.
+  for (const path of ['db-gone', 'db-cut']) {
+    await assert.rejects(client.statFile({ project: 'p', path }), (e: unknown) => isAideError(e, 'UNAVAILABLE') && /database connection was lost/.test(e.message), path);
+  }
   const denied = new (await import('@grpc/grpc-js')).Metadata();
   denied.set('x-deny', '1');
   await assert.rejects(client.statFile({ project: 'p', path: 'a' }, { metadata: denied }), (e: unknown) => isAideError(e, 'PERMISSION_DENIED'));
