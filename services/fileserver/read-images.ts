@@ -6,13 +6,14 @@
  * decoded images wait for the client, and a slow client holds the decoding
  * back (gRPC flow control pauses the generator).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pMapIterable } from 'p-map';
 import sharp from 'sharp';
 import { invalidField, isAideError } from '../../libs/errors.js';
 import type { DecodedImage, ReadImagesRequest, ReadImagesResponse } from '../../libs/gen/aide/v1/fileserver.js';
 import { ImageFormat } from '../../libs/gen/aide/v1/fileserver.js';
+import { fsError } from '../../libs/files/fs-errors.js';
 import { checkProject, pathSegments, resolveSegments } from '../../libs/files/safe-path.js';
 import { imageSize, MAX_INPUT_PIXELS } from './read-image.js';
 import type { FileStore } from './store.js';
@@ -20,6 +21,8 @@ import type { FileStore } from './store.js';
 export const MAX_PATHS = 4096;
 /** 1024² RGB is 3 MiB: every image of a call fits one gRPC message (4 MiB). */
 export const MAX_SIDE = 1024;
+/** Files up to this size are read whole (once for header and pixels); larger ones are streamed by libvips. */
+const READ_WHOLE_BYTES = 16 << 20;
 /** Images gathered into one message up to this many bytes (fewer, larger messages for small images). */
 const MESSAGE_BYTES = 1 << 20;
 
@@ -32,13 +35,15 @@ const failed = (code: 'NOT_FOUND' | 'INVALID_ARGUMENT', message: string): Outcom
 async function decodeOne(store: FileStore, project: string, segments: readonly string[], maxSide: number, squash: boolean): Promise<Outcome> {
   try {
     const { absolute } = resolveSegments(store.root, project, segments);
-    // Read once: the header and the pixels come from the same bytes (a model's inputs are small files).
-    const bytes = await readFile(absolute);
-    const source = await imageSize(bytes);
+    // A small file is read once for header and pixels; a large one (an orthoimage at a model's size) stays a
+    // path, which libvips streams, so memory holds at most `concurrency` small files.
+    const input = await stat(absolute).then(({ size }): Promise<Buffer | string> | string => (size <= READ_WHOLE_BYTES ? readFile(absolute) : absolute))
+      .catch((err: unknown) => { throw fsError(err, segments.join('/')); });
+    const source = await imageSize(input);
     const resize = squash
       ? { width: maxSide, height: maxSide, fit: 'fill' as const }
       : { width: maxSide, height: maxSide, fit: 'inside' as const, withoutEnlargement: true };
-    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
+    const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
       .resize(resize).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true })
       .catch(() => { throw invalidField('path', 'is not a readable image'); });
