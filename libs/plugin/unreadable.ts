@@ -7,9 +7,12 @@
  */
 import { isAideError } from '../errors.js';
 
+/** The reason reported for a file that is not there, however the source said so. */
+export const NOT_FOUND_REASON = 'not found';
+
 /** Why the file can never be read as an image; undefined when the error is not such an answer and must propagate. */
 export function unreadableReason(err: unknown): string | undefined {
-  if (isAideError(err, 'NOT_FOUND')) return 'not found';
+  if (isAideError(err, 'NOT_FOUND')) return NOT_FOUND_REASON;
   // INVALID_ARGUMENT about the path is the FileServer's "not a readable image" (or too large to decode);
   // about anything else (a window, max_side) it is the caller's mistake, which must not pass for the file's.
   if (isAideError(err, 'INVALID_ARGUMENT') && err.fieldViolations.length > 0 && err.fieldViolations.every((v) => v.field === 'path')) {

@@ -9,7 +9,7 @@ import type { PluginContext, PluginOptions } from '../../../libs/plugin/context.
 import type { InferenceData, InferenceResult, LabelAnnotation, LabelPrediction, TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../../libs/plugin/plugin.js';
-import { isUnreadable, type Unreadable } from '../../../libs/plugin/unreadable.js';
+import { isUnreadable, NOT_FOUND_REASON, type Unreadable } from '../../../libs/plugin/unreadable.js';
 import { colourHistogram, l1Distance } from './histogram.js';
 import { defaultOptionsJson, resolveSettings, type HistogramSettings } from './settings.js';
 import { decodeState, emptyState, encodeState, type Centroid, type HistogramState } from './state.js';
@@ -53,7 +53,7 @@ export class ColourHistogramModel implements AIModel {
   /** The histogram of an image, or why the file cannot be read (reported by the job). */
   private async features(filename: string, state: HistogramState): Promise<Float64Array | Unreadable> {
     const bytes = await this.ctx.fileServer.getFile(filename);
-    if (!bytes) return { unreadable: 'not found' };
+    if (!bytes) return { unreadable: NOT_FOUND_REASON };
     try {
       return await colourHistogram(bytes, state);
     } catch (err) {
