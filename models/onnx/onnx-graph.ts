@@ -145,7 +145,8 @@ function graphField(bytes: Uint8Array, partial: boolean): Field {
     const [length, valueStart] = varint(bytes, afterKey);
     return { no: MODEL_GRAPH, wireType: LENGTH_DELIMITED, start: pos, valueStart, end: valueStart + length };
   }
-  throw new Error('not an ONNX model: no graph in its first bytes');
+  // Another field is cut off: the graph may follow it.
+  throw new Truncated('the graph does not begin within the first bytes');
 }
 
 /**
