@@ -88,6 +88,35 @@ export async function verifyOnnxState(head: Uint8Array, size: number, task: Task
   }
 }
 
+/**
+ * A decoded state on ONNX Runtime (warm where the last job used its graph), checked against its manifest:
+ * images run `batchSize` at a time, or as many as a graph with a fixed batch size takes (the rest padded).
+ */
+export async function loadState(state: OnnxState, { provider, threads, batchSize }: Pick<OnnxSettings, 'provider' | 'threads' | 'batchSize'>): Promise<LoadedModel> {
+  const { manifest, onnxSha256 } = state.header;
+  const graph = await sessionFor(state.onnx, onnxSha256, provider, threads);
+  checkSignature(manifest, graph.signature);
+  const fixed = fixedBatch(graph.signature, manifest);
+  const perRun = fixed ?? batchSize;
+  const shape = inputShape(manifest);
+  const names = { input: manifest.input.name, output: manifest.output.name };
+  return {
+    state,
+    graph,
+    runtime: providerLabel(graph),
+    async run(images) {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < images.length; i += perRun) {
+        const part = images.slice(i, i + perRun);
+        const slots = fixed ?? part.length;
+        const outputs = await runBatch(graph, names, toInput(manifest, part, slots), shape, slots);
+        out.push(...outputs.slice(0, part.length));
+      }
+      return out;
+    },
+  };
+}
+
 export abstract class OnnxModel<S extends OnnxSettings> implements AIModel {
   protected abstract readonly task: Task;
   /** Registry key, for messages. */
@@ -118,29 +147,8 @@ export abstract class OnnxModel<S extends OnnxSettings> implements AIModel {
   protected async load(stateDict: Uint8Array | null): Promise<LoadedModel> {
     if (!stateDict) throw failedPrecondition(`${this.key} has no weights of its own: import an ONNX model state first (aide states import --onnx-manifest, ImportModelState or the marketplace)`);
     const state = decodeOnnxState(stateDict);
-    const { manifest, onnxSha256 } = state.header;
-    if (manifest.task !== this.task) throw failedPrecondition(`the state holds a ${manifest.task}, ${this.key} runs a ${this.task}`);
-    const graph = await sessionFor(state.onnx, onnxSha256, this.settings.provider, this.settings.threads);
-    checkSignature(manifest, graph.signature);
-    const fixed = fixedBatch(graph.signature, manifest);
-    const perRun = fixed ?? this.settings.batchSize;
-    const shape = inputShape(manifest);
-    const names = { input: manifest.input.name, output: manifest.output.name };
-    return {
-      state,
-      graph,
-      runtime: providerLabel(graph),
-      async run(images) {
-        const out: Float32Array[] = [];
-        for (let i = 0; i < images.length; i += perRun) {
-          const part = images.slice(i, i + perRun);
-          const slots = fixed ?? part.length;
-          const outputs = await runBatch(graph, names, toInput(manifest, part, slots), shape, slots);
-          out.push(...outputs.slice(0, part.length));
-        }
-        return out;
-      },
-    };
+    if (state.header.manifest.task !== this.task) throw failedPrecondition(`the state holds a ${state.header.manifest.task}, ${this.key} runs a ${this.task}`);
+    return loadState(state, this.settings);
   }
 
   /** Each file's graph output with its image's size, or why it cannot be read: images read in batches at the input size, run a batch at a time. */
