@@ -94,6 +94,17 @@ describe('ONNX detectors', () => {
     });
   }
 
+  it('read inputs larger than a batch read takes (MegaDetector: 1280 pixels) one image at a time', async () => {
+    const onnx = gridDetector({ size: 1280, cell: 160, classes: 1, layout: 'yolov5' });
+    const bytes = state(onnx, detectorManifest('yolov5', 1280, ['animal']));
+    const files = new Map([['big.png', await squares(1280, 1280, [[160, 320, 160]])]]);
+    const source: FileSource = { ...filesOf(files), getImages: () => { throw new Error('ReadImages decodes at most 1024 pixels a side'); } };
+    const ctx = { ...probeContext(JSON.parse(OnnxBoxDetector.getDefaultOptions()) as Record<string, unknown>), fileServer: source };
+    const result = await new OnnxBoxDetector(ctx).inference(bytes, inferenceData(classes('animal'), ['big.png']), quiet);
+    const boxes = result['big.png']!.predictions as BoundingBoxPrediction[];
+    assert.deepEqual(boxes.map((b) => [b.x, b.y, b.width, b.height].map((v) => Math.round(v * 1280))), [[240, 400, 160, 160]]);
+  });
+
   it('decodes YOLOv5 rows as objectness × class score and suppresses overlapping boxes across classes', () => {
     const m = parseManifest(detectorManifest('yolov5', 100, ['a', 'b']));
     // cx, cy, w, h (pixels), objectness, class scores
