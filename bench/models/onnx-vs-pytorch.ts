@@ -95,6 +95,7 @@ try {
   console.log('|---|---:|---:|---:|---:|');
   console.log(`| inference | ${spread(rows.map((x) => x.ours.wall), 1)} | ${spread(rows.map((x) => x.torch.wall), 1)} | ×${median(ratios).toFixed(2)} (${spread(ratios, 2)}) | ×${median(cpuRatios).toFixed(2)} |`);
   console.log(`figure onnx_infer_vs_pytorch ${median(ratios).toFixed(3)}`);
+  model.release();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -97,7 +97,9 @@ export class OnnxBackboneHead extends OnnxModel<HeadSettings> {
 
   protected override async load(stateDict: Uint8Array | null): Promise<LoadedModel> {
     const loaded = await super.load(stateDict);
-    if (loaded.state.header.head && loaded.state.header.head.tensors.map((t) => t.name).join() !== `${HEAD.kernel},${HEAD.bias}`) {
+    const head = loaded.state.header.head;
+    if (head && head.tensors.map((t) => t.name).join() !== `${HEAD.kernel},${HEAD.bias}`) {
+      loaded.release();
       throw new Error('the state\'s head is not a linear head (head/kernel, head/bias)');
     }
     return loaded;
@@ -130,8 +132,16 @@ export class OnnxBackboneHead extends OnnxModel<HeadSettings> {
   }
 
   override async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
-    const started = performance.now();
     const loaded = await this.load(stateDict);
+    try {
+      return await this.trainHead(loaded, data, updateState, signal);
+    } finally {
+      loaded.release();
+    }
+  }
+
+  private async trainHead(loaded: LoadedModel, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
+    const started = performance.now();
     const classes = classOrder(data.labelClasses);
     if (classes.length === 0) throw new Error('the project has no label classes to train on');
     const index = new Map(classes.map((id, k) => [id, k]));

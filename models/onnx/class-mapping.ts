@@ -50,3 +50,15 @@ export function targetScores(mapping: ClassMapping, scores: readonly number[]): 
   scores.forEach((s, k) => { const t = mapping.target[k]!; if (t >= 0) out[t] += s; });
   return out;
 }
+
+/** The mapping of a job's classes, computed once for all its images (they share one class list). */
+export class ClassMappingCache {
+  private last?: { labelClasses: Record<string, LabelClass>; mapping: ClassMapping };
+
+  constructor(private readonly options: ClassMappingOptions) {}
+
+  of(labelClasses: Record<string, LabelClass>, modelClasses: readonly string[]): ClassMapping {
+    if (this.last?.labelClasses !== labelClasses) this.last = { labelClasses, mapping: mapClasses(modelClasses, labelClasses, this.options) };
+    return this.last.mapping;
+  }
+}

@@ -7,12 +7,12 @@
 import type { PluginContext } from '../../libs/plugin/context.js';
 import type { LabelPrediction } from '../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
-import { targetScores } from './class-mapping.js';
+import { ClassMappingCache, targetScores } from './class-mapping.js';
 import { probabilities } from './decode.js';
 import { OnnxModel, verifyOnnxState, verifyWith, type ImageContext, type LoadedModel } from './onnx-model.js';
-import { CLASSIFIER_OPTIONS, type OnnxSettings } from './settings.js';
+import { CLASSIFIER_OPTIONS, type MappedSettings } from './settings.js';
 
-export class OnnxClassifier extends OnnxModel<OnnxSettings> {
+export class OnnxClassifier extends OnnxModel<MappedSettings> {
   static readonly metadata: PluginMetadataInput = {
     kind: 'model', key: 'onnx.labels', name: 'Pretrained ONNX classifier', author: 'AIDE mesh',
     description: 'Runs an imported, pretrained ONNX image classifier (class logits) with ONNX Runtime on the GPU (CUDA) or CPU. '
@@ -27,14 +27,16 @@ export class OnnxClassifier extends OnnxModel<OnnxSettings> {
 
   protected readonly task = 'classifier';
   protected readonly key = OnnxClassifier.metadata.key;
+  private readonly mappings: ClassMappingCache;
 
   constructor(ctx: PluginContext) {
     super(ctx, CLASSIFIER_OPTIONS.resolve);
+    this.mappings = new ClassMappingCache(this.settings.classMapping);
   }
 
   protected decode(output: Float32Array, loaded: LoadedModel, image: ImageContext): LabelPrediction[] {
     const { manifest } = loaded.state.header;
-    const mapping = this.classMapping(image.labelClasses, manifest.classes);
+    const mapping = this.mappings.of(image.labelClasses, manifest.classes);
     const scores = probabilities(output, manifest);
     let top = 0;
     for (let k = 1; k < scores.length; k++) if (scores[k]! > scores[top]!) top = k;

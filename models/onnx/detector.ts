@@ -12,7 +12,7 @@ import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import { centresInside, suppress } from '../builtin/detector/boxes.js';
 import { ownedPredictions } from '../builtin/tiling/placement.js';
 import { predictLargeImages } from '../builtin/tiling/sliding-inference.js';
-import { targetScores } from './class-mapping.js';
+import { ClassMappingCache, targetScores } from './class-mapping.js';
 import { decodeDetections } from './decode.js';
 import { OnnxModel, verifyOnnxState, verifyWith, type FilePredictions, type ImageContext, type LoadedModel } from './onnx-model.js';
 import { DETECTOR_OPTIONS, type DetectorSettings } from './settings.js';
@@ -24,14 +24,16 @@ const DESCRIPTION = 'Runs an imported, pretrained ONNX detector (e.g. MegaDetect
 
 abstract class OnnxDetector extends OnnxModel<DetectorSettings> {
   protected readonly task = 'detector';
+  private readonly mappings: ClassMappingCache;
   constructor(ctx: PluginContext) {
     super(ctx, DETECTOR_OPTIONS.resolve);
+    this.mappings = new ClassMappingCache(this.settings.classMapping);
   }
 
   /** Boxes of one output, relative to the network input, labelled with project classes (dropped where unmapped). */
   private boxes(output: Float32Array, loaded: LoadedModel, labelClasses: Record<string, LabelClass>): BoundingBoxPrediction[] {
     const { manifest } = loaded.state.header;
-    const mapping = this.classMapping(labelClasses, manifest.classes);
+    const mapping = this.mappings.of(labelClasses, manifest.classes);
     const { scoreThreshold: threshold, nmsIoU, maxObjects } = this.settings;
     return decodeDetections(output, manifest, { threshold, nmsIoU, maxObjects }).flatMap(({ x, y, width, height, score, classIndex, scores }) => {
       const target = mapping.target[classIndex]!;

@@ -14,11 +14,10 @@ import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../
 import { isUnreadable, type Unreadable } from '../../libs/plugin/unreadable.js';
 import type { Resolved } from '../builtin/model-settings.js';
 import { sizedImages, type SizedImage } from '../builtin/image-loader.js';
-import { mapClasses, type ClassMapping } from './class-mapping.js';
 import { checkSignature, fixedBatch, type Task } from './manifest.js';
 import { graphSignature } from './onnx-graph.js';
 import { inputShape, toInput } from './preprocess.js';
-import { createSession, providerLabel, runBatch, sessionFor, type LoadedGraph } from './runtime.js';
+import { acquireSession, createSession, providerLabel, runBatch, type LoadedGraph } from './runtime.js';
 import { decodeOnnxState, readOnnxHeader, type OnnxState } from './state-format.js';
 import type { OnnxSettings } from './settings.js';
 
@@ -36,6 +35,8 @@ export interface LoadedModel {
   run(images: readonly Uint8Array[]): Promise<Float32Array[]>;
   /** "ONNX Runtime on CPU", for progress messages. */
   runtime: string;
+  /** Hands the session back (kept warm for the next job); call once done. */
+  release(): void;
 }
 
 /** A graph output and the size of the image it is of. */
@@ -94,8 +95,13 @@ export async function verifyOnnxState(head: Uint8Array, size: number, task: Task
  */
 export async function loadState(state: OnnxState, { provider, threads, batchSize }: Pick<OnnxSettings, 'provider' | 'threads' | 'batchSize'>): Promise<LoadedModel> {
   const { manifest, onnxSha256 } = state.header;
-  const graph = await sessionFor(state.onnx, onnxSha256, provider, threads);
-  checkSignature(manifest, graph.signature);
+  const { graph, release } = await acquireSession(state.onnx, onnxSha256, provider, threads);
+  try {
+    checkSignature(manifest, graph.signature);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const fixed = fixedBatch(graph.signature, manifest);
   const perRun = fixed ?? batchSize;
   const shape = inputShape(manifest);
@@ -104,6 +110,7 @@ export async function loadState(state: OnnxState, { provider, threads, batchSize
     state,
     graph,
     runtime: providerLabel(graph),
+    release,
     async run(images) {
       const out: Float32Array[] = [];
       for (let i = 0; i < images.length; i += perRun) {
@@ -130,14 +137,6 @@ export abstract class OnnxModel<S extends OnnxSettings> implements AIModel {
     const { settings, errors } = resolve(ctx.options);
     if (errors.length > 0) throw new Error(errors.join('; '));
     this.settings = settings;
-  }
-
-  private mapped?: { labelClasses: Record<string, LabelClass>; mapping: ClassMapping };
-
-  /** The model's classes → the project's, computed once per job (its images share the class list). */
-  protected classMapping(labelClasses: Record<string, LabelClass>, modelClasses: readonly string[]): ClassMapping {
-    if (this.mapped?.labelClasses !== labelClasses) this.mapped = { labelClasses, mapping: mapClasses(modelClasses, labelClasses, this.settings.classMapping) };
-    return this.mapped.mapping;
   }
 
   /** An image's predictions from the graph's output for it. */
@@ -181,6 +180,14 @@ export abstract class OnnxModel<S extends OnnxSettings> implements AIModel {
 
   async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
     const loaded = await this.load(stateDict);
+    try {
+      return await this.predictAll(loaded, data, updateState, signal);
+    } finally {
+      loaded.release();
+    }
+  }
+
+  private async predictAll(loaded: LoadedModel, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
     const entries = Object.entries(data.images);
     const result: InferenceResult = {};
     updateState('PROGRESS', `predicting with ${loaded.runtime}`, 0, entries.length);

@@ -72,20 +72,64 @@ export async function createSession(onnx: Uint8Array, choice: ProviderChoice, th
   return { session, provider, fallback, signature: { inputs: signatureOf(session.inputMetadata), outputs: signatureOf(session.outputMetadata) } };
 }
 
-/** The last graph loaded, kept for the next job on it (a round's shards, inference after training). */
-let warm: { key: string; graph: Promise<LoadedGraph> } | undefined;
+/** A loaded graph, the jobs using it, most recently used last. */
+interface WarmGraph {
+  key: string;
+  graph: Promise<LoadedGraph>;
+  users: number;
+}
 
-/** createSession, reusing the warm session when the graph (by SHA-256), provider choice and threads are the same. */
-export function sessionFor(onnx: Uint8Array, sha256: string, choice: ProviderChoice, threads: number): Promise<LoadedGraph> {
-  const key = `${sha256}:${choice}:${threads}`;
-  if (warm?.key !== key) {
-    const previous = warm?.graph;
-    warm = { key, graph: createSession(onnx, choice, threads) };
-    const mine = warm;
-    mine.graph.catch(() => { if (warm === mine) warm = undefined; });
-    void previous?.then((g) => g.session.release(), () => {});
+/** Graphs kept loaded while no job uses them, for the next job on them (a round's shards, inference after training). */
+const KEEP_IDLE = 2;
+const warm: WarmGraph[] = [];
+
+/** Idle graphs beyond the most recently used KEEP_IDLE released; a graph in use never is. */
+function evictIdle(): void {
+  let idle = warm.filter((w) => w.users === 0).length;
+  for (let i = 0; i < warm.length && idle > KEEP_IDLE;) {
+    if (warm[i]!.users > 0) {
+      i++;
+      continue;
+    }
+    const [gone] = warm.splice(i, 1);
+    idle--;
+    void gone!.graph.then((g) => g.session.release(), () => {});
   }
-  return warm.graph;
+}
+
+/**
+ * A session on the graph (by SHA-256) for the provider choice and threads,
+ * shared with other jobs on the same graph and kept warm after them; the
+ * caller hands it back with `release` once done, and it is never released
+ * while a job holds it.
+ */
+export async function acquireSession(onnx: Uint8Array, sha256: string, choice: ProviderChoice, threads: number): Promise<{ graph: LoadedGraph; release: () => void }> {
+  const key = `${sha256}:${choice}:${threads}`;
+  let entry = warm.find((w) => w.key === key);
+  if (entry) warm.splice(warm.indexOf(entry), 1);
+  else entry = { key, graph: createSession(onnx, choice, threads), users: 0 };
+  warm.push(entry);
+  entry.users++;
+  const held = entry;
+  let graph: LoadedGraph;
+  try {
+    graph = await held.graph;
+  } catch (err) {
+    held.users--;
+    if (warm.includes(held)) warm.splice(warm.indexOf(held), 1);
+    throw err;
+  }
+  evictIdle();
+  let released = false;
+  return {
+    graph,
+    release: () => {
+      if (released) return;
+      released = true;
+      held.users--;
+      evictIdle();
+    },
+  };
 }
 
 /** How the job's events name where it ran. */

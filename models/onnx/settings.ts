@@ -2,8 +2,9 @@
  * Options of the ONNX plugins: inference (detectors: score threshold, NMS,
  * most objects), large images (the built-ins' tiling group), runtime
  * (execution provider, threads, batch size), a trainable head's training
- * fields, and classMapping — model classes → project label classes
- * (class-mapping.ts), a plain object beside the GUI groups.
+ * fields, and for the plugins that predict the model's own classes
+ * classMapping — model classes → project label classes (class-mapping.ts),
+ * a plain object beside the GUI groups.
  */
 import type { PluginOptions } from '../../libs/plugin/context.js';
 import type { Resolved } from '../builtin/model-settings.js';
@@ -16,10 +17,14 @@ export interface OnnxSettings {
   provider: ProviderChoice;
   threads: number;
   batchSize: number;
+}
+
+/** Settings of a plugin that predicts the model's own classes, mapped to the project's. */
+export interface MappedSettings extends OnnxSettings {
   classMapping: ClassMappingOptions;
 }
 
-export interface DetectorSettings extends OnnxSettings {
+export interface DetectorSettings extends MappedSettings {
   scoreThreshold: number;
   nmsIoU: number;
   /** Per image, or per window when tiling. */
@@ -65,38 +70,53 @@ export interface OnnxOptions<S> {
   resolve(options: PluginOptions): Resolved<S>;
 }
 
-/** The option table of one ONNX plugin: its groups' fields, plus classMapping checked as a whole. */
-function onnxOptions<S extends OnnxSettings>(groups: Record<string, string>, fields: Field[], extra: (values: Record<string, FieldValue>) => Omit<S, keyof OnnxSettings>): OnnxOptions<S> {
+/** classMapping from the options: its value, and what is wrong with it. */
+function readClassMapping(raw: unknown): { classMapping: ClassMappingOptions; errors: string[] } {
+  const parsed = CLASS_MAPPING.safeParse(raw ?? {});
+  if (!parsed.success) {
+    return { classMapping: CLASS_MAPPING.parse({}), errors: parsed.error.issues.map((i) => `classMapping${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`) };
+  }
+  const missingOther = parsed.data.unmapped === 'other' && parsed.data.other.trim() === '';
+  return { classMapping: parsed.data, errors: missingOther ? ['classMapping.other: name the project class that unmapped model classes become'] : [] };
+}
+
+/** The option table of one ONNX plugin: its groups' fields and the runtime's, plus (mapsClasses) classMapping checked as a whole. */
+function onnxOptions<S extends OnnxSettings>(
+  groups: Record<string, string>, fields: Field[], mapsClasses: boolean, extra: (values: Record<string, FieldValue>) => Omit<S, keyof MappedSettings>,
+): OnnxOptions<S> {
   const all = [...fields, ...RUNTIME_FIELDS];
   const groupsWithRuntime = { ...groups, runtime: 'Runtime' };
-  const defaults = { ...toOptions(groupsWithRuntime, all), classMapping: CLASS_MAPPING.parse({}) };
+  const defaults = { ...toOptions(groupsWithRuntime, all), ...(mapsClasses ? { classMapping: CLASS_MAPPING.parse({}) } : {}) };
   return {
     defaultOptions: () => JSON.stringify(defaults, null, 2),
     resolve(options) {
-      const { classMapping: rawMapping, ...rest } = options;
-      const { values, warnings, errors, options: completed } = resolveFields(groupsWithRuntime, all, rest);
-      const mapping = CLASS_MAPPING.safeParse(rawMapping ?? {});
-      if (!mapping.success) errors.push(...mapping.error.issues.map((i) => `classMapping${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`));
-      const classMapping = mapping.success ? mapping.data : CLASS_MAPPING.parse({});
-      if (classMapping.unmapped === 'other' && classMapping.other.trim() === '') errors.push('classMapping.other: name the project class that unmapped model classes become');
+      const { classMapping: raw, ...rest } = options;
+      const resolved = resolveFields(groupsWithRuntime, all, mapsClasses ? rest : options);
+      const mapping = mapsClasses ? readClassMapping(raw) : undefined;
       const settings = {
-        provider: values.provider as ProviderChoice, threads: values.threads as number, batchSize: values.batchSize as number, classMapping,
-        ...extra(values),
+        provider: resolved.values.provider as ProviderChoice, threads: resolved.values.threads as number, batchSize: resolved.values.batchSize as number,
+        ...(mapping ? { classMapping: mapping.classMapping } : {}),
+        ...extra(resolved.values),
       } as S;
-      return { settings, warnings, errors, options: { ...completed, classMapping } };
+      return {
+        settings,
+        warnings: resolved.warnings,
+        errors: [...resolved.errors, ...(mapping?.errors ?? [])],
+        options: { ...resolved.options, ...(mapping ? { classMapping: mapping.classMapping } : {}) },
+      };
     },
   };
 }
 
 export const DETECTOR_OPTIONS = ((o: OnnxOptions<DetectorSettings>): OnnxOptions<DetectorSettings> => ({ ...o, resolve: (options) => withTilingErrors(o.resolve(options)) }))(
-  onnxOptions<DetectorSettings>({ inference: 'Inference', ...TILING_GROUP }, DETECTOR_FIELDS, (values) => ({
+  onnxOptions<DetectorSettings>({ inference: 'Inference', ...TILING_GROUP }, DETECTOR_FIELDS, true, (values) => ({
     scoreThreshold: values.scoreThreshold as number, nmsIoU: values.nmsIoU as number, maxObjects: values.maxObjects as number, tiling: tilingSettings(values),
   })),
 );
 
-export const CLASSIFIER_OPTIONS = onnxOptions<OnnxSettings>({}, [], () => ({}));
+export const CLASSIFIER_OPTIONS = onnxOptions<MappedSettings>({}, [], true, () => ({}));
 
-export const HEAD_OPTIONS = onnxOptions<HeadSettings>({ training: 'Training (head)' }, HEAD_FIELDS, (values) => ({
+export const HEAD_OPTIONS = onnxOptions<HeadSettings>({ training: 'Training (head)' }, HEAD_FIELDS, false, (values) => ({
   epochs: values.epochs as number, learningRate: values.learningRate as number, weightDecay: values.weightDecay as number,
   validationFraction: values.validationFraction as number, seed: values.seed as number,
 }));

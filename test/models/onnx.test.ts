@@ -20,6 +20,8 @@ import { OnnxClassifier } from '../../models/onnx/classifier.js';
 import { decodeDetections } from '../../models/onnx/decode.js';
 import { OnnxBoxDetector, OnnxPointDetector } from '../../models/onnx/detector.js';
 import { parseManifest, type ManifestInput } from '../../models/onnx/manifest.js';
+import { toInput } from '../../models/onnx/preprocess.js';
+import { acquireSession, runBatch } from '../../models/onnx/runtime.js';
 import { verifyOnnxState } from '../../models/onnx/onnx-model.js';
 import { concat, packOnnxState, readOnnxHeader } from '../../models/onnx/state-format.js';
 import { stateOf } from '../support/builtin-models.js';
@@ -142,6 +144,21 @@ describe('ONNX detectors', () => {
     const model = new OnnxBoxDetector(probeContext(JSON.parse(OnnxBoxDetector.getDefaultOptions()) as Record<string, unknown>));
     await assert.rejects(model.train(null, { images: {}, labelClasses: {} }, quiet), (err) => isAideError(err, 'FAILED_PRECONDITION') && /cannot be trained.*inference/.test(err.message));
     assert.equal(OnnxBoxDetector.metadata.trainable, false);
+  });
+});
+
+describe('ONNX Runtime sessions', () => {
+  it('stay loaded while a job holds one, whatever other graphs load meanwhile, and are shared by jobs on the same graph', async () => {
+    const graphs = [1, 2, 3, 4].map((k) => colourGraph(8, [k, 0, 0, 0, k, 0, 0, 0, k]));
+    const held = await Promise.all(graphs.map((g, k) => acquireSession(g, `graph-${k}`, 'cpu', 1)));
+    const again = await acquireSession(graphs[0]!, 'graph-0', 'cpu', 1);
+    assert.equal(again.graph, held[0]!.graph, 'the same graph, the same session');
+    for (const h of held) h.release();
+    // Three graphs idle now, two of them kept loaded; the first, still held by `again`, stays loaded.
+    const input = toInput(parseManifest({ task: 'classifier', input: { name: 'images', size: 8 }, output: { name: 'output', decoding: 'logits' }, classes: ['r', 'g', 'b'] }), [new Uint8Array(8 * 8 * 3).fill(255)]);
+    const [out] = await runBatch(again.graph, { input: 'images', output: 'output' }, input, [3, 8, 8], 1);
+    assert.deepEqual(Array.from(out!), [1, 1, 1]);
+    again.release();
   });
 });
 
