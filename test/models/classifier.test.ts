@@ -63,7 +63,7 @@ describe('built-in classifier ("labels")', () => {
   });
 
   it('continuing from a state beats starting from scratch at equal epochs', async () => {
-    const short = model({ 'training.epochs': 2 });
+    const short = model({ 'training.epochs': 1 });
     const [scratch, continued] = [await short.train(null, train, quiet), await short.train(base, train, quiet)];
     assert.ok(!(scratch instanceof Uint8Array) && !(continued instanceof Uint8Array));
     // The training loss is compared, not accuracy: both may reach 100 %, but a network that starts trained
@@ -75,7 +75,7 @@ describe('built-in classifier ("labels")', () => {
   });
 
   it('averaging states trained on two halves comes within a few points of training on the whole', async () => {
-    const round = model({ 'training.epochs': 2, 'training.learningRate': 0.001 });
+    const round = model({ 'training.epochs': 1, 'training.learningRate': 0.001 });
     const halves = [0, 1].map((h) => subset(train, (_, i) => i % 2 === h));
     const [a, b] = await Promise.all(halves.map(async (half) => stateOf(await round.train(base, half, quiet))));
     const averaged = await round.averageModelStates([a!, b!], quiet, [300, 300]);

@@ -109,14 +109,14 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
   });
 
   it('continuing from a state beats starting from scratch at equal epochs', async () => {
-    const short = model({ 'training.epochs': 2 });
+    const short = model({ 'training.epochs': 1 });
     const scratch = await iouOf(stateOf(await short.train(null, train.data, quiet)));
     const continued = await iouOf(stateOf(await short.train(base, train.data, quiet)));
     assert.ok(continued > scratch, `continued ${continued} vs scratch ${scratch}`);
   });
 
   it('averaging states trained on two halves comes within a few points of training on the whole', async () => {
-    const round = model({ 'training.epochs': 2, 'training.learningRate': 0.001 });
+    const round = model({ 'training.epochs': 1, 'training.learningRate': 0.001 });
     const half = (h: number) => ({ ...train.data, images: Object.fromEntries(Object.entries(train.data.images).filter((_, i) => i % 2 === h)) });
     const [a, b] = await Promise.all([0, 1].map(async (h) => stateOf(await round.train(base, half(h), quiet))));
     const averaged = await round.averageModelStates([a!, b!], quiet, [75, 75]);
