@@ -10,7 +10,9 @@ import { BoundingBoxDetector } from './builtin/detector/model.js';
 import { PointsModel } from './builtin/points/model.js';
 import { SegmentationModel } from './builtin/segmentation/model.js';
 import { ColourHistogramModel } from './examples/colour-histogram/model.js';
+import { BadgeRanker } from './rankers/badge.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
+import { CoresetRanker } from './rankers/coreset.js';
 import { EntropyRanker } from './rankers/entropy.js';
 import { LeastConfidenceRanker } from './rankers/least-confidence.js';
 import { MaxConfidenceRanker } from './rankers/max-confidence.js';
@@ -27,4 +29,6 @@ export const builtins: readonly PluginClass[] = [
   LeastConfidenceRanker,
   EntropyRanker,
   RandomRanker,
+  CoresetRanker,
+  BadgeRanker,
 ];

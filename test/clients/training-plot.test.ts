@@ -11,6 +11,7 @@ const statistics: GetTrainingStatisticsResponse = {
     stats: { trainLoss: 1 / v, heldOutAccuracy: 0.5 + v / 10, images: 10 },
   })) as unknown as GetTrainingStatisticsResponse['states'],
   goldenAccuracy: [{ modelStateId: 's2', score: 0.6 }, { modelStateId: 's4', score: 0.8 }] as unknown as GetTrainingStatisticsResponse['goldenAccuracy'],
+  stopping: [],
 };
 
 test('training curves: one per statistic some state has, oldest version first, states without it left out', () => {

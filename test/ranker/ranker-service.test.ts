@@ -23,7 +23,7 @@ const header = (rankerLibrary: string, rankerOptionsJson = '', predictionType = 
   ({ payload: { $case: 'header', value: { jobId: 'job-1', project: 'demo', rankerLibrary, rankerOptionsJson, predictionType, numImages, traceparent: '' } } });
 
 const image = (imageId: string, predictions: Partial<Prediction>[]): RankRequest =>
-  ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })) } } });
+  ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })), embedding: undefined, annotated: false } } });
 
 async function collect(stream: AsyncIterable<RankResponse>) {
   const images: ImagePredictions[] = [];
@@ -85,7 +85,7 @@ describe('ranker service over gRPC', () => {
     const seg = (w: number, h: number, conf: Float32Array): Partial<Prediction> => ({
       labelClassId: '', geometry: { $case: 'segmentation', value: { width: w, height: h, labelMap: Buffer.alloc(w * h, 1), confidenceMap: Buffer.from(conf.buffer), logitsMap: Buffer.alloc(0), numClasses: 0 } },
     });
-    const big: ImagePredictions = { imageId: 'big', predictions: [{ ...base, imageId: 'big', id: 'p-big', ...seg(width, height, confidence) }] };
+    const big: ImagePredictions = { imageId: 'big', predictions: [{ ...base, imageId: 'big', id: 'p-big', ...seg(width, height, confidence) }], embedding: undefined, annotated: false };
     async function* requests(): AsyncGenerator<RankRequest> {
       yield header('builtin.least_confidence', '', AnnotationType.ANNOTATION_TYPE_SEGMENTATION_MASKS, 2);
       for await (const part of imagePredictionsPayloads(big, 'image', 'imageChunk')) yield { payload: part };
