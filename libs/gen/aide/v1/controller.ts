@@ -344,10 +344,9 @@ export interface SuspectAnnotation {
   predictedLabelClassId: string;
   predictedConfidence: number;
   /**
-   * How surely the model contradicts the annotation, in [0, 1]: the predicted class's confidence
-   * minus the annotated class's probability where the prediction's logits give it (one value per
-   * class in the state's class order), else the predicted class's confidence. 1 = the model is
-   * certain of another class and gives the annotated one no chance.
+   * How surely the model contradicts the annotation, in [0, 1]: the confidence of the class it
+   * predicts instead (1 = certain of another class). Only annotations the prediction contradicts are
+   * suspects: an image whose top-confidence class is one of its annotated labels has none.
    */
   mistakenness: number;
 }
