@@ -10,8 +10,8 @@
  * annotated: the coreset's starting centres) is generated in memory first and
  * handed to each ranker as the Ranker service does: batches of 256 images.
  * Per ranker: wall and CPU seconds of one run, and in a second run the
- * growth of heap + array buffers over the pool already in memory, sampled
- * (after a GC) at its progress reports.
+ * peak of heap + array buffers, sampled after a GC at its progress reports,
+ * above what is left after it (the pool alone).
  */
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
@@ -74,18 +74,19 @@ async function measure(name: string, make: () => Ranker | BatchRanker) {
   await runOnce(name, make(), () => {});
   const wall = (performance.now() - started) / 1000;
   const { user, system } = process.cpuUsage(cpu);
-  gc();
-  const before = used();
   let peak = 0;
   let last = 0;
   const sample = () => {
     if (performance.now() - last < 100) return;
     gc();
-    peak = Math.max(peak, used() - before);
+    peak = Math.max(peak, used());
     last = performance.now();
   };
   await runOnce(name, make(), sample);
-  return { name, wall, cpu: (user + system) / 1e6, peakMiB: peak / 1024 ** 2 };
+  // The baseline after the run, its ranker gone: the pool alone (measured before, it may still count the timed run's ranker).
+  gc();
+  const growth = Math.max(0, peak - used());
+  return { name, wall, cpu: (user + system) / 1e6, peakMiB: growth / 1024 ** 2 };
 }
 
 const options = probeContext({ options: { batch_size: BATCH, seed: 0 } });
