@@ -83,7 +83,10 @@ async function measure(name: string, make: () => Ranker | BatchRanker) {
     last = performance.now();
   };
   await runOnce(name, make(), sample);
-  // The baseline after the run, its ranker gone: the pool alone (measured before, it may still count the timed run's ranker).
+  // The baseline after the run, its ranker gone: the pool alone (measured before, it may still count the timed run's
+  // ranker), once V8 has released the freed buffers (it sweeps them concurrently).
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   gc();
   const growth = Math.max(0, peak - used());
   return { name, wall, cpu: (user + system) / 1e6, peakMiB: growth / 1024 ** 2 };

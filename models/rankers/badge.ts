@@ -13,9 +13,9 @@ import { topTwo } from './uncertainty-ranker.js';
  * The class-probability residual a = p − onehot(argmax p) of an image's most
  * uncertain prediction (smallest margin p₁ − p₂): the gradient of the
  * cross-entropy loss at the model's own guess with respect to the logits.
- * None for an image without predictions.
+ * The image has at least one prediction (readEmbeddingPool's candidates do).
  */
-export function residual(image: ImageOutput): Float64Array | undefined {
+export function residual(image: ImageOutput): Float64Array {
   let best: Float64Array | undefined;
   let bestMargin = Infinity;
   for (const prediction of image.predictions) {
@@ -27,7 +27,7 @@ export function residual(image: ImageOutput): Float64Array | undefined {
       best = p;
     }
   }
-  if (!best) return undefined;
+  if (!best) throw new Error('an image without predictions has no residual');
   const a = Float64Array.from(best);
   a[argmax(a)]! -= 1;
   return a;

@@ -74,26 +74,26 @@ export interface EmbeddingPool {
 }
 
 /**
- * Reads the whole pool into its compact form. Every image must carry an
- * embedding of one length (an image of the pool without one is an error
- * naming the model's omission: a diversity ranker cannot place it).
- * `extraOf`, if given, maps each unannotated candidate to a vector kept
- * beside its embedding (one length for all; none = zeros).
+ * Reads the whole pool into its compact form. The candidates are the
+ * unannotated images with predictions (NextBatch lists no other), each with
+ * an embedding of one length: a candidate without one is an error naming the
+ * model's omission (a diversity ranker cannot place it). An annotated image
+ * with an embedding is a centre. `extraOf`, if given, maps each candidate to
+ * a vector kept beside its embedding (one length for all).
  */
 export async function readEmbeddingPool(
-  pool: AsyncIterable<RankData>, ranker: string, extra?: RankExtra, extraOf?: (image: ImageOutput) => Float64Array | undefined,
+  pool: AsyncIterable<RankData>, ranker: string, extra?: RankExtra, extraOf?: (image: ImageOutput) => Float64Array,
 ): Promise<EmbeddingPool> {
   // The pool's size where the caller knows it: the matrices are allocated once (bounded, in case the hint is wild).
   const capacity = typeof extra?.poolSize === 'number' && extra.poolSize > 0 ? Math.min(extra.poolSize, 1 << 20) : 1024;
   let out: EmbeddingPool | undefined;
-  // Candidates without a vector (no prediction) before the first that has one, whose length is the matrix's width.
-  let pendingZeros = 0;
   for await (const batch of pool) {
     extra?.signal?.throwIfAborted();
     for (const [id, image] of Object.entries(batch)) {
+      if (!image.annotated && image.predictions.length === 0) continue;
       const e = image.embedding;
       if (!e || e.length === 0) {
-        if (image.unreadable !== undefined || image.predictions.length === 0) continue; // nothing predicted: not a candidate
+        if (image.annotated) continue; // not a centre: nothing to measure from
         throw new Error(`${ranker} ranks by image embeddings, and image ${id} has none: its model gives no embedding`);
       }
       out ??= { ids: [], candidates: new RowMatrix(e.length, capacity), centres: new RowMatrix(e.length, 256) };
@@ -106,22 +106,12 @@ export async function readEmbeddingPool(
       out.candidates.append(e);
       if (extraOf) {
         const values = extraOf(image);
-        if (!values) {
-          if (out.extras) out.extras.append(new Float64Array(out.extras.cols));
-          else pendingZeros++;
-          continue;
-        }
-        if (!out.extras) {
-          out.extras = new RowMatrix(values.length, capacity);
-          for (; pendingZeros > 0; pendingZeros--) out.extras.append(new Float64Array(values.length));
-        }
+        out.extras ??= new RowMatrix(values.length, capacity);
         if (values.length !== out.extras.cols) throw new Error(`image ${id} has ${values.length} classes, others ${out.extras.cols}`);
         out.extras.append(values);
       }
     }
   }
-  if (out && extraOf && !out.extras) out.extras = new RowMatrix(1, Math.max(1, pendingZeros));
-  for (; out?.extras && pendingZeros > 0; pendingZeros--) out.extras.append([0]);
   return out ?? { ids: [], candidates: new RowMatrix(1, 1), centres: new RowMatrix(1, 1) };
 }
 

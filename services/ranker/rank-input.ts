@@ -40,7 +40,7 @@ export function toRankData(batch: readonly ImagePredictions[], first: number): R
     const field = `images[${first + i}]`;
     data[image.imageId] = {
       predictions: image.predictions.map((p, j) => predictionFromProto(p, `${field}.predictions[${j}]`)),
-      ...(image.embedding && image.embedding.dim > 0 ? { embedding: decodeEmbedding(image.embedding, `${field}.embedding`) } : {}),
+      ...(image.embedding ? { embedding: decodeEmbedding(image.embedding, `${field}.embedding`) } : {}),
       ...(image.annotated ? { annotated: true } : {}),
     };
   });

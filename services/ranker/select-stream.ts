@@ -62,6 +62,8 @@ export async function* selectStream(
     const fraction = of ? Math.min(1, (done ?? 0) / of) : 0;
     events.push(progress.event(JobState.JOB_STATE_RUNNING, state, message ?? 'selecting', Math.round(half + half * fraction), total()));
   }, { signal, poolSize: header.numImages }).finally(() => events.end());
+  // Awaited below; a caller that stops reading first (a cancelled call) must not leave its failure unhandled.
+  selecting.catch(() => {});
   for await (const event of events) yield event;
   const selection = await selecting;
   if (!drained) throw new Error(`ranker '${header.rankerLibrary}' returned before reading the whole pool`);

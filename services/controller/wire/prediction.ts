@@ -38,9 +38,9 @@ export const predictionFromProto = (p: ProtoPrediction): PredictionInput => ({
 /** What a worker sent for an image; an embedding whose bytes do not hold its dim values is INVALID_ARGUMENT. */
 export function imagePredictionsFromProto(ip: ProtoImagePredictions): ImagePredictions {
   const out: ImagePredictions = { imageId: ip.imageId, predictions: ip.predictions.map(predictionFromProto) };
-  if (ip.embedding && ip.embedding.dim > 0) {
+  if (ip.embedding) {
     checkEmbedding(ip.embedding, `predictions[${ip.imageId}].embedding`);
-    out.embedding = { dim: ip.embedding.dim, float16: ip.embedding.float16 };
+    if (ip.embedding.dim > 0) out.embedding = { dim: ip.embedding.dim, float16: ip.embedding.float16 };
   }
   return out;
 }
