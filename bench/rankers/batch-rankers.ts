@@ -10,7 +10,7 @@
  * annotated: the coreset's starting centres) is generated in memory first and
  * handed to each ranker as the Ranker service does: batches of 256 images.
  * Per ranker: wall and CPU seconds of one run, and in a second run the
- * peak of heap + array buffers, sampled after a GC at its progress reports,
+ * peak of heap + external memory (array buffers, WebAssembly memories), sampled after a GC at its progress reports,
  * above what is left after it (the pool alone).
  */
 import { runInNewContext } from 'node:vm';
@@ -53,7 +53,7 @@ for (let start = 0; start < N; start += SERVICE_BATCH) {
   pool.push(batch);
 }
 
-const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
 
 /** One run of the ranker over the pool; `progress` sees its updateState calls. */
 async function runOnce(name: string, ranker: Ranker | BatchRanker, progress: () => void): Promise<void> {

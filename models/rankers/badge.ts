@@ -5,7 +5,7 @@ import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { BatchRanker, PoolSelection, RankExtra, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import { batchDefaults, batchOptions, verifyBatchOptions, type BatchOptions } from './batch-options.js';
 import { normalizedRest } from './coreset.js';
-import { argmax, dot, readEmbeddingPool, rowNorms, type RowMatrix } from './embedding-pool.js';
+import { argmax, readEmbeddingPool, rowNorms, type RowMatrix } from './embedding-pool.js';
 import { predictionProbabilities } from './probabilities.js';
 import { topTwo } from './uncertainty-ranker.js';
 
@@ -64,8 +64,10 @@ export function badgeSelect(
     signal?.throwIfAborted();
     const pick = t === 0 ? argmax(gNorms) : sample(minDist, random);
     picks.push(pick);
+    const hDots = h.dotsWith(h.row(pick));
+    const aDots = a.dotsWith(a.row(pick));
     for (let i = 0; i < n; i++) {
-      const d = gNorms[i]! + gNorms[pick]! - 2 * dot(a, i, a, pick) * dot(h, i, h, pick);
+      const d = gNorms[i]! + gNorms[pick]! - 2 * aDots[i]! * hDots[i]!;
       if (d < minDist[i]!) minDist[i] = d > 0 ? d : 0;
     }
     minDist[pick] = -Infinity;

@@ -3,15 +3,17 @@ import type { RankData } from '../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { BatchRanker, PoolSelection, RankExtra, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import { batchDefaults, batchOptions, verifyBatchOptions, type BatchOptions } from './batch-options.js';
-import { argmax, dot, readEmbeddingPool, rowNorms, type RowMatrix } from './embedding-pool.js';
+import { argmax, readEmbeddingPool, rowNorms, type RowMatrix } from './embedding-pool.js';
 
 /**
- * Lowers minDist[i] to the squared distance from candidate i to row c of
- * `centres`, for every candidate: ‖x‖² + ‖c‖² − 2 x·c, one dot product each.
+ * Lowers minDist[i] to the squared distance from candidate i to the centre c
+ * (of squared norm cNorm), for every candidate: ‖x‖² + ‖c‖² − 2 x·c, the dot
+ * products all in one SIMD call.
  */
-export function coverBy(minDist: Float32Array, x: RowMatrix, xNorms: Float32Array, centres: RowMatrix, c: number, cNorm: number): void {
+export function coverBy(minDist: Float32Array, x: RowMatrix, xNorms: Float32Array, c: ArrayLike<number>, cNorm: number): void {
+  const dots = x.dotsWith(c);
   for (let i = 0; i < minDist.length; i++) {
-    const d = xNorms[i]! + cNorm - 2 * dot(x, i, centres, c);
+    const d = xNorms[i]! + cNorm - 2 * dots[i]!;
     if (d < minDist[i]!) minDist[i] = d > 0 ? d : 0;
   }
 }
@@ -54,7 +56,7 @@ export function kCenterGreedy(
   const total = centres.rows + Math.min(k, n);
   for (let c = 0; c < centres.rows; c++) {
     signal?.throwIfAborted();
-    coverBy(minDist, x, xNorms, centres, c, cNorms[c]!);
+    coverBy(minDist, x, xNorms, centres.row(c), cNorms[c]!);
     if (c % 64 === 63) progress(c + 1, total);
   }
   const picks: number[] = [];
@@ -62,7 +64,7 @@ export function kCenterGreedy(
     signal?.throwIfAborted();
     const pick = t === 0 && centres.rows === 0 ? farthestFromMean(x) : argmax(minDist);
     picks.push(pick);
-    coverBy(minDist, x, xNorms, x, pick, xNorms[pick]!);
+    coverBy(minDist, x, xNorms, x.row(pick), xNorms[pick]!);
     minDist[pick] = -Infinity; // never again: exact duplicates of it sit at distance 0, not below
     progress(centres.rows + t + 1, total);
   }

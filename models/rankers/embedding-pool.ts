@@ -3,29 +3,64 @@
  * embeddings of the unannotated candidates as rows of one float32 matrix (and
  * of the annotated images, the centres already covered, in another), their
  * squared norms, ids, and optional per-candidate vectors (class-probability
- * residuals for BADGE). Memory is (rows × (dim + extra) × 4) bytes plus the
- * ids: linear in the pool, never its square.
+ * residuals for BADGE). Memory is (rows × (dim + extra + 2) × 4) bytes plus
+ * the ids: linear in the pool, never its square.
  */
 import type { ImageOutput, RankData } from '../../libs/plugin/data.js';
 import type { RankExtra } from '../../libs/plugin/plugin.js';
+import { simdKernelsOn, type SimdKernels } from '../../libs/tf/wasm-kernels/simd-module.js';
 
-/** A float32 matrix that grows by rows (capacity doubles, so appending is amortized O(cols)). */
+const PAGE_BYTES = 65536;
+
+/**
+ * A float32 matrix that grows by rows (capacity doubles, so appending is
+ * amortized O(cols)), held in a WebAssembly memory of its own beside one
+ * vector and one float per row, so that the dot products of every row with a
+ * vector run in the project's SIMD kernel (libs/tf/simd/row-dots.ts).
+ */
 export class RowMatrix {
-  data: Float32Array;
+  data!: Float32Array;
   rows = 0;
+  #capacity = 0;
+  #kernels!: SimdKernels;
+  #vector!: Float32Array;
+  #memory!: WebAssembly.Memory;
 
   constructor(readonly cols: number, capacity = 1024) {
-    this.data = new Float32Array(Math.max(1, capacity) * cols);
+    this.#allocate(Math.max(1, capacity));
+  }
+
+  /** Layout: rows (capacity × cols floats), then the vector (cols), then one float per row. */
+  #allocate(capacity: number): void {
+    const bytes = (capacity * this.cols + this.cols + capacity) * 4;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
+    const data = new Float32Array(memory.buffer, 0, capacity * this.cols);
+    if (this.data) data.set(this.data.subarray(0, this.rows * this.cols));
+    this.#memory = memory;
+    this.data = data;
+    this.#vector = new Float32Array(memory.buffer, capacity * this.cols * 4, this.cols);
+    this.#kernels = simdKernelsOn(memory);
+    this.#capacity = capacity;
   }
 
   append(values: ArrayLike<number>): void {
-    if ((this.rows + 1) * this.cols > this.data.length) {
-      const grown = new Float32Array(Math.max(this.data.length * 2, (this.rows + 1) * this.cols));
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data.set(values as ArrayLike<number>, this.rows * this.cols);
+    if (this.rows === this.#capacity) this.#allocate(this.#capacity * 2);
+    this.data.set(values, this.rows * this.cols);
     this.rows++;
+  }
+
+  /** Row i (a view: valid until the next append). */
+  row(i: number): Float32Array {
+    return this.data.subarray(i * this.cols, (i + 1) * this.cols);
+  }
+
+  /** x_i · v for every row i, v of cols values: a view, valid until the next call or append. */
+  dotsWith(v: ArrayLike<number>): Float32Array {
+    this.#vector.set(v);
+    const vectorAt = this.#capacity * this.cols * 4;
+    const outAt = vectorAt + this.cols * 4;
+    this.#kernels.rowDots(0, this.rows, this.cols, vectorAt, outAt);
+    return new Float32Array(this.#memory.buffer, outAt, this.rows);
   }
 }
 
@@ -38,29 +73,6 @@ export function rowNorms(m: RowMatrix): Float32Array {
     out[i] = s;
   }
   return out;
-}
-
-/** Dot product of row i of a and row j of b (same cols). */
-export function dot(a: RowMatrix, i: number, b: RowMatrix, j: number): number {
-  const n = a.cols;
-  const x = a.data;
-  const y = b.data;
-  let ai = i * n;
-  let bj = j * n;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const end = ai + n - (n % 4);
-  // Four partial sums: fewer dependent additions in a row, which V8's code runs noticeably faster.
-  for (; ai < end; ai += 4, bj += 4) {
-    s0 += x[ai]! * y[bj]!;
-    s1 += x[ai + 1]! * y[bj + 1]!;
-    s2 += x[ai + 2]! * y[bj + 2]!;
-    s3 += x[ai + 3]! * y[bj + 3]!;
-  }
-  for (; ai < i * n + n; ai++, bj++) s0 += x[ai]! * y[bj]!;
-  return s0 + s1 + s2 + s3;
 }
 
 export interface EmbeddingPool {

@@ -131,8 +131,8 @@ describe('batch rankers', () => {
         yield batch;
       }
     }
-    const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
-    /** The selection, and the peak of heap + array buffers (after a GC) at its progress reports. */
+    const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
+    /** The selection, and the peak of heap + external memory (array buffers, WebAssembly memories) after a GC at its progress reports. */
     async function selectMeasured(ranker: BatchRanker): Promise<{ selected: string[]; peak: number }> {
       let peak = 0;
       let checks = 0;
