@@ -55,6 +55,13 @@ for (let start = 0; start < N; start += SERVICE_BATCH) {
 
 const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
 
+/** A full GC, and time for V8 to release freed buffers and WebAssembly memories (it sweeps them concurrently). */
+async function settle(): Promise<void> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  gc();
+}
+
 /** One run of the ranker over the pool; `progress` sees its updateState calls. */
 async function runOnce(name: string, ranker: Ranker | BatchRanker, progress: () => void): Promise<void> {
   if (isBatchRanker(ranker)) {
@@ -74,6 +81,7 @@ async function measure(name: string, make: () => Ranker | BatchRanker) {
   await runOnce(name, make(), () => {});
   const wall = (performance.now() - started) / 1000;
   const { user, system } = process.cpuUsage(cpu);
+  await settle(); // the timed run's memory released, so the peak below counts this run's only
   let peak = 0;
   let last = 0;
   const sample = () => {
@@ -83,11 +91,8 @@ async function measure(name: string, make: () => Ranker | BatchRanker) {
     last = performance.now();
   };
   await runOnce(name, make(), sample);
-  // The baseline after the run, its ranker gone: the pool alone (measured before, it may still count the timed run's
-  // ranker), once V8 has released the freed buffers (it sweeps them concurrently).
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  gc();
+  // The baseline after the run, its ranker gone: the pool alone.
+  await settle();
   const growth = Math.max(0, peak - used());
   return { name, wall, cpu: (user + system) / 1e6, peakMiB: growth / 1024 ** 2 };
 }
