@@ -13,7 +13,9 @@ import { ColourHistogramModel } from './examples/colour-histogram/model.js';
 import { OnnxBackboneHead } from './onnx/backbone-head.js';
 import { OnnxClassifier } from './onnx/classifier.js';
 import { OnnxBoxDetector, OnnxPointDetector } from './onnx/detector.js';
+import { BadgeRanker } from './rankers/badge.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
+import { CoresetRanker } from './rankers/coreset.js';
 import { EntropyRanker } from './rankers/entropy.js';
 import { LeastConfidenceRanker } from './rankers/least-confidence.js';
 import { MaxConfidenceRanker } from './rankers/max-confidence.js';
@@ -34,4 +36,6 @@ export const builtins: readonly PluginClass[] = [
   LeastConfidenceRanker,
   EntropyRanker,
   RandomRanker,
+  CoresetRanker,
+  BadgeRanker,
 ];

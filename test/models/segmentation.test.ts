@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImagePredictionsMap, InferenceData, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
 import type { RankerClass } from '../../libs/plugin/plugin.js';
+import { rankInMemory } from '../../libs/plugin/pool-selection.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { SegmentationModel } from '../../models/builtin/segmentation/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
@@ -189,7 +190,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
       [EntropyRanker, 'uncertain'], [LeastConfidenceRanker, 'uncertain'], [BreakingTiesRanker, 'uncertain'], [MaxConfidenceRanker, 'certain'],
     ];
     for (const [Ranker, first] of rankers) {
-      const ranked = await new Ranker(probeContext({})).rank(structuredClone(predictions), quiet);
+      const ranked = await rankInMemory(new Ranker(probeContext({})), structuredClone(predictions), quiet);
       const priority = (id: string) => ranked[id]!.predictions[0]!.priority!;
       assert.ok(ids.every((id) => priority(id) >= 0 && priority(id) <= 1));
       // The images ranked first (as many as there are hard ones) are mostly the ones the model gets most wrong.

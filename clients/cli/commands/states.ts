@@ -7,6 +7,7 @@ import { payload, StreamParts, toChunks, verifyChunks } from '../../../libs/blob
 import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import {
   DeleteModelStateResponse, GetTrainingStatisticsResponse, ImportModelStateResponse, ListModelStatesResponse, SetCurrentModelStateResponse, type ImportModelStateRequest,
+  type StoppingSignal,
 } from '../../../libs/gen/aide/v1/controller.js';
 import { packOnnxState } from '../../../models/onnx/state-format.js';
 import { UsageError } from '../failure.js';
@@ -17,14 +18,25 @@ import { withSession } from '../session.js';
 const line = (s: ModelStateInfo): string =>
   `${s.id}  v${s.version}${s.current ? ' (current)' : ''}  ${s.modelLibrary}  ${s.numImages} images  ${s.sizeBytes} bytes  ${when(s.createdAt)}`;
 
-/** One line per state: its statistics, then (where scored) its golden-question accuracy. */
+/** The stopping signal: how many unannotated images changed class since the previous predicted state, and the held-out trend. */
+function stoppingText(s: StoppingSignal): string {
+  const changed = s.previousModelStateId
+    ? `  changed ${(100 * s.changedFraction).toFixed(1)} % since v${s.previousVersion} (${s.changedImages}/${s.comparedImages} unannotated images)`
+    : '';
+  const delta = s.hasHeldOutAccuracy && s.heldOutAccuracyDelta !== 0 ? `  held-out ${s.heldOutAccuracyDelta > 0 ? '+' : ''}${(100 * s.heldOutAccuracyDelta).toFixed(1)} pts` : '';
+  return changed + delta;
+}
+
+/** One line per state: its statistics, then (where scored) its golden-question accuracy and (where predicted) its stopping signal. */
 function statisticsLines(r: GetTrainingStatisticsResponse): string[] {
   const golden = new Map(r.goldenAccuracy.map((g) => [g.modelStateId, g]));
+  const stopping = new Map(r.stopping.map((s) => [s.modelStateId, s]));
   return r.states.map((s) => {
     const stats = Object.entries(s.stats).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(' ');
     const g = golden.get(s.id);
     const scored = g ? `  golden ${g.score.toFixed(3)} (${g.matched}/${g.predicted} predicted, ${g.matched}/${g.annotated} annotated, ${g.images} images)` : '';
-    return `v${s.version}  ${when(s.createdAt)}  ${s.numImages} images  ${stats || '-'}${scored}`;
+    const signal = stopping.get(s.id);
+    return `v${s.version}  ${when(s.createdAt)}  ${s.numImages} images  ${stats || '-'}${scored}${signal ? stoppingText(signal) : ''}`;
   });
 }
 
@@ -66,7 +78,7 @@ export function registerStates(program: Command): void {
       session.print(await session.controller.listModelStates({ project }), ListModelStatesResponse, (r) => r.states.map(line));
     }));
 
-  states.command('stats <project>').description('training statistics and golden-question accuracy of every state, oldest first')
+  states.command('stats <project>').description('training statistics, golden-question accuracy and stopping signal (class changes on unannotated images since the previous state, held-out trend) of every state, oldest first')
     .option('--plot [file.svg]', 'also draw the training curves (loss, held-out and golden-question accuracy by version): in the terminal, or as an SVG chart written to the file')
     .action(withSession(async (session, project: string, o: { plot?: true | string }) => {
       const statistics = await session.controller.getTrainingStatistics({ project });

@@ -76,6 +76,7 @@ export async function inferenceOptions(db: Db, req: StartInferenceRequest): Prom
   return {
     num_workers: bounded('num_workers', req.numWorkers, MAX_WORKERS) || 1,
     golden_questions_only: req.goldenQuestionsOnly,
+    ...(req.includeAnnotated ? { include_annotated: true } : {}),
     state_id: await stateId(db, req.project, req.modelStateId),
     ...(await imageIds(db, req.project, req.imageIds)),
   };
