@@ -18,6 +18,7 @@
  *     [--strategies random,breaking_ties,entropy] [--pool 10000] [--test 2000]
  *     [--initial 200] [--step 200] [--max 2000] [--epochs 15] [--no-torch]
  *     [--torch-threads 2] [--svg bench/active-learning/learning-curves.svg] [--json FILE]
+ *     [--option group.key=value ...]   (model options other than the defaults, e.g. network.head=flatten)
  *
  * Prints one line per (side, strategy, seed, budget) as it goes, then a
  * table of accuracy per budget (mean ± standard deviation over seeds, with
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     'torch-threads': { type: 'string', default: '2' },
     svg: { type: 'string', default: '' },
     json: { type: 'string', default: '' },
+    option: { type: 'string', multiple: true, default: [] },
   },
 });
 const seeds = args.seeds.split(',').map(Number);
@@ -98,6 +100,12 @@ modelOptions.options.network!.inputSize!.value = SIDE;
 modelOptions.options.network!.width!.value = 32;
 modelOptions.options.network!.depth!.value = 2;
 modelOptions.options.training!.epochs!.value = epochs;
+for (const option of args.option) {
+  const [, group, key, text] = /^(\w+)\.(\w+)=(.*)$/.exec(option) ?? [];
+  const field = group && key ? modelOptions.options[group]?.[key] : undefined;
+  if (!field) throw new Error(`--option ${option}: not group.key=value of a builtin.labels option`);
+  field.value = typeof field.value === 'number' ? Number(text) : typeof field.value === 'boolean' ? text === 'true' : text;
+}
 
 async function waitFor(project: string, job: { id: string } | undefined): Promise<void> {
   let last;

@@ -64,7 +64,7 @@ export function summarize(results: readonly Result[], budgets: readonly number[]
   const points = curvePoints(results);
   const curves = [...new Set(points.map((p) => `${p.side} ${p.strategy}`))];
   const at = (curve: string, labels: number) => points.find((p) => `${p.side} ${p.strategy}` === curve && p.labels === labels);
-  const cell = (p: CurvePoint | undefined) => (p ? `${p.mean.toFixed(3)} ± ${p.sd.toFixed(3)} (${p.min.toFixed(3)}–${p.max.toFixed(3)})` : '—');
+  const cell = (p: CurvePoint | undefined) => (p ? `${p.mean.toFixed(3)} ± ${p.sd.toFixed(3)} (${p.min.toFixed(3)}–${p.max.toFixed(3)}, n = ${p.seeds})` : '—');
   const lines = [
     `| labels | ${curves.join(' | ')} |`,
     `|---:|${curves.map(() => '---:').join('|')}|`,

@@ -3,7 +3,7 @@
  * against the same network in PyTorch on the CPU (harness: vs-pytorch.ts).
  *
  *   node --import tsx bench/models/classifier-vs-pytorch.ts [--rounds 3] [--steps 60]
- *        [--size 64] [--width 16] [--depth 2] [--head flatten|pool] [--batch 16] [--threads 0]
+ *        [--size 64] [--width 16] [--depth 2] [--head pool|flatten] [--batch 16] [--threads 0]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '64' },
     width: { type: 'string', default: '16' },
     depth: { type: 'string', default: '2' },
-    head: { type: 'string', default: 'flatten' },
+    head: { type: 'string', default: 'pool' },
     batch: { type: 'string', default: '16' },
     threads: { type: 'string', default: '0' },
   },

@@ -19,6 +19,8 @@ torch.set_num_threads(threads)
 
 layers, channels = backbone(width, depth)
 side = size // 2 ** depth
+if head not in ("flatten", "pool"):
+    raise SystemExit(f"no PyTorch twin of the {head} head")
 head_layers = [nn.Flatten(), nn.Linear(channels * side * side, classes)] if head == "flatten" else [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes)]
 net = nn.Sequential(*layers, *head_layers)
 # One-hot targets, as our network takes them; cross-entropy wants class indices.

@@ -27,15 +27,9 @@ export interface ModelSettings {
 export const MODEL_GROUPS: Groups = { network: 'Network', training: 'Training', augmentation: 'Augmentation', runtime: 'Runtime' };
 
 /** Defaults a model chooses (sized for 2 CPU cores), and the deepest network it allows. */
-export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & {
-  maxDepth: number;
-  /** Default: flips, crops of up to 10 % and 10 % colour jitter. */
-  augment?: Augmentations;
-};
+export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number };
 
-const DEFAULT_AUGMENTATION: Augmentations = { flip: true, crop: 0.1, colourJitter: 0.1 };
-
-export const modelFields = ({ augment = DEFAULT_AUGMENTATION, ...d }: Defaults): Field[] => [
+export const modelFields = (d: Defaults): Field[] => [
   { group: 'network', key: 'inputSize', name: 'Input size (pixels)', description: 'Images are resized to a square of this side; a multiple of 2^depth.', type: 'int', min: 16, max: 512, value: d.inputSize },
   { group: 'network', key: 'width', name: 'Width (channels of the first stage)', type: 'int', min: 4, max: 128, value: d.width },
   { group: 'network', key: 'depth', name: 'Depth (conv + pool stages)', type: 'int', min: 1, max: d.maxDepth, value: d.depth },
@@ -45,9 +39,9 @@ export const modelFields = ({ augment = DEFAULT_AUGMENTATION, ...d }: Defaults):
   { group: 'training', key: 'weightDecay', name: 'Weight decay', type: 'float', min: 0, max: 0.1, value: 0.0001 },
   { group: 'training', key: 'validationFraction', name: 'Held-out fraction for statistics', type: 'float', min: 0, max: 0.5, value: 0.1 },
   { group: 'training', key: 'seed', name: 'Random seed', type: 'int', min: 0, max: 2 ** 31 - 1, value: 0 },
-  { group: 'augmentation', key: 'flip', name: 'Random horizontal flips', type: 'bool', value: augment.flip },
-  { group: 'augmentation', key: 'crop', name: 'Random crop (max fraction of a side removed)', type: 'float', min: 0, max: 0.5, value: augment.crop },
-  { group: 'augmentation', key: 'colourJitter', name: 'Colour jitter (brightness/contrast strength)', type: 'float', min: 0, max: 0.5, value: augment.colourJitter },
+  { group: 'augmentation', key: 'flip', name: 'Random horizontal flips', type: 'bool', value: true },
+  { group: 'augmentation', key: 'crop', name: 'Random crop (max fraction of a side removed)', type: 'float', min: 0, max: 0.5, value: 0.1 },
+  { group: 'augmentation', key: 'colourJitter', name: 'Colour jitter (brightness/contrast strength)', type: 'float', min: 0, max: 0.5, value: 0.1 },
   { group: 'runtime', key: 'threads', name: 'Worker threads (0 = one per core)', type: 'int', min: 0, max: 64, value: 0 },
   {
     group: 'runtime', key: 'backend', name: 'TensorFlow.js backend', type: 'select', value: 'auto',

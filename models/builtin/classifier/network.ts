@@ -1,22 +1,23 @@
 /**
  * The classifier's network family: the shared trunk (backbone.ts: `depth`
  * stages of standardized 3×3 convolution, ReLU and 2×2 max pooling), then a
- * linear head with one output per label class on either
- * - `flatten` (the default): every position of the trunk's last feature map.
- *   Where a thing is in the image is evidence too; with few labels this head
- *   learns far faster than pooling (Fashion-MNIST, 200 labels: 0.79 against
- *   0.67 test accuracy; bench/active-learning), at a cost that grows with the
- *   map (inputSize² / 4^depth × channels weights per class), or
- * - `pool`: global average pooling, blind to position and independent of the
- *   input size. States written before the head was an option have this head
- *   and no `head` in their architecture.
+ * linear head with one output per label class on
+ * - `pool` (the default): global average pooling, blind to position and
+ *   independent of the input size. States written before the head was an
+ *   option have this head and no `head` in their architecture;
+ * - `flatten`: every position of the trunk's last feature map. Where a thing
+ *   is in the image is evidence too, this head learns far faster from few
+ *   labels (Fashion-MNIST, 200 labels: 0.79 against 0.67 test accuracy;
+ *   settings.ts), at a cost that grows with the map (inputSize² / 4^depth ×
+ *   channels weights per class); or
+ * - `both`: the two side by side.
  */
 import * as tf from '@tensorflow/tfjs';
 import { backbone, backboneSpecs, PARAMS_PER_CONV, stageChannels } from '../backbone.js';
 import type { TargetEncoder } from '../batch.js';
 import type { Arch, Network, ParamSpec } from '../network.js';
 
-export const CLASSIFIER_HEADS = ['flatten', 'pool'] as const;
+export const CLASSIFIER_HEADS = ['flatten', 'pool', 'both'] as const;
 export type ClassifierHead = (typeof CLASSIFIER_HEADS)[number];
 
 export type ClassifierArch = Arch & {
@@ -38,9 +39,9 @@ const headOf = (arch: ClassifierArch): ClassifierHead => arch.head ?? 'pool';
 /** Features the linear head sees per image. */
 function headInputs(arch: ClassifierArch): number {
   const channels = stageChannels(arch.width, arch.depth - 1);
-  if (headOf(arch) === 'pool') return channels;
   const side = arch.inputSize / 2 ** arch.depth;
-  return side * side * channels;
+  const head = headOf(arch);
+  return (head === 'flatten' ? 0 : channels) + (head === 'pool' ? 0 : side * side * channels);
 }
 
 export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
@@ -56,7 +57,10 @@ function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tens
   const features = backbone(params, images, a.depth);
   const [n, h, w, c] = features.shape;
   // Global average pooling as one pooling window over the whole map: on WebAssembly, tf.mean over the spatial axes transposes the features first (5× slower).
-  const inputs = headOf(a) === 'pool' ? tf.reshape(tf.avgPool(features, [h, w], 1, 'valid'), [n, c]) : tf.reshape(features, [n, h * w * c]);
+  const pooled = () => tf.reshape(tf.avgPool(features, [h, w], 1, 'valid'), [n, c]);
+  const flat = () => tf.reshape(features, [n, h * w * c]);
+  const kind = headOf(a);
+  const inputs = kind === 'pool' ? pooled() : kind === 'flatten' ? flat() : tf.concat([pooled(), flat()], 1);
   const head = PARAMS_PER_CONV * a.depth;
   return tf.add(tf.matMul(inputs as tf.Tensor2D, params[head] as tf.Tensor2D), params[head + 1]!);
 }
