@@ -17,6 +17,9 @@ export interface Augmentations {
 
 export const NO_AUGMENTATION: Augmentations = { flip: false, crop: 0, colourJitter: 0 };
 
+/** Whether `aug` leaves every image as it is (resolved options are equal to NO_AUGMENTATION, not the same object). */
+export const changesNothing = (aug: Augmentations): boolean => !aug.flip && aug.crop === 0 && aug.colourJitter === 0;
+
 /** One drawn augmentation. The crop window is in relative units of the source: [x0, x0 + side] × [y0, y0 + side]. */
 export interface Transform {
   x0: number;

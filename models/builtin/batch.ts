@@ -3,7 +3,7 @@
  * take, and for training their targets, written by the model's TargetEncoder
  * under the same augmentation draw as each image.
  */
-import { augmentInto, drawTransform, IDENTITY, NO_AUGMENTATION, type Augmentations, type Transform } from './augment.js';
+import { augmentInto, changesNothing, drawTransform, IDENTITY, type Augmentations, type Transform } from './augment.js';
 import type { Batch } from './replica-protocol.js';
 
 /** A training image and its target in the model's own terms (a class index, boxes, …). */
@@ -45,8 +45,9 @@ export function makeTrainingBatch<T>(
   const pixels = size * size * 3;
   const images = new Float32Array(examples.length * pixels);
   const targets = new Float32Array(examples.length * encoder.length);
+  const identity = changesNothing(aug);
   examples.forEach(({ image, target }, i) => {
-    const t = aug === NO_AUGMENTATION ? IDENTITY : drawTransform(aug, random);
+    const t = identity ? IDENTITY : drawTransform(aug, random);
     if (t === IDENTITY) for (let k = 0; k < pixels; k++) images[i * pixels + k] = image[k]! / 255;
     else augmentInto(image, size, t, images, i * pixels);
     encoder.write(target, t, targets, i * encoder.length);

@@ -35,8 +35,8 @@ export interface UsableImage<T> {
   target: T;
 }
 
-/** A training example and the image it comes from. */
-export type TaggedExample<T> = Example<T> & { id: string };
+/** A training example and the file it comes from (which decides the held-out split). */
+export type TaggedExample<T> = Example<T> & { filename: string };
 
 /** The examples of the readable images, and why each other image could not be read (image id → reason). */
 export interface LoadedExamples<T> {
@@ -160,7 +160,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
   }
 
   /**
-   * Training examples of the usable images, each tagged with its image's id
+   * Training examples of the usable images, each tagged with its image's file
    * (for the held-out split): here one per readable image, resized to the input.
    */
   protected async examples(images: readonly UsableImage<T>[], size: number, signal: AbortSignal | undefined, loaded: (done: number) => void): Promise<LoadedExamples<T>> {
@@ -169,7 +169,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     images.forEach((u, i) => {
       const image = loadedImages[i]!;
       if (isUnreadable(image)) out.unreadable[u.id] = image.unreadable;
-      else out.examples.push({ id: u.id, target: u.target, image: image.pixels });
+      else out.examples.push({ filename: u.filename, target: u.target, image: image.pixels });
     });
     return out;
   }
@@ -233,7 +233,10 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
 
     const index = new Map(classes.map((id, k) => [id, k]));
     const context = { arch, labelClasses: data.labelClasses };
-    const usable = Object.entries(data.images).flatMap(([id, image]) => {
+    // In path order, and held out by path: the same labelled files and seed train the same network
+    // whatever order the images came in and whatever ids a project gave them (reproducible training).
+    const byPath = Object.entries(data.images).sort(([, a], [, b]) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+    const usable = byPath.flatMap(([id, image]) => {
       let target: T | undefined;
       try {
         target = this.target(image.annotations ?? [], index, context);
@@ -244,10 +247,10 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     });
     // One bar for the whole step, loading then training: the batches' count is as planned before
     // loading (an unreadable image only shortens it), so the bar never jumps back between the two.
-    const plannedBatches = this.settings.epochs * Math.ceil(usable.filter((u) => !isHeldOut(u.id, validationFraction, seed)).length / batchSize);
+    const plannedBatches = this.settings.epochs * Math.ceil(usable.filter((u) => !isHeldOut(u.filename, validationFraction, seed)).length / batchSize);
     const { examples, unreadable } = await this.examples(usable, arch.inputSize, signal, (done) => updateState('PROGRESS', 'loading images', done, usable.length + plannedBatches));
-    const heldOut = examples.filter((e) => isHeldOut(e.id, validationFraction, seed));
-    const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.id, validationFraction, seed));
+    const heldOut = examples.filter((e) => isHeldOut(e.filename, validationFraction, seed));
+    const training: Example<T>[] = examples.filter((e) => !isHeldOut(e.filename, validationFraction, seed));
     if (training.length === 0) throw new Error('no readable annotated images to train on');
 
     const params = state.tensors.map((t) => Float32Array.from(t.data));

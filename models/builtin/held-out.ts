@@ -1,7 +1,10 @@
 /** The held-out split for training statistics. */
 import seedrandom from 'seedrandom';
 
-/** Deterministic held-out membership, stable across rounds for the same image. */
-export function isHeldOut(imageId: string, fraction: number, seed: number): boolean {
-  return seedrandom(`${seed}:${imageId}`)() < fraction;
+/**
+ * Deterministic held-out membership by the image's path: stable across rounds,
+ * and the same for the same files in another project (image ids differ there).
+ */
+export function isHeldOut(filename: string, fraction: number, seed: number): boolean {
+  return seedrandom(`${seed}:${filename}`)() < fraction;
 }

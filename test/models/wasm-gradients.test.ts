@@ -14,7 +14,7 @@ import { selectBackend } from '../../libs/tf/backend.js';
 import { convReluMaxPool } from '../../libs/tf/conv-relu-max-pool.js';
 import { standardizeImages } from '../../libs/tf/standardize-images.js';
 import { standardizedFilter } from '../../libs/tf/standardized-filter.js';
-import { classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
+import { CLASSIFIER_HEADS, classifierSpecs, createNetwork } from '../../models/builtin/classifier/network.js';
 import { createNetwork as createSegmentationNetwork, segmentationSpecs } from '../../models/builtin/segmentation/network.js';
 import { initialParameters, type Network, type ParamSpec } from '../../models/builtin/network.js';
 
@@ -172,8 +172,12 @@ describe('wasm training kernels match the cpu backend', () => {
   };
   const arch = { inputSize: 16, width: 4, depth: 2, classes: 3 };
 
-  it("the classifier's whole gradient", () =>
-    expectSameOnBoth(wholeGradient(createNetwork(arch), classifierSpecs(arch), () => tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3)), 'classifier'));
+  for (const head of CLASSIFIER_HEADS) {
+    it(`the classifier's whole gradient (${head} head)`, () => {
+      const a = { ...arch, head };
+      return expectSameOnBoth(wholeGradient(createNetwork(a), classifierSpecs(a), () => tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3)), `classifier, ${head} head`);
+    });
+  }
 
   it("the segmentation U-Net's whole gradient, unlabelled pixels included", () =>
     // Classes 0–2 per pixel, −1 (ignored) on about a quarter of them.

@@ -11,7 +11,7 @@ import { isAideError } from '../../libs/errors.js';
 import { AnnotationType, JobState, type LabelClass } from '../../libs/gen/aide/v1/common.js';
 import { averageStates, train, workerClient } from '../../libs/worker-client/worker-client.js';
 import { toImageData } from '../../services/controller/orchestration/job-header.js';
-import { shard } from '../../services/controller/orchestration/shards.js';
+import { shardByPath } from '../../services/controller/orchestration/shards.js';
 import { insertImages, trainingImages } from '../../services/controller/store/images.js';
 import { insertState } from '../../services/controller/store/model-states.js';
 import { decodeWeights, encodeWeights, fixtureCalls } from '../support/fixture-model.js';
@@ -27,10 +27,10 @@ async function exported(c: ControllerClient, id: string): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** The rounds by hand: each round trains the shards (round robin over the training images) from the same input on the two workers, then averages on the first. */
+/** The rounds by hand: each round trains the shards (round robin over the training images in path order) from the same input on the two workers, then averages on the first. */
 async function byHand(db: pg.Pool, addresses: string[], classes: LabelClass[], modelOptionsJson: string, input: Buffer, rounds: number) {
   const images = toImageData(await trainingImages(db, PROJECT, { minAnnotations: 1, maxImages: 0 }));
-  const shards = shard(images, 2);
+  const shards = shardByPath(images, 2);
   const clients = addresses.map((a) => workerClient(a));
   const header = {
     jobId: 'by-hand', project: PROJECT, modelLibrary: 'test.fixture', modelOptionsJson, labelClasses: classes,

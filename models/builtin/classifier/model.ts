@@ -25,7 +25,7 @@ export class LabelsClassifier extends BuiltinModel<number, ClassifierArch, Class
     key: 'builtin.labels',
     name: 'Image classifier (compact CNN)',
     author: 'AIDE mesh',
-    description: 'A small convolutional network for image labels, trained on the CPU or GPU; configurable width, depth and input size, with flip, crop and colour-jitter augmentation. Supports adding and removing label classes.',
+    description: 'A small convolutional network for image labels, trained on the CPU or GPU; configurable width, depth, input size and head, with flip, crop and colour-jitter augmentation. Supports adding and removing label classes.',
     annotationType: 'labels',
     predictionType: 'labels',
     canAddLabelClasses: true,
@@ -55,8 +55,8 @@ export class LabelsClassifier extends BuiltinModel<number, ClassifierArch, Class
   }
 
   protected freshArch(classes: number): ClassifierArch {
-    const { inputSize, width, depth } = this.settings;
-    return { inputSize, width, depth, classes };
+    const { inputSize, width, depth, head } = this.settings;
+    return { inputSize, width, depth, classes, head };
   }
 
   /** The image's first label of a known class. */

@@ -38,9 +38,9 @@ export async function windowExamples<I, T>(
     if (isUnreadable(image)) {
       out.unreadable[id] = image.unreadable;
     } else {
-      const windows = trainingWindows(image.width, image.height, cutter.around(target), tiling.size, tiling.negatives, seedrandom(`${seed}:windows:${id}`));
+      const windows = trainingWindows(image.width, image.height, cutter.around(target), tiling.size, tiling.negatives, seedrandom(`${seed}:windows:${filename}`));
       const pixels = await image.read(windows, size);
-      windows.forEach((w, k) => out.examples.push({ id, image: pixels[k]!, target: cutter.inWindow(target, w, image.width, image.height) }));
+      windows.forEach((w, k) => out.examples.push({ filename, image: pixels[k]!, target: cutter.inWindow(target, w, image.width, image.height) }));
     }
     loaded(i + 1);
   }

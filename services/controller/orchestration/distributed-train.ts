@@ -5,7 +5,7 @@ import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { averageStatesInto, trainInto, type StateInput, type StateSink } from '../../../libs/worker-client/worker-client.js';
 import { stateSize } from '../../../libs/worker-client/requests.js';
 import { onWorker, type DispatchOptions } from './dispatch.js';
-import { shard } from './shards.js';
+import { shardByPath } from './shards.js';
 
 export type JobHeaderBase = Omit<JobHeader, 'numImages' | 'stateSize'>;
 
@@ -87,7 +87,7 @@ export async function trainRound<S extends RoundState>(opts: {
   /** Progress of each shard's worker (shard index from 0), and of averaging (index = K). */
   onProgress?: (part: number, parts: number, event: ProgressEvent) => void;
 }): Promise<S> {
-  const shards = shard(opts.images, opts.numWorkers);
+  const shards = shardByPath(opts.images, opts.numWorkers);
   const k = shards.length;
   const { store } = opts;
   // A shard that fails ends the round: the others stop too instead of finishing (and storing) for nothing,
