@@ -4,7 +4,7 @@
  * work can be cancelled.
  */
 import type { PluginContext, PluginOptions } from './context.js';
-import type { InferenceData, InferenceResult, RankData, TrainingData } from './data.js';
+import type { InferenceData, InferenceResult, PredictionColumns, RankData, TrainingData } from './data.js';
 import type { PluginMetadataInput } from './metadata.js';
 
 /**
@@ -73,7 +73,20 @@ export interface RankExtra {
 export interface Ranker {
   /** Returns the same images and predictions, each prediction with `priority` set (higher = more important, in [0, 1]). */
   rank(data: RankData, updateState: UpdateState, extra?: RankExtra): Promise<RankData>;
+
+  /**
+   * Optional, for a ranker whose priority of a label, point or box prediction
+   * is a pure function of that prediction's confidence and logits (the same
+   * value rank() would give it): priorities of many predictions at once,
+   * written into `priorities` (one per prediction, in [0, 1]). Where present,
+   * ranking jobs of such predictions read and write them in bulk instead of
+   * image by image.
+   */
+  rankColumns?(columns: PredictionColumns, priorities: Float64Array): void;
 }
+
+/** Whether instances of a ranker class offer rankColumns. */
+export const offersRankColumns = (ctor: RankerClass): boolean => typeof (ctor.prototype as Partial<Ranker>).rankColumns === 'function';
 
 /**
  * What verifyOptions may return (the seed's three forms): undefined/null if it

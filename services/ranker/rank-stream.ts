@@ -4,11 +4,11 @@
  * large jobs stream instead of piling up in memory.
  */
 import { payload } from '../../libs/blob/index.js';
-import { invalidArgument, invalidField } from '../../libs/errors.js';
+import { failedPrecondition, invalidArgument, invalidField } from '../../libs/errors.js';
 import { JobState, type ImagePredictions, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
-import type { RankHeader, RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
+import type { PredictionColumns as WireColumns, RankHeader, RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
 import type { PluginContext } from '../../libs/plugin/context.js';
-import type { Prediction, RankData } from '../../libs/plugin/data.js';
+import type { Prediction, PredictionColumns, RankData } from '../../libs/plugin/data.js';
 import type { Ranker } from '../../libs/plugin/plugin.js';
 import type { Registry } from '../../libs/plugin/registry.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
@@ -39,6 +39,43 @@ async function openRanker(header: RankHeader, deps: RankStreamDeps): Promise<Ran
   return new ctor({ ...deps.contextFor(header.project), options: verified.options });
 }
 
+/** A columns message as the plugin sees it; INVALID_ARGUMENT where its columns disagree in length. */
+function columnsFromWire(m: WireColumns): PredictionColumns {
+  if (m.ids.length % 16 !== 0) throw invalidField('columns.ids', 'must be 16 bytes a prediction');
+  const count = m.ids.length / 16;
+  if (m.confidence.length !== count || m.logitsCount.length !== count) {
+    throw invalidField('columns', `${count} ids, ${m.confidence.length} confidences and ${m.logitsCount.length} logits counts`);
+  }
+  const logitsStart = new Uint32Array(count + 1);
+  for (let i = 0; i < count; i++) logitsStart[i + 1] = logitsStart[i]! + m.logitsCount[i]!;
+  if (logitsStart[count] !== m.logits.length) throw invalidField('columns.logits', `${m.logits.length} logits, the counts add up to ${logitsStart[count]}`);
+  return { count, confidence: Float64Array.from(m.confidence), logits: Float64Array.from(m.logits), logitsStart };
+}
+
+/**
+ * The columns form of the call (header.columns): each PredictionColumns
+ * message ranked by the plugin's rankColumns at once and answered by its
+ * PriorityColumns, then a progress event; counts are of predictions.
+ */
+async function* rankColumnStream(
+  messages: AsyncIterator<RankRequest>, ranker: Ranker, progress: (done: number, last: boolean) => RankResponse, signal: AbortSignal,
+): AsyncGenerator<RankResponse> {
+  if (!ranker.rankColumns) throw failedPrecondition('this ranker does not rank columns (it has no rankColumns): send images');
+  let done = 0;
+  for (let next = await messages.next(); !next.done; next = await messages.next()) {
+    signal.throwIfAborted();
+    const payload = next.value.payload;
+    if (payload?.$case !== 'columns') throw invalidField('columns', 'after a columns header, every message must be columns');
+    const columns = columnsFromWire(payload.value);
+    const priorities = new Float64Array(columns.count);
+    ranker.rankColumns(columns, priorities);
+    done += columns.count;
+    yield { payload: { $case: 'priorities', value: { ids: payload.value.ids, priority: Array.from(priorities) } } };
+    yield progress(done, false);
+  }
+  yield progress(done, true);
+}
+
 export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: AbortSignal, deps: RankStreamDeps): AsyncIterable<RankResponse> {
   const iterator = requests[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -58,6 +95,14 @@ export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: 
       } satisfies ProgressEvent,
     },
   });
+
+  if (header.columns) {
+    yield* rankColumnStream(iterator, ranker, (predictions, last) => {
+      done = predictions;
+      return last ? progress(JobState.JOB_STATE_SUCCEEDED, 'SUCCESS', `ranked ${done} predictions`) : progress(JobState.JOB_STATE_RUNNING, 'PROGRESS', 'ranking');
+    }, signal);
+    return;
+  }
 
   async function* rankBatch(batch: ImagePredictions[]): AsyncIterable<RankResponse> {
     const data: RankData = {};

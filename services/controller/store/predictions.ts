@@ -151,15 +151,72 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
   await db.query('DELETE FROM staged_predictions WHERE run_id = $1', [run.runId]);
 }
 
-/** Sets the priorities a ranker assigned, by prediction id, within one state of the project. */
-export async function setPriorities(db: Db, project: string, stateId: string, priorities: readonly { id: string; priority: number }[]): Promise<number> {
+/**
+ * Sets priorities a ranker assigned, by prediction id, within one state (the
+ * caller has checked it is the project's): one statement per call, for a
+ * ranking job's batch as it comes back.
+ */
+export async function setPriorities(db: Db, stateId: string, ids: readonly string[], priorities: readonly number[]): Promise<number> {
   const { rowCount } = await db.query(
     `UPDATE predictions p SET priority = u.priority
-     FROM unnest($3::uuid[], $4::float8[]) AS u(id, priority), images i
-     WHERE p.id = u.id AND p.state_id = $2 AND i.id = p.image_id AND i.project = $1`,
-    [project, stateId, priorities.map((p) => p.id), priorities.map((p) => p.priority)],
+     FROM unnest($2::uuid[], $3::float8[]) AS u(id, priority)
+     WHERE p.id = u.id AND p.state_id = $1`,
+    [stateId, ids, priorities],
   );
   return rowCount ?? 0;
+}
+
+/** How many predictions the state has. */
+export async function countPredictions(db: Db, stateId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE state_id = $1', [stateId]);
+  return rows[0]!.n;
+}
+
+/** A page of a state's predictions as columns: what rankers that score confidence and logits alone need. */
+export interface ScoreColumns {
+  ids: string[];
+  confidence: number[];
+  /** Every prediction's logits, concatenated; logitsCount[i] of them for prediction i. */
+  logits: number[];
+  logitsCount: number[];
+}
+
+interface ColumnRow {
+  id: string;
+  image_id: string;
+  confidence: number;
+  logits: number[];
+}
+
+/** Predictions read per query for ranking by columns: a page is one Ranker message (about 40 bytes a prediction plus its logits). */
+const COLUMN_PAGE = 8192;
+
+/**
+ * Every prediction of a state as columns, a keyset page (by image, then id)
+ * at a time, so that memory holds one page whatever the state's size. For
+ * label, point and box predictions (segmentation maps are not read).
+ */
+export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = COLUMN_PAGE): AsyncGenerator<ScoreColumns> {
+  for (let after: { imageId: string; id: string } | null = null; ;) {
+    // image_id >= $2 lets the (state_id, image_id) index start where the last page ended; the rest of the key filters.
+    const { rows }: { rows: ColumnRow[] } = await db.query<ColumnRow>(
+      `SELECT id, image_id, confidence, logits FROM predictions
+       WHERE state_id = $1 AND ($2::uuid IS NULL OR (image_id >= $2 AND (image_id > $2 OR id > $3::uuid)))
+       ORDER BY image_id, id LIMIT $4`,
+      [stateId, after?.imageId ?? null, after?.id ?? null, pageSize]);
+    if (rows.length === 0) return;
+    const page: ScoreColumns = { ids: [], confidence: [], logits: [], logitsCount: [] };
+    for (const r of rows) {
+      page.ids.push(r.id);
+      page.confidence.push(r.confidence);
+      for (const v of r.logits) page.logits.push(v);
+      page.logitsCount.push(r.logits.length);
+    }
+    yield page;
+    if (rows.length < pageSize) return;
+    const last: ColumnRow = rows.at(-1)!;
+    after = { imageId: last.image_id, id: last.id };
+  }
 }
 
 /** Predictions of one state, optionally of one image, by id. */
