@@ -62,6 +62,16 @@ export interface AIModel {
 
   /** One entry per image of data.images, each with its (possibly empty) predictions. */
   inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult>;
+
+  /**
+   * Optional, preferred by the worker when present: inference() as it goes,
+   * its result in parts (each some images' entries; every image of
+   * data.images in exactly one part), yielded as they are predicted. The
+   * worker sends each part on before it asks for the next, so predictions
+   * reach the controller while the model works and neither side holds the
+   * whole result. Stop when the consumer stops (the generator is returned).
+   */
+  inferenceStream?(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): AsyncIterable<InferenceResult>;
 }
 
 /** The seed's **kwargs of rank(): extra context from the caller. */
