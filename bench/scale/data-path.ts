@@ -11,7 +11,8 @@
  *              threads predicting the same images, already decoded, in this
  *              process (inference() over an in-memory FileSource)
  *   rank       breaking ties over the state's predictions (StartRanking → SUCCEEDED)
- *   stream     StreamPredictions of the whole state, read to its end
+ *   stream     StreamPredictions of the whole state, read to its end (1,000 images a message;
+ *              BENCH_STREAM_IMAGES_PER_MESSAGE=1 for one image a message)
  *   next batch NextBatch pages (100 images, with and without filters, paged) at N predictions
  *   memory     the controller's and the workers' largest RSS while each N ran (sampled), MB
  *
@@ -44,6 +45,8 @@ const workers = Number(args.workers);
 const labelled = Number(args.labelled);
 const threads = Number(args.threads);
 const JOB_TIMEOUT_MS = 3_600_000;
+/** StreamPredictions' images_per_message (1: one image a message, as before it existed). */
+const STREAM_IMAGES_PER_MESSAGE = Number(process.env.BENCH_STREAM_IMAGES_PER_MESSAGE ?? 1000);
 
 const why = await meshUnavailable();
 if (why) throw new Error(`bench/scale needs the real Postgres and NATS: ${why}`);
@@ -179,8 +182,9 @@ async function measure(n: number): Promise<Row> {
     const rank = await timed(async () => runJob(project, (await api.startRanking(StartRankingRequest.fromPartial({ project }))).job!.id));
     const stream = await timed(async () => {
       let predictions = 0;
-      for await (const m of api.streamPredictions({ project, imageId: '', modelStateId: '' })) {
+      for await (const m of api.streamPredictions({ project, imageId: '', modelStateId: '', imagesPerMessage: STREAM_IMAGES_PER_MESSAGE })) {
         if (m.payload?.$case === 'image') predictions += m.payload.value.predictions.length;
+        if (m.payload?.$case === 'images') for (const image of m.payload.value.images) predictions += image.predictions.length;
       }
       return predictions;
     });
