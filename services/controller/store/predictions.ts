@@ -318,21 +318,25 @@ export const batchCursor = (e: BatchEntry): string => JSON.stringify([e.priority
 /**
  * Unannotated images of the project by their highest prediction priority of
  * the state, highest first (ties by image id), filtered by path, one keyset
- * page after `page.after` (a batchCursor).
+ * page after `page.after` (a batchCursor). The state's predictions are read
+ * in that order from an index (state_id, priority DESC, image_id), each
+ * image's highest one standing for it (of equals, the lowest id), so a page
+ * costs about its own rows however many predictions the state has.
  */
 export async function nextBatch(db: Db, project: string, stateId: string, filter: BatchFilter, page: PageQuery): Promise<BatchEntry[]> {
   const [afterPriority, afterId] = page.after === undefined ? [null, null] : JSON.parse(page.after) as [number, string];
   const { rows } = await db.query<{ image_id: string; priority: number }>(
-    `SELECT image_id, priority FROM (
-       SELECT p.image_id, max(p.priority) AS priority
-       FROM predictions p JOIN images i ON i.id = p.image_id
-       WHERE p.state_id = $2 AND i.project = $1
-         AND starts_with(i.file_path, $3)
-         AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) e(prefix) WHERE starts_with(i.file_path, e.prefix))
-         AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
-       GROUP BY p.image_id) b
-     WHERE $5::float8 IS NULL OR priority < $5 OR (priority = $5 AND image_id > $6::uuid)
-     ORDER BY priority DESC, image_id LIMIT $7`,
+    `SELECT p.image_id, p.priority
+     FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE p.state_id = $2 AND i.project = $1
+       AND p.priority <= coalesce($5::float8, 'Infinity') -- the index's bound; ties at $5 then by image id
+       AND ($5::float8 IS NULL OR p.priority < $5 OR p.image_id > $6::uuid)
+       AND starts_with(i.file_path, $3)
+       AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) e(prefix) WHERE starts_with(i.file_path, e.prefix))
+       AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
+       AND NOT EXISTS (SELECT 1 FROM predictions q WHERE q.state_id = p.state_id AND q.image_id = p.image_id
+                       AND (q.priority > p.priority OR (q.priority = p.priority AND q.id < p.id)))
+     ORDER BY p.priority DESC, p.image_id LIMIT $7`,
     [project, stateId, filter.pathPrefix, filter.excludePrefixes, afterPriority, afterId, page.limit],
   );
   return rows.map((r) => ({ imageId: r.image_id, priority: r.priority }));
