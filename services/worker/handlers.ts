@@ -105,17 +105,17 @@ async function* entryResponses(imageId: string, entry: InferenceResult[string] |
 async function sendParts(
   parts: AsyncIterable<InferenceResult>, images: ReadonlySet<string>, header: JobHeader, output: Pushable<InferenceResponse>, signal: AbortSignal,
 ): Promise<void> {
-  const sent = new Set<string>();
+  const remaining = new Set(images);
   for await (const part of parts) {
     for (const [imageId, entry] of Object.entries(part)) {
-      if (!images.has(imageId)) throw invalidField('predictions', `the model returned an entry for image ${imageId}, which is not the job's`);
-      if (sent.has(imageId)) throw invalidField('predictions', `the model returned image ${imageId} twice`);
-      sent.add(imageId);
+      if (!remaining.delete(imageId)) {
+        throw invalidField('predictions', `the model returned an entry for image ${imageId}, which is ${images.has(imageId) ? 'sent already' : 'not the job\'s'}`);
+      }
       for await (const response of entryResponses(imageId, entry, header)) output.push(response);
     }
     if (output.readableLength > MAX_QUEUED_RESPONSES) await output.onEmpty({ signal });
   }
-  const missing = [...images].find((id) => !sent.has(id));
+  const [missing] = remaining;
   if (missing !== undefined) throw invalidField('predictions', `the model returned no entry for image ${missing}`);
 }
 
