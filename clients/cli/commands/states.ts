@@ -8,6 +8,7 @@ import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import {
   DeleteModelStateResponse, GetTrainingStatisticsResponse, ImportModelStateResponse, ListModelStatesResponse, SetCurrentModelStateResponse, type ImportModelStateRequest,
 } from '../../../libs/gen/aide/v1/controller.js';
+import { packOnnxState } from '../../../models/onnx/state-format.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
 import { svgPlot, terminalPlot, trainingCurves } from '../training-plot.js';
@@ -33,6 +34,28 @@ const infoFile = (file: string): string => `${file}.json`;
 async function readInfo(file: string): Promise<ModelStateInfo | undefined> {
   const text = await readFile(infoFile(file), 'utf8').catch(() => undefined);
   return text === undefined ? undefined : ModelStateInfo.fromJSON(JSON.parse(text));
+}
+
+/** The onnx.* model that runs a manifest's task by default (onnx.points takes a detector too: --model-library). */
+const ONNX_MODEL_OF_TASK: Record<string, string> = { detector: 'onnx.boundingBoxes', classifier: 'onnx.labels', backbone: 'onnx.backboneHead' };
+
+/** An .onnx file and its manifest as a state (models/onnx/state-format.ts), with the model that runs it. */
+async function packOnnx(file: string, manifestFile: string): Promise<{ pieces: Uint8Array[]; modelLibrary: string }> {
+  const [onnx, manifestText] = await Promise.all([
+    readFile(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); }),
+    readFile(manifestFile, 'utf8').catch((err: Error) => { throw new UsageError(`cannot read ${manifestFile}: ${err.message}`); }),
+  ]);
+  let manifest: { task?: string };
+  try {
+    manifest = JSON.parse(manifestText) as { task?: string };
+  } catch (err) {
+    throw new UsageError(`${manifestFile} is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return { pieces: packOnnxState(onnx, manifest), modelLibrary: ONNX_MODEL_OF_TASK[manifest.task ?? ''] ?? '' };
+  } catch (err) {
+    throw new UsageError(`${file} with ${manifestFile}: ${(err as Error).message}`);
+  }
 }
 
 export function registerStates(program: Command): void {
@@ -88,18 +111,21 @@ export function registerStates(program: Command): void {
     }));
 
   states.command('import <project> <file>').description('stream a model state from <file> into the project as its next version (not current: `states current` makes it so)')
-    .option('--model-library <library>', 'model the state belongs to (default: from <file>.json)')
-    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string }) => {
-      const info = await readInfo(file);
-      const library = o.modelLibrary ?? info?.modelLibrary;
+    .option('--model-library <library>', 'model the state belongs to (default: from <file>.json, or from the --onnx-manifest task)')
+    .option('--onnx-manifest <manifest.json>', '<file> is an .onnx graph: pack it with this manifest (input, output decoding, classes) into a state of an onnx.* model')
+    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string; onnxManifest?: string }) => {
+      const packed = o.onnxManifest === undefined ? undefined : await packOnnx(file, o.onnxManifest);
+      const info = packed ? undefined : await readInfo(file);
+      const library = o.modelLibrary ?? packed?.modelLibrary ?? info?.modelLibrary;
       if (!library) throw new UsageError(`no ${infoFile(file)} to take the model from: give --model-library`);
       const modelLibrary = library;
-      const { size } = await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); });
+      const size = packed ? packed.pieces.reduce((n, p) => n + p.length, 0)
+        : (await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); })).size;
       async function* requests(): AsyncGenerator<ImportModelStateRequest> {
         yield { payload: { $case: 'header', value: {
           project, modelLibrary, size, labelClassMap: info?.labelClassMap ?? {}, stats: info?.stats ?? {}, numImages: info?.numImages ?? 0,
         } } };
-        for await (const chunk of toChunks(createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
+        for await (const chunk of toChunks(packed?.pieces ?? createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
       }
       const res = await session.controller.importModelState(requests());
       session.print(res, ImportModelStateResponse, (r) => [`imported ${line(r.state!)}`]);
