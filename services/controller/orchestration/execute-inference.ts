@@ -3,7 +3,7 @@ import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
 import { inferenceImages, recordImageReads } from '../store/images.js';
 import { stateBytes } from '../store/model-states.js';
-import { commitStagedPredictions, discardStagedPredictions, stagePredictions } from '../store/predictions.js';
+import { commitStagedPredictions, discardStagedPredictions, refreshPredictionStatistics, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { imagePredictionsFromProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
@@ -57,4 +57,5 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
     // Committed: nothing is left; failed or cancelled: the staged rows go, the old predictions stay.
     await discardStagedPredictions(db, staging);
   }
+  await refreshPredictionStatistics(db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after inference failed'));
 }

@@ -9,7 +9,7 @@ import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import { uuidsFromBytes, uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
 import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { inTransaction } from '../store/db.js';
-import { countPredictedImages, countPredictions, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
+import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
@@ -132,4 +132,5 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
     const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
     await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);
   });
+  await refreshPredictionStatistics(orchestra.db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
 }

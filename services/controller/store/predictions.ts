@@ -166,6 +166,17 @@ export async function setPriorities(db: Db, stateId: string, ids: readonly strin
   return rowCount ?? 0;
 }
 
+/**
+ * Refreshes the planner's statistics of predictions after a bulk change (an
+ * inference run's commit, a ranking's priorities): with the old ones it would
+ * take a state's fresh priorities for all zero and read NextBatch by a full
+ * sort instead of its index. Postgres's advice after bulk loads; autovacuum
+ * would get there later.
+ */
+export async function refreshPredictionStatistics(db: Db): Promise<void> {
+  await db.query('ANALYZE predictions');
+}
+
 /** How many predictions the state has. */
 export async function countPredictions(db: Db, stateId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE state_id = $1', [stateId]);
@@ -261,15 +272,16 @@ export async function countPredictedImages(db: Db, project: string, stateId: str
  * The images with predictions of the state, in id order, as groups to read in one query each: a keyset page of
  * ids with the bytes of their maps per query, cut where a group would exceed BYTES_PER_QUERY.
  */
-async function* predictedImageGroups(db: Db, project: string, stateId: string): AsyncGenerator<string[]> {
+async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<string[]> {
   for (let after: string | null = null; ;) {
     const rows: { image_id: string; bytes: string }[] = (await db.query<{ image_id: string; bytes: string }>(
+      // The state is the project's (callers check): its predictions alone, by the (state_id, image_id) index.
       `SELECT p.image_id,
               sum(coalesce(octet_length(p.label_map), 0) + coalesce(octet_length(p.confidence_map), 0) + coalesce(octet_length(p.logits_map), 0)) AS bytes
-       FROM predictions p JOIN images i ON i.id = p.image_id
-       WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3)
-       GROUP BY p.image_id ORDER BY p.image_id LIMIT $4`,
-      [project, stateId, after, IMAGES_PER_QUERY])).rows;
+       FROM predictions p
+       WHERE p.state_id = $1 AND ($2::uuid IS NULL OR p.image_id > $2)
+       GROUP BY p.image_id ORDER BY p.image_id LIMIT $3`,
+      [stateId, after, IMAGES_PER_QUERY])).rows;
     let group: string[] = [];
     let bytes = 0;
     for (const r of rows) {
@@ -295,7 +307,7 @@ async function* predictedImageGroups(db: Db, project: string, stateId: string): 
  * their maps.
  */
 export async function* eachImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions> {
-  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, project, stateId)) {
+  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, stateId)) {
     yield* await predictionsOfState(db, project, stateId, ids);
   }
 }
