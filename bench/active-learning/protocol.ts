@@ -126,7 +126,7 @@ async function imageIds(project: string): Promise<Map<string, string>> {
 async function testAccuracy(project: string, testIds: ReadonlyMap<string, number>, classOf: ReadonlyMap<string, number>): Promise<number> {
   let correct = 0;
   let seen = 0;
-  for await (const message of c.streamPredictions({ project, imageId: '', modelStateId: '' })) {
+  for await (const message of c.streamPredictions({ project, imageId: '', modelStateId: '', imagesPerMessage: 0 })) {
     // A label prediction is far smaller than one message: it never comes in chunks.
     if (message.payload?.$case !== 'image') throw new Error(`${project}: unexpected ${message.payload?.$case} in the prediction stream`);
     const image = message.payload.value;

@@ -156,6 +156,20 @@ export type InferenceResult = ImagePredictionsMap;
  */
 export type RankData = Record<string, ImageOutput & { annotated?: boolean }>;
 
+/**
+ * Input of Ranker.rankColumns: `count` label, point or box predictions as
+ * columns, with what a ranker scoring each prediction alone from its
+ * confidence and logits needs (no ids, images or geometry). Prediction i's
+ * logits are logits[logitsStart[i] … logitsStart[i + 1]) (logitsStart has
+ * count + 1 entries; none: an empty range).
+ */
+export interface PredictionColumns {
+  count: number;
+  confidence: Float64Array;
+  logits: Float64Array;
+  logitsStart: Uint32Array;
+}
+
 export const isSegmentationPrediction = (p: Prediction): p is SegmentationPrediction => 'labelMap' in p;
 
 export const isSegmentationMaskAnnotation = (a: Annotation): a is SegmentationMaskAnnotation => 'segmentationMask' in a;

@@ -4,7 +4,7 @@
  * work can be cancelled.
  */
 import type { PluginContext, PluginOptions } from './context.js';
-import type { InferenceData, InferenceResult, RankData, TrainingData } from './data.js';
+import type { InferenceData, InferenceResult, PredictionColumns, RankData, TrainingData } from './data.js';
 import type { PluginMetadataInput } from './metadata.js';
 
 /**
@@ -62,6 +62,16 @@ export interface AIModel {
 
   /** One entry per image of data.images, each with its (possibly empty) predictions. */
   inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult>;
+
+  /**
+   * Optional, preferred by the worker when present: inference() as it goes,
+   * its result in parts (each some images' entries; every image of
+   * data.images in exactly one part), yielded as they are predicted. The
+   * worker sends each part on before it asks for the next, so predictions
+   * reach the controller while the model works and neither side holds the
+   * whole result. Stop when the consumer stops (the generator is returned).
+   */
+  inferenceStream?(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): AsyncIterable<InferenceResult>;
 }
 
 /** The seed's **kwargs of rank(): extra context from the caller. */
@@ -73,7 +83,20 @@ export interface RankExtra {
 export interface Ranker {
   /** Returns the same images and predictions, each prediction with `priority` set (higher = more important, in [0, 1]). */
   rank(data: RankData, updateState: UpdateState, extra?: RankExtra): Promise<RankData>;
+
+  /**
+   * Optional, for a ranker whose priority of a label, point or box prediction
+   * is a pure function of that prediction's confidence and logits (the same
+   * value rank() would give it): priorities of many predictions at once,
+   * written into `priorities` (one per prediction, in [0, 1]). Where present,
+   * ranking jobs of such predictions read and write them in bulk instead of
+   * image by image.
+   */
+  rankColumns?(columns: PredictionColumns, priorities: Float64Array): void;
 }
+
+/** Whether instances of a ranker class offer rankColumns. */
+export const offersRankColumns = (ctor: RankerClass): boolean => typeof (ctor.prototype as Partial<Ranker>).rankColumns === 'function';
 
 /**
  * What a batch ranker chose: a batch selected jointly, in selection order,

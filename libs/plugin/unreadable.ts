@@ -21,6 +21,9 @@ export function unreadableReason(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Why one image of a batch read (FileSource.getImages, ReadImages) cannot be read, as a single read would say it. */
+export const batchReadReason = (error: { code: string; message: string }): string => (error.code === 'NOT_FOUND' ? NOT_FOUND_REASON : error.message);
+
 /** An image the model could not read, and why. */
 export interface Unreadable {
   readonly unreadable: string;

@@ -21,6 +21,21 @@ const MAX_WHOLE_BYTES = MAX_CHUNK_SIZE;
 export const MAX_IMAGE_PREDICTIONS_BYTES = 1024 ** 3;
 
 /**
+ * An upper bound on the bytes of an ImagePredictions' encoding, without
+ * encoding it: strings at 3 bytes a UTF-16 unit, numbers at 10 (with tags and
+ * lengths), maps as their bytes plus a little.
+ */
+export function encodedSizeBound(image: ImagePredictions): number {
+  let n = 16 + 3 * image.imageId.length;
+  for (const p of image.predictions) {
+    n += 96 + 3 * (p.id.length + p.imageId.length + p.modelStateId.length + p.labelClassId.length) + 10 * p.logits.length;
+    const g = p.geometry;
+    if (g?.$case === 'segmentation') n += g.value.labelMap.length + g.value.confidenceMap.length + g.value.logitsMap.length + 32;
+  }
+  return n;
+}
+
+/**
  * The oneof payloads to send for one image, in order: `whole` (the case that
  * holds an ImagePredictions) if it fits a message, else `chunk` (the case that
  * holds a BlobChunk) for each piece of its encoding.
@@ -28,6 +43,11 @@ export const MAX_IMAGE_PREDICTIONS_BYTES = 1024 ** 3;
 export async function* imagePredictionsPayloads<W extends string, C extends string>(
   image: ImagePredictions, whole: W, chunk: C,
 ): AsyncGenerator<{ $case: W; value: ImagePredictions } | { $case: C; value: BlobChunk }> {
+  // Encoded here only where it may not fit: gRPC encodes a whole image anyway.
+  if (encodedSizeBound(image) <= MAX_WHOLE_BYTES) {
+    yield { $case: whole, value: image };
+    return;
+  }
   const encoded = ImagePredictions.encode(image).finish();
   if (encoded.byteLength <= MAX_WHOLE_BYTES) {
     yield { $case: whole, value: image };

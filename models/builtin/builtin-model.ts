@@ -14,11 +14,12 @@ import type { Annotation, InferenceData, InferenceResult, LabelClass, Prediction
 import type { AIModel, StateStream, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import type { Example, TargetEncoder } from './batch.js';
 import { isHeldOut } from './held-out.js';
-import { loadSizedImages } from './image-loader.js';
+import { loadSizedImages, type SizedImage } from './image-loader.js';
 import { averageClassStates, classOrder, withClasses, type ClassHead } from './label-classes.js';
 import type { ModelSettings, Resolved } from './model-settings.js';
 import { initialParameters, type Arch, type ParamSpec } from './network.js';
-import { withPool } from './pool-cache.js';
+import { pipelined } from './pipeline.js';
+import { withPool, withPoolStream } from './pool-cache.js';
 import { predictImages } from './predict.js';
 import type { ReplicaPool } from './replica-pool.js';
 import { decodeState, encodeState, expectModel, optionsHash, readStateHeader, type ModelState, type TensorSpec } from './state-format.js';
@@ -174,9 +175,19 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     return out;
   }
 
-  /** Predictions of each file, or why it could not be read: here one network input per image. */
-  protected async predictFiles(filenames: readonly string[], { pool, params, arch, classes, known, labelClasses, signal }: Predictor<A>): Promise<FilePredictions[]> {
-    const images = await loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
+  /**
+   * Inference's first stage, run for the next chunk while the current one is
+   * predicted: the chunk's images at the input size (or why each cannot be
+   * read). Undefined where predictFiles reads as it predicts (tiling).
+   */
+  protected async readFiles(filenames: readonly string[], { arch, signal }: Predictor<A>): Promise<(SizedImage | Unreadable)[] | undefined> {
+    return loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
+  }
+
+  /** Predictions of each file (read by readFiles, or here), or why it could not be read: here one network input per image. */
+  protected async predictFiles(filenames: readonly string[], predictor: Predictor<A>, read?: (SizedImage | Unreadable)[]): Promise<FilePredictions[]> {
+    const { pool, params, arch, classes, known, labelClasses, signal } = predictor;
+    const images = read ?? (await loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal));
     const readable = images.flatMap((image) => (isUnreadable(image) ? [] : [image.pixels]));
     const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
     const e = this.embeddingSize(arch);
@@ -219,8 +230,12 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     };
   }
 
+  private poolOptions(arch: A) {
+    return { networkModule: this.networkModule, arch, threads: this.settings.threads, backend: this.settings.backend };
+  }
+
   private withPool<R>(arch: A, use: (pool: ReplicaPool) => Promise<R>): Promise<R> {
-    return withPool({ networkModule: this.networkModule, arch, threads: this.settings.threads, backend: this.settings.backend }, use);
+    return withPool(this.poolOptions(arch), use);
   }
 
   async train(stateDict: Uint8Array | null, data: TrainingData, updateState: UpdateState, signal?: AbortSignal): Promise<TrainResult> {
@@ -292,7 +307,12 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     });
   }
 
-  async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
+  /**
+   * Inference as it goes: chunks of INFERENCE_CHUNK images, each chunk's
+   * images read while the one before is predicted (pipeline.ts), its entries
+   * yielded once predicted; memory holds two chunks whatever the job's size.
+   */
+  async *inferenceStream(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): AsyncGenerator<InferenceResult> {
     if (!stateDict) throw new Error('the model must be trained before inference');
     const state = this.decode(stateDict);
     const arch = state.header.arch as A;
@@ -300,19 +320,31 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     // Only classes the project still has can be predicted.
     const known = classes.map((id) => Object.keys(data.labelClasses).length === 0 || id in data.labelClasses);
     const params = state.tensors.map((t) => t.data);
-    const entries = Object.entries(data.images);
-    const result: InferenceResult = {};
-    await this.withPool(arch, async (pool) => {
-      for (let start = 0; start < entries.length; start += INFERENCE_CHUNK) {
-        const chunk = entries.slice(start, start + INFERENCE_CHUNK);
-        const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, labelClasses: data.labelClasses, signal });
-        chunk.forEach(([id], i) => {
+    const ids = Object.keys(data.images);
+    const chunks = function* () {
+      for (let start = 0; start < ids.length; start += INFERENCE_CHUNK) yield ids.slice(start, start + INFERENCE_CHUNK);
+    };
+    const filenames = (chunk: readonly string[]) => chunk.map((id) => data.images[id]!.filename);
+    let done = 0;
+    yield* withPoolStream(this.poolOptions(arch), (pool) => {
+      const predictor: Predictor<A> = { pool, params, arch, classes, known, labelClasses: data.labelClasses, signal };
+      return pipelined(chunks(), (chunk) => this.readFiles(filenames(chunk), predictor), async (read, chunk) => {
+        const predictions = await this.predictFiles(filenames(chunk), predictor, read);
+        const result: InferenceResult = {};
+        chunk.forEach((id, i) => {
           const p = predictions[i]!;
           result[id] = isUnreadable(p) ? { predictions: [], unreadable: p.unreadable } : Array.isArray(p) ? { predictions: p } : p;
         });
-        updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
-      }
+        done += chunk.length;
+        updateState('PROGRESS', 'predicting', done, ids.length);
+        return result;
+      });
     });
+  }
+
+  async inference(stateDict: Uint8Array | null, data: InferenceData, updateState: UpdateState, signal?: AbortSignal): Promise<InferenceResult> {
+    const result: InferenceResult = {};
+    for await (const part of this.inferenceStream(stateDict, data, updateState, signal)) Object.assign(result, part);
     return result;
   }
 }

@@ -12,7 +12,7 @@
 import sharp from 'sharp';
 import { pMapIterable } from 'p-map';
 import type { DecodedImage, FileSource, ImageResult } from '../../libs/plugin/context.js';
-import { isUnreadable, NOT_FOUND_REASON, unreadableReason, type Unreadable } from '../../libs/plugin/unreadable.js';
+import { batchReadReason, isUnreadable, NOT_FOUND_REASON, unreadableReason, type Unreadable } from '../../libs/plugin/unreadable.js';
 
 /** Reads in flight at once: enough to hide FileServer latency, few enough to bound memory. */
 const CONCURRENCY = 8;
@@ -84,7 +84,7 @@ export async function loadSizedImage(files: FileSource, path: string, size: numb
 
 /** A batch read's answer for one image as the loader gives it: squashed pixels with the source size, or why not. */
 function fromBatchRead(result: ImageResult): SizedImage | Unreadable {
-  if (result.error) return { unreadable: result.error.code === 'NOT_FOUND' ? NOT_FOUND_REASON : result.error.message };
+  if (result.error) return { unreadable: batchReadReason(result.error) };
   const { data, info } = result.image;
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.sourceWidth || info.width, height: info.sourceHeight || info.height };
 }

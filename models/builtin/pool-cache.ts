@@ -51,3 +51,15 @@ export async function withPool<T>(options: PoolOptions, use: (pool: ReplicaPool)
     park(key, pool);
   }
 }
+
+/** withPool for a stream: the pool is held while the consumer reads `use`'s items, and kept for reuse once it stops. */
+export async function* withPoolStream<T>(options: PoolOptions, use: (pool: ReplicaPool) => AsyncIterable<T>): AsyncGenerator<T> {
+  const key = keyOf(options);
+  const pool = take(key) ?? (await ReplicaPool.start(options));
+  pool.hold(true);
+  try {
+    yield* use(pool);
+  } finally {
+    park(key, pool);
+  }
+}

@@ -48,12 +48,17 @@ function twoClassView(confidence: number, out = new Float64Array(2)): Float64Arr
 
 /** Probabilities of a label, point or box prediction; throws if it has neither logits nor confidence. */
 export function predictionProbabilities(p: LabelPrediction): Float64Array {
-  if (p.logits && p.logits.length >= 2) return toProbabilities(p.logits);
-  const confidence = p.confidence ?? p.logits?.[0];
-  if (confidence === undefined || !Number.isFinite(confidence)) {
-    throw new Error(`${p.id ? `prediction ${p.id}` : 'a prediction'} has neither logits nor a confidence to rank by`);
+  return probabilitiesOf(p.logits ?? [], p.confidence, p.id);
+}
+
+/** Probabilities from a prediction's logits (two or more) or else its confidence (or its only logit); throws if there is neither. */
+export function probabilitiesOf(logits: ArrayLike<number>, confidence: number | undefined, id?: string): Float64Array {
+  if (logits.length >= 2) return toProbabilities(logits);
+  const c = confidence ?? logits[0];
+  if (c === undefined || !Number.isFinite(c)) {
+    throw new Error(`${id ? `prediction ${id}` : 'a prediction'} has neither logits nor a confidence to rank by`);
   }
-  return twoClassView(confidence);
+  return twoClassView(c);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { freemem } from 'node:os';
+import { pushable, type Pushable } from 'it-pushable';
 import { cancelled, invalidField } from '../../libs/errors.js';
 import { toChunks } from '../../libs/blob/index.js';
 import type { ProgressPublisher } from '../../libs/bus/index.js';
@@ -8,7 +9,8 @@ import type {
   JobHeader, TrainRequest, TrainResponse, TrainResult, UnreadableImage, WorkerServiceService,
 } from '../../libs/gen/aide/v1/worker.js';
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
-import type { TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
+import type { InferenceResult } from '../../libs/plugin/data.js';
+import type { AIModel, TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
 import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
 import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
@@ -57,6 +59,66 @@ async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIter
   }
 }
 
+/**
+ * Progress and output as the model produces them, in one stream (the work
+ * pushes its output into `output`; its progress joins it), then the final
+ * event; failures reported as FAILED/CANCELLED.
+ */
+async function* streamJobLive<R>(job: JobRun<void>, output: Pushable<R | ReturnType<typeof progress>>): AsyncGenerator<R | ReturnType<typeof progress>> {
+  let ended = false;
+  try {
+    void (async () => {
+      for await (const e of job.events) output.push(progress(e));
+    })().finally(() => output.end());
+    yield* output;
+    await job.result;
+    const last = job.finish();
+    ended = true;
+    yield progress(last);
+  } catch (err) {
+    ended = true;
+    throw job.fail(err);
+  } finally {
+    if (!ended) job.fail(cancelled('the caller stopped reading the job\'s stream'));
+  }
+}
+
+/** Responses queued for the caller before the model is asked for more: a few parts' worth, so memory stays bounded. */
+const MAX_QUEUED_RESPONSES = 512;
+
+/** An image's inference entry as response messages: unreadable, or its predictions whole or in chunks. */
+async function* entryResponses(imageId: string, entry: InferenceResult[string] | undefined, header: JobHeader): AsyncGenerator<InferenceResponse> {
+  if (!entry) throw invalidField('predictions', `the model returned no entry for image ${imageId}`);
+  if (entry.unreadable !== undefined) {
+    yield { payload: { $case: 'unreadable', value: { imageId, reason: entry.unreadable } } };
+    return;
+  }
+  const wire = toWirePredictions(imageId, entry, header.labelClasses);
+  for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
+}
+
+/**
+ * inferenceStream's parts sent on as they come, each image checked to be one
+ * of the job's and sent once; the next part is asked for only once the
+ * caller has taken most of what is queued.
+ */
+async function sendParts(
+  parts: AsyncIterable<InferenceResult>, images: ReadonlySet<string>, header: JobHeader, output: Pushable<InferenceResponse>, signal: AbortSignal,
+): Promise<void> {
+  const remaining = new Set(images);
+  for await (const part of parts) {
+    for (const [imageId, entry] of Object.entries(part)) {
+      if (!remaining.delete(imageId)) {
+        throw invalidField('predictions', `the model returned an entry for image ${imageId}, which is ${images.has(imageId) ? 'sent already' : 'not the job\'s'}`);
+      }
+      for await (const response of entryResponses(imageId, entry, header)) output.push(response);
+    }
+    if (output.readableLength > MAX_QUEUED_RESPONSES) await output.onEmpty({ signal });
+  }
+  const [missing] = remaining;
+  if (missing !== undefined) throw invalidField('predictions', `the model returned no entry for image ${missing}`);
+}
+
 function splitTrainResult(result: ModelTrainResult): { state: Uint8Array; stats: Record<string, number>; unreadable: UnreadableImage[] } {
   if (result instanceof Uint8Array) return { state: result, stats: {}, unreadable: [] };
   const unreadable = Object.entries(result.unreadable ?? {}).map(([imageId, reason]) => ({ imageId, reason }));
@@ -95,20 +157,20 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
 
     inference: (requests: AsyncIterable<InferenceRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<InferenceResponse> {
       const input = await readJobInput(requests, limits(ctx));
-      const model = createModel(deps, input.header);
+      const model: AIModel = createModel(deps, input.header);
       const data = toInferenceData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
+      const inferenceStream = model.inferenceStream?.bind(model);
+      if (inferenceStream) {
+        // Predictions leave as the model produces them.
+        const output = pushable<InferenceResponse>({ objectMode: true });
+        const images = new Set(input.images.map((i) => i.id));
+        const job = jobOf(input.header, ctx, (updateState, signal) => sendParts(inferenceStream(input.state, data, updateState, signal), images, input.header, output, signal));
+        yield* streamJobLive(job, output);
+        return;
+      }
       const job = jobOf(input.header, ctx, (updateState, signal) => model.inference(input.state, data, updateState, signal));
       yield* streamJob(job, async function* (predictions): AsyncGenerator<InferenceResponse> {
-        for (const image of input.images) {
-          const entry = predictions[image.id];
-          if (!entry) throw invalidField('predictions', `the model returned no entry for image ${image.id}`);
-          if (entry.unreadable !== undefined) {
-            yield { payload: { $case: 'unreadable', value: { imageId: image.id, reason: entry.unreadable } } };
-            continue;
-          }
-          const wire = toWirePredictions(image.id, entry, input.header.labelClasses);
-          for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
-        }
+        for (const image of input.images) yield* entryResponses(image.id, predictions[image.id], input.header);
       });
     }),
 

@@ -79,7 +79,7 @@ for (const target of await controllerTargets()) {
       const kinds: string[] = [];
       const images: ImagePredictions[] = [];
       async function* responses() {
-        for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: large.id })) {
+        for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: large.id, imagesPerMessage: 0 })) {
           kinds.push(r.payload!.$case);
           yield r;
         }
@@ -88,6 +88,9 @@ for (const target of await controllerTargets()) {
         if ('image' in part) images.push(part.image);
       }
       assert.deepEqual(kinds, ['imageChunk', 'imageChunk'], '5 MB in two chunks');
+      const listed: string[] = [];
+      for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: large.id, imagesPerMessage: 10 })) listed.push(r.payload!.$case);
+      assert.deepEqual(listed, ['imageChunk', 'imageChunk'], 'an image too large for a message comes in chunks when listing too');
       assert.equal(images.length, 1);
       const got = images[0]!.predictions[0]!;
       assert.equal(images[0]!.imageId, big.imageId);
@@ -100,13 +103,24 @@ for (const target of await controllerTargets()) {
 
     await t.test('StreamPredictions of the other state: every image whole, in image order; of one image: that image', async () => {
       const ids: string[] = [];
-      for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: medium.id })) {
+      for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: medium.id, imagesPerMessage: 0 })) {
         assert.equal(r.payload?.$case, 'image');
         if (r.payload?.$case === 'image') ids.push(r.payload.value.imageId);
       }
       assert.deepEqual(ids, mediumImages.map((m) => m.imageId).sort());
+      // Listed: the same images in the same order, a list cut by count and by bytes.
+      const lists: ImagePredictions[][] = [];
+      for await (const r of c.streamPredictions({ project, imageId: '', modelStateId: medium.id, imagesPerMessage: 3 })) {
+        assert.equal(r.payload?.$case, 'images');
+        if (r.payload?.$case === 'images') lists.push(r.payload.value.images);
+      }
+      assert.deepEqual(lists.flat().map((i) => i.imageId), ids);
+      for (const list of lists) {
+        const bytes = list.reduce((n, i) => n + ImagePredictions.encode(i).finish().length, 0);
+        assert.ok(list.length <= 3 && (list.length === 1 || bytes <= 1 << 20), `${list.length} images, ${bytes} bytes`);
+      }
       const one = [];
-      for await (const r of c.streamPredictions({ project, imageId: imageIds[3]!, modelStateId: medium.id })) one.push(r);
+      for await (const r of c.streamPredictions({ project, imageId: imageIds[3]!, modelStateId: medium.id, imagesPerMessage: 0 })) one.push(r);
       assert.deepEqual(one.map((r) => r.payload?.$case === 'image' && r.payload.value.imageId), [imageIds[3]]);
     });
   });

@@ -90,10 +90,21 @@ for (const target of await controllerTargets()) {
 
       // StreamPredictions reads images a group per query: past the first thousand, every image once, in id order.
       const streamed: string[] = [];
-      for await (const { payload } of c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '' })) {
+      for await (const { payload } of c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '', imagesPerMessage: 0 })) {
         if (payload?.$case === 'image') streamed.push(payload.value.imageId);
       }
       assert.deepEqual(streamed, images.map((i) => i.id).sort());
+      // Several images a message: lists of 500, the last one shorter, the same images in the same order.
+      const lists: string[][] = [];
+      for await (const { payload } of c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '', imagesPerMessage: 500 })) {
+        assert.equal(payload?.$case, 'images');
+        if (payload?.$case === 'images') lists.push(payload.value.images.map((i) => i.imageId));
+      }
+      assert.deepEqual(lists.map((l) => l.length), [500, 500, 200]);
+      assert.deepEqual(lists.flat(), streamed);
+      await assert.rejects(async () => {
+        for await (const _ of c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '', imagesPerMessage: 4097 })) break;
+      }, is('INVALID_ARGUMENT', 'images_per_message'));
 
       // A page token belongs to its listing: replayed with another filter it is refused.
       const first = await c.nextBatch({ project: PROJECT, limit: 5, pathPrefix: 'north/', excludePrefixes: [], pageToken: '' });

@@ -25,7 +25,6 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { connect } from 'nats';
 import pg from 'pg';
 import sharp from 'sharp';
@@ -76,6 +75,9 @@ export class MeshService {
     private readonly env: () => Record<string, string>,
     private readonly credentials: () => grpc.ChannelCredentials,
   ) {}
+
+  /** The running process's id (for its memory, /proc/<pid>/status), or undefined before start. */
+  get pid(): number | undefined { return this.#process?.child.pid; }
 
   get running(): boolean { return this.#process !== undefined && this.#process.child.exitCode === null && this.#process.child.signalCode === null; }
 
@@ -235,7 +237,12 @@ async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T, in
   }));
 }
 
-export async function startMesh(t: TestContext, opts: MeshOptions): Promise<Mesh> {
+/** Where the mesh registers its teardown: a test's context (t.after), or a benchmark's own list. */
+export interface Teardown {
+  after(fn: () => unknown): void;
+}
+
+export async function startMesh(t: Teardown, opts: MeshOptions): Promise<Mesh> {
   const pgUrl = (await realPostgresUrl())!;
   const sharedNats = (await realNatsUrl())!;
   const schema = uniqueSchemaName('faults');

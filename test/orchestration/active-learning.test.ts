@@ -110,7 +110,7 @@ test('active learning: embeddings through the store, coreset ranking, suspect re
 
   await t.test('embeddings survive the worker, the store and StreamPredictions (as float16), with the annotated flag', async () => {
     const streamed = new Map<string, { embedding: number[]; annotated: boolean }>();
-    for await (const part of readImagePredictions(c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '' }), { whole: payload('image'), chunk: payload('imageChunk') })) {
+    for await (const part of readImagePredictions(c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '', imagesPerMessage: 0 }), { whole: payload('image'), chunk: payload('imageChunk') })) {
       assert.ok('image' in part);
       streamed.set(nameOf.get(part.image.imageId)!, { embedding: Array.from(decodeEmbedding(part.image.embedding!)), annotated: part.image.annotated });
     }

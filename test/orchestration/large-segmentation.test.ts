@@ -46,7 +46,7 @@ test('segmentation of large images: inference stores, ranking ranks, StreamPredi
   assert.match(ranked.at(-1)!.message, /of 3 images/);
 
   const images: ImagePredictions[] = [];
-  for await (const part of readImagePredictions(c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '' }),
+  for await (const part of readImagePredictions(c.streamPredictions({ project: PROJECT, imageId: '', modelStateId: '', imagesPerMessage: 0 }),
     { whole: payload('image'), chunk: payload('imageChunk') }, { close: true })) {
     if ('image' in part) images.push(part.image);
   }

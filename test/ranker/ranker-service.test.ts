@@ -21,7 +21,7 @@ const base: Prediction = {
 const floats = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
 
 const header = (rankerLibrary: string, rankerOptionsJson = '', predictionType = AnnotationType.ANNOTATION_TYPE_LABELS, numImages = 0): RankRequest =>
-  ({ payload: { $case: 'header', value: { jobId: 'job-1', project: 'demo', rankerLibrary, rankerOptionsJson, predictionType, numImages, traceparent: '' } } });
+  ({ payload: { $case: 'header', value: { jobId: 'job-1', project: 'demo', rankerLibrary, rankerOptionsJson, predictionType, numImages, traceparent: '', columns: false } } });
 
 const image = (imageId: string, predictions: Partial<Prediction>[]): RankRequest =>
   ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })), embedding: undefined, annotated: false } } });

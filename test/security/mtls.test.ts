@@ -86,7 +86,7 @@ test('mutual TLS across the mesh', async (t) => {
     t.after(() => client.close());
     const ranked: RankResponse[] = [];
     const requests = [
-      { payload: { $case: 'header' as const, value: { jobId: 'r1', project: 'proj', rankerLibrary: 'builtin.random', rankerOptionsJson: '', predictionType: AnnotationType.ANNOTATION_TYPE_LABELS, numImages: 1, traceparent: '' } } },
+      { payload: { $case: 'header' as const, value: { jobId: 'r1', project: 'proj', rankerLibrary: 'builtin.random', rankerOptionsJson: '', predictionType: AnnotationType.ANNOTATION_TYPE_LABELS, numImages: 1, traceparent: '', columns: false } } },
       { payload: { $case: 'image' as const, value: { imageId: 'i1', predictions: [], embedding: undefined, annotated: false } } },
     ];
     for await (const r of client.rank(requests)) ranked.push(r);

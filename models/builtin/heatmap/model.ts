@@ -11,6 +11,8 @@
  * its core owns (tiling/placement.ts), in whole-image coordinates, then
  * suppresses near-duplicates across the image. One image is open at a time.
  */
+import type { SizedImage } from '../image-loader.js';
+import type { Unreadable } from '../../../libs/plugin/unreadable.js';
 import type { Annotation, BoundingBoxPrediction, PointPrediction } from '../../../libs/plugin/data.js';
 import { BuiltinModel, type Predictor, type UsableImage } from '../builtin-model.js';
 import { ownedPredictions, placeInWindow } from '../tiling/placement.js';
@@ -74,9 +76,13 @@ export abstract class HeatmapModel<S extends HeatmapSettings> extends BuiltinMod
   }
 
   /** Tiling: each image window by window, one image at a time; predictions owned by each window's core, near-duplicates suppressed. */
-  protected override async predictFiles(filenames: readonly string[], predictor: Predictor<HeatmapArch>) {
+  protected override async readFiles(filenames: readonly string[], predictor: Predictor<HeatmapArch>) {
+    return this.settings.tiling.enabled ? undefined : super.readFiles(filenames, predictor);
+  }
+
+  protected override async predictFiles(filenames: readonly string[], predictor: Predictor<HeatmapArch>, read?: (SizedImage | Unreadable)[]) {
     const { tiling } = this.settings;
-    if (!tiling.enabled) return super.predictFiles(filenames, predictor);
+    if (!tiling.enabled) return super.predictFiles(filenames, predictor, read);
     const { arch, classes, known } = predictor;
     return predictLargeImages(this.ctx.fileServer, filenames, tiling, poolPredictor(predictor, this.settings.batchSize), async ({ width, height, outputs }) => {
       const found: Located[] = [];

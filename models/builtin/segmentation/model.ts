@@ -16,6 +16,8 @@
  * each pixel from the window whose core owns it (mask-maps.ts). One image is
  * open at a time.
  */
+import type { SizedImage } from '../image-loader.js';
+import type { Unreadable } from '../../../libs/plugin/unreadable.js';
 import type { PluginContext } from '../../../libs/plugin/context.js';
 import { isSegmentationMaskAnnotation, type Annotation, type LabelClass, type SegmentationPrediction, type TrainingData } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
@@ -118,8 +120,12 @@ export class SegmentationModel extends BuiltinModel<OutputMap, SegmentationArch,
   }
 
   /** Tiling: each image window by window, one image at a time, the windows' maps stitched at the image's size. */
-  protected override async predictFiles(filenames: readonly string[], predictor: Predictor<SegmentationArch>) {
-    if (!this.settings.tiling.enabled) return super.predictFiles(filenames, predictor);
+  protected override async readFiles(filenames: readonly string[], predictor: Predictor<SegmentationArch>) {
+    return this.settings.tiling.enabled ? undefined : super.readFiles(filenames, predictor);
+  }
+
+  protected override async predictFiles(filenames: readonly string[], predictor: Predictor<SegmentationArch>, read?: (SizedImage | Unreadable)[]) {
+    if (!this.settings.tiling.enabled) return super.predictFiles(filenames, predictor, read);
     const { arch, classes, labelClasses } = predictor;
     return predictLargeImages(this.ctx.fileServer, filenames, this.settings.tiling, poolPredictor(predictor, this.settings.batchSize), async ({ width, height, outputs }) => {
       const indices = predictedIndices(classes, labelClasses);

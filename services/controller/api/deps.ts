@@ -8,7 +8,7 @@ import type { Registry } from '../../../libs/plugin/registry.js';
 import type { JobStarter } from '../ports.js';
 
 /** A project's folder on the FileServer, as far as the controller reads it. */
-export type ProjectFiles = Pick<FileServerClient, 'list' | 'getImage'>;
+export type ProjectFiles = Pick<FileServerClient, 'list' | 'getImage' | 'getImages'>;
 
 /** Everything the API handlers use. */
 export interface ControllerDeps {

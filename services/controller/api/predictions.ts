@@ -1,5 +1,6 @@
 import { invalidField, resourceExhausted } from '../../../libs/errors.js';
-import { Prediction as ProtoPrediction } from '../../../libs/gen/aide/v1/common.js';
+import { Prediction as ProtoPrediction, type ImagePredictions } from '../../../libs/gen/aide/v1/common.js';
+import { encodedSizeBound } from '../../../libs/wire/image-predictions-parts.js';
 import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/controller.js';
 import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { imagesByIds } from '../store/images.js';
@@ -18,6 +19,42 @@ const DEFAULT_BATCH = 10;
 
 // Segmentation maps make a prediction megabytes large: pages are cut by bytes too.
 const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
+
+const MAX_IMAGES_PER_MESSAGE = 4096;
+/** An ImagePredictionsList is cut where it would exceed this (a single image may exceed it, up to a message). */
+const LIST_BYTES = 1 << 20;
+
+/**
+ * StreamPredictions with images_per_message > 1: consecutive whole images
+ * gathered into ImagePredictionsList messages of up to `perMessage` images
+ * and LIST_BYTES; an image that travels in chunks keeps its place between
+ * two lists.
+ */
+async function* imagesInLists(
+  parts: AsyncIterable<Exclude<StreamPredictionsResponse['payload'], undefined>>, perMessage: number, signal: AbortSignal,
+): AsyncGenerator<StreamPredictionsResponse> {
+  let images: ImagePredictions[] = [];
+  let bytes = 0;
+  const list = (): StreamPredictionsResponse => {
+    const message: StreamPredictionsResponse = { payload: { $case: 'images', value: { images } } };
+    images = [];
+    bytes = 0;
+    return message;
+  };
+  for await (const part of parts) {
+    signal.throwIfAborted();
+    if (part.$case !== 'image') {
+      if (images.length > 0) yield list();
+      yield { payload: part };
+      continue;
+    }
+    const size = encodedSizeBound(part.value);
+    if (images.length > 0 && (images.length >= perMessage || bytes + size > LIST_BYTES)) yield list();
+    images.push(part.value);
+    bytes += size;
+  }
+  if (images.length > 0) yield list();
+}
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
 export async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
@@ -45,13 +82,19 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
     },
 
     async *streamPredictions(req, ctx): AsyncGenerator<StreamPredictionsResponse> {
+      if (req.imagesPerMessage > MAX_IMAGES_PER_MESSAGE) throw invalidField('images_per_message', `must be at most ${MAX_IMAGES_PER_MESSAGE}`);
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
       if (stateId === null) return;
       const imageId = optionalId('image_id', req.imageId);
-      for await (const part of storedPredictionPayloads(pool, req.project, stateId, imageId)) {
-        ctx.signal.throwIfAborted();
-        yield { payload: part };
+      const parts = storedPredictionPayloads(pool, req.project, stateId, imageId);
+      if (req.imagesPerMessage <= 1) {
+        for await (const part of parts) {
+          ctx.signal.throwIfAborted();
+          yield { payload: part };
+        }
+        return;
       }
+      yield* imagesInLists(parts, req.imagesPerMessage, ctx.signal);
     },
 
     async nextBatch(req) {

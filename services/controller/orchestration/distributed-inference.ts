@@ -9,7 +9,7 @@ import type { JobHeaderBase } from './distributed-train.js';
 import { shard } from './shards.js';
 
 /** Images' predictions stored per statement at most, and their maps' bytes: batches bound memory and round trips. */
-const BATCH_IMAGES = 100;
+const BATCH_IMAGES = 1000;
 const BATCH_BYTES = 16 * 1024 ** 2;
 
 /** The bytes a batch holds for an image: its segmentation maps, the rest is small. */

@@ -3,7 +3,7 @@ import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
 import { inferenceImages, recordImageReads } from '../store/images.js';
 import { stateBytes } from '../store/model-states.js';
-import { commitStagedPredictions, discardStagedPredictions, stagePredictions } from '../store/predictions.js';
+import { commitStagedPredictions, discardStagedPredictions, refreshPredictionStatistics, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { commitStagedEmbeddings, discardStagedEmbeddings, stageEmbeddings } from '../store/embeddings.js';
 import type { JobOptions } from '../ports.js';
@@ -66,4 +66,5 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
     await discardStagedPredictions(db, staging);
     await discardStagedEmbeddings(db, staging);
   }
+  await refreshPredictionStatistics(db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after inference failed'));
 }

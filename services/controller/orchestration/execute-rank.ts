@@ -1,49 +1,136 @@
+import type pg from 'pg';
 import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { RankRequest } from '../../../libs/gen/aide/v1/ranker.js';
+import type { RankHeader, RankRequest, RankResponse } from '../../../libs/gen/aide/v1/ranker.js';
+import { offersRankColumns } from '../../../libs/plugin/plugin.js';
 import { readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
+import { uuidsFromBytes, uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
 import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { inTransaction } from '../store/db.js';
-import { countPredictedImages, setPriorities } from '../store/predictions.js';
+import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
 
-/** Ranking: the state's predictions through the Ranker service; the priorities it assigns are stored by prediction id. */
+/** Priorities written per UPDATE on the image-by-image path (the columns path writes one per Ranker message). */
+const PRIORITIES_PER_UPDATE = 5000;
+
+/** What a ranking pass did, for the job's message. */
+interface Ranked {
+  predictions: number;
+  images?: number;
+}
+
+/** Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into. */
+interface RankPass {
+  orchestra: Orchestra;
+  run: JobRun;
+  stateId: string;
+  header: Omit<RankHeader, 'numImages' | 'columns'>;
+  client: pg.PoolClient;
+}
+
+function reportProgress(run: JobRun, part: RankResponse): void {
+  if (part.payload?.$case !== 'progress') return;
+  const e: ProgressEvent = part.payload.value;
+  run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
+}
+
+/**
+ * Ranking in bulk, for a ranker that scores each prediction from its
+ * confidence and logits alone (its rankColumns): the state's predictions go
+ * to the Ranker as columns a page at a time (a keyset scan), and each page's
+ * priorities come back and are written with one UPDATE while the next pages
+ * are read and ranked. Memory holds a few pages.
+ */
+async function rankByColumns({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
+  const total = await countPredictions(orchestra.db, stateId);
+  async function* requests(): AsyncGenerator<RankRequest> {
+    yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
+    for await (const page of scoreColumnsOfState(orchestra.db, stateId)) {
+      yield { payload: { $case: 'columns', value: { ids: uuidsToBytes(page.ids), confidence: page.confidence, logits: page.logits, logitsCount: page.logitsCount } } };
+    }
+  }
+  let predictions = 0;
+  for await (const part of orchestra.ranker.rank(requests(), { signal: run.signal })) {
+    if (part.payload?.$case === 'priorities') {
+      const { ids, priority } = part.payload.value;
+      predictions += await setPriorities(client, stateId, uuidsFromBytes(ids), priority);
+    } else reportProgress(run, part);
+  }
+  return { predictions };
+}
+
+/**
+ * Ranking image by image, for any ranker: the state's predictions stream to
+ * the Ranker image by image from the database, and the priorities that come
+ * back are written a few thousand per UPDATE as they arrive.
+ */
+async function rankByImages({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
+  const numImages = await countPredictedImages(orchestra.db, run.project.name, stateId);
+  async function* requests(): AsyncGenerator<RankRequest> {
+    yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
+    for await (const part of storedPredictionPayloads(orchestra.db, run.project.name, stateId)) yield { payload: part };
+  }
+  const ranked: Ranked = { predictions: 0, images: 0 };
+  let ids: string[] = [];
+  let priorities: number[] = [];
+  const flush = async () => {
+    if (ids.length > 0) await setPriorities(client, stateId, ids, priorities);
+    ids = [];
+    priorities = [];
+  };
+  const responses = orchestra.ranker.rank(requests(), { signal: run.signal });
+  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal: run.signal, close: true })) {
+    if ('image' in part) {
+      ranked.images!++;
+      for (const p of part.image.predictions) {
+        ids.push(p.id);
+        priorities.push(p.priority);
+      }
+      ranked.predictions += part.image.predictions.length;
+      if (ids.length >= PRIORITIES_PER_UPDATE) await flush();
+    } else reportProgress(run, part.message);
+  }
+  await flush();
+  return ranked;
+}
+
+/** Whether the project's ranker can rank its predictions by columns (not segmentation maps; a ranker with rankColumns). */
+function ranksByColumns(orchestra: Orchestra, run: JobRun): boolean {
+  if (run.project.predictionType === 'segmentationMasks') return false;
+  try {
+    return offersRankColumns(orchestra.registry.getRanker(run.project.settings.rankerLibrary).ctor);
+  } catch {
+    return false; // a ranker only the Ranker service knows: image by image
+  }
+}
+
+/**
+ * Ranking: the state's predictions through the Ranker service, by columns
+ * where the ranker allows it, else image by image. The priorities are
+ * written as they come back, inside the transaction that completes the job:
+ * readers see the old priorities until the job succeeds, and a failed or
+ * cancelled job leaves them as they were.
+ */
 export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<void> {
   const { job, signal } = run;
   const project = await getProject(orchestra.db, job.project);
   if (!project.settings.rankerLibrary) throw failedPrecondition('the project has no ranker (settings.ranker_library)');
   const state = await jobState(orchestra.db, job);
   if (!state) throw failedPrecondition('the project has no model state whose predictions could be ranked');
-  const stateId = state.id;
-  const numImages = await countPredictedImages(orchestra.db, project.name, stateId);
-  // Image by image from the database: only the priorities that come back are held for the whole job.
-  async function* requests(): AsyncGenerator<RankRequest> {
-    yield { payload: { $case: 'header', value: {
-      jobId: job.id, project: project.name, rankerLibrary: project.settings.rankerLibrary,
-      rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType),
-      numImages, traceparent: '',
-    } } };
-    for await (const part of storedPredictionPayloads(orchestra.db, project.name, stateId)) yield { payload: part };
-  }
-  const priorities: { id: string; priority: number }[] = [];
-  let rankedImages = 0;
-  const responses = orchestra.ranker.rank(requests(), { signal });
-  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal, close: true })) {
-    if ('image' in part) {
-      rankedImages++;
-      for (const p of part.image.predictions) priorities.push({ id: p.id, priority: p.priority });
-    } else if (part.message.payload?.$case === 'progress') {
-      const e: ProgressEvent = part.message.payload.value;
-      run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
-    }
-  }
-  signal.throwIfAborted();
+  const header = {
+    jobId: job.id, project: project.name, rankerLibrary: project.settings.rankerLibrary,
+    rankerOptionsJson: project.settings.rankerOptionsJson, predictionType: annotationTypeToProto(project.predictionType), traceparent: '',
+  };
+  const pass = ranksByColumns(orchestra, { ...run, project }) ? rankByColumns : rankByImages;
   await inTransaction(orchestra.db, async (client) => {
-    await setPriorities(client, project.name, state.id, priorities);
-    await run.succeed(client, `ranked ${priorities.length} predictions of ${rankedImages} images with ${project.settings.rankerLibrary}`);
+    const ranked = await pass({ orchestra, run: { ...run, project }, stateId: state.id, header, client });
+    signal.throwIfAborted();
+    const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
+    await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);
   });
+  await refreshPredictionStatistics(orchestra.db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
 }

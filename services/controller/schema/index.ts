@@ -4,6 +4,9 @@ import { trainingRoundsAndGolden } from './0002-training-rounds-golden.js';
 import { stateVersionCounter } from './0003-state-version-counter.js';
 import { unreadableImagesStagedPredictions } from './0004-unreadable-images-staged-predictions.js';
 import { imageEmbeddings } from './0005-image-embeddings.js';
+import { nextBatchPriorityOrder } from './0006-next-batch-priority-order.js';
 
 /** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
-export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings];
+export const CONTROLLER_MIGRATIONS: readonly Migration[] = [
+  initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings, nextBatchPriorityOrder,
+];

@@ -151,15 +151,83 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
   await db.query('DELETE FROM staged_predictions WHERE run_id = $1', [run.runId]);
 }
 
-/** Sets the priorities a ranker assigned, by prediction id, within one state of the project. */
-export async function setPriorities(db: Db, project: string, stateId: string, priorities: readonly { id: string; priority: number }[]): Promise<number> {
+/**
+ * Sets priorities a ranker assigned, by prediction id, within one state (the
+ * caller has checked it is the project's): one statement per call, for a
+ * ranking job's batch as it comes back.
+ */
+export async function setPriorities(db: Db, stateId: string, ids: readonly string[], priorities: readonly number[]): Promise<number> {
   const { rowCount } = await db.query(
     `UPDATE predictions p SET priority = u.priority
-     FROM unnest($3::uuid[], $4::float8[]) AS u(id, priority), images i
-     WHERE p.id = u.id AND p.state_id = $2 AND i.id = p.image_id AND i.project = $1`,
-    [project, stateId, priorities.map((p) => p.id), priorities.map((p) => p.priority)],
+     FROM unnest($2::uuid[], $3::float8[]) AS u(id, priority)
+     WHERE p.id = u.id AND p.state_id = $1`,
+    [stateId, ids, priorities],
   );
   return rowCount ?? 0;
+}
+
+/**
+ * Refreshes the planner's statistics of predictions after a bulk change (an
+ * inference run's commit, a ranking's priorities): with the old ones it would
+ * take a state's fresh priorities for all zero and read NextBatch by a full
+ * sort instead of its index. Postgres's advice after bulk loads; autovacuum
+ * would get there later.
+ */
+export async function refreshPredictionStatistics(db: Db): Promise<void> {
+  await db.query('ANALYZE predictions');
+}
+
+/** How many predictions the state has. */
+export async function countPredictions(db: Db, stateId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions WHERE state_id = $1', [stateId]);
+  return rows[0]!.n;
+}
+
+/** A page of a state's predictions as columns: what rankers that score confidence and logits alone need. */
+export interface ScoreColumns {
+  ids: string[];
+  confidence: number[];
+  /** Every prediction's logits, concatenated; logitsCount[i] of them for prediction i. */
+  logits: number[];
+  logitsCount: number[];
+}
+
+interface ColumnRow {
+  id: string;
+  image_id: string;
+  confidence: number;
+  logits: number[];
+}
+
+/** Predictions read per query for ranking by columns: a page is one Ranker message (about 40 bytes a prediction plus its logits). */
+const COLUMN_PAGE = 8192;
+
+/**
+ * Every prediction of a state as columns, a keyset page (by image, then id)
+ * at a time, so that memory holds one page whatever the state's size. For
+ * label, point and box predictions (segmentation maps are not read).
+ */
+export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = COLUMN_PAGE): AsyncGenerator<ScoreColumns> {
+  for (let after: { imageId: string; id: string } | null = null; ;) {
+    // image_id >= $2 lets the (state_id, image_id) index start where the last page ended; the rest of the key filters.
+    const { rows }: { rows: ColumnRow[] } = await db.query<ColumnRow>(
+      `SELECT id, image_id, confidence, logits FROM predictions
+       WHERE state_id = $1 AND ($2::uuid IS NULL OR (image_id >= $2 AND (image_id > $2 OR id > $3::uuid)))
+       ORDER BY image_id, id LIMIT $4`,
+      [stateId, after?.imageId ?? null, after?.id ?? null, pageSize]);
+    if (rows.length === 0) return;
+    const page: ScoreColumns = { ids: [], confidence: [], logits: [], logitsCount: [] };
+    for (const r of rows) {
+      page.ids.push(r.id);
+      page.confidence.push(r.confidence);
+      for (const v of r.logits) page.logits.push(v);
+      page.logitsCount.push(r.logits.length);
+    }
+    yield page;
+    if (rows.length < pageSize) return;
+    const last: ColumnRow = rows.at(-1)!;
+    after = { imageId: last.image_id, id: last.id };
+  }
 }
 
 /** Predictions of one state, optionally of one image, by id. */
@@ -204,15 +272,16 @@ export async function countPredictedImages(db: Db, project: string, stateId: str
  * The images with predictions of the state, in id order, as groups to read in one query each: a keyset page of
  * ids with the bytes of their maps per query, cut where a group would exceed BYTES_PER_QUERY.
  */
-async function* predictedImageGroups(db: Db, project: string, stateId: string): AsyncGenerator<string[]> {
+async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<string[]> {
   for (let after: string | null = null; ;) {
     const rows: { image_id: string; bytes: string }[] = (await db.query<{ image_id: string; bytes: string }>(
+      // The state is the project's (callers check): its predictions alone, by the (state_id, image_id) index.
       `SELECT p.image_id,
               sum(coalesce(octet_length(p.label_map), 0) + coalesce(octet_length(p.confidence_map), 0) + coalesce(octet_length(p.logits_map), 0)) AS bytes
-       FROM predictions p JOIN images i ON i.id = p.image_id
-       WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id > $3)
-       GROUP BY p.image_id ORDER BY p.image_id LIMIT $4`,
-      [project, stateId, after, IMAGES_PER_QUERY])).rows;
+       FROM predictions p
+       WHERE p.state_id = $1 AND ($2::uuid IS NULL OR p.image_id > $2)
+       GROUP BY p.image_id ORDER BY p.image_id LIMIT $3`,
+      [stateId, after, IMAGES_PER_QUERY])).rows;
     let group: string[] = [];
     let bytes = 0;
     for (const r of rows) {
@@ -238,7 +307,7 @@ async function* predictedImageGroups(db: Db, project: string, stateId: string): 
  * their maps.
  */
 export async function* eachImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions> {
-  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, project, stateId)) {
+  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, stateId)) {
     yield* await predictionsOfState(db, project, stateId, ids);
   }
 }
@@ -261,21 +330,25 @@ export const batchCursor = (e: BatchEntry): string => JSON.stringify([e.priority
 /**
  * Unannotated images of the project by their highest prediction priority of
  * the state, highest first (ties by image id), filtered by path, one keyset
- * page after `page.after` (a batchCursor).
+ * page after `page.after` (a batchCursor). The state's predictions are read
+ * in that order from an index (state_id, priority DESC, image_id), each
+ * image's highest one standing for it (of equals, the lowest id), so a page
+ * costs about its own rows however many predictions the state has.
  */
 export async function nextBatch(db: Db, project: string, stateId: string, filter: BatchFilter, page: PageQuery): Promise<BatchEntry[]> {
   const [afterPriority, afterId] = page.after === undefined ? [null, null] : JSON.parse(page.after) as [number, string];
   const { rows } = await db.query<{ image_id: string; priority: number }>(
-    `SELECT image_id, priority FROM (
-       SELECT p.image_id, max(p.priority) AS priority
-       FROM predictions p JOIN images i ON i.id = p.image_id
-       WHERE p.state_id = $2 AND i.project = $1
-         AND starts_with(i.file_path, $3)
-         AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) e(prefix) WHERE starts_with(i.file_path, e.prefix))
-         AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
-       GROUP BY p.image_id) b
-     WHERE $5::float8 IS NULL OR priority < $5 OR (priority = $5 AND image_id > $6::uuid)
-     ORDER BY priority DESC, image_id LIMIT $7`,
+    `SELECT p.image_id, p.priority
+     FROM predictions p JOIN images i ON i.id = p.image_id
+     WHERE p.state_id = $2 AND i.project = $1
+       AND p.priority <= coalesce($5::float8, 'Infinity') -- the index's bound; ties at $5 then by image id
+       AND ($5::float8 IS NULL OR p.priority < $5 OR p.image_id > $6::uuid)
+       AND starts_with(i.file_path, $3)
+       AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) e(prefix) WHERE starts_with(i.file_path, e.prefix))
+       AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = p.image_id)
+       AND NOT EXISTS (SELECT 1 FROM predictions q WHERE q.state_id = p.state_id AND q.image_id = p.image_id
+                       AND (q.priority > p.priority OR (q.priority = p.priority AND q.id < p.id)))
+     ORDER BY p.priority DESC, p.image_id LIMIT $7`,
     [project, stateId, filter.pathPrefix, filter.excludePrefixes, afterPriority, afterId, page.limit],
   );
   return rows.map((r) => ({ imageId: r.image_id, priority: r.priority }));

@@ -300,10 +300,24 @@ export interface StreamPredictionsRequest {
   imageId: string;
   /** Empty = the current state. */
   modelStateId: string;
+  /**
+   * 0 or 1: one image a message (image, or image_chunk for one too large). More: up to this many images a
+   * message as `images` (at most 4,096, fewer where they would exceed 1 MiB), far fewer messages for a
+   * large state; an image too large for a message still comes as image_chunk, in its place.
+   */
+  imagesPerMessage: number;
+}
+
+/** Consecutive images' predictions in one message (StreamPredictionsRequest.images_per_message). */
+export interface ImagePredictionsList {
+  images: ImagePredictions[];
 }
 
 export interface StreamPredictionsResponse {
-  payload: { $case: "image"; value: ImagePredictions } | { $case: "imageChunk"; value: BlobChunk } | undefined;
+  payload: { $case: "image"; value: ImagePredictions } | { $case: "imageChunk"; value: BlobChunk } | {
+    $case: "images";
+    value: ImagePredictionsList;
+  } | undefined;
 }
 
 export interface NextBatchRequest {
@@ -4132,7 +4146,7 @@ export const ListPredictionsResponse: MessageFns<ListPredictionsResponse> = {
 };
 
 function createBaseStreamPredictionsRequest(): StreamPredictionsRequest {
-  return { project: "", imageId: "", modelStateId: "" };
+  return { project: "", imageId: "", modelStateId: "", imagesPerMessage: 0 };
 }
 
 export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
@@ -4145,6 +4159,9 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
     }
     if (message.modelStateId !== "") {
       writer.uint32(26).string(message.modelStateId);
+    }
+    if (message.imagesPerMessage !== 0) {
+      writer.uint32(32).uint32(message.imagesPerMessage);
     }
     return writer;
   },
@@ -4186,6 +4203,14 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
             message.modelStateId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.imagesPerMessage = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4211,6 +4236,11 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
         : isSet(object.model_state_id)
         ? globalThis.String(object.model_state_id)
         : "",
+      imagesPerMessage: isSet(object.imagesPerMessage)
+        ? globalThis.Number(object.imagesPerMessage)
+        : isSet(object.images_per_message)
+        ? globalThis.Number(object.images_per_message)
+        : 0,
     };
   },
 
@@ -4225,6 +4255,9 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
     if (message.modelStateId !== "") {
       obj.modelStateId = message.modelStateId;
     }
+    if (message.imagesPerMessage !== 0) {
+      obj.imagesPerMessage = Math.round(message.imagesPerMessage);
+    }
     return obj;
   },
 
@@ -4236,6 +4269,78 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
     message.project = object.project ?? "";
     message.imageId = object.imageId ?? "";
     message.modelStateId = object.modelStateId ?? "";
+    message.imagesPerMessage = object.imagesPerMessage ?? 0;
+    return message;
+  },
+};
+
+function createBaseImagePredictionsList(): ImagePredictionsList {
+  return { images: [] };
+}
+
+export const ImagePredictionsList: MessageFns<ImagePredictionsList> = {
+  encode(message: ImagePredictionsList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ImagePredictions.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImagePredictionsList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImagePredictionsList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ImagePredictions.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImagePredictionsList {
+    return {
+      images: globalThis.Array.isArray(object?.images)
+        ? object.images.map((e: any) => ImagePredictions.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ImagePredictionsList): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ImagePredictions.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImagePredictionsList>, I>>(base?: I): ImagePredictionsList {
+    return ImagePredictionsList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImagePredictionsList>, I>>(object: I): ImagePredictionsList {
+    const message = createBaseImagePredictionsList();
+    message.images = object.images?.map((e) => ImagePredictions.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4252,6 +4357,9 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
         break;
       case "imageChunk":
         BlobChunk.encode(message.payload.value, writer.uint32(18).fork()).join();
+        break;
+      case "images":
+        ImagePredictionsList.encode(message.payload.value, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -4286,6 +4394,14 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
             message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payload = { $case: "images", value: ImagePredictionsList.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4306,6 +4422,8 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
         : isSet(object.image_chunk)
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
+        : isSet(object.images)
+        ? { $case: "images", value: ImagePredictionsList.fromJSON(object.images) }
         : undefined,
     };
   },
@@ -4316,6 +4434,8 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
       obj.image = ImagePredictions.toJSON(message.payload.value);
     } else if (message.payload?.$case === "imageChunk") {
       obj.imageChunk = BlobChunk.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "images") {
+      obj.images = ImagePredictionsList.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -4335,6 +4455,12 @@ export const StreamPredictionsResponse: MessageFns<StreamPredictionsResponse> = 
       case "imageChunk": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "imageChunk", value: BlobChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "images": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "images", value: ImagePredictionsList.fromPartial(object.payload.value) };
         }
         break;
       }

@@ -36,26 +36,65 @@ export interface RankHeader {
   rankerLibrary: string;
   rankerOptionsJson: string;
   predictionType: AnnotationType;
+  /** Images to come (with columns: predictions), for progress. */
   numImages: number;
   traceparent: string;
+  /**
+   * The predictions come as PredictionColumns, for a ranker that is a pure
+   * function of each prediction's confidence and logits (its rankColumns):
+   * no images, no geometry, many predictions a message. FAILED_PRECONDITION
+   * for a ranker that does not offer it.
+   */
+  columns: boolean;
+}
+
+/**
+ * Predictions of a labels, points or boxes state as columns (header.columns):
+ * what a ranker that scores each prediction from its confidence and logits
+ * alone needs, many predictions a message.
+ */
+export interface PredictionColumns {
+  /** Prediction ids, 16 bytes each (the UUID's bytes), in order. */
+  ids: Buffer;
+  /** One a prediction, aligned with ids. */
+  confidence: number[];
+  /** Every prediction's logits, concatenated in order: logits_count[i] of them for prediction i. */
+  logits: number[];
+  logitsCount: number[];
+}
+
+/** The priorities of one PredictionColumns message, aligned with its ids. */
+export interface PriorityColumns {
+  ids: Buffer;
+  priority: number[];
 }
 
 export interface RankRequest {
-  payload: { $case: "header"; value: RankHeader } | { $case: "image"; value: ImagePredictions } | //
-  /**
-   * An image too large for a message: its ImagePredictions encoded, as
-   * consecutive chunks (see InferenceResponse.predictions_chunk).
-   */
-  { $case: "imageChunk"; value: BlobChunk } | undefined;
+  payload:
+    | { $case: "header"; value: RankHeader }
+    | { $case: "image"; value: ImagePredictions }
+    | //
+    /**
+     * An image too large for a message: its ImagePredictions encoded, as
+     * consecutive chunks (see InferenceResponse.predictions_chunk).
+     */
+    { $case: "imageChunk"; value: BlobChunk }
+    | { $case: "columns"; value: PredictionColumns }
+    | undefined;
 }
 
 export interface RankResponse {
-  payload: { $case: "progress"; value: ProgressEvent } | { $case: "image"; value: ImagePredictions } | //
-  /**
-   * An image too large for a message: its ImagePredictions encoded, as
-   * consecutive chunks (see InferenceResponse.predictions_chunk).
-   */
-  { $case: "imageChunk"; value: BlobChunk } | undefined;
+  payload:
+    | { $case: "progress"; value: ProgressEvent }
+    | { $case: "image"; value: ImagePredictions }
+    | //
+    /**
+     * An image too large for a message: its ImagePredictions encoded, as
+     * consecutive chunks (see InferenceResponse.predictions_chunk).
+     */
+    { $case: "imageChunk"; value: BlobChunk }
+    | { $case: "priorities"; value: PriorityColumns }
+    | undefined;
 }
 
 export interface ListRankersRequest {
@@ -87,6 +126,7 @@ function createBaseRankHeader(): RankHeader {
     predictionType: 0,
     numImages: 0,
     traceparent: "",
+    columns: false,
   };
 }
 
@@ -112,6 +152,9 @@ export const RankHeader: MessageFns<RankHeader> = {
     }
     if (message.traceparent !== "") {
       writer.uint32(58).string(message.traceparent);
+    }
+    if (message.columns !== false) {
+      writer.uint32(64).bool(message.columns);
     }
     return writer;
   },
@@ -185,6 +228,14 @@ export const RankHeader: MessageFns<RankHeader> = {
             message.traceparent = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.columns = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +277,7 @@ export const RankHeader: MessageFns<RankHeader> = {
         ? globalThis.Number(object.num_images)
         : 0,
       traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      columns: isSet(object.columns) ? globalThis.Boolean(object.columns) : false,
     };
   },
 
@@ -252,6 +304,9 @@ export const RankHeader: MessageFns<RankHeader> = {
     if (message.traceparent !== "") {
       obj.traceparent = message.traceparent;
     }
+    if (message.columns !== false) {
+      obj.columns = message.columns;
+    }
     return obj;
   },
 
@@ -267,6 +322,271 @@ export const RankHeader: MessageFns<RankHeader> = {
     message.predictionType = object.predictionType ?? 0;
     message.numImages = object.numImages ?? 0;
     message.traceparent = object.traceparent ?? "";
+    message.columns = object.columns ?? false;
+    return message;
+  },
+};
+
+function createBasePredictionColumns(): PredictionColumns {
+  return { ids: Buffer.alloc(0), confidence: [], logits: [], logitsCount: [] };
+}
+
+export const PredictionColumns: MessageFns<PredictionColumns> = {
+  encode(message: PredictionColumns, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).bytes(message.ids);
+    }
+    if (message.confidence.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.confidence) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.logits.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.logits) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.logitsCount.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.logitsCount) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PredictionColumns {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePredictionColumns();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ids = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag === 17) {
+              message.confidence.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.confidence.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 25) {
+              message.logits.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.logits.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.logitsCount.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.logitsCount.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PredictionColumns {
+    return {
+      ids: isSet(object.ids) ? Buffer.from(bytesFromBase64(object.ids)) : Buffer.alloc(0),
+      confidence: globalThis.Array.isArray(object?.confidence)
+        ? object.confidence.map((e: any) => globalThis.Number(e))
+        : [],
+      logits: globalThis.Array.isArray(object?.logits) ? object.logits.map((e: any) => globalThis.Number(e)) : [],
+      logitsCount: globalThis.Array.isArray(object?.logitsCount)
+        ? object.logitsCount.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.logits_count)
+        ? object.logits_count.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PredictionColumns): unknown {
+    const obj: any = {};
+    if (message.ids.length !== 0) {
+      obj.ids = base64FromBytes(message.ids);
+    }
+    if (message.confidence?.length) {
+      obj.confidence = message.confidence.map((e) => floatToJson(e));
+    }
+    if (message.logits?.length) {
+      obj.logits = message.logits.map((e) => floatToJson(e));
+    }
+    if (message.logitsCount?.length) {
+      obj.logitsCount = message.logitsCount.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PredictionColumns>, I>>(base?: I): PredictionColumns {
+    return PredictionColumns.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PredictionColumns>, I>>(object: I): PredictionColumns {
+    const message = createBasePredictionColumns();
+    message.ids = object.ids ?? Buffer.alloc(0);
+    message.confidence = object.confidence?.map((e) => e) || [];
+    message.logits = object.logits?.map((e) => e) || [];
+    message.logitsCount = object.logitsCount?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePriorityColumns(): PriorityColumns {
+  return { ids: Buffer.alloc(0), priority: [] };
+}
+
+export const PriorityColumns: MessageFns<PriorityColumns> = {
+  encode(message: PriorityColumns, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).bytes(message.ids);
+    }
+    if (message.priority.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.priority) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PriorityColumns {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePriorityColumns();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ids = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag === 17) {
+              message.priority.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.priority.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PriorityColumns {
+    return {
+      ids: isSet(object.ids) ? Buffer.from(bytesFromBase64(object.ids)) : Buffer.alloc(0),
+      priority: globalThis.Array.isArray(object?.priority) ? object.priority.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: PriorityColumns): unknown {
+    const obj: any = {};
+    if (message.ids.length !== 0) {
+      obj.ids = base64FromBytes(message.ids);
+    }
+    if (message.priority?.length) {
+      obj.priority = message.priority.map((e) => floatToJson(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PriorityColumns>, I>>(base?: I): PriorityColumns {
+    return PriorityColumns.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PriorityColumns>, I>>(object: I): PriorityColumns {
+    const message = createBasePriorityColumns();
+    message.ids = object.ids ?? Buffer.alloc(0);
+    message.priority = object.priority?.map((e) => e) || [];
     return message;
   },
 };
@@ -286,6 +606,9 @@ export const RankRequest: MessageFns<RankRequest> = {
         break;
       case "imageChunk":
         BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
+        break;
+      case "columns":
+        PredictionColumns.encode(message.payload.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -328,6 +651,14 @@ export const RankRequest: MessageFns<RankRequest> = {
             message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payload = { $case: "columns", value: PredictionColumns.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -350,6 +681,8 @@ export const RankRequest: MessageFns<RankRequest> = {
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
         : isSet(object.image_chunk)
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
+        : isSet(object.columns)
+        ? { $case: "columns", value: PredictionColumns.fromJSON(object.columns) }
         : undefined,
     };
   },
@@ -362,6 +695,8 @@ export const RankRequest: MessageFns<RankRequest> = {
       obj.image = ImagePredictions.toJSON(message.payload.value);
     } else if (message.payload?.$case === "imageChunk") {
       obj.imageChunk = BlobChunk.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "columns") {
+      obj.columns = PredictionColumns.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -390,6 +725,12 @@ export const RankRequest: MessageFns<RankRequest> = {
         }
         break;
       }
+      case "columns": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "columns", value: PredictionColumns.fromPartial(object.payload.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -410,6 +751,9 @@ export const RankResponse: MessageFns<RankResponse> = {
         break;
       case "imageChunk":
         BlobChunk.encode(message.payload.value, writer.uint32(26).fork()).join();
+        break;
+      case "priorities":
+        PriorityColumns.encode(message.payload.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -452,6 +796,14 @@ export const RankResponse: MessageFns<RankResponse> = {
             message.payload = { $case: "imageChunk", value: BlobChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payload = { $case: "priorities", value: PriorityColumns.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -474,6 +826,8 @@ export const RankResponse: MessageFns<RankResponse> = {
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.imageChunk) }
         : isSet(object.image_chunk)
         ? { $case: "imageChunk", value: BlobChunk.fromJSON(object.image_chunk) }
+        : isSet(object.priorities)
+        ? { $case: "priorities", value: PriorityColumns.fromJSON(object.priorities) }
         : undefined,
     };
   },
@@ -486,6 +840,8 @@ export const RankResponse: MessageFns<RankResponse> = {
       obj.image = ImagePredictions.toJSON(message.payload.value);
     } else if (message.payload?.$case === "imageChunk") {
       obj.imageChunk = BlobChunk.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "priorities") {
+      obj.priorities = PriorityColumns.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -511,6 +867,12 @@ export const RankResponse: MessageFns<RankResponse> = {
       case "imageChunk": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "imageChunk", value: BlobChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "priorities": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "priorities", value: PriorityColumns.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -882,6 +1244,9 @@ export const RankerServiceService = {
    * selects jointly over the pool, e.g. builtin.coreset) answers once it has
    * read every image, and its predictions carry their id, image, state and
    * priority only.
+   * With header.columns (rankers with rankColumns): the
+   * predictions as PredictionColumns, many a message, and their priorities
+   * back as PriorityColumns, one per request message, in order.
    */
   rank: {
     path: "/aide.v1.RankerService/Rank" as const,
@@ -910,6 +1275,9 @@ export interface RankerServiceServer extends UntypedServiceImplementation {
    * selects jointly over the pool, e.g. builtin.coreset) answers once it has
    * read every image, and its predictions carry their id, image, state and
    * priority only.
+   * With header.columns (rankers with rankColumns): the
+   * predictions as PredictionColumns, many a message, and their priorities
+   * back as PriorityColumns, one per request message, in order.
    */
   rank: handleBidiStreamingCall<RankRequest, RankResponse>;
   listRankers: handleUnaryCall<ListRankersRequest, ListRankersResponse>;
@@ -922,6 +1290,9 @@ export interface RankerServiceClient extends Client {
    * selects jointly over the pool, e.g. builtin.coreset) answers once it has
    * read every image, and its predictions carry their id, image, state and
    * priority only.
+   * With header.columns (rankers with rankColumns): the
+   * predictions as PredictionColumns, many a message, and their priorities
+   * back as PriorityColumns, one per request message, in order.
    */
   rank(): ClientDuplexStream<RankRequest, RankResponse>;
   rank(options: Partial<CallOptions>): ClientDuplexStream<RankRequest, RankResponse>;
@@ -951,6 +1322,18 @@ export const RankerServiceClient = makeGenericClientConstructor(
   service: typeof RankerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

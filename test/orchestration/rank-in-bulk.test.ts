@@ -1,0 +1,65 @@
+/**
+ * Ranking in bulk through the real job runner and Ranker: a ranker with
+ * rankColumns (builtin.least_confidence) ranks a points state by columns,
+ * every prediction once, priorities as its formula gives them; the keyset
+ * scan behind it crosses its page seams (an image's predictions split
+ * between pages) without skipping or repeating one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AnnotationType, JobState } from '../../libs/gen/aide/v1/common.js';
+import { insertImages } from '../../services/controller/store/images.js';
+import { insertState } from '../../services/controller/store/model-states.js';
+import { insertPredictions, scoreColumnsOfState } from '../../services/controller/store/predictions.js';
+import { startOrchestratedController } from '../support/orchestrated-controller.js';
+
+const PROJECT = 'bulk';
+const IMAGES = 150;
+const PER_IMAGE = 3;
+
+test('ranking by columns: every prediction of the state once, as the ranker scores it', async (t) => {
+  const mesh = await startOrchestratedController(t, { withRanker: true });
+  if (!mesh) return;
+  const { client: c, db } = mesh;
+  await c.createProject({
+    name: PROJECT, displayName: '', annotationType: AnnotationType.ANNOTATION_TYPE_POINTS, predictionType: AnnotationType.ANNOTATION_TYPE_POINTS,
+    settings: {
+      modelLibrary: 'test.fixture', modelOptionsJson: '', rankerLibrary: 'builtin.least_confidence', rankerOptionsJson: '',
+      autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 }, ignoreUnlabeled: false, minAnnotationsPerImage: 1, maxTrainingImages: 0,
+    },
+  });
+  const classId = (await c.addLabelClass({ project: PROJECT, name: 'gnu', color: '' })).labelClass!.id;
+  await insertImages(db, PROJECT, Array.from({ length: IMAGES }, (_, i) => ({ filePath: `t/${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
+  const images = (await db.query<{ id: string }>('SELECT id FROM images WHERE project = $1', [PROJECT])).rows;
+  const state = await insertState(db, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [classId]: 0 }, stats: {}, parentId: null, numImages: 1 }, Buffer.from('s'));
+  await c.setCurrentModelState({ project: PROJECT, id: state.id });
+  // Logits as probabilities for some predictions, a confidence alone for the others.
+  await insertPredictions(db, PROJECT, state.id, images.map((img, i) => ({
+    imageId: img.id,
+    predictions: Array.from({ length: PER_IMAGE }, (_, k) => {
+      const top = 0.5 + ((i * PER_IMAGE + k) % 50) / 100;
+      return { labelClassId: classId, confidence: top, logits: k === 0 ? [] : [top, 1 - top], priority: 0, geometry: { kind: 'point' as const, x: 0.5, y: 0.5 } };
+    }),
+  })));
+
+  await t.test('the keyset scan: pages of 7 cover every prediction once, in (image, id) order', async () => {
+    const seen: string[] = [];
+    for await (const page of scoreColumnsOfState(db, state.id, 7)) {
+      assert.ok(page.ids.length <= 7);
+      assert.equal(page.logitsCount.reduce((a, b) => a + b, 0), page.logits.length);
+      seen.push(...page.ids);
+    }
+    const expected = (await db.query<{ id: string }>('SELECT id FROM predictions WHERE state_id = $1 ORDER BY image_id, id', [state.id])).rows.map((r) => r.id);
+    assert.deepEqual(seen, expected);
+  });
+
+  await t.test('StartRanking: SUCCEEDED, each priority 1 − the top probability', async () => {
+    const { job } = await c.startRanking({ project: PROJECT, modelStateId: '' });
+    const events = await mesh.finish(PROJECT, job!.id);
+    assert.equal(events.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, events.at(-1)!.message);
+    assert.match(events.at(-1)!.message, new RegExp(`ranked ${IMAGES * PER_IMAGE} predictions with builtin.least_confidence`));
+    const { rows } = await db.query<{ confidence: number; priority: number }>('SELECT confidence, priority FROM predictions WHERE state_id = $1', [state.id]);
+    assert.equal(rows.length, IMAGES * PER_IMAGE);
+    for (const r of rows) assert.ok(Math.abs(r.priority - (1 - r.confidence)) < 1e-9, `confidence ${r.confidence}: priority ${r.priority}`);
+  });
+});
