@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
 import { inferenceImages, recordImageReads } from '../store/images.js';
-import { stateBytes } from '../store/model-states.js';
 import { commitStagedPredictions, discardStagedPredictions, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { imagePredictionsFromProto } from '../wire/prediction.js';
@@ -12,6 +11,7 @@ import { scoreGoldenQuestions } from './golden-evaluation.js';
 import { jobHeader, toImageData } from './job-header.js';
 import { jobState } from './job-state.js';
 import { partsProgress } from './job-progress.js';
+import { storedState } from './round-store.js';
 import { unreadableSummary } from './unreadable-report.js';
 
 /**
@@ -38,7 +38,7 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   try {
     const { predicted, unreadable } = await inferDistributed({
       dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-      header, images: toImageData(images), state: { size: state.sizeBytes, open: () => stateBytes(db, state) },
+      header, images: toImageData(images), state: storedState(orchestra.states, state),
       numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
       store: async (batch) => { await stagePredictions(db, project.name, staging, state.id, batch.map(imagePredictionsFromProto)); },
       // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
