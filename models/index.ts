@@ -10,7 +10,12 @@ import { BoundingBoxDetector } from './builtin/detector/model.js';
 import { PointsModel } from './builtin/points/model.js';
 import { SegmentationModel } from './builtin/segmentation/model.js';
 import { ColourHistogramModel } from './examples/colour-histogram/model.js';
+import { OnnxBackboneHead } from './onnx/backbone-head.js';
+import { OnnxClassifier } from './onnx/classifier.js';
+import { OnnxBoxDetector, OnnxPointDetector } from './onnx/detector.js';
+import { BadgeRanker } from './rankers/badge.js';
 import { BreakingTiesRanker } from './rankers/breaking-ties.js';
+import { CoresetRanker } from './rankers/coreset.js';
 import { EntropyRanker } from './rankers/entropy.js';
 import { LeastConfidenceRanker } from './rankers/least-confidence.js';
 import { MaxConfidenceRanker } from './rankers/max-confidence.js';
@@ -22,9 +27,15 @@ export const builtins: readonly PluginClass[] = [
   PointsModel,
   SegmentationModel,
   ColourHistogramModel,
+  OnnxBoxDetector,
+  OnnxPointDetector,
+  OnnxClassifier,
+  OnnxBackboneHead,
   MaxConfidenceRanker,
   BreakingTiesRanker,
   LeastConfidenceRanker,
   EntropyRanker,
   RandomRanker,
+  CoresetRanker,
+  BadgeRanker,
 ];

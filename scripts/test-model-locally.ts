@@ -22,6 +22,7 @@ import type { InferenceResult, LabelAnnotation, TrainingData } from '../libs/plu
 import { rankDataFromJson, typedArraysAsLists } from '../libs/plugin/json-data.js';
 import { LocalFileSource } from '../libs/plugin/local-file-source.js';
 import type { UpdateState } from '../libs/plugin/plugin.js';
+import { rankInMemory } from '../libs/plugin/pool-selection.js';
 import { noDatabase } from '../libs/plugin/probe.js';
 import { loadRegistry, type Registry } from '../libs/plugin/registry.js';
 import { meshClientOptions } from '../libs/service/mesh-access.js';
@@ -133,7 +134,7 @@ async function run(cli: Cli): Promise<void> {
       if (!cli.rankerLibrary) throw new Error('--mode rank needs --ranker-library');
       const { ctor } = registry.getRanker(cli.rankerLibrary);
       const ranker = new ctor({ ...context, options: await verifiedOptions(registry, cli.rankerLibrary, cli.options) });
-      const ranked = await ranker.rank(rankDataFromJson(data), progress.update);
+      const ranked = await rankInMemory(ranker, rankDataFromJson(data), progress.update, undefined, cli.rankerLibrary);
       await writeResult(cli, ranked);
       return;
     }

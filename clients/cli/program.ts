@@ -5,6 +5,7 @@ import { registerImages } from './commands/images.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerModels } from './commands/models.js';
 import { registerProjects } from './commands/projects.js';
+import { registerReview } from './commands/review.js';
 import { registerStart } from './commands/start.js';
 import { registerStates } from './commands/states.js';
 
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     // Subcommands inherit this: commander throws instead of exiting, so main() decides the exit code.
     .exitOverride();
-  for (const register of [registerProjects, registerClasses, registerImages, registerModels, registerStart, registerJobs, registerStates]) {
+  for (const register of [registerProjects, registerClasses, registerImages, registerModels, registerStart, registerJobs, registerStates, registerReview]) {
     register(program);
   }
   return program;

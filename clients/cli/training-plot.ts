@@ -1,6 +1,7 @@
 /**
  * Training curves of a project's model states — training loss, held-out and
- * golden-question accuracy by state version — for `aide states stats --plot`:
+ * golden-question accuracy, the share of unannotated images whose class
+ * changed since the previous state, by state version — for `aide states stats --plot`:
  * line charts in the terminal (asciichart), or an SVG file (Observable Plot,
  * rendered on linkedom's DOM: no browser).
  */
@@ -16,7 +17,7 @@ export interface Point {
 
 export interface Curve {
   name: string;
-  /** Accuracies share the 0–1 axis; a loss gets its own. */
+  /** Accuracies (and the share of changed predictions) share the 0–1 axis; a loss gets its own. */
   unit: 'loss' | 'accuracy';
   /** Oldest version first; states without this statistic are left out. */
   points: Point[];
@@ -25,6 +26,7 @@ export interface Curve {
 /** The curves the states' statistics hold: those no state reports are left out. */
 export function trainingCurves(r: GetTrainingStatisticsResponse): Curve[] {
   const golden = new Map(r.goldenAccuracy.map((g) => [g.modelStateId, g.score]));
+  const changed = new Map(r.stopping.filter((s) => s.previousModelStateId).map((s) => [s.modelStateId, s.changedFraction]));
   const states = [...r.states].sort((a, b) => a.version - b.version);
   const curve = (name: string, unit: Curve['unit'], value: (s: (typeof states)[number]) => number | undefined): Curve => ({
     name, unit,
@@ -38,6 +40,8 @@ export function trainingCurves(r: GetTrainingStatisticsResponse): Curve[] {
     curve('held-out loss', 'loss', (s) => s.stats.heldOutLoss),
     curve('held-out accuracy', 'accuracy', (s) => s.stats.heldOutAccuracy),
     curve('golden-question accuracy', 'accuracy', (s) => golden.get(s.id)),
+    // The stopping signal: where it flattens near 0 (and held-out accuracy with it), more labels stop paying.
+    curve('unannotated images changed since previous', 'accuracy', (s) => changed.get(s.id)),
   ].filter((c) => c.points.length > 0);
 }
 

@@ -124,17 +124,37 @@ export interface SegmentationPrediction {
 
 export type Prediction = LabelPrediction | PointPrediction | BoundingBoxPrediction | SegmentationPrediction;
 
+/** One image's entry of inference() output and rank() input. */
+export interface ImageOutput<P extends Prediction = Prediction> {
+  predictions: P[];
+  /** Why the image could not be read (missing, not an image); then predictions is empty. */
+  unreadable?: string;
+  /**
+   * Optional: the model's embedding of the image, a compact feature vector
+   * (the built-ins give their penultimate features). Stored with the
+   * predictions as float16 and given to rankers, where diversity rankers
+   * (builtin.coreset) measure distances between images on it. Every image of
+   * a model should have one of the same length.
+   */
+  embedding?: Float32Array;
+}
+
 /**
  * Output of inference(), input and output of rank(): image id → its
  * predictions (one entry per image). An image inference could not read
  * (missing, not an image) has no predictions and `unreadable` set to why: the
  * job reports it and the image is marked unreadable (see docs/custom-model.md).
  */
-export type ImagePredictionsMap<P extends Prediction = Prediction> = Record<string, { predictions: P[]; unreadable?: string }>;
+export type ImagePredictionsMap<P extends Prediction = Prediction> = Record<string, ImageOutput<P>>;
 
 export type InferenceResult = ImagePredictionsMap;
 
-export type RankData = ImagePredictionsMap;
+/**
+ * Input of rank(): as inference() returned it, and `annotated` set where the
+ * image has annotations (it was predicted too: diversity rankers take such
+ * images as centres already covered, and leave them at priority 0).
+ */
+export type RankData = Record<string, ImageOutput & { annotated?: boolean }>;
 
 export const isSegmentationPrediction = (p: Prediction): p is SegmentationPrediction => 'labelMap' in p;
 

@@ -2,6 +2,7 @@
 export * from './context.js';
 export * from './data.js';
 export * from './plugin.js';
+export { rankInMemory, selectionPriorities } from './pool-selection.js';
 export { parseMetadata, sanitizeDescription, type PluginKind, type PluginMetadata, type PluginMetadataInput } from './metadata.js';
 export { getOptionValue, parseOptionsJson, unknownOptionKeys, type ParsedOptions } from './options.js';
 export { decodeMask, encodeMask } from './masks.js';

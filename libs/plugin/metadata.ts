@@ -23,6 +23,8 @@ const common = {
   canRemoveLabelClasses: z.boolean().optional(),
   canAddLabelclasses: z.boolean().optional(),
   canRemoveLabelclasses: z.boolean().optional(),
+  /** Models: false for one that only predicts (a pretrained graph run as it is); training it is refused up front. */
+  trainable: z.boolean().optional(),
 };
 
 const schema = z.discriminatedUnion('kind', [
@@ -47,6 +49,8 @@ export interface PluginMetadata {
   predictionTypes: AnnotationType[];
   canAddLabelClasses: boolean;
   canRemoveLabelClasses: boolean;
+  /** Whether train() can do anything (false: StartTraining and a workflow's train step are FAILED_PRECONDITION). */
+  trainable: boolean;
 }
 
 const SANITIZE: sanitizeHtml.IOptions = {
@@ -83,5 +87,6 @@ export function parseMetadata(raw: unknown): PluginMetadata {
     predictionTypes: asList(m.predictionType),
     canAddLabelClasses: m.canAddLabelClasses ?? m.canAddLabelclasses ?? false,
     canRemoveLabelClasses: m.canRemoveLabelClasses ?? m.canRemoveLabelclasses ?? false,
+    trainable: m.trainable ?? true,
   };
 }

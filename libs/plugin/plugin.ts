@@ -76,6 +76,42 @@ export interface Ranker {
 }
 
 /**
+ * What a batch ranker chose: a batch selected jointly, in selection order,
+ * and a priority for every other candidate.
+ */
+export interface PoolSelection {
+  /** Image ids of the selected batch, the first to annotate first. Annotated images are never selected. */
+  selected: readonly string[];
+  /**
+   * The priority in [0, 1] of a candidate outside the batch (e.g. its
+   * distance to the batch and the annotated images, normalized): the order
+   * in which images after the batch are worth annotating. Default 0.
+   */
+  rest?(imageId: string): number;
+}
+
+/**
+ * A batch-mode ranker: selects a batch jointly over the whole candidate pool
+ * (diversity needs every candidate before any priority is known), where a
+ * Ranker scores images one by one.
+ *
+ * `pool` yields the candidates batch by batch, each a RankData (a few hundred
+ * images), exactly once: keep what you need of each in compact form (an
+ * embedding row of a float32 matrix, a score) and drop the rest, so memory
+ * grows with the pool by a few hundred bytes an image, never with its square.
+ * Read the pool to its end, then return the selection. The caller turns the
+ * selection order into priorities: the i-th of k selected images gets
+ * 1 − i / 2k (so in (0.5, 1]), every other candidate 0.5 × rest(id) (below
+ * every selected one), and each prediction of an image its image's priority.
+ */
+export interface BatchRanker {
+  selectBatch(pool: AsyncIterable<RankData>, updateState: UpdateState, extra?: RankExtra): Promise<PoolSelection>;
+}
+
+export const isBatchRanker = (ranker: Ranker | BatchRanker): ranker is BatchRanker =>
+  typeof (ranker as Partial<BatchRanker>).selectBatch === 'function';
+
+/**
  * What verifyOptions may return (the seed's three forms): undefined/null if it
  * cannot tell, a boolean, or a detailed result whose `options` (auto-completed
  * or corrected) replace the given ones.
@@ -111,6 +147,6 @@ export interface PluginStatics {
 
 export type ModelClass = PluginStatics & (new (ctx: PluginContext) => AIModel);
 
-export type RankerClass = PluginStatics & (new (ctx: PluginContext) => Ranker);
+export type RankerClass = PluginStatics & (new (ctx: PluginContext) => Ranker | BatchRanker);
 
 export type PluginClass = ModelClass | RankerClass;

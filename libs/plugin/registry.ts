@@ -59,9 +59,10 @@ export interface LoadRegistryOptions {
   baseDir?: string;
 }
 
-const REQUIRED_METHODS: Record<PluginKind, string[]> = {
+/** The methods each kind must have; a list: any one of them (a ranker scores images one by one, or selects a batch over the pool). */
+const REQUIRED_METHODS: Record<PluginKind, (string | string[])[]> = {
   model: ['train', 'averageModelStates', 'inference'],
-  ranker: ['rank'],
+  ranker: [['rank', 'selectBatch']],
 };
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -95,8 +96,8 @@ function checkPlugin(value: unknown, config: ConfigLike | undefined): { meta: Pl
   if (typeof value !== 'function') throw new Error(`export is a ${typeof value}, not a class`);
   const ctor = value as PluginClass;
   const meta = parseMetadata(ctor.metadata);
-  const missing = REQUIRED_METHODS[meta.kind].filter((m) => typeof ctor.prototype?.[m] !== 'function');
-  if (missing.length > 0) throw new Error(`${meta.kind} '${meta.key}' lacks method(s) ${missing.join(', ')}`);
+  const missing = REQUIRED_METHODS[meta.kind].filter((m) => ![m].flat().some((name) => typeof ctor.prototype?.[name] === 'function'));
+  if (missing.length > 0) throw new Error(`${meta.kind} '${meta.key}' lacks method(s) ${missing.map((m) => [m].flat().join(' or ')).join(', ')}`);
   try {
     new ctor(probeContext(defaultOptionsOf(ctor), config));
   } catch (err) {

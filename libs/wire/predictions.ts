@@ -11,7 +11,8 @@ import type {
   Prediction as ProtoPrediction,
   SegmentationPrediction as ProtoSegmentation,
 } from '../gen/aide/v1/common.js';
-import { isSegmentationPrediction, type Prediction, type SegmentationPrediction } from '../plugin/data.js';
+import { isSegmentationPrediction, type ImageOutput, type Prediction, type SegmentationPrediction } from '../plugin/data.js';
+import { encodeEmbedding } from './embedding.js';
 
 /** float32 LE bytes → Float32Array (copied: wire buffers are not 4-byte aligned). */
 function floatsFromBytes(bytes: Uint8Array, field: string): Float32Array {
@@ -84,8 +85,8 @@ export function predictionToProto(p: Prediction, base: Pick<ProtoPrediction, 'im
   return out;
 }
 
-/** One image's predictions as a model returned them; labels must name one of the job's classes. */
-export function toWirePredictions(imageId: string, predictions: readonly Prediction[], classes: readonly ProtoLabelClass[]): ImagePredictions {
+/** One image's predictions (and embedding) as a model returned them; labels must name one of the job's classes. */
+export function toWirePredictions(imageId: string, { predictions, embedding }: ImageOutput, classes: readonly ProtoLabelClass[]): ImagePredictions {
   const known = new Set(classes.map((c) => c.id));
   return {
     imageId,
@@ -94,5 +95,7 @@ export function toWirePredictions(imageId: string, predictions: readonly Predict
       if (w.labelClassId && !known.has(w.labelClassId)) throw new Error(`model predicted unknown label class ${w.labelClassId}`);
       return w;
     }),
+    embedding: embedding ? encodeEmbedding(embedding, `predictions[${imageId}].embedding`) : undefined,
+    annotated: false,
   };
 }

@@ -44,8 +44,8 @@ export interface LoadedExamples<T> {
   unreadable: Record<string, string>;
 }
 
-/** An image's predictions, or why it could not be read. */
-export type FilePredictions = Prediction[] | Unreadable;
+/** An image's predictions (with its embedding where the network gives one), or why it could not be read. */
+export type FilePredictions = Prediction[] | { predictions: Prediction[]; embedding: Float32Array } | Unreadable;
 
 /** What inference predicts with: the network on the pool, the state's classes, which the project still has. */
 export interface Predictor<A> {
@@ -139,6 +139,21 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
 
   protected readonly settings: S;
 
+  /**
+   * How many values at the end of each network output (Network.predict) are
+   * the image's embedding rather than the prediction: none by default. The
+   * classifier appends its penultimate features.
+   */
+  protected embeddingSize(_arch: A): number {
+    return 0;
+  }
+
+  /** The network outputs without their embeddings. */
+  private withoutEmbeddings(outputs: readonly Float32Array[], arch: A): Float32Array[] {
+    const e = this.embeddingSize(arch);
+    return e === 0 ? [...outputs] : outputs.map((o) => o.subarray(0, o.length - e));
+  }
+
   /** The classes a training round has outputs for, in output order: by default the project's, by index. */
   protected outputClasses(data: TrainingData): string[] {
     return classOrder(data.labelClasses);
@@ -164,8 +179,14 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     const images = await loadSizedImages(this.ctx.fileServer, filenames, arch.inputSize, signal);
     const readable = images.flatMap((image) => (isUnreadable(image) ? [] : [image.pixels]));
     const outputs = await predictImages(pool, params, readable, arch.inputSize, this.settings.batchSize, signal);
+    const e = this.embeddingSize(arch);
     let next = 0;
-    return images.map((image) => (isUnreadable(image) ? image : this.predictions(outputs[next++]!, arch, classes, known, { width: image.width, height: image.height, labelClasses })));
+    return images.map((image) => {
+      if (isUnreadable(image)) return image;
+      const output = outputs[next++]!;
+      const predictions = this.predictions(output.subarray(0, output.length - e), arch, classes, known, { width: image.width, height: image.height, labelClasses });
+      return e === 0 ? predictions : { predictions, embedding: output.slice(output.length - e) };
+    });
   }
 
   constructor(
@@ -239,7 +260,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
         epochs: this.settings.epochs,
         trainLoss,
         heldOutImages: heldOut.length,
-        ...(heldOut.length > 0 ? this.evaluate(heldOut.map((e) => e.target), outputs, arch) : {}),
+        ...(heldOut.length > 0 ? this.evaluate(heldOut.map((e) => e.target), this.withoutEmbeddings(outputs, arch), arch) : {}),
         seconds: (performance.now() - started) / 1000,
       };
       const trained: ModelState = {
@@ -284,7 +305,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
         const predictions = await this.predictFiles(chunk.map(([, image]) => image.filename), { pool, params, arch, classes, known, labelClasses: data.labelClasses, signal });
         chunk.forEach(([id], i) => {
           const p = predictions[i]!;
-          result[id] = isUnreadable(p) ? { predictions: [], unreadable: p.unreadable } : { predictions: p };
+          result[id] = isUnreadable(p) ? { predictions: [], unreadable: p.unreadable } : Array.isArray(p) ? { predictions: p } : p;
         });
         updateState('PROGRESS', 'predicting', start + chunk.length, entries.length);
       }

@@ -17,6 +17,9 @@ import { isUnreadable, NOT_FOUND_REASON, unreadableReason, type Unreadable } fro
 /** Reads in flight at once: enough to hide FileServer latency, few enough to bound memory. */
 const CONCURRENCY = 8;
 
+/** The largest input side a batch read decodes (ImageBatchOptions.maxSide, FileServer ReadImages); larger inputs (MegaDetector's 1280) are read one by one. */
+export const BATCH_READ_MAX_SIDE = 1024;
+
 /** What a file without pixels gives: why, for the job to report. */
 export const NOT_FOUND: Unreadable = { unreadable: NOT_FOUND_REASON };
 
@@ -89,11 +92,11 @@ function fromBatchRead(result: ImageResult): SizedImage | Unreadable {
 /**
  * The images at size×size with their source sizes (or why each cannot be read), in the order of `paths`, as
  * they arrive: in batches decoded by the FileServer (FileSource.getImages, several at once server-side) where
- * the source offers it, else one read per image, a bounded number at a time. The first failure to read (not an
+ * the source offers it and the size is within its limit, else one read per image, a bounded number at a time. The first failure to read (not an
  * unreadable file) ends the iteration with it.
  */
 export async function* sizedImages(files: FileSource, paths: readonly string[], size: number, signal?: AbortSignal): AsyncGenerator<SizedImage | Unreadable> {
-  if (files.getImages) {
+  if (files.getImages && size <= BATCH_READ_MAX_SIDE) {
     for await (const result of files.getImages(paths, { maxSide: size, squash: true, signal })) yield fromBatchRead(result);
     return;
   }

@@ -116,16 +116,29 @@ export interface Prediction {
 
 export type PredictionInput = Omit<Prediction, 'id' | 'imageId' | 'stateId'>;
 
-/** All predictions of one image, as a model returns them. */
+/** A model's embedding of an image: `dim` float16 values, little-endian (libs/wire/embedding.ts). */
+export interface ImageEmbedding {
+  dim: number;
+  float16: Uint8Array;
+}
+
+/** All predictions of one image, as a model returns them, with its embedding if the model gives one. */
 export interface ImagePredictions {
   imageId: string;
   predictions: PredictionInput[];
+  embedding?: ImageEmbedding;
 }
 
 /** All stored predictions of one image. */
 export interface StoredImagePredictions {
   imageId: string;
   predictions: Prediction[];
+}
+
+/** As stored predictions leave the controller (StreamPredictions, ranking): with the embedding and whether the image is annotated. */
+export interface OutgoingImagePredictions extends StoredImagePredictions {
+  embedding?: ImageEmbedding;
+  annotated: boolean;
 }
 
 /** An image with its annotations: one entry of the worker's data dict. */

@@ -11,6 +11,8 @@ export interface JobOptions {
   image_ids?: string[];
   /** Inference: golden questions only. */
   golden_questions_only?: boolean;
+  /** Inference without image_ids: the annotated images too. */
+  include_annotated?: boolean;
   /**
    * The state the job reads: to predict from or rank (inference, rank; absent = the current one),
    * or to continue training from (train: recorded when it first runs). Such a state cannot be deleted while the job runs.

@@ -41,6 +41,7 @@ export const CONTROLLER_ACCESS: AccessTable<typeof ControllerServiceService> = {
   listPredictions: 'annotator',
   streamPredictions: 'annotator',
   nextBatch: 'annotator',
+  listSuspectAnnotations: 'annotator',
 
   listPlugins: 'authenticated',
   getDefaultOptions: 'authenticated',

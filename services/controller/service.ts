@@ -11,6 +11,7 @@ import { modelStateHandlers } from './api/model-states.js';
 import { pluginHandlers } from './api/plugins.js';
 import { predictionHandlers } from './api/predictions.js';
 import { projectHandlers } from './api/projects.js';
+import { reviewHandlers } from './api/review.js';
 import { CONTROLLER_ACCESS, CONTROLLER_STREAM_PROJECT } from './roles.js';
 import { audited } from './audited.js';
 import { secured } from './secured.js';
@@ -23,6 +24,7 @@ export function controllerHandlers(deps: ControllerDeps): ControllerHandlers {
     ...imageHandlers(deps),
     ...annotationHandlers(deps),
     ...predictionHandlers(deps),
+    ...reviewHandlers(deps),
     ...pluginHandlers(deps),
     ...modelStateHandlers(deps),
     ...marketplaceHandlers(deps),

@@ -1,19 +1,22 @@
 /**
  * The Rank call: a header, then images in; the same images with priorities
- * and progress events out. Images are ranked in batches as they arrive, so
- * large jobs stream instead of piling up in memory.
+ * and progress events out. A Ranker ranks images in batches as they arrive,
+ * so large jobs stream instead of piling up in memory; a BatchRanker reads
+ * the whole pool batch by batch and selects jointly (select-stream.ts).
  */
-import { payload } from '../../libs/blob/index.js';
 import { invalidArgument, invalidField } from '../../libs/errors.js';
-import { JobState, type ImagePredictions, type ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import { JobState, type ImagePredictions } from '../../libs/gen/aide/v1/common.js';
 import type { RankHeader, RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
 import type { PluginContext } from '../../libs/plugin/context.js';
-import type { Prediction, RankData } from '../../libs/plugin/data.js';
-import type { Ranker } from '../../libs/plugin/plugin.js';
+import type { Prediction } from '../../libs/plugin/data.js';
+import { isBatchRanker, type BatchRanker, type Ranker } from '../../libs/plugin/plugin.js';
 import type { Registry } from '../../libs/plugin/registry.js';
-import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
-import { predictionFromProto, predictionToProto } from '../../libs/wire/predictions.js';
+import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
+import { predictionToProto } from '../../libs/wire/predictions.js';
 import { annotationTypeFromProto } from '../../libs/wire/plugin-info.js';
+import { progressEvents } from './progress.js';
+import { imageBatches, toRankData } from './rank-input.js';
+import { selectStream } from './select-stream.js';
 
 export interface RankStreamDeps {
   registry: Registry;
@@ -26,7 +29,7 @@ export interface RankStreamDeps {
 const DEFAULT_BATCH_IMAGES = 256;
 
 /** Looks up the ranker, checks its options and prediction type, and constructs it. */
-async function openRanker(header: RankHeader, deps: RankStreamDeps): Promise<Ranker> {
+async function openRanker(header: RankHeader, deps: RankStreamDeps): Promise<Ranker | BatchRanker> {
   const { meta, ctor } = deps.registry.getRanker(header.rankerLibrary);
   const type = annotationTypeFromProto(header.predictionType);
   if (type && !meta.predictionTypes.includes(type)) {
@@ -45,28 +48,19 @@ export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: 
   if (first.done || first.value.payload?.$case !== 'header') throw invalidField('header', 'the first message must be the header');
   const header = first.value.payload.value;
   const ranker = await openRanker(header, deps);
-  const batchSize = deps.batchImages ?? DEFAULT_BATCH_IMAGES;
-
-  let done = 0;
-  let seq = 0;
-  const progress = (state: JobState, modelState: string, message: string): RankResponse => ({
-    payload: {
-      $case: 'progress',
-      value: {
-        jobId: header.jobId, project: header.project, workerId: '', state, modelState, message,
-        done, total: Math.max(header.numImages, done), time: new Date(), seq: ++seq,
-      } satisfies ProgressEvent,
-    },
-  });
+  const batches = imageBatches(iterator, deps.batchImages ?? DEFAULT_BATCH_IMAGES, signal);
+  const progress = progressEvents(header);
+  if (isBatchRanker(ranker)) {
+    yield* selectStream(ranker, batches, header, progress, signal);
+    return;
+  }
+  const scorer: Ranker = ranker;
 
   async function* rankBatch(batch: ImagePredictions[]): AsyncIterable<RankResponse> {
-    const data: RankData = {};
-    batch.forEach((image, i) => {
-      data[image.imageId] = { predictions: image.predictions.map((p, j) => predictionFromProto(p, `images[${done + i}].predictions[${j}]`)) };
-    });
+    const data = toRankData(batch, progress.done);
     // The ranker's last word in this batch travels with the batch's progress event.
     let last = { state: 'PROGRESS', message: 'ranking' };
-    const ranked = await ranker.rank(data, (state, message) => { last = { state, message: message ?? last.message }; }, { signal });
+    const ranked = await scorer.rank(data, (state, message) => { last = { state, message: message ?? last.message }; }, { signal });
     for (const image of batch) {
       const predictions = ranked[image.imageId]?.predictions;
       if (predictions?.length !== image.predictions.length) {
@@ -74,28 +68,14 @@ export async function* rankStream(requests: AsyncIterable<RankRequest>, signal: 
       }
       const toProto = (p: Prediction, j: number) =>
         predictionToProto(p, { imageId: image.imageId, modelStateId: image.predictions[j]!.modelStateId });
-      const out = { imageId: image.imageId, predictions: predictions.map(toProto) };
+      // The embedding stays behind: the caller has it, and wants the priorities.
+      const out: ImagePredictions = { imageId: image.imageId, predictions: predictions.map(toProto), embedding: undefined, annotated: image.annotated };
       for await (const part of imagePredictionsPayloads(out, 'image', 'imageChunk')) yield { payload: part };
     }
-    done += batch.length;
-    yield progress(JobState.JOB_STATE_RUNNING, last.state, last.message);
+    progress.done += batch.length;
+    yield progress.event(JobState.JOB_STATE_RUNNING, last.state, last.message);
   }
 
-  let batch: ImagePredictions[] = [];
-  const seen = new Set<string>();
-  const images = readImagePredictions({ [Symbol.asyncIterator]: () => iterator }, { whole: payload('image'), chunk: payload('imageChunk') }, { signal });
-  for await (const part of images) {
-    signal.throwIfAborted();
-    if (!('image' in part)) throw invalidField('header', 'only the first message may be the header');
-    const { image } = part;
-    if (seen.has(image.imageId)) throw invalidField('image.image_id', `image ${image.imageId} was sent twice`);
-    seen.add(image.imageId);
-    batch.push(image);
-    if (batch.length >= batchSize) {
-      yield* rankBatch(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield* rankBatch(batch);
-  yield progress(JobState.JOB_STATE_SUCCEEDED, 'SUCCESS', `ranked ${done} images`);
+  for await (const batch of batches) yield* rankBatch(batch);
+  yield progress.event(JobState.JOB_STATE_SUCCEEDED, 'SUCCESS', `ranked ${progress.done} images`);
 }

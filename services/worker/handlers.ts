@@ -106,7 +106,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
             yield { payload: { $case: 'unreadable', value: { imageId: image.id, reason: entry.unreadable } } };
             continue;
           }
-          const wire = toWirePredictions(image.id, entry.predictions, input.header.labelClasses);
+          const wire = toWirePredictions(image.id, entry, input.header.labelClasses);
           for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
         }
       });

@@ -11,6 +11,12 @@ const statistics: GetTrainingStatisticsResponse = {
     stats: { trainLoss: 1 / v, heldOutAccuracy: 0.5 + v / 10, images: 10 },
   })) as unknown as GetTrainingStatisticsResponse['states'],
   goldenAccuracy: [{ modelStateId: 's2', score: 0.6 }, { modelStateId: 's4', score: 0.8 }] as unknown as GetTrainingStatisticsResponse['goldenAccuracy'],
+  // v1 has no previous state; v3 and v4 changed 30 % and 10 % of the unannotated images' classes (v2 was not predicted).
+  stopping: [
+    { modelStateId: 's1', previousModelStateId: '', changedFraction: 0 },
+    { modelStateId: 's3', previousModelStateId: 's1', changedFraction: 0.3 },
+    { modelStateId: 's4', previousModelStateId: 's3', changedFraction: 0.1 },
+  ] as unknown as GetTrainingStatisticsResponse['stopping'],
 };
 
 test('training curves: one per statistic some state has, oldest version first, states without it left out', () => {
@@ -19,6 +25,7 @@ test('training curves: one per statistic some state has, oldest version first, s
     ['training loss', 'loss', [1, 2, 3, 4]],
     ['held-out accuracy', 'accuracy', [1, 2, 3, 4]],
     ['golden-question accuracy', 'accuracy', [2, 4]],
+    ['unannotated images changed since previous', 'accuracy', [3, 4]],
   ]);
   assert.deepEqual(curves[2]!.points.map((p) => p.value), [0.6, 0.8]);
 });
@@ -44,8 +51,8 @@ test('SVG plot: a loss panel and an accuracy panel, a dot per state and statisti
   const root = document.querySelector('body > svg')!;
   assert.equal(root.getAttribute('xmlns'), 'http://www.w3.org/2000/svg');
   assert.equal(root.querySelectorAll(':scope > svg').length, 2, 'two panels');
-  assert.equal(root.querySelectorAll('circle').length, 4 + 4 + 2);
+  assert.equal(root.querySelectorAll('circle').length, 4 + 4 + 2 + 2);
   const texts = [...root.querySelectorAll('text')].map((t) => t.textContent);
-  for (const name of ['birds: training curves', 'training loss', 'held-out accuracy', 'golden-question accuracy']) assert.ok(texts.includes(name), name);
+  for (const name of ['birds: training curves', 'training loss', 'held-out accuracy', 'golden-question accuracy', 'unannotated images changed since previous']) assert.ok(texts.includes(name), name);
   assert.ok(texts.includes('100%') && texts.includes('0%'), 'the accuracy axis in percent');
 });

@@ -177,14 +177,14 @@ for (const target of await controllerTargets()) {
       const train = (await c.startTraining({ project: 'birds', numWorkers: 0, numEpochs: 0, imageIds: [], fromScratch: false })).job!;
       assert.equal(train.kind, JobKind.JOB_KIND_TRAIN);
       assert.deepEqual(JSON.parse(train.optionsJson), { num_workers: 2, num_epochs: 1 });
-      const inf = (await c.startInference({ project: 'birds', imageIds: [], goldenQuestionsOnly: true, numWorkers: 0, modelStateId: '' })).job!;
+      const inf = (await c.startInference({ project: 'birds', imageIds: [], goldenQuestionsOnly: true, numWorkers: 0, modelStateId: '', includeAnnotated: false })).job!;
       assert.equal(JSON.parse(inf.optionsJson).golden_questions_only, true);
       await c.startRanking({ project: 'birds', modelStateId: '' });
       const wf = (await c.startWorkflow({ project: 'birds', steps: [], fromScratch: false })).job!;
       assert.equal(JSON.parse(wf.optionsJson).steps.length, 3);
       await assert.rejects(c.startWorkflow({ project: 'birds', steps: [{ kind: JobKind.JOB_KIND_AVERAGE, numWorkers: 0, numEpochs: 0, fromScratch: false }], fromScratch: false }),
         (e) => kind(e, 'INVALID_ARGUMENT') && (e as { fieldViolations: { field: string }[] }).fieldViolations[0]!.field === 'steps[0].kind');
-      await assert.rejects(c.startInference({ project: 'fish', imageIds: [], goldenQuestionsOnly: false, numWorkers: 0, modelStateId: '' }), (e) => kind(e, 'FAILED_PRECONDITION'));
+      await assert.rejects(c.startInference({ project: 'fish', imageIds: [], goldenQuestionsOnly: false, numWorkers: 0, modelStateId: '', includeAnnotated: false }), (e) => kind(e, 'FAILED_PRECONDITION'));
 
       const page1 = await c.listJobs({ project: 'birds', state: 0, kind: 0, pageSize: 3, pageToken: '' });
       assert.deepEqual(page1.jobs.map((j) => j.id).slice(0, 1), [wf.id], 'newest first');

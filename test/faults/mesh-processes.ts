@@ -23,7 +23,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -43,6 +42,7 @@ import { tokenMetadata } from '../support/auth.js';
 import { checkHealth } from '../support/health.js';
 import { realNatsUrl } from '../support/nats.js';
 import { realPostgresUrl, serversRequired, uniqueSchemaName } from '../support/postgres.js';
+import { freePort } from '../support/free-port.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { waitUntil } from '../support/wait.js';
 import { createPki, type Pki } from '../security/pki.js';
@@ -61,17 +61,6 @@ export async function meshUnavailable(): Promise<string | undefined> {
   if (!missing) return undefined;
   if (serversRequired()) throw new Error(`AIDE_TEST_REQUIRE_SERVERS=1 but the real ${missing} is not reachable`);
   return `no real ${missing}`;
-}
-
-/** A port nothing listens on now (bound and released), so a service keeps its address across restarts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** The worker id (ProgressEvent.worker_id) of mesh.workers[i]. */

@@ -62,8 +62,21 @@ describe('built-in classifier ("labels")', () => {
     assert.ok(Math.abs(p.logits!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   });
 
+  it('gives each image an embedding (its penultimate features) that puts images of a shape closer together than images of different shapes', async () => {
+    const predictions = await labels(model().inference(base, test as InferenceData, quiet));
+    const entries = Object.entries(test.images).map(([id, image]) => ({ label: image.annotations![0]!.label!, e: predictions[id]!.embedding! }));
+    const { width, depth } = decodeState(base).header.arch as { width: number; depth: number };
+    assert.ok(entries.every(({ e }) => e instanceof Float32Array && e.length === width * 2 ** (depth - 1) && e.every(Number.isFinite)));
+    const distance = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0));
+    let same = 0, sameN = 0, other = 0, otherN = 0;
+    entries.forEach((a, i) => entries.slice(i + 1).forEach((b) => {
+      if (a.label === b.label) { same += distance(a.e, b.e); sameN++; } else { other += distance(a.e, b.e); otherN++; }
+    }));
+    assert.ok(same / sameN < 0.8 * (other / otherN), `mean distance within a shape ${same / sameN}, across shapes ${other / otherN}`);
+  });
+
   it('continuing from a state beats starting from scratch at equal epochs', async () => {
-    const short = model({ 'training.epochs': 2 });
+    const short = model({ 'training.epochs': 1 });
     const [scratch, continued] = [await short.train(null, train, quiet), await short.train(base, train, quiet)];
     assert.ok(!(scratch instanceof Uint8Array) && !(continued instanceof Uint8Array));
     // The training loss is compared, not accuracy: both may reach 100 %, but a network that starts trained
@@ -75,7 +88,7 @@ describe('built-in classifier ("labels")', () => {
   });
 
   it('averaging states trained on two halves comes within a few points of training on the whole', async () => {
-    const round = model({ 'training.epochs': 2, 'training.learningRate': 0.001 });
+    const round = model({ 'training.epochs': 1, 'training.learningRate': 0.001 });
     const halves = [0, 1].map((h) => subset(train, (_, i) => i % 2 === h));
     const [a, b] = await Promise.all(halves.map(async (half) => stateOf(await round.train(base, half, quiet))));
     const averaged = await round.averageModelStates([a!, b!], quiet, [300, 300]);

@@ -95,7 +95,7 @@ describe('built-in detector ("boundingBoxes")', () => {
   });
 
   it('continuing from a state beats starting from scratch at equal epochs', async () => {
-    const short = model({ 'training.epochs': 2 });
+    const short = model({ 'training.epochs': 1 });
     const scratch = await mAP(stateOf(await short.train(null, train, quiet)), test);
     whole = stateOf(await short.train(base, train, quiet));
     const continued = await mAP(whole, test);
@@ -103,7 +103,7 @@ describe('built-in detector ("boundingBoxes")', () => {
   });
 
   it('averaging states trained on two halves comes within a few points of training on the whole', async () => {
-    const round = model({ 'training.epochs': 2 });
+    const round = model({ 'training.epochs': 1 });
     const [a, b] = await Promise.all(halves(train).map(async (half) => stateOf(await round.train(base, half, quiet))));
     const averaged = await round.averageModelStates([a!, b!], quiet, [80, 80]);
     const [ofAveraged, ofWhole] = [await mAP(averaged, test), await mAP(whole, test)];

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
-import { CLASSIFIER_NETWORK, classifierSpecs, oneHotTargets, type ClassifierArch } from '../../models/builtin/classifier/network.js';
+import { CLASSIFIER_NETWORK, classifierSpecs, embeddingSize, oneHotTargets, type ClassifierArch } from '../../models/builtin/classifier/network.js';
 import { loadSizedImage, type SizedImage } from '../../models/builtin/image-loader.js';
 import { AideError, invalidField, notFound } from '../../libs/errors.js';
 import { initialParameters } from '../../models/builtin/network.js';
@@ -40,8 +40,9 @@ describe('built-in model runtime', () => {
     const [a, b] = [await one.gradients(params, batch, targets), await two.gradients(params, batch, targets)];
     assert.ok(Math.abs(a.lossSum - b.lossSum) < 1e-4 * a.lossSum);
     a.grads.forEach((g, t) => g.forEach((v, i) => assert.ok(Math.abs(v - b.grads[t]![i]!) < 1e-4, `grad ${t}[${i}]`)));
-    const probs = await two.predict(params, batch);
-    assert.equal(probs.length, 10);
+    // Per image: the two class probabilities, then the embedding (penultimate features).
+    const outputs = await two.predict(params, batch);
+    assert.equal(outputs.length, 5 * (2 + embeddingSize(arch)));
   });
 
   it('predicts a run of batches in order, with the parameters as they were when it started', async () => {
@@ -59,7 +60,7 @@ describe('built-in model runtime', () => {
     }
     assert.equal(got.length, batches.length);
     got.forEach((o, k) => {
-      assert.equal(o.length, batches[k]!.count * arch.classes);
+      assert.equal(o.length, batches[k]!.count * (arch.classes + embeddingSize(arch)));
       o.forEach((v, i) => assert.ok(Math.abs(v - expected[k]![i]!) < 1e-5, `batch ${k} output ${i}: ${v} vs ${expected[k]![i]}`));
     });
     // A new run takes the new parameters (no replica keeps the last run's).

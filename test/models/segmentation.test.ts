@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImagePredictionsMap, InferenceData, SegmentationPrediction, TrainingData } from '../../libs/plugin/data.js';
 import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
 import type { RankerClass } from '../../libs/plugin/plugin.js';
+import { rankInMemory } from '../../libs/plugin/pool-selection.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { SegmentationModel } from '../../models/builtin/segmentation/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
@@ -109,14 +110,14 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
   });
 
   it('continuing from a state beats starting from scratch at equal epochs', async () => {
-    const short = model({ 'training.epochs': 2 });
+    const short = model({ 'training.epochs': 1 });
     const scratch = await iouOf(stateOf(await short.train(null, train.data, quiet)));
     const continued = await iouOf(stateOf(await short.train(base, train.data, quiet)));
     assert.ok(continued > scratch, `continued ${continued} vs scratch ${scratch}`);
   });
 
   it('averaging states trained on two halves comes within a few points of training on the whole', async () => {
-    const round = model({ 'training.epochs': 2, 'training.learningRate': 0.001 });
+    const round = model({ 'training.epochs': 1, 'training.learningRate': 0.001 });
     const half = (h: number) => ({ ...train.data, images: Object.fromEntries(Object.entries(train.data.images).filter((_, i) => i % 2 === h)) });
     const [a, b] = await Promise.all([0, 1].map(async (h) => stateOf(await round.train(base, half(h), quiet))));
     const averaged = await round.averageModelStates([a!, b!], quiet, [75, 75]);
@@ -189,7 +190,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
       [EntropyRanker, 'uncertain'], [LeastConfidenceRanker, 'uncertain'], [BreakingTiesRanker, 'uncertain'], [MaxConfidenceRanker, 'certain'],
     ];
     for (const [Ranker, first] of rankers) {
-      const ranked = await new Ranker(probeContext({})).rank(structuredClone(predictions), quiet);
+      const ranked = await rankInMemory(new Ranker(probeContext({})), structuredClone(predictions), quiet);
       const priority = (id: string) => ranked[id]!.predictions[0]!.priority!;
       assert.ok(ids.every((id) => priority(id) >= 0 && priority(id) <= 1));
       // The images ranked first (as many as there are hard ones) are mostly the ones the model gets most wrong.

@@ -57,7 +57,7 @@ test('image reads: unreadable images reported and marked, predictions replaced a
     const events = await mesh.finish(PROJECT, id);
     return { last: events.at(-1)!, job: (await c.getJob({ project: PROJECT, id })).job! };
   };
-  const infer = () => ended(c.startInference({ project: PROJECT, imageIds: allIds, goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '' }));
+  const infer = () => ended(c.startInference({ project: PROJECT, imageIds: allIds, goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '', includeAnnotated: false }));
   const predictions = async () => (await c.listPredictions({ project: PROJECT, imageId: '', modelStateId: '', pageSize: 0, pageToken: '' })).predictions;
   const setOptions = (options: object) => c.updateProjectSettings({ project: PROJECT, settings: settings(options) });
 

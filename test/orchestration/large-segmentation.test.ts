@@ -37,7 +37,7 @@ test('segmentation of large images: inference stores, ranking ranks, StreamPredi
   const state = await insertState(states, { project: PROJECT, modelLibrary: 'test.fixture-segmentation', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from(encodeWeights([0, 0, 0, 0])));
   await c.setCurrentModelState({ project: PROJECT, id: state.id });
 
-  const { job: inference } = await c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '' });
+  const { job: inference } = await c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '', includeAnnotated: false });
   const inferred = await mesh.finish(PROJECT, inference!.id);
   assert.equal(inferred.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, inferred.at(-1)!.message);
   const { job: ranking } = await c.startRanking({ project: PROJECT, modelStateId: '' });

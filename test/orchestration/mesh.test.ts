@@ -124,7 +124,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
     [2, 2, sumX / 2, 0.5 * 4 / 2].forEach((v, j) => assert.ok(Math.abs(w[j]! - v) < 1e-9, `weight ${j}: ${w[j]} vs ${v}`));
     assert.equal(states[0]!.numImages, 4);
 
-    const inference = await c.startInference({ project, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '' });
+    const inference = await c.startInference({ project, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '', includeAnnotated: false });
     assert.equal((await finish(inference.job!.id)).at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);
     const ranking = await c.startRanking({ project, modelStateId: '' });
     assert.equal((await finish(ranking.job!.id)).at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);

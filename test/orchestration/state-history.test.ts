@@ -61,7 +61,7 @@ test('state history: statistics in order, an old state made current predicts, go
     assert.equal(made.state!.current, true);
     const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM model_states WHERE project = $1', [PROJECT]);
     assert.equal(rows[0]!.n, 3, 'no copy: still three states');
-    const end = await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: '' }));
+    const end = await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: '', includeAnnotated: false }));
     assert.match(end.message, /with state v1; scored 3 golden question/);
     const ofState = async (modelStateId: string) =>
       (await c.listPredictions({ project: PROJECT, imageId: '', modelStateId, pageSize: 0, pageToken: '' })).predictions;
@@ -74,7 +74,7 @@ test('state history: statistics in order, an old state made current predicts, go
 
   await t.test('golden-question accuracy is stored per state and matches the count by hand', async () => {
     const v3 = (await c.listModelStates({ project: PROJECT })).states[2]!;
-    await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: v3.id }));
+    await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: v3.id, includeAnnotated: false }));
     const { goldenAccuracy } = await c.getTrainingStatistics({ project: PROJECT });
     // 3 predictions (g0, g1, g2), 4 annotations, 2 matched: precision 2/3, recall 1/2, F1 4/7.
     assert.deepEqual(goldenAccuracy.map((g) => [g.version, g.predictionType, g.images, g.matched, g.predicted, g.annotated]), [
@@ -89,7 +89,7 @@ test('state history: statistics in order, an old state made current predicts, go
     // An image that is no longer a golden question no longer counts; one whose answer changed counts anew when predicted again.
     await c.setGoldenQuestions({ project: PROJECT, imageIds: [ids.g2!], goldenQuestion: false });
     await c.upsertAnnotations({ project: PROJECT, annotations: [point('g3', 0.5, 0.29)] });
-    await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: v3.id }));
+    await run(c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: true, numWorkers: 1, modelStateId: v3.id, includeAnnotated: false }));
     const after = (await c.getTrainingStatistics({ project: PROJECT })).goldenAccuracy;
     assert.deepEqual(after.map((g) => [g.version, g.images, g.matched, g.predicted, g.annotated]), [[1, 2, 2, 2, 3], [3, 3, 3, 3, 4]]);
   });

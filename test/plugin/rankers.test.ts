@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RankData, SegmentationPrediction } from '../../libs/plugin/data.js';
 import type { RankerClass } from '../../libs/plugin/plugin.js';
+import { rankInMemory } from '../../libs/plugin/pool-selection.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { parseOptionsJson } from '../../libs/plugin/options.js';
 import { BreakingTiesRanker } from '../../models/rankers/breaking-ties.js';
@@ -39,7 +40,7 @@ async function priorities(ranker: RankerClass, optionsJson = ''): Promise<number
   const parsed = parseOptionsJson(optionsJson, ranker.getDefaultOptions?.());
   assert.ok(parsed.options);
   const updates: number[] = [];
-  const ranked = await new ranker(probeContext(parsed.options)).rank(fixture(), (_s, _m, done) => { if (done !== undefined) updates.push(done); });
+  const ranked = await rankInMemory(new ranker(probeContext(parsed.options)), fixture(), (_s, _m, done) => { if (done !== undefined) updates.push(done); });
   assert.equal(updates.at(-1), 4, 'progress reaches all images');
   return Object.values(ranked).flatMap((img) => img.predictions.map((p) => p.priority!));
 }

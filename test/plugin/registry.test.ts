@@ -18,7 +18,7 @@ describe('registry', () => {
     const registry = await loadRegistry();
     assert.deepEqual(registry.errors, []);
     assert.deepEqual([...registry.rankers.keys()].sort(),
-      ['builtin.breaking_ties', 'builtin.entropy', 'builtin.least_confidence', 'builtin.max_confidence', 'builtin.random']);
+      ['builtin.badge', 'builtin.breaking_ties', 'builtin.coreset', 'builtin.entropy', 'builtin.least_confidence', 'builtin.max_confidence', 'builtin.random']);
     assert.ok(registry.models.has('examples.colour_histogram'));
     assert.deepEqual(registry.getRanker('builtin.entropy').meta.predictionTypes, ['labels', 'points', 'boundingBoxes', 'segmentationMasks']);
   });

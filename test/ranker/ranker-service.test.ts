@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Config } from '../../libs/config/config.js';
 import { isAideError } from '../../libs/errors.js';
-import { AnnotationType, type ImagePredictions, type Prediction } from '../../libs/gen/aide/v1/common.js';
+import { AnnotationType, JobState, type ImagePredictions, type Prediction } from '../../libs/gen/aide/v1/common.js';
 import { RankerServiceService, type RankRequest, type RankResponse } from '../../libs/gen/aide/v1/ranker.js';
 import { payload } from '../../libs/blob/index.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
 import { createLogger } from '../../libs/log.js';
 import type { RunningService } from '../../libs/service/runtime.js';
+import { encodeEmbedding } from '../../libs/wire/embedding.js';
 import { imagePredictionsPayloads, readImagePredictions } from '../../libs/wire/image-predictions-parts.js';
 import { startRanker } from '../../services/ranker/main.js';
 
@@ -23,7 +24,7 @@ const header = (rankerLibrary: string, rankerOptionsJson = '', predictionType = 
   ({ payload: { $case: 'header', value: { jobId: 'job-1', project: 'demo', rankerLibrary, rankerOptionsJson, predictionType, numImages, traceparent: '' } } });
 
 const image = (imageId: string, predictions: Partial<Prediction>[]): RankRequest =>
-  ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })) } } });
+  ({ payload: { $case: 'image', value: { imageId, predictions: predictions.map((p) => ({ ...base, imageId, ...p })), embedding: undefined, annotated: false } } });
 
 async function collect(stream: AsyncIterable<RankResponse>) {
   const images: ImagePredictions[] = [];
@@ -85,7 +86,7 @@ describe('ranker service over gRPC', () => {
     const seg = (w: number, h: number, conf: Float32Array): Partial<Prediction> => ({
       labelClassId: '', geometry: { $case: 'segmentation', value: { width: w, height: h, labelMap: Buffer.alloc(w * h, 1), confidenceMap: Buffer.from(conf.buffer), logitsMap: Buffer.alloc(0), numClasses: 0 } },
     });
-    const big: ImagePredictions = { imageId: 'big', predictions: [{ ...base, imageId: 'big', id: 'p-big', ...seg(width, height, confidence) }] };
+    const big: ImagePredictions = { imageId: 'big', predictions: [{ ...base, imageId: 'big', id: 'p-big', ...seg(width, height, confidence) }], embedding: undefined, annotated: false };
     async function* requests(): AsyncGenerator<RankRequest> {
       yield header('builtin.least_confidence', '', AnnotationType.ANNOTATION_TYPE_SEGMENTATION_MASKS, 2);
       for await (const part of imagePredictionsPayloads(big, 'image', 'imageChunk')) yield { payload: part };
@@ -137,5 +138,37 @@ describe('ranker service over gRPC', () => {
     const bad = image('i1', [{ geometry: { $case: 'segmentation', value: { width: 2, height: 2, labelMap: Buffer.from([1]), confidenceMap: floats([1]), logitsMap: Buffer.alloc(0), numClasses: 0 } } }]);
     await assert.rejects(collect(client.rank([header('builtin.entropy'), bad])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT') && /label_map/.test(e.message));
     await assert.rejects(collect(client.rank([image('i1', [])])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT'));
+  });
+  describe('a batch ranker (builtin.coreset): the pool streamed in, the joint selection out', () => {
+    const poolHeader = (numImages: number) => header('builtin.coreset', '{"options":{"batch_size":2}}', AnnotationType.ANNOTATION_TYPE_LABELS, numImages);
+    const candidate = (imageId: string, embedding: number[] | undefined, annotated = false): RankRequest => {
+      const r = image(imageId, [{ id: `p-${imageId}`, logits: [0.9, 0.1] }]);
+      if (r.payload?.$case === 'image') Object.assign(r.payload.value, { embedding: embedding ? encodeEmbedding(embedding) : undefined, annotated });
+      return r;
+    };
+
+    it('priorities by selection order, the rest below, annotated at 0, prediction ids kept, progress monotone', async () => {
+      // Annotated a at 0; candidates on a line: e is farthest (8), then c (4 from a and e) before b and d (2 away).
+      const { images, progress } = await collect(client.rank([
+        poolHeader(5), candidate('a', [0, 0], true), candidate('b', [2, 0]), candidate('c', [4, 0]), candidate('d', [6, 0]), candidate('e', [8, 0]),
+      ]));
+      const priority = Object.fromEntries(images.map((i) => [i.imageId, i.predictions[0]!.priority]));
+      assert.deepEqual(images.map((i) => i.imageId), ['a', 'b', 'c', 'd', 'e'], 'every image back, in order');
+      // After e and c, b and d are both 2 from a centre, the largest remaining distance: 0.5 × 1.
+      assert.deepEqual(priority, { e: 1, c: 0.75, b: 0.5, d: 0.5, a: 0 });
+      assert.deepEqual(images.map((i) => i.predictions.map((p) => [p.id, p.modelStateId])), ['a', 'b', 'c', 'd', 'e'].map((id) => [[`p-${id}`, 'state-1']]));
+      const fractions = progress.map((p) => p.done / p.total);
+      assert.deepEqual(fractions, [...fractions].sort((x, y) => x - y), 'progress never goes back');
+      assert.equal(progress.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED);
+      assert.equal(fractions.at(-1), 1);
+    });
+
+    it('refuses a pool without embeddings (naming the image) and an embedding whose bytes do not hold its dim values', async () => {
+      await assert.rejects(collect(client.rank([poolHeader(2), candidate('a', [0, 0]), candidate('b', undefined)])),
+        (e: unknown) => isAideError(e) && /image b has none/.test(e.message));
+      const bad = candidate('a', [0, 0]);
+      if (bad.payload?.$case === 'image') bad.payload.value.embedding = { dim: 3, float16: Buffer.alloc(4) };
+      await assert.rejects(collect(client.rank([poolHeader(1), bad])), (e: unknown) => isAideError(e, 'INVALID_ARGUMENT') && /embedding\.float16/.test(e.message));
+    });
   });
 });

@@ -87,7 +87,7 @@ test('mutual TLS across the mesh', async (t) => {
     const ranked: RankResponse[] = [];
     const requests = [
       { payload: { $case: 'header' as const, value: { jobId: 'r1', project: 'proj', rankerLibrary: 'builtin.random', rankerOptionsJson: '', predictionType: AnnotationType.ANNOTATION_TYPE_LABELS, numImages: 1, traceparent: '' } } },
-      { payload: { $case: 'image' as const, value: { imageId: 'i1', predictions: [] } } },
+      { payload: { $case: 'image' as const, value: { imageId: 'i1', predictions: [], embedding: undefined, annotated: false } } },
     ];
     for await (const r of client.rank(requests)) ranked.push(r);
     assert.ok(ranked.some((r) => r.payload?.$case === 'image' && r.payload.value.imageId === 'i1'));

@@ -52,7 +52,8 @@ for (const name of Object.keys(SERVICES)) {
       const elapsed = performance.now() - started;
       watcher.close();
       assert.equal(code, 0);
-      assert.ok(elapsed < drainSeconds * 1000 + 3000, `exited after ${Math.round(elapsed)} ms`);
+      // Without the deadline the Watch would hold the process forever; the slack is for a loaded machine's exit.
+      assert.ok(elapsed < drainSeconds * 1000 + 10_000, `exited after ${Math.round(elapsed)} ms`);
       assert.deepEqual(statuses.slice(0, 2), ['SERVING', 'NOT_SERVING'], 'watchers saw NOT_SERVING while draining');
     } finally {
       svc.child.kill('SIGKILL');

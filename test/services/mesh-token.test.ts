@@ -8,10 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { MeshToken } from '../../libs/auth/mesh-token.js';
@@ -22,16 +20,9 @@ import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { RankerServiceService } from '../../libs/gen/aide/v1/ranker.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
 import { createClient } from '../../libs/grpc/index.js';
+import { freePort } from '../support/free-port.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { waitUntil } from '../support/wait.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
 
 const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 

@@ -16,6 +16,7 @@ import { RankerServiceService } from '../../libs/gen/aide/v1/ranker.js';
 import { createClient, type Client } from '../../libs/grpc/index.js';
 import type { Logger } from '../../libs/log.js';
 import type { FileSource } from '../../libs/plugin/context.js';
+import type { PluginClass } from '../../libs/plugin/plugin.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import type { RunningService } from '../../libs/service/runtime.js';
@@ -55,10 +56,10 @@ const settings = (env: Record<string, string>) => Config.load({ text: '', env: {
 
 /**
  * `withRanker`: a Ranker service (with builtin.least_confidence) for ranking jobs; `fileSource`: the workers' files
- * (default none); `logger`: where every service logs (default: nowhere).
+ * (default none); `logger`: where every service logs (default: nowhere); `plugins`: more models and rankers to register.
  */
 export async function startOrchestratedController(
-  t: TestContext, opts: { withRanker?: boolean; fileSource?: (project: string) => FileSource; logger?: Logger } = {},
+  t: TestContext, opts: { withRanker?: boolean; fileSource?: (project: string) => FileSource; logger?: Logger; plugins?: readonly PluginClass[] } = {},
 ): Promise<OrchestratedController | undefined> {
   const logger = opts.logger ?? silentLogger;
   const targets = await databaseTargets();
@@ -67,7 +68,7 @@ export async function startOrchestratedController(
   await migrate(database.pool, CONTROLLER_MIGRATIONS);
   const states = await tempStateStore(t, database.pool);
   const bus = new MemoryBus();
-  const registry = await loadRegistry({ builtins: [FixtureModel, FixtureSegmentationModel, LeastConfidenceRanker], logger });
+  const registry = await loadRegistry({ builtins: [FixtureModel, FixtureSegmentationModel, LeastConfidenceRanker, ...(opts.plugins ?? [])], logger });
   const workers: RunningService[] = await Promise.all(['w1', 'w2'].map((id) => startWorker(settings({
     AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_BACKEND: 'cpu', AIDE_AIWORKER_WORKER_ID: id,
   }), logger, { registry, bus, fileSource: opts.fileSource })));

@@ -5,11 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { connect } from 'nats';
+import { freePort } from './free-port.js';
 import { waitUntil } from './wait.js';
 
 const NATS_SERVER = '/usr/sbin/nats-server';
@@ -20,15 +20,6 @@ export interface OwnNats {
   kill(): Promise<void>;
   /** Starts it again on the same port and store; resolves once it answers. */
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function ownNats(t: TestContext): Promise<OwnNats> {

@@ -29,7 +29,7 @@ const named = (spans: readonly ReadableSpan[], name: string, kind?: SpanKind) =>
   spans.filter((s) => s.name === name && (kind === undefined || s.kind === kind));
 
 for (const target of await busTargets()) {
-  test(`one distributed training job is one trace, and its progress events carry it (${target.name} bus)`, { timeout: 60_000 }, async (t) => {
+  test(`one distributed training job is one trace, and its progress events carry it (${target.name} bus)`, { timeout: 180_000 }, async (t) => {
     if (target.skipReason) return t.skip(target.skipReason);
     const bus = await target.open();
     t.after(() => bus.dispose());

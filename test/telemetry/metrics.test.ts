@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { MemoryBus } from '../../libs/bus/index.js';
 import { JobState } from '../../libs/gen/aide/v1/common.js';
 import { startMetricsServer } from '../../libs/telemetry/metrics-server.js';
+import { waitUntil } from '../support/wait.js';
 import { IMAGE_BYTES, IMAGES, logger, PROJECT, queueTrainingJob, startMesh } from './mesh.js';
 import { parsePrometheusText, sampleValue, type Sample } from './prometheus-text.js';
-import { waitUntil } from '../support/wait.js';
 
 async function scrape(address: string): Promise<Sample[]> {
   const res = await fetch(`http://${address}/metrics`);
@@ -31,8 +31,9 @@ test('/metrics of each service parses as Prometheus text and counts the job that
   })();
   await mesh.runner.start();
   assert.equal(await ended, JobState.JOB_STATE_SUCCEEDED);
-  // The job is counted just after its last event, once the runner has cleaned up after it.
-  await waitUntil('the job counted', async () => sampleValue(await scrape(controller.address), 'aide_jobs_total', { kind: 'train', state: 'succeeded' }) === 1);
+  // The job is counted just after its last event: waited for, not slept on, so a loaded machine is only slower.
+  await waitUntil('the job counted', async () =>
+    sampleValue(await scrape(controller.address), 'aide_jobs_total', { kind: 'train', state: 'succeeded' }) === 1);
 
   const endpoints = { controller: controller.address, fileserver: mesh.fileServer.addresses.metrics!, ...Object.fromEntries(mesh.workers.map((w, i) => [`worker ${i + 1}`, w.addresses.metrics!])) };
   for (const [service, address] of Object.entries(endpoints)) {

@@ -10,11 +10,13 @@ import { predictionToProto } from '../../libs/wire/predictions.js';
 import { fixtureSegmentation } from '../support/fixture-model.js';
 
 const segmentation = (imageId: string, width: number, height: number): ImagePredictions => ({
-  imageId, predictions: [predictionToProto(fixtureSegmentation(width, height), { imageId, modelStateId: 's' })],
+  imageId, predictions: [predictionToProto(fixtureSegmentation(width, height), { imageId, modelStateId: 's' })], embedding: undefined, annotated: false,
 });
 const small = (imageId: string): ImagePredictions => ({
   imageId,
   predictions: [{ id: `${imageId}-p`, imageId, modelStateId: 's', labelClassId: 'c', confidence: 0.5, logits: [], priority: 0, geometry: { $case: 'point', value: { x: 0.5, y: 0.5 } } }],
+  embedding: undefined,
+  annotated: false,
 });
 const progress = (seq: number): InferenceResponse => ({ payload: { $case: 'progress', value: ProgressEvent.fromPartial({ seq, message: `p${seq}` }) } });
 

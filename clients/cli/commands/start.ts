@@ -44,10 +44,12 @@ export function registerStart(program: Command): void {
   jobCommand(program, 'infer', 'predict images (default: those without annotations) with a model state')
     .option('--images <ids>', 'predict these images (comma-separated ids)', ids, [])
     .option('--golden-only', 'predict the golden questions only')
+    .option('--include-annotated', 'predict the annotated images too (for `aide review` and the coreset ranker\'s labelled centres)')
     .option('--state <id>', 'model state to use (default: the current one)', '')
-    .action(withSession(async (session, project: string, o: StartOptions & { images: string[]; goldenOnly?: boolean; state: string }) => {
+    .action(withSession(async (session, project: string, o: StartOptions & { images: string[]; goldenOnly?: boolean; includeAnnotated?: boolean; state: string }) => {
       const res = await session.controller.startInference({
         project, imageIds: o.images, goldenQuestionsOnly: o.goldenOnly ?? false, numWorkers: o.workers, modelStateId: o.state,
+        includeAnnotated: o.includeAnnotated ?? false,
       });
       await started(session, res, StartInferenceResponse, o);
     }));

@@ -7,7 +7,9 @@ import { payload, StreamParts, toChunks, verifyChunks } from '../../../libs/blob
 import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import {
   DeleteModelStateResponse, GetTrainingStatisticsResponse, ImportModelStateResponse, ListModelStatesResponse, SetCurrentModelStateResponse, type ImportModelStateRequest,
+  type StoppingSignal,
 } from '../../../libs/gen/aide/v1/controller.js';
+import { packOnnxState } from '../../../models/onnx/state-format.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
 import { svgPlot, terminalPlot, trainingCurves } from '../training-plot.js';
@@ -16,14 +18,25 @@ import { withSession } from '../session.js';
 const line = (s: ModelStateInfo): string =>
   `${s.id}  v${s.version}${s.current ? ' (current)' : ''}  ${s.modelLibrary}  ${s.numImages} images  ${s.sizeBytes} bytes  ${when(s.createdAt)}`;
 
-/** One line per state: its statistics, then (where scored) its golden-question accuracy. */
+/** The stopping signal: how many unannotated images changed class since the previous predicted state, and the held-out trend. */
+function stoppingText(s: StoppingSignal): string {
+  const changed = s.previousModelStateId
+    ? `  changed ${(100 * s.changedFraction).toFixed(1)} % since v${s.previousVersion} (${s.changedImages}/${s.comparedImages} unannotated images)`
+    : '';
+  const delta = s.hasHeldOutAccuracy && s.heldOutAccuracyDelta !== 0 ? `  held-out ${s.heldOutAccuracyDelta > 0 ? '+' : ''}${(100 * s.heldOutAccuracyDelta).toFixed(1)} pts` : '';
+  return changed + delta;
+}
+
+/** One line per state: its statistics, then (where scored) its golden-question accuracy and (where predicted) its stopping signal. */
 function statisticsLines(r: GetTrainingStatisticsResponse): string[] {
   const golden = new Map(r.goldenAccuracy.map((g) => [g.modelStateId, g]));
+  const stopping = new Map(r.stopping.map((s) => [s.modelStateId, s]));
   return r.states.map((s) => {
     const stats = Object.entries(s.stats).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(' ');
     const g = golden.get(s.id);
     const scored = g ? `  golden ${g.score.toFixed(3)} (${g.matched}/${g.predicted} predicted, ${g.matched}/${g.annotated} annotated, ${g.images} images)` : '';
-    return `v${s.version}  ${when(s.createdAt)}  ${s.numImages} images  ${stats || '-'}${scored}`;
+    const signal = stopping.get(s.id);
+    return `v${s.version}  ${when(s.createdAt)}  ${s.numImages} images  ${stats || '-'}${scored}${signal ? stoppingText(signal) : ''}`;
   });
 }
 
@@ -35,6 +48,28 @@ async function readInfo(file: string): Promise<ModelStateInfo | undefined> {
   return text === undefined ? undefined : ModelStateInfo.fromJSON(JSON.parse(text));
 }
 
+/** The onnx.* model that runs a manifest's task by default (onnx.points takes a detector too: --model-library). */
+const ONNX_MODEL_OF_TASK: Record<string, string> = { detector: 'onnx.boundingBoxes', classifier: 'onnx.labels', backbone: 'onnx.backboneHead' };
+
+/** An .onnx file and its manifest as a state (models/onnx/state-format.ts), with the model that runs it. */
+async function packOnnx(file: string, manifestFile: string): Promise<{ pieces: Uint8Array[]; modelLibrary: string }> {
+  const [onnx, manifestText] = await Promise.all([
+    readFile(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); }),
+    readFile(manifestFile, 'utf8').catch((err: Error) => { throw new UsageError(`cannot read ${manifestFile}: ${err.message}`); }),
+  ]);
+  let manifest: { task?: string };
+  try {
+    manifest = JSON.parse(manifestText) as { task?: string };
+  } catch (err) {
+    throw new UsageError(`${manifestFile} is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return { pieces: packOnnxState(onnx, manifest), modelLibrary: ONNX_MODEL_OF_TASK[manifest.task ?? ''] ?? '' };
+  } catch (err) {
+    throw new UsageError(`${file} with ${manifestFile}: ${(err as Error).message}`);
+  }
+}
+
 export function registerStates(program: Command): void {
   const states = program.command('states').alias('state').description('model states: list, statistics, make current, delete, export to a file, import from one');
 
@@ -43,7 +78,7 @@ export function registerStates(program: Command): void {
       session.print(await session.controller.listModelStates({ project }), ListModelStatesResponse, (r) => r.states.map(line));
     }));
 
-  states.command('stats <project>').description('training statistics and golden-question accuracy of every state, oldest first')
+  states.command('stats <project>').description('training statistics, golden-question accuracy and stopping signal (class changes on unannotated images since the previous state, held-out trend) of every state, oldest first')
     .option('--plot [file.svg]', 'also draw the training curves (loss, held-out and golden-question accuracy by version): in the terminal, or as an SVG chart written to the file')
     .action(withSession(async (session, project: string, o: { plot?: true | string }) => {
       const statistics = await session.controller.getTrainingStatistics({ project });
@@ -88,18 +123,21 @@ export function registerStates(program: Command): void {
     }));
 
   states.command('import <project> <file>').description('stream a model state from <file> into the project as its next version (not current: `states current` makes it so)')
-    .option('--model-library <library>', 'model the state belongs to (default: from <file>.json)')
-    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string }) => {
-      const info = await readInfo(file);
-      const library = o.modelLibrary ?? info?.modelLibrary;
+    .option('--model-library <library>', 'model the state belongs to (default: from <file>.json, or from the --onnx-manifest task)')
+    .option('--onnx-manifest <manifest.json>', '<file> is an .onnx graph: pack it with this manifest (input, output decoding, classes) into a state of an onnx.* model')
+    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string; onnxManifest?: string }) => {
+      const packed = o.onnxManifest === undefined ? undefined : await packOnnx(file, o.onnxManifest);
+      const info = packed ? undefined : await readInfo(file);
+      const library = o.modelLibrary ?? packed?.modelLibrary ?? info?.modelLibrary;
       if (!library) throw new UsageError(`no ${infoFile(file)} to take the model from: give --model-library`);
       const modelLibrary = library;
-      const { size } = await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); });
+      const size = packed ? packed.pieces.reduce((n, p) => n + p.length, 0)
+        : (await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); })).size;
       async function* requests(): AsyncGenerator<ImportModelStateRequest> {
         yield { payload: { $case: 'header', value: {
           project, modelLibrary, size, labelClassMap: info?.labelClassMap ?? {}, stats: info?.stats ?? {}, numImages: info?.numImages ?? 0,
         } } };
-        for await (const chunk of toChunks(createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
+        for await (const chunk of toChunks(packed?.pieces ?? createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
       }
       const res = await session.controller.importModelState(requests());
       session.print(res, ImportModelStateResponse, (r) => [`imported ${line(r.state!)}`]);

@@ -18,6 +18,7 @@ export interface SimdKernels {
   inputGradient(dy: number, argmax: number, filter: number, dx: number): void;
   weightedAdd(acc: number, x: number, n: number, w: number, s: number): void;
   weightedSet(acc: number, x: number, n: number, w: number): void;
+  rowDots(x: number, n: number, d: number, v: number, out: number): void;
 }
 
 // The WebAssembly API as used here (@types/node 20 does not declare it, and lib "DOM" is not loaded).

@@ -10,7 +10,7 @@ import type { Annotation, LabelPrediction } from '../../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import { BuiltinModel, verifyBuiltinState, verifyWith } from '../builtin-model.js';
 import { defaultOptionsJson } from '../model-settings.js';
-import { CLASSIFIER_NETWORK, classifierSpecs, HEAD, oneHotTargets, type ClassifierArch } from './network.js';
+import { CLASSIFIER_NETWORK, classifierSpecs, embeddingSize, HEAD, oneHotTargets, type ClassifierArch } from './network.js';
 import { CLASSIFIER_FIELDS, CLASSIFIER_GROUPS, resolveSettings, type ClassifierSettings } from './settings.js';
 
 function argmax(values: ArrayLike<number>): number {
@@ -63,6 +63,11 @@ export class LabelsClassifier extends BuiltinModel<number, ClassifierArch, Class
   protected target(annotations: readonly Annotation[], index: ReadonlyMap<string, number>): number | undefined {
     const label = annotations.map((a) => ('label' in a ? a.label : undefined)).find((l): l is string => !!l && index.has(l));
     return label === undefined ? undefined : index.get(label);
+  }
+
+  /** Each output ends with the image's penultimate features: its embedding. */
+  protected override embeddingSize(arch: ClassifierArch): number {
+    return embeddingSize(arch);
   }
 
   protected encoder(arch: ClassifierArch) {

@@ -28,25 +28,38 @@ export function classifierSpecs(arch: ClassifierArch): ParamSpec[] {
   ];
 }
 
-/** Logits [n, classes]. */
-function logits(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
+/** Length of an image's embedding: its penultimate features, the globally pooled last stage. */
+export const embeddingSize = (a: ClassifierArch): number => stageChannels(a.width, a.depth - 1);
+
+/** Penultimate features [n, embeddingSize]. */
+function pooledFeatures(a: ClassifierArch, params: readonly tf.Tensor[], images: tf.Tensor4D): tf.Tensor2D {
   const features = backbone(params, images, a.depth);
   const [n, h, w, c] = features.shape;
   // Global average pooling as one pooling window over the whole map: on WebAssembly, tf.mean over the spatial axes transposes the features first (5× slower).
-  const pooled = tf.reshape(tf.avgPool(features, [h, w], 1, 'valid'), [n, c]) as tf.Tensor2D;
-  const head = PARAMS_PER_CONV * a.depth;
-  return tf.add(tf.matMul(pooled, params[head] as tf.Tensor2D), params[head + 1]!);
+  return tf.reshape(tf.avgPool(features, [h, w], 1, 'valid'), [n, c]) as tf.Tensor2D;
 }
 
-/** Targets are one-hot class vectors; loss = summed softmax cross-entropy; output = class probabilities [n, classes]. */
+/** Logits [n, classes] of the penultimate features. */
+function head(a: ClassifierArch, params: readonly tf.Tensor[], pooled: tf.Tensor2D): tf.Tensor2D {
+  const at = PARAMS_PER_CONV * a.depth;
+  return tf.add(tf.matMul(pooled, params[at] as tf.Tensor2D), params[at + 1]!);
+}
+
+/**
+ * Targets are one-hot class vectors; loss = summed softmax cross-entropy;
+ * output = class probabilities then the embedding, [n, classes + embeddingSize].
+ */
 export function createNetwork(arch: Arch): Network {
   const a = arch as ClassifierArch;
   return {
     specs: classifierSpecs(a),
     targetShape: [a.classes],
     loss: (params, images, targets) =>
-      tf.losses.softmaxCrossEntropy(targets, logits(a, params, images), undefined, undefined, tf.Reduction.SUM) as tf.Scalar,
-    predict: (params, images) => tf.softmax(logits(a, params, images)),
+      tf.losses.softmaxCrossEntropy(targets, head(a, params, pooledFeatures(a, params, images)), undefined, undefined, tf.Reduction.SUM) as tf.Scalar,
+    predict: (params, images) => {
+      const pooled = pooledFeatures(a, params, images);
+      return tf.concat([tf.softmax(head(a, params, pooled)), pooled], 1);
+    },
   };
 }
 

@@ -14,7 +14,7 @@
 import type { Annotation, BoundingBoxPrediction, PointPrediction } from '../../../libs/plugin/data.js';
 import { BuiltinModel, type Predictor, type UsableImage } from '../builtin-model.js';
 import { ownedPredictions, placeInWindow } from '../tiling/placement.js';
-import { predictLargeImages } from '../tiling/sliding-inference.js';
+import { poolPredictor, predictLargeImages } from '../tiling/sliding-inference.js';
 import { windowExamples, type WindowCutter } from '../tiling/window-examples.js';
 import { HEATMAP_HEAD, HEATMAP_NETWORK, heatmapSpecs, type HeatmapArch } from './network.js';
 import type { HeatmapSettings } from './settings.js';
@@ -78,7 +78,7 @@ export abstract class HeatmapModel<S extends HeatmapSettings> extends BuiltinMod
     const { tiling } = this.settings;
     if (!tiling.enabled) return super.predictFiles(filenames, predictor);
     const { arch, classes, known } = predictor;
-    return predictLargeImages(this.ctx.fileServer, filenames, this.settings, predictor, async ({ width, height, outputs }) => {
+    return predictLargeImages(this.ctx.fileServer, filenames, tiling, poolPredictor(predictor, this.settings.batchSize), async ({ width, height, outputs }) => {
       const found: Located[] = [];
       for await (const { window, output } of outputs) found.push(...ownedPredictions(window, this.predictions(output, arch, classes, known), width, height, tiling.overlap));
       return this.suppressAcrossWindows(found, width, height, Math.min(tiling.size, width, height) / arch.inputSize);

@@ -21,7 +21,7 @@ import { isSegmentationMaskAnnotation, type Annotation, type LabelClass, type Se
 import type { PluginMetadataInput } from '../../../libs/plugin/metadata.js';
 import { BuiltinModel, verifyBuiltinState, verifyWith, type ImageContext, type Predictor, type TargetContext, type UsableImage } from '../builtin-model.js';
 import { labelledAreas } from '../tiling/areas.js';
-import { predictLargeImages } from '../tiling/sliding-inference.js';
+import { poolPredictor, predictLargeImages } from '../tiling/sliding-inference.js';
 import { windowExamples } from '../tiling/window-examples.js';
 import { outputClasses, outputIndices, outputLookup } from './classes.js';
 import { heldOutStats } from './held-out-stats.js';
@@ -121,7 +121,7 @@ export class SegmentationModel extends BuiltinModel<OutputMap, SegmentationArch,
   protected override async predictFiles(filenames: readonly string[], predictor: Predictor<SegmentationArch>) {
     if (!this.settings.tiling.enabled) return super.predictFiles(filenames, predictor);
     const { arch, classes, labelClasses } = predictor;
-    return predictLargeImages(this.ctx.fileServer, filenames, this.settings, predictor, async ({ width, height, outputs }) => {
+    return predictLargeImages(this.ctx.fileServer, filenames, this.settings.tiling, poolPredictor(predictor, this.settings.batchSize), async ({ width, height, outputs }) => {
       const indices = predictedIndices(classes, labelClasses);
       const maps = emptyPrediction({ indices, width, height, logits: this.settings.logitsMaps });
       for await (const { window, output } of outputs) stitchWindow(maps, softmaxRows(output, arch.classes), arch.inputSize, indices, window);

@@ -2,7 +2,9 @@
  * Inference over large images window by window, one image open at a time:
  * windows slid over the whole image (slidingWindows), read and predicted a
  * chunk at a time, and handed with their network outputs, in order, to the
- * model, which merges them into the image's predictions.
+ * model, which merges them into the image's predictions. Any network can
+ * predict the windows (WindowPredictor): the built-ins' replica pool
+ * (poolPredictor), an ONNX Runtime session (models/onnx).
  */
 import type { FileSource } from '../../../libs/plugin/context.js';
 import { isUnreadable, type Unreadable } from '../../../libs/plugin/unreadable.js';
@@ -27,17 +29,26 @@ export interface SlidImage {
   outputs: AsyncIterable<WindowOutput>;
 }
 
-interface Sliding {
-  tiling: TilingGeometry;
-  batchSize: number;
+/** A network that predicts windows: inputs of inputSize×inputSize RGB bytes → one output per input, in order. */
+export interface WindowPredictor {
+  inputSize: number;
+  predict(images: readonly Uint8Array[]): Promise<Float32Array[]>;
+  signal?: AbortSignal;
 }
 
-async function* windowOutputs(image: LargeImage, { tiling, batchSize }: Sliding, { pool, params, arch, signal }: Predictor<ModelArch>): AsyncGenerator<WindowOutput> {
+/** A built-in model's network on its replica pool as a WindowPredictor. */
+export const poolPredictor = ({ pool, params, arch, signal }: Predictor<ModelArch>, batchSize: number): WindowPredictor => ({
+  inputSize: arch.inputSize,
+  predict: (images) => predictImages(pool, params, images, arch.inputSize, batchSize, signal),
+  signal,
+});
+
+async function* windowOutputs(image: LargeImage, tiling: TilingGeometry, { inputSize, predict, signal }: WindowPredictor): AsyncGenerator<WindowOutput> {
   const plan = slidingWindows(image.width, image.height, tiling);
   for (let i = 0; i < plan.length; i += WINDOW_CHUNK) {
     signal?.throwIfAborted();
     const windows = plan.slice(i, i + WINDOW_CHUNK);
-    const outputs = await predictImages(pool, params, await image.read(windows, arch.inputSize), arch.inputSize, batchSize, signal);
+    const outputs = await predict(await image.read(windows, inputSize));
     for (const [k, window] of windows.entries()) yield { window, output: outputs[k]! };
   }
 }
@@ -46,14 +57,14 @@ async function* windowOutputs(image: LargeImage, { tiling, batchSize }: Sliding,
 export async function predictLargeImages<P>(
   files: FileSource,
   filenames: readonly string[],
-  sliding: Sliding,
-  predictor: Predictor<ModelArch>,
+  tiling: TilingGeometry,
+  predictor: WindowPredictor,
   merge: (image: SlidImage) => Promise<P[]>,
 ): Promise<(P[] | Unreadable)[]> {
   const out: (P[] | Unreadable)[] = [];
   for (const filename of filenames) {
     const image = await openLargeImage(files, filename);
-    out.push(isUnreadable(image) ? image : await merge({ width: image.width, height: image.height, outputs: windowOutputs(image, sliding, predictor) }));
+    out.push(isUnreadable(image) ? image : await merge({ width: image.width, height: image.height, outputs: windowOutputs(image, tiling, predictor) }));
   }
   return out;
 }

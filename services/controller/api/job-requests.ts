@@ -3,6 +3,7 @@ import { failedPrecondition, invalidField } from '../../../libs/errors.js';
 import type {
   StartInferenceRequest, StartRankingRequest, StartTrainingRequest, StartWorkflowRequest,
 } from '../../../libs/gen/aide/v1/controller.js';
+import type { Registry } from '../../../libs/plugin/registry.js';
 import type { Project } from '../domain.js';
 import type { Db } from '../store/db.js';
 import { imagesByIds } from '../store/images.js';
@@ -43,14 +44,23 @@ async function stateId(db: Db, project: string, value: string): Promise<string> 
   return current.id;
 }
 
+/** Refuses training a model that only predicts (a pretrained graph run as it is): the job could only fail. */
+function checkTrainable(registry: Registry, project: Project, what: string): void {
+  const library = project.settings.modelLibrary;
+  if (registry.models.get(library)?.meta.trainable === false) {
+    throw failedPrecondition(`model ${library} of project '${project.name}' only predicts and cannot be trained: ${what}`);
+  }
+}
+
 /** Refuses to start training from a current state of another model (the job would fail the same way). */
 async function checkCurrentForTraining(db: Db, project: Project): Promise<void> {
   const current = await currentState(db, project.name);
   if (current) checkTrainingBase(project, current);
 }
 
-export async function trainingOptions(db: Db, req: StartTrainingRequest): Promise<JobOptions> {
+export async function trainingOptions(db: Db, registry: Registry, req: StartTrainingRequest): Promise<JobOptions> {
   const project = await trainable(db, req.project);
+  checkTrainable(registry, project, 'run inference with its imported state (StartInference, or StartWorkflow with steps inference and rank)');
   // From scratch, the current state is not read: of another model or not, it does not matter.
   if (!req.fromScratch) await checkCurrentForTraining(db, project);
   return {
@@ -66,6 +76,7 @@ export async function inferenceOptions(db: Db, req: StartInferenceRequest): Prom
   return {
     num_workers: bounded('num_workers', req.numWorkers, MAX_WORKERS) || 1,
     golden_questions_only: req.goldenQuestionsOnly,
+    ...(req.includeAnnotated ? { include_annotated: true } : {}),
     state_id: await stateId(db, req.project, req.modelStateId),
     ...(await imageIds(db, req.project, req.imageIds)),
   };
@@ -87,7 +98,7 @@ const DEFAULT_STEPS: NonNullable<JobOptions['steps']> = [
  * Steps train / inference / rank; 0 workers or epochs = the step's default.
  * `from_scratch` on the request marks the first train step (later ones continue from it).
  */
-export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promise<JobOptions> {
+export async function workflowOptions(db: Db, registry: Registry, req: StartWorkflowRequest): Promise<JobOptions> {
   const project = await trainable(db, req.project);
   const given = req.steps.map((s, i) => {
     const kind = jobKindFromProto(s.kind);
@@ -106,6 +117,7 @@ export async function workflowOptions(db: Db, req: StartWorkflowRequest): Promis
     if (!first) throw invalidField('from_scratch', 'the workflow has no train step');
     first.from_scratch = true;
   }
+  if (steps.some((s) => s.kind === 'train')) checkTrainable(registry, project, 'give the workflow steps without train (inference, rank)');
   if (steps[0]?.kind === 'train' && !steps[0].from_scratch) await checkCurrentForTraining(db, project);
   return { steps };
 }

@@ -11,11 +11,11 @@ import { paginate } from './paging.js';
 
 export function jobHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
   'startTraining' | 'startInference' | 'startRanking' | 'startWorkflow' | 'listJobs' | 'getJob' | 'watchJob' | 'cancelJob'> {
-  const { pool, bus, jobs } = deps;
+  const { pool, bus, jobs, registry } = deps;
 
   return {
     async startTraining(req) {
-      return { job: jobToProto(await jobs.start('train', req.project, await trainingOptions(pool, req))) };
+      return { job: jobToProto(await jobs.start('train', req.project, await trainingOptions(pool, registry, req))) };
     },
 
     async startInference(req) {
@@ -27,7 +27,7 @@ export function jobHandlers(deps: ControllerDeps): Pick<ControllerHandlers,
     },
 
     async startWorkflow(req) {
-      return { job: jobToProto(await jobs.start('workflow', req.project, await workflowOptions(pool, req))) };
+      return { job: jobToProto(await jobs.start('workflow', req.project, await workflowOptions(pool, registry, req))) };
     },
 
     async listJobs(req) {

@@ -4,7 +4,8 @@ import { getProject } from '../store/projects.js';
 import * as store from '../store/model-states.js';
 import { reapDeletedBlobs } from '../store/state-blobs.js';
 import { goldenAccuracy } from '../store/golden-results.js';
-import { goldenAccuracyToProto, stateInfoToProto } from '../wire/model-state.js';
+import { stoppingSignals } from '../store/stopping-signal.js';
+import { goldenAccuracyToProto, stateInfoToProto, stoppingSignalToProto } from '../wire/model-state.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
 import { id } from './fields.js';
 import { importModelState } from './model-state-import.js';
@@ -19,10 +20,14 @@ export function modelStateHandlers(deps: ControllerDeps): Pick<ControllerHandler
   return {
     listModelStates: (req) => statesOf(req.project),
 
-    // The same states (each carries its stats, ordered by version, which is what a plot needs), and their golden-question scores.
+    // The same states (each carries its stats, ordered by version, which is what a plot needs), their golden-question scores and stopping signals.
     async getTrainingStatistics(req) {
       const { states } = await statesOf(req.project);
-      return { states, goldenAccuracy: (await goldenAccuracy(pool, req.project)).map(goldenAccuracyToProto) };
+      return {
+        states,
+        goldenAccuracy: (await goldenAccuracy(pool, req.project)).map(goldenAccuracyToProto),
+        stopping: (await stoppingSignals(pool, req.project)).map(stoppingSignalToProto),
+      };
     },
 
     async *exportModelState(req): AsyncGenerator<ExportModelStateResponse> {

@@ -20,7 +20,7 @@ const DEFAULT_BATCH = 10;
 const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
-async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
+export async function stateIdOf(db: Db, project: string, field: string, value: string): Promise<string | null> {
   const given = optionalId(field, value);
   if (given !== undefined) return (await getState(db, project, given)).id;
   await getProject(db, project);

@@ -4,6 +4,8 @@ import { inTransaction } from '../store/db.js';
 import { inferenceImages, recordImageReads } from '../store/images.js';
 import { commitStagedPredictions, discardStagedPredictions, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
+import { commitStagedEmbeddings, discardStagedEmbeddings, stageEmbeddings } from '../store/embeddings.js';
+import type { JobOptions } from '../ports.js';
 import { imagePredictionsFromProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
 import { inferDistributed } from './distributed-inference.js';
@@ -15,24 +17,25 @@ import { storedState } from './round-store.js';
 import { unreadableSummary } from './unreadable-report.js';
 
 /**
- * Inference: the chosen images (default: those without annotations) split
+ * Inference: the chosen images (default: those without annotations; all with include_annotated) split
  * across workers, the state streamed to each from the database. Predictions
  * are staged as they arrive (a retried shard replaces its images' staged
  * ones) and replace the state's earlier predictions of these images in the
  * transaction that completes the job: readers see the old set until then,
  * and a failed run leaves it as it was. Images the model could not read are
- * named in the job's message and marked on the images. The golden questions
+ * named in the job's message and marked on the images. The images' embeddings
+ * (store/embeddings.ts) are staged and replaced alike. The golden questions
  * among the images score the state, in the same transaction.
  */
 export async function executeInference(orchestra: Orchestra, run: JobRun): Promise<void> {
   const { job, signal } = run;
   const { db } = orchestra;
   const project = await getProject(db, job.project);
-  const options = job.options as { num_workers?: number; image_ids?: string[]; golden_questions_only?: boolean };
+  const options = job.options as JobOptions;
   const state = await jobState(db, job);
   if (!state) throw failedPrecondition('the project has no model state to predict with: train first');
   const { header } = await jobHeader(db, { ...project, settings: { ...project.settings, modelLibrary: state.modelLibrary } }, job.id);
-  const images = await inferenceImages(db, project.name, { imageIds: options.image_ids, goldenOnly: options.golden_questions_only });
+  const images = await inferenceImages(db, project.name, { imageIds: options.image_ids, goldenOnly: options.golden_questions_only, includeAnnotated: options.include_annotated });
   const report = partsProgress((done, total, message) => run.progress.updateState('PROGRESS', message, done, total));
   const staging = { jobId: job.id, runId: randomUUID() };
   try {
@@ -40,7 +43,11 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
       dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
       header, images: toImageData(images), state: storedState(orchestra.states, state),
       numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
-      store: async (batch) => { await stagePredictions(db, project.name, staging, state.id, batch.map(imagePredictionsFromProto)); },
+      store: async (batch) => {
+        const images = batch.map(imagePredictionsFromProto);
+        await stagePredictions(db, project.name, staging, state.id, images);
+        await stageEmbeddings(db, staging, state.id, images.map((i) => i.imageId), images.flatMap((i) => (i.embedding ? [{ imageId: i.imageId, embedding: i.embedding }] : [])));
+      },
       // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
       onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),
     });
@@ -48,6 +55,7 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
     const ids = images.map((i) => i.id);
     await inTransaction(db, async (client) => {
       await commitStagedPredictions(client, staging, state.id, ids);
+      await commitStagedEmbeddings(client, staging, state.id, ids);
       await recordImageReads(client, project.name, ids, unreadable);
       const golden = await scoreGoldenQuestions(client, project.name, state.id, project.predictionType, images.filter((i) => i.goldenQuestion).map((i) => i.id));
       const paths = new Map(images.map((i) => [i.id, i.filePath]));
@@ -56,5 +64,6 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   } finally {
     // Committed: nothing is left; failed or cancelled: the staged rows go, the old predictions stay.
     await discardStagedPredictions(db, staging);
+    await discardStagedEmbeddings(db, staging);
   }
 }

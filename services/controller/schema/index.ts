@@ -3,7 +3,8 @@ import { initial } from './0001-initial.js';
 import { trainingRoundsAndGolden } from './0002-training-rounds-golden.js';
 import { stateVersionCounter } from './0003-state-version-counter.js';
 import { unreadableImagesStagedPredictions } from './0004-unreadable-images-staged-predictions.js';
-import { stateFiles } from './0005-state-files.js';
+import { imageEmbeddings } from './0005-image-embeddings.js';
+import { stateFiles } from './0006-state-files.js';
 
 /** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
-export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, stateFiles];
+export const CONTROLLER_MIGRATIONS: readonly Migration[] = [initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings, stateFiles];

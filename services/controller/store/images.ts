@@ -167,6 +167,8 @@ export interface InferenceSelection {
   imageIds?: readonly string[];
   /** Golden questions only, annotated or not (their answers are known: that is the point). */
   goldenOnly?: boolean;
+  /** Without imageIds: every image, annotated or not (suspect-annotation review, diversity rankers' centres). */
+  includeAnnotated?: boolean;
 }
 
 /** The images an inference job predicts. */
@@ -175,11 +177,11 @@ export async function inferenceImages(db: Db, project: string, sel: InferenceSel
     `SELECT i.id, i.file_path, i.golden_question FROM images i
      WHERE i.project = $1
        AND (CASE WHEN $2::uuid[] IS NOT NULL THEN i.id = ANY($2)
-                 WHEN $3 THEN true
+                 WHEN $3 OR $4 THEN true
                  ELSE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id) END)
        AND (NOT $3 OR i.golden_question)
      ORDER BY i.file_path`,
-    [project, sel.imageIds && sel.imageIds.length > 0 ? [...sel.imageIds] : null, sel.goldenOnly ?? false],
+    [project, sel.imageIds && sel.imageIds.length > 0 ? [...sel.imageIds] : null, sel.goldenOnly ?? false, sel.includeAnnotated ?? false],
   );
   return rows.map((r) => ({ id: r.id, filePath: r.file_path, goldenQuestion: r.golden_question }));
 }

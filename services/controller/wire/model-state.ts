@@ -1,9 +1,10 @@
 import type { ModelStateInfo as ProtoStateInfo } from '../../../libs/gen/aide/v1/common.js';
-import type { GoldenQuestionAccuracy, MarketplaceEntry as ProtoEntry } from '../../../libs/gen/aide/v1/controller.js';
+import type { GoldenQuestionAccuracy, MarketplaceEntry as ProtoEntry, StoppingSignal as ProtoStoppingSignal } from '../../../libs/gen/aide/v1/controller.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import type { MarketplaceEntry, ModelStateInfo } from '../domain.js';
 import { goldenScores } from '../golden-accuracy.js';
 import type { GoldenAccuracy } from '../store/golden-results.js';
+import type { StoppingSignal } from '../store/stopping-signal.js';
 
 export const stateInfoToProto = (s: ModelStateInfo): ProtoStateInfo => ({
   id: s.id,
@@ -43,4 +44,17 @@ export const goldenAccuracyToProto = (g: GoldenAccuracy): GoldenQuestionAccuracy
   annotated: g.annotated,
   ...goldenScores(g.predictionType, g),
   computedAt: g.computedAt,
+});
+
+export const stoppingSignalToProto = (s: StoppingSignal): ProtoStoppingSignal => ({
+  modelStateId: s.stateId,
+  version: s.version,
+  previousModelStateId: s.previousStateId ?? '',
+  previousVersion: s.previousVersion ?? 0,
+  comparedImages: s.comparedImages,
+  changedImages: s.changedImages,
+  changedFraction: s.changedFraction,
+  hasHeldOutAccuracy: s.heldOutAccuracy !== null,
+  heldOutAccuracy: s.heldOutAccuracy ?? 0,
+  heldOutAccuracyDelta: s.heldOutAccuracyDelta ?? 0,
 });

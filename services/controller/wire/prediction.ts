@@ -1,6 +1,7 @@
 /** Predictions ⇄ aide.v1 (the orchestrator stores what workers return; the API lists them). */
 import type { ImagePredictions as ProtoImagePredictions, Prediction as ProtoPrediction } from '../../../libs/gen/aide/v1/common.js';
-import type { ImagePredictions, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
+import { checkEmbedding } from '../../../libs/wire/embedding.js';
+import type { ImagePredictions, OutgoingImagePredictions, Prediction, PredictionInput } from '../domain.js';
 
 function geometryFromProto(g: ProtoPrediction['geometry']): PredictionInput['geometry'] {
   switch (g?.$case) {
@@ -34,10 +35,15 @@ export const predictionFromProto = (p: ProtoPrediction): PredictionInput => ({
   geometry: geometryFromProto(p.geometry),
 });
 
-export const imagePredictionsFromProto = (ip: ProtoImagePredictions): ImagePredictions => ({
-  imageId: ip.imageId,
-  predictions: ip.predictions.map(predictionFromProto),
-});
+/** What a worker sent for an image; an embedding whose bytes do not hold its dim values is INVALID_ARGUMENT. */
+export function imagePredictionsFromProto(ip: ProtoImagePredictions): ImagePredictions {
+  const out: ImagePredictions = { imageId: ip.imageId, predictions: ip.predictions.map(predictionFromProto) };
+  if (ip.embedding) {
+    checkEmbedding(ip.embedding, `predictions[${ip.imageId}].embedding`);
+    if (ip.embedding.dim > 0) out.embedding = { dim: ip.embedding.dim, float16: ip.embedding.float16 };
+  }
+  return out;
+}
 
 export const predictionToProto = (p: Prediction): ProtoPrediction => ({
   id: p.id,
@@ -50,7 +56,9 @@ export const predictionToProto = (p: Prediction): ProtoPrediction => ({
   geometry: geometryToProto(p.geometry),
 });
 
-export const imagePredictionsToProto = (ip: StoredImagePredictions): ProtoImagePredictions => ({
+export const imagePredictionsToProto = (ip: OutgoingImagePredictions): ProtoImagePredictions => ({
   imageId: ip.imageId,
   predictions: ip.predictions.map(predictionToProto),
+  embedding: ip.embedding ? { dim: ip.embedding.dim, float16: Buffer.from(ip.embedding.float16) } : undefined,
+  annotated: ip.annotated,
 });

@@ -317,10 +317,30 @@ export interface Prediction {
   } | undefined;
 }
 
+/**
+ * A model's embedding of an image: a compact feature vector (the built-ins give their penultimate
+ * features) that diversity-aware rankers measure distances on.
+ */
+export interface Embedding {
+  /** Number of values. */
+  dim: number;
+  /** dim IEEE-754 half-precision (float16) values, little-endian: exactly 2 × dim bytes. */
+  float16: Buffer;
+}
+
 /** All predictions of one image. */
 export interface ImagePredictions {
   imageId: string;
   predictions: Prediction[];
+  /** The model's embedding of the image, when it gives one; stored with the predictions and given to rankers. */
+  embedding:
+    | Embedding
+    | undefined;
+  /**
+   * Set by the controller where predictions leave it (rankers, StreamPredictions): the image has
+   * annotations. Diversity rankers take annotated images as the centres already covered.
+   */
+  annotated: boolean;
 }
 
 export interface ModelStateInfo {
@@ -2351,8 +2371,93 @@ export const Prediction: MessageFns<Prediction> = {
   },
 };
 
+function createBaseEmbedding(): Embedding {
+  return { dim: 0, float16: Buffer.alloc(0) };
+}
+
+export const Embedding: MessageFns<Embedding> = {
+  encode(message: Embedding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dim !== 0) {
+      writer.uint32(8).uint32(message.dim);
+    }
+    if (message.float16.length !== 0) {
+      writer.uint32(18).bytes(message.float16);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Embedding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dim = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.float16 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Embedding {
+    return {
+      dim: isSet(object.dim) ? globalThis.Number(object.dim) : 0,
+      float16: isSet(object.float16) ? Buffer.from(bytesFromBase64(object.float16)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: Embedding): unknown {
+    const obj: any = {};
+    if (message.dim !== 0) {
+      obj.dim = Math.round(message.dim);
+    }
+    if (message.float16.length !== 0) {
+      obj.float16 = base64FromBytes(message.float16);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Embedding>, I>>(base?: I): Embedding {
+    return Embedding.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Embedding>, I>>(object: I): Embedding {
+    const message = createBaseEmbedding();
+    message.dim = object.dim ?? 0;
+    message.float16 = object.float16 ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseImagePredictions(): ImagePredictions {
-  return { imageId: "", predictions: [] };
+  return { imageId: "", predictions: [], embedding: undefined, annotated: false };
 }
 
 export const ImagePredictions: MessageFns<ImagePredictions> = {
@@ -2362,6 +2467,12 @@ export const ImagePredictions: MessageFns<ImagePredictions> = {
     }
     for (const v of message.predictions) {
       Prediction.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.embedding !== undefined) {
+      Embedding.encode(message.embedding, writer.uint32(26).fork()).join();
+    }
+    if (message.annotated !== false) {
+      writer.uint32(32).bool(message.annotated);
     }
     return writer;
   },
@@ -2395,6 +2506,22 @@ export const ImagePredictions: MessageFns<ImagePredictions> = {
             message.predictions.push(Prediction.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.embedding = Embedding.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.annotated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2417,6 +2544,8 @@ export const ImagePredictions: MessageFns<ImagePredictions> = {
       predictions: globalThis.Array.isArray(object?.predictions)
         ? object.predictions.map((e: any) => Prediction.fromJSON(e))
         : [],
+      embedding: isSet(object.embedding) ? Embedding.fromJSON(object.embedding) : undefined,
+      annotated: isSet(object.annotated) ? globalThis.Boolean(object.annotated) : false,
     };
   },
 
@@ -2428,6 +2557,12 @@ export const ImagePredictions: MessageFns<ImagePredictions> = {
     if (message.predictions?.length) {
       obj.predictions = message.predictions.map((e) => Prediction.toJSON(e));
     }
+    if (message.embedding !== undefined) {
+      obj.embedding = Embedding.toJSON(message.embedding);
+    }
+    if (message.annotated !== false) {
+      obj.annotated = message.annotated;
+    }
     return obj;
   },
 
@@ -2438,6 +2573,10 @@ export const ImagePredictions: MessageFns<ImagePredictions> = {
     const message = createBaseImagePredictions();
     message.imageId = object.imageId ?? "";
     message.predictions = object.predictions?.map((e) => Prediction.fromPartial(e)) || [];
+    message.embedding = (object.embedding !== undefined && object.embedding !== null)
+      ? Embedding.fromPartial(object.embedding)
+      : undefined;
+    message.annotated = object.annotated ?? false;
     return message;
   },
 };

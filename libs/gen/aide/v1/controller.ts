@@ -326,6 +326,37 @@ export interface NextBatchResponse {
   nextPageToken: string;
 }
 
+export interface ListSuspectAnnotationsRequest {
+  project: string;
+  /** Empty = the current state. */
+  modelStateId: string;
+  /** Only suspects with at least this mistakenness (0 = every contradicted annotation). */
+  minMistakenness: number;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** An annotation the model contradicts: its image's top-confidence prediction names another class. */
+export interface SuspectAnnotation {
+  annotation: Annotation | undefined;
+  filePath: string;
+  /** The class the model predicts instead, and its confidence. */
+  predictedLabelClassId: string;
+  predictedConfidence: number;
+  /**
+   * How surely the model contradicts the annotation, in [0, 1]: the confidence of the class it
+   * predicts instead (1 = certain of another class). Only annotations the prediction contradicts are
+   * suspects: an image whose top-confidence class is one of its annotated labels has none.
+   */
+  mistakenness: number;
+}
+
+export interface ListSuspectAnnotationsResponse {
+  /** Most suspicious first (ties by annotation id). */
+  suspects: SuspectAnnotation[];
+  nextPageToken: string;
+}
+
 export interface ListPluginsRequest {
 }
 
@@ -460,11 +491,41 @@ export interface GoldenQuestionAccuracy {
   computedAt: Date | undefined;
 }
 
+/**
+ * When more labels stop paying: how much a state's predictions of the unannotated images moved since
+ * the state before it, and how its held-out accuracy moved. Both flattening out says stop.
+ */
+export interface StoppingSignal {
+  modelStateId: string;
+  version: number;
+  /** The state compared with: the latest earlier version with predictions; empty for the first. */
+  previousModelStateId: string;
+  previousVersion: number;
+  /**
+   * Images without annotations that both states predicted (labels, points, boxes: segmentation
+   * predictions have no single class and are not compared).
+   */
+  comparedImages: number;
+  /** Of those, images whose top-confidence class differs between the two states. */
+  changedImages: number;
+  /** changed_images / compared_images; 0 when nothing was compared. */
+  changedFraction: number;
+  /**
+   * The state's held-out accuracy (its statistics' heldOutAccuracy) and the change since the previous
+   * version that reported one; has_held_out_accuracy false when the model reports none.
+   */
+  hasHeldOutAccuracy: boolean;
+  heldOutAccuracy: number;
+  heldOutAccuracyDelta: number;
+}
+
 export interface GetTrainingStatisticsResponse {
   /** Every complete state with its statistics, ordered by version. */
   states: ModelStateInfo[];
   /** The states scored on golden questions, ordered by version. */
   goldenAccuracy: GoldenQuestionAccuracy[];
+  /** One per state with predictions, ordered by version. */
+  stopping: StoppingSignal[];
 }
 
 export interface MarketplaceEntry {
@@ -540,6 +601,11 @@ export interface StartInferenceRequest {
   numWorkers: number;
   /** Empty = the current state. */
   modelStateId: string;
+  /**
+   * With empty image_ids: the annotated images too. Their predictions feed ListSuspectAnnotations and
+   * their embeddings are the labelled centres of diversity rankers (builtin.coreset).
+   */
+  includeAnnotated: boolean;
 }
 
 export interface StartInferenceResponse {
@@ -4543,6 +4609,397 @@ export const NextBatchResponse: MessageFns<NextBatchResponse> = {
   },
 };
 
+function createBaseListSuspectAnnotationsRequest(): ListSuspectAnnotationsRequest {
+  return { project: "", modelStateId: "", minMistakenness: 0, pageSize: 0, pageToken: "" };
+}
+
+export const ListSuspectAnnotationsRequest: MessageFns<ListSuspectAnnotationsRequest> = {
+  encode(message: ListSuspectAnnotationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== "") {
+      writer.uint32(10).string(message.project);
+    }
+    if (message.modelStateId !== "") {
+      writer.uint32(18).string(message.modelStateId);
+    }
+    if (message.minMistakenness !== 0) {
+      writer.uint32(25).double(message.minMistakenness);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuspectAnnotationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuspectAnnotationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.modelStateId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.minMistakenness = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuspectAnnotationsRequest {
+    return {
+      project: isSet(object.project) ? globalThis.String(object.project) : "",
+      modelStateId: isSet(object.modelStateId)
+        ? globalThis.String(object.modelStateId)
+        : isSet(object.model_state_id)
+        ? globalThis.String(object.model_state_id)
+        : "",
+      minMistakenness: isSet(object.minMistakenness)
+        ? globalThis.Number(object.minMistakenness)
+        : isSet(object.min_mistakenness)
+        ? globalThis.Number(object.min_mistakenness)
+        : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuspectAnnotationsRequest): unknown {
+    const obj: any = {};
+    if (message.project !== "") {
+      obj.project = message.project;
+    }
+    if (message.modelStateId !== "") {
+      obj.modelStateId = message.modelStateId;
+    }
+    if (message.minMistakenness !== 0) {
+      obj.minMistakenness = floatToJson(message.minMistakenness);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuspectAnnotationsRequest>, I>>(base?: I): ListSuspectAnnotationsRequest {
+    return ListSuspectAnnotationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuspectAnnotationsRequest>, I>>(
+    object: I,
+  ): ListSuspectAnnotationsRequest {
+    const message = createBaseListSuspectAnnotationsRequest();
+    message.project = object.project ?? "";
+    message.modelStateId = object.modelStateId ?? "";
+    message.minMistakenness = object.minMistakenness ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSuspectAnnotation(): SuspectAnnotation {
+  return { annotation: undefined, filePath: "", predictedLabelClassId: "", predictedConfidence: 0, mistakenness: 0 };
+}
+
+export const SuspectAnnotation: MessageFns<SuspectAnnotation> = {
+  encode(message: SuspectAnnotation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.annotation !== undefined) {
+      Annotation.encode(message.annotation, writer.uint32(10).fork()).join();
+    }
+    if (message.filePath !== "") {
+      writer.uint32(18).string(message.filePath);
+    }
+    if (message.predictedLabelClassId !== "") {
+      writer.uint32(26).string(message.predictedLabelClassId);
+    }
+    if (message.predictedConfidence !== 0) {
+      writer.uint32(33).double(message.predictedConfidence);
+    }
+    if (message.mistakenness !== 0) {
+      writer.uint32(41).double(message.mistakenness);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SuspectAnnotation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSuspectAnnotation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.annotation = Annotation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.filePath = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.predictedLabelClassId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.predictedConfidence = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.mistakenness = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SuspectAnnotation {
+    return {
+      annotation: isSet(object.annotation) ? Annotation.fromJSON(object.annotation) : undefined,
+      filePath: isSet(object.filePath)
+        ? globalThis.String(object.filePath)
+        : isSet(object.file_path)
+        ? globalThis.String(object.file_path)
+        : "",
+      predictedLabelClassId: isSet(object.predictedLabelClassId)
+        ? globalThis.String(object.predictedLabelClassId)
+        : isSet(object.predicted_label_class_id)
+        ? globalThis.String(object.predicted_label_class_id)
+        : "",
+      predictedConfidence: isSet(object.predictedConfidence)
+        ? globalThis.Number(object.predictedConfidence)
+        : isSet(object.predicted_confidence)
+        ? globalThis.Number(object.predicted_confidence)
+        : 0,
+      mistakenness: isSet(object.mistakenness) ? globalThis.Number(object.mistakenness) : 0,
+    };
+  },
+
+  toJSON(message: SuspectAnnotation): unknown {
+    const obj: any = {};
+    if (message.annotation !== undefined) {
+      obj.annotation = Annotation.toJSON(message.annotation);
+    }
+    if (message.filePath !== "") {
+      obj.filePath = message.filePath;
+    }
+    if (message.predictedLabelClassId !== "") {
+      obj.predictedLabelClassId = message.predictedLabelClassId;
+    }
+    if (message.predictedConfidence !== 0) {
+      obj.predictedConfidence = floatToJson(message.predictedConfidence);
+    }
+    if (message.mistakenness !== 0) {
+      obj.mistakenness = floatToJson(message.mistakenness);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SuspectAnnotation>, I>>(base?: I): SuspectAnnotation {
+    return SuspectAnnotation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SuspectAnnotation>, I>>(object: I): SuspectAnnotation {
+    const message = createBaseSuspectAnnotation();
+    message.annotation = (object.annotation !== undefined && object.annotation !== null)
+      ? Annotation.fromPartial(object.annotation)
+      : undefined;
+    message.filePath = object.filePath ?? "";
+    message.predictedLabelClassId = object.predictedLabelClassId ?? "";
+    message.predictedConfidence = object.predictedConfidence ?? 0;
+    message.mistakenness = object.mistakenness ?? 0;
+    return message;
+  },
+};
+
+function createBaseListSuspectAnnotationsResponse(): ListSuspectAnnotationsResponse {
+  return { suspects: [], nextPageToken: "" };
+}
+
+export const ListSuspectAnnotationsResponse: MessageFns<ListSuspectAnnotationsResponse> = {
+  encode(message: ListSuspectAnnotationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.suspects) {
+      SuspectAnnotation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuspectAnnotationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuspectAnnotationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.suspects.push(SuspectAnnotation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuspectAnnotationsResponse {
+    return {
+      suspects: globalThis.Array.isArray(object?.suspects)
+        ? object.suspects.map((e: any) => SuspectAnnotation.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuspectAnnotationsResponse): unknown {
+    const obj: any = {};
+    if (message.suspects?.length) {
+      obj.suspects = message.suspects.map((e) => SuspectAnnotation.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuspectAnnotationsResponse>, I>>(base?: I): ListSuspectAnnotationsResponse {
+    return ListSuspectAnnotationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuspectAnnotationsResponse>, I>>(
+    object: I,
+  ): ListSuspectAnnotationsResponse {
+    const message = createBaseListSuspectAnnotationsResponse();
+    message.suspects = object.suspects?.map((e) => SuspectAnnotation.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseListPluginsRequest(): ListPluginsRequest {
   return {};
 }
@@ -6541,8 +6998,268 @@ export const GoldenQuestionAccuracy: MessageFns<GoldenQuestionAccuracy> = {
   },
 };
 
+function createBaseStoppingSignal(): StoppingSignal {
+  return {
+    modelStateId: "",
+    version: 0,
+    previousModelStateId: "",
+    previousVersion: 0,
+    comparedImages: 0,
+    changedImages: 0,
+    changedFraction: 0,
+    hasHeldOutAccuracy: false,
+    heldOutAccuracy: 0,
+    heldOutAccuracyDelta: 0,
+  };
+}
+
+export const StoppingSignal: MessageFns<StoppingSignal> = {
+  encode(message: StoppingSignal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelStateId !== "") {
+      writer.uint32(10).string(message.modelStateId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    if (message.previousModelStateId !== "") {
+      writer.uint32(26).string(message.previousModelStateId);
+    }
+    if (message.previousVersion !== 0) {
+      writer.uint32(32).uint32(message.previousVersion);
+    }
+    if (message.comparedImages !== 0) {
+      writer.uint32(40).uint32(message.comparedImages);
+    }
+    if (message.changedImages !== 0) {
+      writer.uint32(48).uint32(message.changedImages);
+    }
+    if (message.changedFraction !== 0) {
+      writer.uint32(57).double(message.changedFraction);
+    }
+    if (message.hasHeldOutAccuracy !== false) {
+      writer.uint32(64).bool(message.hasHeldOutAccuracy);
+    }
+    if (message.heldOutAccuracy !== 0) {
+      writer.uint32(73).double(message.heldOutAccuracy);
+    }
+    if (message.heldOutAccuracyDelta !== 0) {
+      writer.uint32(81).double(message.heldOutAccuracyDelta);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoppingSignal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoppingSignal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelStateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previousModelStateId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.previousVersion = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.comparedImages = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.changedImages = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.changedFraction = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.hasHeldOutAccuracy = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.heldOutAccuracy = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.heldOutAccuracyDelta = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoppingSignal {
+    return {
+      modelStateId: isSet(object.modelStateId)
+        ? globalThis.String(object.modelStateId)
+        : isSet(object.model_state_id)
+        ? globalThis.String(object.model_state_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      previousModelStateId: isSet(object.previousModelStateId)
+        ? globalThis.String(object.previousModelStateId)
+        : isSet(object.previous_model_state_id)
+        ? globalThis.String(object.previous_model_state_id)
+        : "",
+      previousVersion: isSet(object.previousVersion)
+        ? globalThis.Number(object.previousVersion)
+        : isSet(object.previous_version)
+        ? globalThis.Number(object.previous_version)
+        : 0,
+      comparedImages: isSet(object.comparedImages)
+        ? globalThis.Number(object.comparedImages)
+        : isSet(object.compared_images)
+        ? globalThis.Number(object.compared_images)
+        : 0,
+      changedImages: isSet(object.changedImages)
+        ? globalThis.Number(object.changedImages)
+        : isSet(object.changed_images)
+        ? globalThis.Number(object.changed_images)
+        : 0,
+      changedFraction: isSet(object.changedFraction)
+        ? globalThis.Number(object.changedFraction)
+        : isSet(object.changed_fraction)
+        ? globalThis.Number(object.changed_fraction)
+        : 0,
+      hasHeldOutAccuracy: isSet(object.hasHeldOutAccuracy)
+        ? globalThis.Boolean(object.hasHeldOutAccuracy)
+        : isSet(object.has_held_out_accuracy)
+        ? globalThis.Boolean(object.has_held_out_accuracy)
+        : false,
+      heldOutAccuracy: isSet(object.heldOutAccuracy)
+        ? globalThis.Number(object.heldOutAccuracy)
+        : isSet(object.held_out_accuracy)
+        ? globalThis.Number(object.held_out_accuracy)
+        : 0,
+      heldOutAccuracyDelta: isSet(object.heldOutAccuracyDelta)
+        ? globalThis.Number(object.heldOutAccuracyDelta)
+        : isSet(object.held_out_accuracy_delta)
+        ? globalThis.Number(object.held_out_accuracy_delta)
+        : 0,
+    };
+  },
+
+  toJSON(message: StoppingSignal): unknown {
+    const obj: any = {};
+    if (message.modelStateId !== "") {
+      obj.modelStateId = message.modelStateId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.previousModelStateId !== "") {
+      obj.previousModelStateId = message.previousModelStateId;
+    }
+    if (message.previousVersion !== 0) {
+      obj.previousVersion = Math.round(message.previousVersion);
+    }
+    if (message.comparedImages !== 0) {
+      obj.comparedImages = Math.round(message.comparedImages);
+    }
+    if (message.changedImages !== 0) {
+      obj.changedImages = Math.round(message.changedImages);
+    }
+    if (message.changedFraction !== 0) {
+      obj.changedFraction = floatToJson(message.changedFraction);
+    }
+    if (message.hasHeldOutAccuracy !== false) {
+      obj.hasHeldOutAccuracy = message.hasHeldOutAccuracy;
+    }
+    if (message.heldOutAccuracy !== 0) {
+      obj.heldOutAccuracy = floatToJson(message.heldOutAccuracy);
+    }
+    if (message.heldOutAccuracyDelta !== 0) {
+      obj.heldOutAccuracyDelta = floatToJson(message.heldOutAccuracyDelta);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StoppingSignal>, I>>(base?: I): StoppingSignal {
+    return StoppingSignal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StoppingSignal>, I>>(object: I): StoppingSignal {
+    const message = createBaseStoppingSignal();
+    message.modelStateId = object.modelStateId ?? "";
+    message.version = object.version ?? 0;
+    message.previousModelStateId = object.previousModelStateId ?? "";
+    message.previousVersion = object.previousVersion ?? 0;
+    message.comparedImages = object.comparedImages ?? 0;
+    message.changedImages = object.changedImages ?? 0;
+    message.changedFraction = object.changedFraction ?? 0;
+    message.hasHeldOutAccuracy = object.hasHeldOutAccuracy ?? false;
+    message.heldOutAccuracy = object.heldOutAccuracy ?? 0;
+    message.heldOutAccuracyDelta = object.heldOutAccuracyDelta ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetTrainingStatisticsResponse(): GetTrainingStatisticsResponse {
-  return { states: [], goldenAccuracy: [] };
+  return { states: [], goldenAccuracy: [], stopping: [] };
 }
 
 export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResponse> = {
@@ -6552,6 +7269,9 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
     }
     for (const v of message.goldenAccuracy) {
       GoldenQuestionAccuracy.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.stopping) {
+      StoppingSignal.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -6585,6 +7305,14 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
             message.goldenAccuracy.push(GoldenQuestionAccuracy.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stopping.push(StoppingSignal.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6605,6 +7333,9 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
         : globalThis.Array.isArray(object?.golden_accuracy)
         ? object.golden_accuracy.map((e: any) => GoldenQuestionAccuracy.fromJSON(e))
         : [],
+      stopping: globalThis.Array.isArray(object?.stopping)
+        ? object.stopping.map((e: any) => StoppingSignal.fromJSON(e))
+        : [],
     };
   },
 
@@ -6615,6 +7346,9 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
     }
     if (message.goldenAccuracy?.length) {
       obj.goldenAccuracy = message.goldenAccuracy.map((e) => GoldenQuestionAccuracy.toJSON(e));
+    }
+    if (message.stopping?.length) {
+      obj.stopping = message.stopping.map((e) => StoppingSignal.toJSON(e));
     }
     return obj;
   },
@@ -6628,6 +7362,7 @@ export const GetTrainingStatisticsResponse: MessageFns<GetTrainingStatisticsResp
     const message = createBaseGetTrainingStatisticsResponse();
     message.states = object.states?.map((e) => ModelStateInfo.fromPartial(e)) || [];
     message.goldenAccuracy = object.goldenAccuracy?.map((e) => GoldenQuestionAccuracy.fromPartial(e)) || [];
+    message.stopping = object.stopping?.map((e) => StoppingSignal.fromPartial(e)) || [];
     return message;
   },
 };
@@ -7719,7 +8454,14 @@ export const StartTrainingResponse: MessageFns<StartTrainingResponse> = {
 };
 
 function createBaseStartInferenceRequest(): StartInferenceRequest {
-  return { project: "", imageIds: [], goldenQuestionsOnly: false, numWorkers: 0, modelStateId: "" };
+  return {
+    project: "",
+    imageIds: [],
+    goldenQuestionsOnly: false,
+    numWorkers: 0,
+    modelStateId: "",
+    includeAnnotated: false,
+  };
 }
 
 export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
@@ -7738,6 +8480,9 @@ export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
     }
     if (message.modelStateId !== "") {
       writer.uint32(42).string(message.modelStateId);
+    }
+    if (message.includeAnnotated !== false) {
+      writer.uint32(48).bool(message.includeAnnotated);
     }
     return writer;
   },
@@ -7795,6 +8540,14 @@ export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
             message.modelStateId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.includeAnnotated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7830,6 +8583,11 @@ export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
         : isSet(object.model_state_id)
         ? globalThis.String(object.model_state_id)
         : "",
+      includeAnnotated: isSet(object.includeAnnotated)
+        ? globalThis.Boolean(object.includeAnnotated)
+        : isSet(object.include_annotated)
+        ? globalThis.Boolean(object.include_annotated)
+        : false,
     };
   },
 
@@ -7850,6 +8608,9 @@ export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
     if (message.modelStateId !== "") {
       obj.modelStateId = message.modelStateId;
     }
+    if (message.includeAnnotated !== false) {
+      obj.includeAnnotated = message.includeAnnotated;
+    }
     return obj;
   },
 
@@ -7863,6 +8624,7 @@ export const StartInferenceRequest: MessageFns<StartInferenceRequest> = {
     message.goldenQuestionsOnly = object.goldenQuestionsOnly ?? false;
     message.numWorkers = object.numWorkers ?? 0;
     message.modelStateId = object.modelStateId ?? "";
+    message.includeAnnotated = object.includeAnnotated ?? false;
     return message;
   },
 };
@@ -9349,6 +10111,22 @@ export const ControllerServiceService = {
     responseDeserialize: (value: Buffer): NextBatchResponse => NextBatchResponse.decode(value),
   },
   /**
+   * Annotations a state's predictions confidently contradict, most suspicious first (label projects;
+   * the annotated images must have been predicted: StartInference with include_annotated).
+   */
+  listSuspectAnnotations: {
+    path: "/aide.v1.ControllerService/ListSuspectAnnotations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSuspectAnnotationsRequest): Buffer =>
+      Buffer.from(ListSuspectAnnotationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSuspectAnnotationsRequest => ListSuspectAnnotationsRequest.decode(value),
+    responseSerialize: (value: ListSuspectAnnotationsResponse): Buffer =>
+      Buffer.from(ListSuspectAnnotationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSuspectAnnotationsResponse =>
+      ListSuspectAnnotationsResponse.decode(value),
+  },
+  /**
    * Models and rankers
    * Registry metadata of every model and ranker.
    */
@@ -9626,6 +10404,11 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   streamPredictions: handleServerStreamingCall<StreamPredictionsRequest, StreamPredictionsResponse>;
   /** The next images to annotate, highest priority first. */
   nextBatch: handleUnaryCall<NextBatchRequest, NextBatchResponse>;
+  /**
+   * Annotations a state's predictions confidently contradict, most suspicious first (label projects;
+   * the annotated images must have been predicted: StartInference with include_annotated).
+   */
+  listSuspectAnnotations: handleUnaryCall<ListSuspectAnnotationsRequest, ListSuspectAnnotationsResponse>;
   /**
    * Models and rankers
    * Registry metadata of every model and ranker.
@@ -10005,6 +10788,25 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: NextBatchResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Annotations a state's predictions confidently contradict, most suspicious first (label projects;
+   * the annotated images must have been predicted: StartInference with include_annotated).
+   */
+  listSuspectAnnotations(
+    request: ListSuspectAnnotationsRequest,
+    callback: (error: ServiceError | null, response: ListSuspectAnnotationsResponse) => void,
+  ): ClientUnaryCall;
+  listSuspectAnnotations(
+    request: ListSuspectAnnotationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSuspectAnnotationsResponse) => void,
+  ): ClientUnaryCall;
+  listSuspectAnnotations(
+    request: ListSuspectAnnotationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSuspectAnnotationsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Models and rankers

@@ -878,7 +878,10 @@ export type RankerServiceService = typeof RankerServiceService;
 export const RankerServiceService = {
   /**
    * In: a header, then predictions image by image. Out: progress and the same
-   * predictions with priority set, image by image.
+   * predictions with priority set, image by image. A batch ranker (one that
+   * selects jointly over the pool, e.g. builtin.coreset) answers once it has
+   * read every image, and its predictions carry their id, image, state and
+   * priority only.
    */
   rank: {
     path: "/aide.v1.RankerService/Rank" as const,
@@ -903,7 +906,10 @@ export const RankerServiceService = {
 export interface RankerServiceServer extends UntypedServiceImplementation {
   /**
    * In: a header, then predictions image by image. Out: progress and the same
-   * predictions with priority set, image by image.
+   * predictions with priority set, image by image. A batch ranker (one that
+   * selects jointly over the pool, e.g. builtin.coreset) answers once it has
+   * read every image, and its predictions carry their id, image, state and
+   * priority only.
    */
   rank: handleBidiStreamingCall<RankRequest, RankResponse>;
   listRankers: handleUnaryCall<ListRankersRequest, ListRankersResponse>;
@@ -912,7 +918,10 @@ export interface RankerServiceServer extends UntypedServiceImplementation {
 export interface RankerServiceClient extends Client {
   /**
    * In: a header, then predictions image by image. Out: progress and the same
-   * predictions with priority set, image by image.
+   * predictions with priority set, image by image. A batch ranker (one that
+   * selects jointly over the pool, e.g. builtin.coreset) answers once it has
+   * read every image, and its predictions carry their id, image, state and
+   * priority only.
    */
   rank(): ClientDuplexStream<RankRequest, RankResponse>;
   rank(options: Partial<CallOptions>): ClientDuplexStream<RankRequest, RankResponse>;

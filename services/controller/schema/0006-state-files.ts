@@ -9,7 +9,7 @@ import type { Migration } from '../../../libs/db/index.js';
  * until every controller has moved its rows to files (state-blobs.ts).
  */
 export const stateFiles: Migration = {
-  id: '0005_state_files',
+  id: '0006_state_files',
   sql: `
 CREATE TABLE state_blob_deletions (name uuid PRIMARY KEY);
 
