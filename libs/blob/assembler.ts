@@ -14,6 +14,17 @@ interface Piece {
   data: Buffer;
   offset: number;
   totalSize: number;
+  /** On the last piece: the SHA-256 the blob was checked against. */
+  sha256?: Buffer;
+}
+
+/**
+ * A blob's verified pieces. `sha256` is the digest they were checked against
+ * once the iteration has ended without an error (undefined before): a store
+ * keeps it instead of hashing the bytes a second time.
+ */
+export interface VerifiedPieces extends AsyncIterable<Buffer> {
+  readonly sha256: Buffer | undefined;
 }
 
 const SHA256_BYTES = 32;
@@ -94,7 +105,7 @@ async function* verified(chunks: AsyncIterable<BlobChunk>, opts: VerifyOptions):
       throw dataLoss(sha.byteLength === 0 ? 'last blob chunk lacks the sha256' : `last blob chunk has a sha256 of ${sha.byteLength} bytes`);
     }
     if (!hash.digest().equals(sha)) throw dataLoss(`blob of ${totalSize} bytes fails its sha256 check`);
-    yield piece;
+    yield { ...piece, sha256: Buffer.from(sha) };
     return;
   }
 }
@@ -122,13 +133,18 @@ export async function* verifyChunks(chunks: AsyncIterable<BlobChunk>, opts: Veri
  * result): DATA_LOSS at the first chunk unless the blob is of exactly `size`
  * bytes, so a consumer never stores a blob shorter or longer than announced.
  */
-export async function* verifyAnnouncedChunks(chunks: AsyncIterable<BlobChunk>, opts: { size: number; signal?: AbortSignal; what?: string }): AsyncGenerator<Buffer> {
-  let first = true;
-  for await (const { data, totalSize } of verified(chunks, { maxSize: Number.MAX_SAFE_INTEGER, signal: opts.signal })) {
-    if (first && totalSize !== opts.size) throw dataLoss(`${opts.what ?? 'the announcement'} said ${opts.size} bytes, the chunks hold ${totalSize}`);
-    first = false;
-    yield data;
+export function verifyAnnouncedChunks(chunks: AsyncIterable<BlobChunk>, opts: { size: number; signal?: AbortSignal; what?: string }): VerifiedPieces {
+  const out = { sha256: undefined as Buffer | undefined, [Symbol.asyncIterator]: () => pieces() };
+  async function* pieces(): AsyncGenerator<Buffer> {
+    let first = true;
+    for await (const { data, totalSize, sha256 } of verified(chunks, { maxSize: Number.MAX_SAFE_INTEGER, signal: opts.signal })) {
+      if (first && totalSize !== opts.size) throw dataLoss(`${opts.what ?? 'the announcement'} said ${opts.size} bytes, the chunks hold ${totalSize}`);
+      first = false;
+      out.sha256 = sha256;
+      yield data;
+    }
   }
+  return out;
 }
 
 /**

@@ -19,6 +19,11 @@ export interface ToChunksOptions {
   totalSize?: number;
   /** Payload bytes per chunk (the last one may be shorter); default DEFAULT_CHUNK_SIZE, at most MAX_CHUNK_SIZE. */
   chunkSize?: number;
+  /**
+   * The payload's SHA-256 where it is known already (a stored blob's, checked when it was stored): the last
+   * chunk carries it and the bytes are not hashed again. The receiver's check then covers the storage too.
+   */
+  sha256?: Uint8Array;
 }
 
 /** A Buffer view of bytes [start, end) of `u8`, sharing its memory (no copy). */
@@ -65,14 +70,18 @@ export async function* toChunks(
     throw invalidArgument([{ field: 'totalSize', description: `is ${opts.totalSize} but the buffer holds ${totalSize} bytes` }]);
   }
 
-  const hash = createHash('sha256');
+  if (opts.sha256 !== undefined && opts.sha256.byteLength !== 32) {
+    throw invalidArgument([{ field: 'sha256', description: `must be 32 bytes, got ${opts.sha256.byteLength}` }]);
+  }
+  const known = opts.sha256;
+  const hash = known ? undefined : createHash('sha256');
   let offset = 0;
   /** The next chunk, hashed; with the digest if it completes the payload. */
   const chunk = (data: Buffer): BlobChunk => {
-    hash.update(data);
+    hash?.update(data);
     const c: BlobChunk = { offset, totalSize, data, sha256: Buffer.alloc(0) };
     offset += data.byteLength;
-    if (offset === totalSize) c.sha256 = hash.digest();
+    if (offset === totalSize) c.sha256 = known ? Buffer.from(known.buffer, known.byteOffset, known.byteLength) : hash!.digest();
     return c;
   };
 

@@ -90,6 +90,9 @@ async function writeAll<T>(source: Source<T>, call: grpc.ClientWritableStream<T>
   }
 }
 
+/** The client's HTTP/2 receive window (per connection and stream): several chunks of a state in flight. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
+
 /**
  * A promise / async-iterable client of a generated service definition:
  * cancellation by AbortSignal, deadlines, retries of unary calls on
@@ -103,6 +106,8 @@ export function createClient<S extends grpc.ServiceDefinition>(definition: S, ad
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // HTTP/2's default 64 KiB receive window makes a large download wait for a window update every 64 KiB.
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     ...(retry ? { 'grpc.service_config': retry } : {}),
     ...options.channelOptions,
     ...(options.tracing === false ? {} : { interceptors: [clientTracing] }),

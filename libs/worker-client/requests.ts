@@ -8,6 +8,8 @@ import { ImageData, type ImageBatch, type JobHeader } from '../gen/aide/v1/worke
  */
 export interface StreamedState {
   size: number;
+  /** Its SHA-256 where known (a stored state's): sent as it is, the bytes not hashed again on the way. */
+  sha256?: Uint8Array;
   open(): AsyncIterable<Uint8Array>;
 }
 
@@ -18,7 +20,7 @@ export const stateSize = (state: StateInput | null): number => (state === null ?
 
 /** The state's chunks, each retry reading it afresh. */
 export function stateChunks(state: StateInput): AsyncGenerator<BlobChunk> {
-  return state instanceof Uint8Array ? toChunks(state) : toChunks(state.open(), { totalSize: state.size });
+  return state instanceof Uint8Array ? toChunks(state) : toChunks(state.open(), { totalSize: state.size, sha256: state.sha256 });
 }
 
 /** Image batches stay well below the 4 MB message limit. */

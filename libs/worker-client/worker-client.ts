@@ -1,4 +1,4 @@
-import { payload, StreamParts, verifyAnnouncedChunks } from '../blob/index.js';
+import { payload, StreamParts, verifyAnnouncedChunks, type VerifiedPieces } from '../blob/index.js';
 import type { BlobChunk, ImagePredictions, ProgressEvent } from '../gen/aide/v1/common.js';
 import {
   WorkerServiceService, type AverageStatesRequest, type ImageData, type JobHeader, type TrainResult, type UnreadableImage,
@@ -28,10 +28,11 @@ export interface StateOutput {
 
 /**
  * Takes a worker's new state as it streams in: verified pieces of exactly
- * result.stateSize bytes (the last one after the SHA-256 checked out), so a
- * sink that stores them can keep the state out of memory.
+ * result.stateSize bytes (the last one after the SHA-256 checked out, which
+ * `pieces.sha256` then holds), so a sink that stores them can keep the state
+ * out of memory and need not hash it again.
  */
-export type StateSink<T> = (result: TrainResult, pieces: AsyncIterable<Buffer>) => Promise<T>;
+export type StateSink<T> = (result: TrainResult, pieces: VerifiedPieces) => Promise<T>;
 
 type StateResponse = {
   payload?: { $case: 'progress'; value: ProgressEvent } | { $case: 'result'; value: TrainResult } | { $case: 'stateChunk'; value: BlobChunk } | undefined;

@@ -1,6 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BlobFolder } from '../../libs/blob/index.js';
 import { createBus, type EventBus } from '../../libs/bus/index.js';
 import type { Config } from '../../libs/config/config.js';
+import { SettingError, settingName } from '../../libs/config/setting-error.js';
 import { failedPrecondition } from '../../libs/errors.js';
 import { databaseOptions, migrate, openDatabase, type Database } from '../../libs/db/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
@@ -25,6 +30,8 @@ import type { JobStarter } from './ports.js';
 import { CONTROLLER_MIGRATIONS } from './schema/index.js';
 import { startOrchestration } from './orchestration/index.js';
 import { controllerServiceEntry } from './service.js';
+import type { StateStore } from './store/model-states.js';
+import { maintainStateFolder, moveLegacyStates, reapDeletedBlobs, sweepOrphanBlobs } from './store/state-blobs.js';
 
 const SECTION = 'AIController';
 
@@ -38,11 +45,15 @@ export interface ControllerOverrides {
   files?: (project: string) => ProjectFiles;
   /** Authentication (sets ctx.principal) before the role checks; default: API tokens, and mesh peers under mTLS. */
   middleware?: Middleware[];
+  /** The folder of the states' bytes (shared with a job runner the embedding process runs); default: from [AIController] state_dir. */
+  stateBlobs?: BlobFolder;
 }
 
 export interface RunningController extends RunningService {
   address: string;
   database: Database;
+  /** Where its states live (the pool and the folder of their bytes). */
+  states: StateStore;
   bus: EventBus;
 }
 
@@ -56,11 +67,36 @@ function fileServerFrom(config: Config): { files: (project: string) => ProjectFi
   return { files: (project) => new FileServerClient({ client, project }), close: () => client.close() };
 }
 
+/**
+ * The folder of the states' bytes: [AIController] state_dir; unset, beside an
+ * embedded database's folder, or for a database that lives only as long as
+ * this process (embedded in memory, or handed in by a test) a temporary folder
+ * removed at shutdown. A real database without one is a setting error: its
+ * states would not outlive the process.
+ */
+async function stateFolder(config: Config, database: Database, ownDatabase: boolean): Promise<{ blobs: BlobFolder; remove(): Promise<void> }> {
+  const sync = config.getProperty(SECTION, 'state_sync', 'bool', true);
+  const embeddedDir = config.getProperty('Database', 'embedded_dir', 'str', '');
+  const dir = config.getProperty(SECTION, 'state_dir', 'str', '') || (database.embedded && embeddedDir ? `${path.resolve(embeddedDir)}-states` : '');
+  if (dir) return { blobs: await BlobFolder.open(dir, { sync }), remove: async () => {} };
+  if (ownDatabase && !database.embedded) {
+    throw new SettingError(`model states need a folder that lasts as long as the database: set ${settingName(SECTION, 'state_dir')}`);
+  }
+  const temporary = await mkdtemp(path.join(tmpdir(), 'aide-states-'));
+  return { blobs: await BlobFolder.open(temporary, { sync }), remove: () => rm(temporary, { recursive: true, force: true }) };
+}
+
 /** AIController: config → database (migrated), bus, registry, FileServer client → serve ControllerService. */
 export async function startController(config: Config, logger: Logger, overrides: ControllerOverrides = {}): Promise<RunningController> {
   const ownDatabase = overrides.database === undefined;
   const database = overrides.database ?? await openDatabase({ ...databaseOptions(config), logger });
   await migrate(database.pool, CONTROLLER_MIGRATIONS);
+  const folder = overrides.stateBlobs ? { blobs: overrides.stateBlobs, remove: async () => {} } : await stateFolder(config, database, ownDatabase);
+  const states: StateStore = { db: database.pool, blobs: folder.blobs };
+  await moveLegacyStates(states, logger);
+  await reapDeletedBlobs(states);
+  await sweepOrphanBlobs(states);
+  const maintenance = maintainStateFolder(states, logger);
   const ownBus = overrides.bus === undefined;
   const bus = overrides.bus ?? await createBus(busOptions(config));
   const registry = overrides.registry ?? await loadRegistry({ extra: listSetting(config, 'Models', 'extra'), config, logger });
@@ -69,7 +105,7 @@ export async function startController(config: Config, logger: Logger, overrides:
   const tokens = new TokenStore(database.pool);
   // tracing() first, so authentication, logging and the handlers run inside the call's span.
   const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext, meshToken: meshToken(config) })])];
-  const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, bus, registry, logger });
+  const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, states, bus, registry, logger });
   const jobs: JobStarter = overrides.jobs ?? {
     start: (kind, project, options) => orchestration!.starter.start(kind, project, options),
     annotationsWritten: (project) => orchestration!.annotationsWritten(project),
@@ -80,7 +116,7 @@ export async function startController(config: Config, logger: Logger, overrides:
     name: 'controller', section: SECTION, defaultPort: 50051, config, logger,
     services: (shutdownSignal) => [
       controllerServiceEntry({
-        pool: database.pool, registry, bus, files: fileServer.files, logger, jobs, urlSigningKey: urlSigningKey(config),
+        pool: database.pool, states, registry, bus, files: fileServer.files, logger, jobs, urlSigningKey: urlSigningKey(config),
         maxStateBytes: config.getProperty(SECTION, 'max_state_bytes', 'int', 4 * 1024 ** 3),
       }, { middleware, shutdownSignal }),
       adminServiceEntry(tokens, { middleware, shutdownSignal }),
@@ -88,11 +124,13 @@ export async function startController(config: Config, logger: Logger, overrides:
   });
   const metrics = await metricsFromConfig(config, SECTION, logger);
   return {
-    name: 'controller', address: server.address, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs, database, bus,
+    name: 'controller', address: server.address, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs, database, states, bus,
     async shutdown(deadlineMs: number) {
       await server.shutdown(deadlineMs);
       await metrics?.close();
       await orchestration?.stop();
+      maintenance.stop();
+      await folder.remove();
       fileServer.close();
       if (ownBus) await bus.close();
       if (ownDatabase) await database.close();

@@ -47,7 +47,7 @@ for (const target of await controllerTargets()) {
     const imageOf = async (project: string) => (await h.peer.listImages({ project, annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 0, pageToken: '' })).images[0]!.id;
     const [imgA, imgB] = [await imageOf('proj-a'), await imageOf('proj-b')];
     const classA = (await h.peer.addLabelClass({ project: 'proj-a', name: 'A', color: '' })).labelClass!.id;
-    const stateA = await insertState(pool, { project: 'proj-a', modelLibrary: 'test.fixture', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+    const stateA = await insertState(h.controller.states, { project: 'proj-a', modelLibrary: 'test.fixture', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
     const jobA = (await pool.query<{ id: string }>(`INSERT INTO jobs (project, kind) VALUES ('proj-a', 'train') RETURNING id`)).rows[0]!.id;
 
     await t.test('UNAUTHENTICATED without credentials, project calls and project-less ones alike', async () => {

@@ -129,9 +129,9 @@ for (const target of await controllerTargets()) {
 
     await t.test('model states, predictions, next batch, statistics, marketplace', async () => {
       const pool = h.controller.database.pool;
-      const s1 = await insertState(pool, { project: 'birds', modelLibrary: 'test.fixture', labelClassMap: { [classA]: 1 }, stats: { loss: 0.5 }, parentId: null, numImages: 1 }, Buffer.from('state one'));
+      const s1 = await insertState(h.controller.states, { project: 'birds', modelLibrary: 'test.fixture', labelClassMap: { [classA]: 1 }, stats: { loss: 0.5 }, parentId: null, numImages: 1 }, Buffer.from('state one'));
       // A statistic without a JSON form (NaN, ±Infinity) is left out rather than stored as null.
-      const s2 = await insertState(pool, { project: 'birds', modelLibrary: 'test.fixture', labelClassMap: { [classA]: 1 }, stats: { loss: 0.25, gradNorm: NaN, ratio: Infinity }, parentId: null, numImages: 2 }, Buffer.from('state two'));
+      const s2 = await insertState(h.controller.states, { project: 'birds', modelLibrary: 'test.fixture', labelClassMap: { [classA]: 1 }, stats: { loss: 0.25, gradNorm: NaN, ratio: Infinity }, parentId: null, numImages: 2 }, Buffer.from('state two'));
       assert.deepEqual(s2.stats, { loss: 0.25 });
       assert.deepEqual([s1.version, s2.version], [1, 2]);
       const current = await c.setCurrentModelState({ project: 'birds', id: s2.id });

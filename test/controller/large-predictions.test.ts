@@ -46,7 +46,7 @@ for (const target of await controllerTargets()) {
     });
     await insertImages(pool, project, Array.from({ length: 31 }, (_, i) => ({ filePath: `img${String(i).padStart(2, '0')}.png`, sizeBytes: 1, width: 1000, height: 1000 })));
     const imageIds = (await listImages(pool, project, {}, { limit: 100 })).map((i) => i.id);
-    const state = (over: object = {}) => insertState(pool, { project, modelLibrary: 'x', labelClassMap: {}, stats: {}, parentId: null, numImages: 0, ...over }, Buffer.from('s'));
+    const state = (over: object = {}) => insertState(h.controller.states, { project, modelLibrary: 'x', labelClassMap: {}, stats: {}, parentId: null, numImages: 0, ...over }, Buffer.from('s'));
     const medium = await state();
     const large = await state();
     // 30 images of 400×400 (800 KB each, 24 MB in all) in one state; one of 1000×1000 (5 MB) in another.

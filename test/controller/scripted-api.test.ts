@@ -51,7 +51,7 @@ for (const target of await controllerTargets()) {
       const paths = ['north', 'south', 'west'].flatMap((folder) => Array.from({ length: 400 }, (_, i) => `${folder}/${String(i).padStart(4, '0')}.jpg`));
       await insertImages(pool, PROJECT, paths.map((filePath) => ({ filePath, sizeBytes: 1, width: 8, height: 8 })));
       const images = (await pool.query<{ id: string; file_path: string }>('SELECT id, file_path FROM images WHERE project = $1', [PROJECT])).rows;
-      const state = await insertState(pool, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [classId]: 0 }, stats: {}, parentId: null, numImages: 1 }, Buffer.from('s'));
+      const state = await insertState(h.controller.states, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [classId]: 0 }, stats: {}, parentId: null, numImages: 1 }, Buffer.from('s'));
       await c.setCurrentModelState({ project: PROJECT, id: state.id });
       const priorityOf = (path: string) => Number(path.slice(-8, -4)) / 400; // the same in every folder: ties broken by image id
       await insertPredictions(pool, PROJECT, state.id, images.map((img) => ({

@@ -56,11 +56,11 @@ try {
   const parts = new StreamParts(client.exportModelState({ project: 'big', id: state!.id }));
   const info = await parts.take(payload('info'), 'info');
   for await (const piece of verifyChunks(parts.chunks(payload('chunk')), { maxSize: size })) { received.update(piece); bytes += piece.byteLength; }
-  const chunkRows = (await database.pool.query<{ n: number; max: number }>('SELECT count(*)::int AS n, max(length(data))::int AS max FROM model_state_chunks')).rows[0]!;
+  const files = await controller.states.blobs.list();
   console.log(JSON.stringify({
     size, bytes, importSeconds, seconds: (performance.now() - t0) / 1000,
     sentSha256: sent.digest('hex'), receivedSha256: received.digest('hex'), storedSha256: Buffer.from(info.sha256).toString('hex'),
-    version: info.version, chunkRows: chunkRows.n, maxChunkRow: chunkRows.max,
+    version: info.version, files: files.map((f) => f.name), stateId: state!.id,
     baselineRssBytes, peakRssBytes: Math.max(peak, process.memoryUsage().rss),
   }));
 } finally {

@@ -8,6 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isTerminalState } from '../../libs/bus/bus.js';
 import { toChunks } from '../../libs/blob/index.js';
 import { isAideError } from '../../libs/errors.js';
@@ -24,13 +26,13 @@ async function jobsOf(api: Controller, project: string, kind: JobKind): Promise<
   return (await api.listJobs({ project, state: 0, kind, pageSize: 100, pageToken: '' })).jobs;
 }
 
-/** Model states of the project that are partial, or whose stored chunks do not add up to their size. */
+/** Model states of the project that are partial, or whose file in the state folder is missing or not of their size. */
 async function brokenStates(mesh: Mesh, project: string): Promise<string[]> {
-  const { rows } = await mesh.db.query<{ id: string; partial: boolean; version: number | null; size: string; stored: string }>(
-    `SELECT s.id, s.partial, s.version, s.size_bytes::text AS size, coalesce(sum(length(c.data)), 0)::text AS stored
-       FROM model_states s LEFT JOIN model_state_chunks c ON c.state_id = s.id
-      WHERE s.project = $1 GROUP BY s.id`, [project]);
-  return rows.filter((r) => r.partial || r.version === null || r.size !== r.stored)
+  const { rows } = await mesh.db.query<{ id: string; partial: boolean; version: number | null; size: string }>(
+    'SELECT s.id, s.partial, s.version, s.size_bytes::text AS size FROM model_states s WHERE s.project = $1', [project]);
+  const stored = async (id: string) => String((await stat(join(mesh.stateDir, id)).catch(() => undefined))?.size ?? 'missing');
+  const found = await Promise.all(rows.map(async (r) => ({ ...r, stored: await stored(r.id) })));
+  return found.filter((r) => r.partial || r.version === null || r.size !== r.stored)
     .map((r) => `${r.id}: partial ${r.partial}, version ${r.version}, ${r.stored} of ${r.size} bytes`);
 }
 

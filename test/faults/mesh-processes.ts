@@ -158,6 +158,8 @@ export interface Mesh {
   schema: string;
   /** application_name of the controller's database connections. */
   controllerAppName: string;
+  /** The controller's state folder ([AIController] state_dir), kept across its restarts. */
+  stateDir: string;
   controller: MeshService;
   workers: MeshService[];
   fileServer: MeshService;
@@ -332,7 +334,7 @@ export async function startMesh(t: Teardown, opts: MeshOptions): Promise<Mesh> {
   }), peerCredentials));
   const controller = new MeshService('controller', address(ports.controller), () => ({
     ...security.controller, ...listen('controller', ports.controller), ...natsEnv(), ...fixtureModels, ...opts.env,
-    AIDE_DATABASE_URL: dbUrl('controller'), AIDE_DATABASE_SCHEMA: schema,
+    AIDE_DATABASE_URL: dbUrl('controller'), AIDE_DATABASE_SCHEMA: schema, AIDE_AICONTROLLER_STATE_DIR: join(dir, 'states'),
     AIDE_AICONTROLLER_WORKERS: workers.map((w) => w.address).join(','),
     AIDE_AICONTROLLER_WORKERS_RESOLVE_INTERVAL_S: '0.5',
     AIDE_AICONTROLLER_RANKER: ranker.address, AIDE_AICONTROLLER_FILESERVER: fileServer.address,
@@ -349,7 +351,7 @@ export async function startMesh(t: Teardown, opts: MeshOptions): Promise<Mesh> {
   cleanups.push(() => { api.close(); for (const f of fileClients) f.close(); });
 
   const mesh: Mesh = {
-    api, db, schema, controllerAppName: appName('controller'),
+    api, db, schema, controllerAppName: appName('controller'), stateDir: join(dir, 'states'),
     controller, workers, fileServer, ranker, nats,
     files(project) {
       const client = new FileServerClient({ address: fileServer.address, project, credentials: channelCredentials(clientTls), metadata });

@@ -23,7 +23,7 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 test('segmentation of large images: inference stores, ranking ranks, StreamPredictions returns every map', async (t) => {
   const mesh = await startOrchestratedController(t, { withRanker: true });
   if (!mesh) return;
-  const { client: c, db } = mesh;
+  const { client: c, db, states } = mesh;
   // 1000×800 pixels × (1 + 4 + 2·4) bytes = 10.4 MB of maps an image: three chunks each way.
   const [width, height] = [1000, 800];
   await c.createProject({
@@ -34,7 +34,7 @@ test('segmentation of large images: inference stores, ranking ranks, StreamPredi
     },
   });
   await insertImages(db, PROJECT, Array.from({ length: 3 }, (_, i) => ({ filePath: `ortho/${i}.tif`, sizeBytes: 1, width, height })));
-  const state = await insertState(db, { project: PROJECT, modelLibrary: 'test.fixture-segmentation', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from(encodeWeights([0, 0, 0, 0])));
+  const state = await insertState(states, { project: PROJECT, modelLibrary: 'test.fixture-segmentation', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from(encodeWeights([0, 0, 0, 0])));
   await c.setCurrentModelState({ project: PROJECT, id: state.id });
 
   const { job: inference } = await c.startInference({ project: PROJECT, imageIds: [], goldenQuestionsOnly: false, numWorkers: 2, modelStateId: '', includeAnnotated: false });

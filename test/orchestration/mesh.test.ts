@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
@@ -43,6 +43,9 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
   const stream = `T_${schema.toUpperCase()}`;
   const db = await openDatabase({ url: pgUrl!, schema, logger });
   const root = mkdtempSync(join(tmpdir(), 'aide-mesh-'));
+  // The controller's state folder, kept across its restart below.
+  const stateDir = mkdtempSync(join(tmpdir(), 'aide-mesh-states-'));
+  t.after(() => rmSync(stateDir, { recursive: true, force: true }));
   const files = await startFileServer(Config.load({ env: { AIDE_SECURITY_PLAINTEXT: 'true', AIDE_FILESERVER_HOST: '127.0.0.1', AIDE_FILESERVER_PORT: '0', AIDE_FILESERVER_HTTP_PORT: '0', AIDE_FILESERVER_ROOT: root } }), logger, { access: OPEN_FILE_ACCESS });
   const ranker = await startRanker(Config.load({ env: { AIDE_SECURITY_PLAINTEXT: 'true', AIDE_RANKER_HOST: '127.0.0.1', AIDE_RANKER_PORT: '0' } }), logger);
   const common = {
@@ -53,7 +56,7 @@ test('the mesh on real Postgres and NATS: distributed training, inference, ranki
   const workers: ServiceProcess[] = await Promise.all([startServiceProcess('worker', workerEnv), startServiceProcess('worker', workerEnv)]);
   const controllerEnv = {
     ...common,
-    AIDE_DATABASE_URL: pgUrl!, AIDE_DATABASE_SCHEMA: schema,
+    AIDE_DATABASE_URL: pgUrl!, AIDE_DATABASE_SCHEMA: schema, AIDE_AICONTROLLER_STATE_DIR: stateDir,
     AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0',
     AIDE_AICONTROLLER_WORKERS: workers.map((w) => w.address).join(','),
     AIDE_AICONTROLLER_WORKERS_RESOLVE_INTERVAL_S: '0.5',

@@ -20,7 +20,7 @@ const PER_IMAGE = 3;
 test('ranking by columns: every prediction of the state once, as the ranker scores it', async (t) => {
   const mesh = await startOrchestratedController(t, { withRanker: true });
   if (!mesh) return;
-  const { client: c, db } = mesh;
+  const { client: c, db, states } = mesh;
   await c.createProject({
     name: PROJECT, displayName: '', annotationType: AnnotationType.ANNOTATION_TYPE_POINTS, predictionType: AnnotationType.ANNOTATION_TYPE_POINTS,
     settings: {
@@ -31,7 +31,7 @@ test('ranking by columns: every prediction of the state once, as the ranker scor
   const classId = (await c.addLabelClass({ project: PROJECT, name: 'gnu', color: '' })).labelClass!.id;
   await insertImages(db, PROJECT, Array.from({ length: IMAGES }, (_, i) => ({ filePath: `t/${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
   const images = (await db.query<{ id: string }>('SELECT id FROM images WHERE project = $1', [PROJECT])).rows;
-  const state = await insertState(db, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [classId]: 0 }, stats: {}, parentId: null, numImages: 1 }, Buffer.from('s'));
+  const state = await insertState(states, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [classId]: 0 }, stats: {}, parentId: null, numImages: 1 }, Buffer.from('s'));
   await c.setCurrentModelState({ project: PROJECT, id: state.id });
   // Logits as probabilities for some predictions, a confidence alone for the others.
   await insertPredictions(db, PROJECT, state.id, images.map((img, i) => ({

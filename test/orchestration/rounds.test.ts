@@ -92,7 +92,7 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
   })) });
   const classes = (await c.listLabelClasses({ project: PROJECT })).labelClasses;
   const baseBytes = Buffer.from(encodeWeights([1, 2, 3, 4]));
-  const base = await insertState(db, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [labelClass!.id]: 1 }, stats: {}, parentId: null, numImages: 0 }, baseBytes);
+  const base = await insertState(mesh.states, { project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [labelClass!.id]: 1 }, stats: {}, parentId: null, numImages: 0 }, baseBytes);
   await c.setCurrentModelState({ project: PROJECT, id: base.id });
   const useOptions = async (options: object) => c.updateProjectSettings({ project: PROJECT, settings: settings(options) });
 

@@ -25,17 +25,21 @@ import { JobRunner } from '../../services/controller/orchestration/runner.js';
 import { jobStarter } from '../../services/controller/orchestration/starter.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
+import type { StateStore } from '../../services/controller/store/model-states.js';
 import { startRanker } from '../../services/ranker/main.js';
 import { startWorker } from '../../services/worker/main.js';
 import { logger as silentLogger, testAuth } from '../controller/harness.js';
 import { FixtureModel, FixtureSegmentationModel } from './fixture-model.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
+import { tempStateStore } from './state-store.js';
 
 export type ControllerClient = Client<typeof ControllerServiceService>;
 
 export interface OrchestratedController {
   client: ControllerClient;
   db: import('pg').Pool;
+  /** The same pool with the states' folder, shared by the runner and the controller. */
+  states: StateStore;
   /** The progress bus the runner publishes to (keeps a job's events for late watchers). */
   bus: MemoryBus;
   /** The workers' addresses, for calling them by hand. */
@@ -62,6 +66,7 @@ export async function startOrchestratedController(
   const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
   if (!database) return undefined;
   await migrate(database.pool, CONTROLLER_MIGRATIONS);
+  const states = await tempStateStore(t, database.pool);
   const bus = new MemoryBus();
   const registry = await loadRegistry({ builtins: [FixtureModel, FixtureSegmentationModel, LeastConfidenceRanker, ...(opts.plugins ?? [])], logger });
   const workers: RunningService[] = await Promise.all(['w1', 'w2'].map((id) => startWorker(settings({
@@ -72,13 +77,13 @@ export async function startOrchestratedController(
   const rankerService = opts.withRanker ? await startRanker(settings({ AIDE_RANKER_HOST: '127.0.0.1', AIDE_RANKER_PORT: '0' }), logger, { registry }) : undefined;
   const ranker = createClient(RankerServiceService, rankerService?.address ?? 'unix:/nonexistent-ranker');
   const newRunner = () => new JobRunner(
-    { db: database.pool, bus, logger, workers: pool, ranker, registry, maxAttempts: 2 },
+    { db: database.pool, states, bus, logger, workers: pool, ranker, registry, maxAttempts: 2 },
     { owner: 'orchestrated-test', leaseMs: 30_000, pollMs: 50, maxActive: 2 },
   );
   let runner = newRunner();
   await runner.start();
   const controller = await startController(settings({ AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0' }), logger, {
-    database, bus, registry, middleware: [testAuth],
+    database, bus, registry, middleware: [testAuth], stateBlobs: states.blobs,
     // The runner may be replaced: always the one running now.
     jobs: { ...jobStarter(database.pool, { wake: () => runner.wake() }), cancelRequested: (jobId) => runner.cancel(jobId) },
   });
@@ -101,7 +106,7 @@ export async function startOrchestratedController(
     await bus.close();
   });
   return {
-    client, db: database.pool, bus, workers: workers.map((w) => w.addresses.grpc!),
+    client, db: database.pool, states, bus, workers: workers.map((w) => w.addresses.grpc!),
     stopRunner,
     async restartRunner() {
       await stopRunner();

@@ -12,9 +12,14 @@ export interface ServiceProcess {
   logs: Record<string, unknown>[];
 }
 
-/** Starts `services/run.ts <name>` as its own process (as `npm run service` does) and waits until it listens. */
-export async function startServiceProcess(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/run.ts', name], {
+/**
+ * Starts `services/run.ts <name>` as its own process (as `npm run service` does) and waits until it listens;
+ * `cpus`: pinned to those cores (`taskset -c`, e.g. "0" or "0,1").
+ */
+export async function startServiceProcess(name: string, env: Record<string, string>, opts: { cpus?: string } = {}): Promise<ServiceProcess> {
+  const command = [process.execPath, '--import', 'tsx', 'services/run.ts', name];
+  if (opts.cpus !== undefined) command.unshift('taskset', '-c', opts.cpus);
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, AIDE_SECURITY_PLAINTEXT: 'true', AIDE_NATS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

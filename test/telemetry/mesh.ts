@@ -31,6 +31,7 @@ import { startFileServer } from '../../services/fileserver/main.js';
 import { startWorker } from '../../services/worker/main.js';
 import { databaseTargets, withTestSchema } from '../support/postgres.js';
 import { FileReadingModel } from './file-reading-model.js';
+import { tempStateStore } from '../support/state-store.js';
 
 export const logger = createLogger('test', 'silent');
 export const PROJECT = 'traced';
@@ -67,8 +68,9 @@ export async function startMesh(t: TestContext, bus: EventBus): Promise<Mesh> {
   const pool = new WorkerPool({ staticAddresses: workers.map((w) => w.addresses.grpc!), refreshMs: 60_000, logger });
   await pool.start();
   const ranker = createClient(RankerServiceService, 'unix:/nonexistent-ranker');
+  const states = await tempStateStore(t, database.pool);
   const runner = new JobRunner(
-    { db: database.pool, bus, logger, workers: pool, ranker, registry, maxAttempts: 2 },
+    { db: database.pool, states, bus, logger, workers: pool, ranker, registry, maxAttempts: 2 },
     { owner: 'telemetry-test', leaseMs: 30_000, pollMs: 50, maxActive: 1 },
   );
   t.after(async () => {

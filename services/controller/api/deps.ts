@@ -6,6 +6,7 @@ import type { ServiceHandlers } from '../../../libs/grpc/index.js';
 import type { Logger } from '../../../libs/log.js';
 import type { Registry } from '../../../libs/plugin/registry.js';
 import type { JobStarter } from '../ports.js';
+import type { StateStore } from '../store/model-states.js';
 
 /** A project's folder on the FileServer, as far as the controller reads it. */
 export type ProjectFiles = Pick<FileServerClient, 'list' | 'getImage' | 'getImages'>;
@@ -13,6 +14,8 @@ export type ProjectFiles = Pick<FileServerClient, 'list' | 'getImage' | 'getImag
 /** Everything the API handlers use. */
 export interface ControllerDeps {
   pool: pg.Pool;
+  /** The same pool, with the folder of the states' bytes. */
+  states: StateStore;
   registry: Registry;
   bus: EventBus;
   jobs: JobStarter;

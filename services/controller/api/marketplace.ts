@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { peekHead } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { AnnotationType } from '../../../libs/gen/aide/v1/common.js';
@@ -7,7 +6,7 @@ import type { Registry } from '../../../libs/plugin/registry.js';
 import type { MarketplaceEntry } from '../domain.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import * as market from '../store/marketplace.js';
-import { copyState, getCompleteState, stateBytes } from '../store/model-states.js';
+import { copyState, getCompleteState, stateBytes, type StateStore } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import { entryToProto, stateInfoToProto } from '../wire/model-state.js';
 import type { ControllerDeps, ControllerHandlers } from './deps.js';
@@ -28,7 +27,8 @@ function rekey(map: Record<string, number>, key: (k: string) => string | undefin
  * Only a state the project's types suit, whose first bytes its model takes
  * (verifyState; it may predate that check), is copied.
  */
-async function importEntry(db: pg.Pool, registry: Registry, project: string, entry: MarketplaceEntry) {
+async function importEntry(states: StateStore, registry: Registry, project: string, entry: MarketplaceEntry) {
+  const { db } = states;
   const target = await getProject(db, project);
   if (target.predictionType !== entry.predictionType) {
     throw failedPrecondition(`the shared model predicts ${entry.predictionType}, project '${project}' wants ${target.predictionType}`);
@@ -36,11 +36,11 @@ async function importEntry(db: pg.Pool, registry: Registry, project: string, ent
   const mismatch = modelMismatch(registry, entry.modelLibrary, target);
   if (mismatch) throw failedPrecondition(`the shared model cannot serve project '${project}': ${mismatch}`);
   const source = await getCompleteState(db, entry.originProject, entry.modelStateId);
-  const { head } = await peekHead(stateBytes(db, source), STATE_HEAD_BYTES);
+  const { head } = await peekHead(stateBytes(states, source), STATE_HEAD_BYTES);
   const refused = await registry.verifyState(entry.modelLibrary, head, source.sizeBytes);
   if (refused !== undefined) throw failedPrecondition(`the shared state is not a model state of '${entry.modelLibrary}': ${refused}`);
   const byName = new Map((await listLabelClasses(db, project)).map((c) => [c.name, c.id]));
-  return copyState(db, source.id, {
+  return copyState(states, source.id, {
     project,
     modelLibrary: entry.modelLibrary,
     labelClassMap: rekey(entry.labelClassNames, (name) => byName.get(name)),
@@ -50,7 +50,7 @@ async function importEntry(db: pg.Pool, registry: Registry, project: string, ent
   });
 }
 
-export function marketplaceHandlers({ pool, registry }: ControllerDeps): Pick<ControllerHandlers,
+export function marketplaceHandlers({ pool, states, registry }: ControllerDeps): Pick<ControllerHandlers,
   'shareModelState' | 'listMarketplace' | 'importFromMarketplace'> {
   return {
     async shareModelState(req, ctx) {
@@ -78,7 +78,7 @@ export function marketplaceHandlers({ pool, registry }: ControllerDeps): Pick<Co
 
     async importFromMarketplace(req) {
       const entry = await market.getEntry(pool, id('entry_id', req.entryId));
-      return { state: stateInfoToProto(await importEntry(pool, registry, req.project, entry)) };
+      return { state: stateInfoToProto(await importEntry(states, registry, req.project, entry)) };
     },
   };
 }

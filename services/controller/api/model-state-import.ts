@@ -7,7 +7,7 @@ import type { Registry } from '../../../libs/plugin/registry.js';
 import type { ModelStateInfo, ModelStateMeta } from '../domain.js';
 import type { Db } from '../store/db.js';
 import { listLabelClasses } from '../store/label-classes.js';
-import { insertState } from '../store/model-states.js';
+import { insertState, type StateStore } from '../store/model-states.js';
 import { getProject } from '../store/projects.js';
 import { modelMismatch } from './project-settings.js';
 
@@ -29,18 +29,18 @@ async function metaOf(db: Db, registry: Registry, h: ImportModelStateHeader): Pr
  * state of the declared model are INVALID_ARGUMENT, with the model's reason.
  */
 export async function importModelState(
-  db: Db, registry: Registry, requests: AsyncIterable<ImportModelStateRequest>, opts: { maxBytes: number; signal: AbortSignal },
+  store: StateStore, registry: Registry, requests: AsyncIterable<ImportModelStateRequest>, opts: { maxBytes: number; signal: AbortSignal },
 ): Promise<ModelStateInfo> {
   const parts = new StreamParts(requests);
   const header = await parts.take(payload('header'), 'header');
   if (header.size > opts.maxBytes) throw invalidField('header.size', `exceeds the limit of ${opts.maxBytes} bytes`);
-  const meta = await metaOf(db, registry, header);
+  const meta = await metaOf(store.db, registry, header);
   // A blob longer or shorter than the header announced is DATA_LOSS, as a corrupt one is.
   const pieces = verifyAnnouncedChunks(parts.chunks(payload('chunk')), { size: header.size, signal: opts.signal, what: 'the header' });
   const { head, all } = await peekHead(pieces, STATE_HEAD_BYTES);
   const refused = await registry.verifyState(meta.modelLibrary, head, header.size);
   if (refused !== undefined) throw invalidField('chunk', `not a model state of '${meta.modelLibrary}': ${refused}`);
-  const info = await insertState(db, meta, all);
+  const info = await insertState(store, meta, all, { sha256: () => pieces.sha256 });
   await parts.end('the last chunk');
   return info;
 }

@@ -8,6 +8,7 @@ import { unavailable } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
 import { cancelProjectJobs } from '../store/jobs.js';
 import { deleteProject, lockProject } from '../store/projects.js';
+import { reapDeletedBlobs } from '../store/state-blobs.js';
 import type { ControllerDeps } from './deps.js';
 import { announceCancelled } from './job-cancel.js';
 
@@ -23,7 +24,7 @@ const STOP_WAIT_MS = 60_000;
  * project row locked, so no job can be created in between (its foreign key
  * waits for the lock, then finds no project).
  */
-export async function deleteProjectAndJobs(deps: Pick<ControllerDeps, 'pool' | 'bus' | 'jobs' | 'logger'>, project: string, signal: AbortSignal): Promise<void> {
+export async function deleteProjectAndJobs(deps: Pick<ControllerDeps, 'pool' | 'states' | 'bus' | 'jobs' | 'logger'>, project: string, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + STOP_WAIT_MS;
   for (;;) {
     const { cancelled, stopping } = await inTransaction(deps.pool, async (client) => {
@@ -33,7 +34,10 @@ export async function deleteProjectAndJobs(deps: Pick<ControllerDeps, 'pool' | '
       return jobs;
     });
     await Promise.all(cancelled.map((job) => announceCancelled(deps, job, 'cancelled: the project was deleted')));
-    if (stopping.length === 0) return;
+    if (stopping.length === 0) {
+      await reapDeletedBlobs(deps.states); // the states' files go with their rows
+      return;
+    }
     for (const job of stopping) deps.jobs.cancelRequested?.(job.id);
     if (Date.now() >= deadline) {
       throw unavailable(`project '${project}' was not deleted: ${stopping.length} of its jobs are still stopping (asked to cancel); try again`);

@@ -6,11 +6,14 @@ import type { Logger } from '../../../libs/log.js';
 import type { ProgressReporter } from '../../../libs/progress/reporter.js';
 import type { Registry } from '../../../libs/plugin/registry.js';
 import type { Job, Project } from '../domain.js';
+import type { StateStore } from '../store/model-states.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /** What every job executor works with, for the life of the controller. */
 export interface Orchestra {
   db: pg.Pool;
+  /** The same pool, with the folder of the states' bytes. */
+  states: StateStore;
   bus: EventBus;
   logger: Logger;
   workers: WorkerPool;

@@ -1,3 +1,4 @@
+import type { VerifiedPieces } from '../../../libs/blob/index.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { ImageData, JobHeader, TrainResult, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
@@ -25,7 +26,8 @@ export interface RoundOutput {
   unreadable: UnreadableImage[];
   stats: Record<string, number>;
   labelClassMap: Record<string, number>;
-  pieces: AsyncIterable<Buffer>;
+  /** Verified as they pass; `pieces.sha256` is known once they have. */
+  pieces: VerifiedPieces;
 }
 
 /**

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
 import { inferenceImages, recordImageReads } from '../store/images.js';
-import { stateBytes } from '../store/model-states.js';
 import { commitStagedPredictions, discardStagedPredictions, refreshPredictionStatistics, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { commitStagedEmbeddings, discardStagedEmbeddings, stageEmbeddings } from '../store/embeddings.js';
@@ -14,6 +13,7 @@ import { scoreGoldenQuestions } from './golden-evaluation.js';
 import { jobHeader, toImageData } from './job-header.js';
 import { jobState } from './job-state.js';
 import { partsProgress } from './job-progress.js';
+import { storedState } from './round-store.js';
 import { unreadableSummary } from './unreadable-report.js';
 
 /**
@@ -41,7 +41,7 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   try {
     const { predicted, unreadable } = await inferDistributed({
       dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-      header, images: toImageData(images), state: { size: state.sizeBytes, open: () => stateBytes(db, state) },
+      header, images: toImageData(images), state: storedState(orchestra.states, state),
       numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
       store: async (batch) => {
         const images = batch.map(imagePredictionsFromProto);

@@ -89,7 +89,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
   const data = toImageData(images);
   const inputs = fingerprint(project, base, numWorkers, header.labelClasses, data);
   const resumed = await resumePoint(orchestra, project.name, job.id, inputs);
-  let input: StoredRoundState | null = resumed.state ? roundState(db, resumed.state) : base && roundState(db, base);
+  let input: StoredRoundState | null = resumed.state ? roundState(orchestra.states, resumed.state) : base && roundState(orchestra.states, base);
   // The bar spans all rounds: a round's share is the most work any round reported so far.
   let perRound = 0;
   // Image id → why the model could not read it, as any shard of any round found.
@@ -110,7 +110,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     input = await trainRound({
       dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
       header, images: data, input: input?.state ?? null, numWorkers,
-      store: noting(dbRoundStore(db, {
+      store: noting(dbRoundStore(orchestra.states, {
         project: project.name, modelLibrary: project.settings.modelLibrary, part: { jobId: job.id, round, inputs }, inputId: input?.info.id ?? null,
         stored: round === resumed.round + 1 ? resumed.shards : new Map(),
       })),

@@ -9,6 +9,7 @@ import type { Registry } from '../../../libs/plugin/registry.js';
 import { meshClientOptions } from '../../../libs/service/mesh-access.js';
 import { listSetting } from '../../../libs/service/settings.js';
 import type { JobStarter } from '../ports.js';
+import type { StateStore } from '../store/model-states.js';
 import { maybeAutoTrain } from './auto-train.js';
 import { JobRunner } from './runner.js';
 import { jobStarter } from './starter.js';
@@ -27,7 +28,7 @@ export interface Orchestration {
 }
 
 /** Workers (static list and DNS), the Ranker, and the job runner, from [AIController] settings. */
-export async function startOrchestration(config: Config, deps: { db: pg.Pool; bus: EventBus; registry: Registry; logger: Logger }): Promise<Orchestration> {
+export async function startOrchestration(config: Config, deps: { db: pg.Pool; states: StateStore; bus: EventBus; registry: Registry; logger: Logger }): Promise<Orchestration> {
   const mesh = meshClientOptions(config);
   const workers = new WorkerPool({
     staticAddresses: listSetting(config, SECTION, 'workers'),
@@ -40,7 +41,7 @@ export async function startOrchestration(config: Config, deps: { db: pg.Pool; bu
   await workers.start();
   const ranker = createClient(RankerServiceService, config.getProperty(SECTION, 'ranker', 'str', '') || 'unix:/nonexistent-ranker', mesh);
   const runner = new JobRunner(
-    { db: deps.db, bus: deps.bus, logger: deps.logger, workers, ranker, registry: deps.registry, maxAttempts: config.getProperty(SECTION, 'max_attempts', 'int', 3) },
+    { db: deps.db, states: deps.states, bus: deps.bus, logger: deps.logger, workers, ranker, registry: deps.registry, maxAttempts: config.getProperty(SECTION, 'max_attempts', 'int', 3) },
     {
       owner: config.getProperty(SECTION, 'controller_id', 'str', '') || hostname(),
       leaseMs: config.getProperty(SECTION, 'lease_s', 'float', 15) * 1000,

@@ -1,15 +1,20 @@
-import type pg from 'pg';
+import type { StreamedState } from '../../../libs/worker-client/worker-client.js';
 import type { ModelStateInfo, TrainingPart } from '../domain.js';
 import { inTransaction } from '../store/db.js';
-import { deletePartialStates, insertState, stateBytes } from '../store/model-states.js';
+import { deletePartialStates, insertState, stateBytes, type StateStore } from '../store/model-states.js';
 import type { RoundOutput, RoundState, RoundStore } from './distributed-train.js';
 
 export type StoredRoundState = RoundState & { info: ModelStateInfo };
 
-/** A stored state as a round uses it: its bytes stream from the database, afresh for each worker. */
-export const roundState = (db: pg.Pool, info: ModelStateInfo): StoredRoundState => ({
+/** A stored state as a worker gets it: streamed from its file afresh for each worker, with the SHA-256 stored with it. */
+export const storedState = (store: StateStore, info: ModelStateInfo): StreamedState => ({
+  size: info.sizeBytes, sha256: info.sha256, open: () => stateBytes(store, info),
+});
+
+/** A stored state as a round uses it. */
+export const roundState = (store: StateStore, info: ModelStateInfo): StoredRoundState => ({
   info,
-  state: { size: info.sizeBytes, open: () => stateBytes(db, info) },
+  state: storedState(store, info),
   numImages: info.numImages,
   stats: info.stats,
   labelClassMap: info.labelClassMap,
@@ -22,7 +27,7 @@ export const roundState = (db: pg.Pool, info: ModelStateInfo): StoredRoundState 
  * job has at most one round's worth of states, and a crash leaves the last
  * stored round to resume from.
  */
-export function dbRoundStore(db: pg.Pool, opts: {
+export function dbRoundStore(store: StateStore, opts: {
   project: string;
   modelLibrary: string;
   part: Omit<TrainingPart, 'shard'>;
@@ -37,15 +42,15 @@ export function dbRoundStore(db: pg.Pool, opts: {
   return {
     storedShard(index) {
       const info = opts.stored.get(index);
-      return info && roundState(db, info);
+      return info && roundState(store, info);
     },
     async saveShard(index, o) {
-      return roundState(db, await insertState(db, meta(o), o.pieces, { part: { ...opts.part, shard: index } }));
+      return roundState(store, await insertState(store, meta(o), o.pieces, { part: { ...opts.part, shard: index }, sha256: () => o.pieces.sha256 }));
     },
-    saveRound: (o) => inTransaction(db, async (client) => {
-      const info = await insertState(client, meta(o), o.pieces, { part: { ...opts.part, shard: null } });
+    saveRound: (o) => inTransaction(store.db, async (client) => {
+      const info = await insertState(store, meta(o), o.pieces, { part: { ...opts.part, shard: null }, client, sha256: () => o.pieces.sha256 });
       await deletePartialStates(client, opts.part.jobId, [info.id]);
-      return roundState(db, info);
+      return roundState(store, info);
     }),
   };
 }

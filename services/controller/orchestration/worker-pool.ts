@@ -25,6 +25,8 @@ interface Member {
   address: string;
   client: WorkerClient;
   caps?: GetCapabilitiesResponse;
+  /** When caps were answered (performance.now()). */
+  capsAt: number;
   healthy: boolean;
   /** Jobs this controller has running there (capabilities lag behind). */
   inFlight: number;
@@ -35,6 +37,8 @@ interface Member {
 
 const WORKER_SERVICE = 'aide.v1.WorkerService';
 const DEFAULT_RETRY_MS = 2000;
+/** A worker's answer about its running jobs is used for a pick this long; older, it is asked again. */
+const FRESH_MS = 100;
 
 /** A worker held for one call; give it back with release(). */
 export interface WorkerLease {
@@ -45,8 +49,8 @@ export interface WorkerLease {
 
 /**
  * The workers this controller can dispatch to: from config and DNS, re-resolved
- * and re-asked for their capabilities periodically; jobs go to the
- * least-loaded healthy one with a free slot. Each healthy worker's health is
+ * and re-asked for their capabilities periodically; jobs go to the healthy
+ * one with the most free slots, as the candidates report them at that moment. Each healthy worker's health is
  * watched, so one that starts draining (SIGTERM) or dies is out of rotation
  * at once; unhealthy ones are asked again every retryMs, so a restarted
  * worker is back within seconds.
@@ -84,7 +88,7 @@ export class WorkerPool {
           // The channel's own reconnect backoff (up to 2 min by default) would hide a restarted worker from the probes.
           channelOptions: { 'grpc.initial_reconnect_backoff_ms': Math.min(1000, this.#retryMs), 'grpc.max_reconnect_backoff_ms': this.#retryMs },
         });
-        this.#members.set(address, { address, client, healthy: false, inFlight: 0 });
+        this.#members.set(address, { address, client, capsAt: 0, healthy: false, inFlight: 0 });
       }
     }
     await Promise.all([...this.#members.values()].map((m) => this.#probe(m)));
@@ -96,6 +100,7 @@ export class WorkerPool {
     m.probing ??= (async () => {
       try {
         m.caps = await m.client.getCapabilities({}, { deadline: 2000 });
+        m.capsAt = performance.now();
         m.healthy = true;
         this.#watch(m);
       } catch {
@@ -172,29 +177,53 @@ export class WorkerPool {
     return m.healthy;
   }
 
-  #pick(exclude: ReadonlySet<string>, library?: string): Member | undefined {
+  /** The candidates a pick may choose from. */
+  #candidates(exclude: ReadonlySet<string>, library?: string): Member[] {
+    return [...this.#members.values()].filter((m) =>
+      m.healthy && m.caps && !exclude.has(m.address) && (!library || m.caps.modelLibraries.includes(library)));
+  }
+
+  /**
+   * Asks the candidates how many jobs they run now (GetCapabilities), unless
+   * they answered within FRESH_MS: a view from the last refresh would still
+   * count jobs that have ended and miss jobs other controllers started since.
+   */
+  async #freshen(candidates: readonly Member[]): Promise<void> {
+    const now = performance.now();
+    await Promise.all(candidates.filter((m) => now - m.capsAt > FRESH_MS).map((m) => this.#probe(m)));
+  }
+
+  /**
+   * The candidate with the most free slots: its slots less the jobs it runs,
+   * counting those this controller has sent that it may not have started
+   * yet (inFlight); ties go to the one with fewer of ours.
+   */
+  #pick(candidates: readonly Member[]): Member | undefined {
     let best: Member | undefined;
     let bestLoad = Infinity;
-    for (const m of this.#members.values()) {
-      if (!m.healthy || !m.caps || exclude.has(m.address)) continue;
-      if (library && !m.caps.modelLibraries.includes(library)) continue;
+    for (const m of candidates) {
+      if (!m.healthy || !m.caps) continue;
       const max = Math.max(1, m.caps.maxConcurrentJobs);
-      if (m.inFlight >= max) continue;
-      const load = (Math.max(m.inFlight, m.caps.runningJobs) + 1) / max;
+      const busy = Math.max(m.inFlight, m.caps.runningJobs);
+      if (busy >= max) continue;
+      const load = (busy + 1) / max + m.inFlight / 1e6;
       if (load < bestLoad) { best = m; bestLoad = load; }
     }
     return best;
   }
 
   /**
-   * The least-loaded healthy worker not in `exclude` that has the model
-   * library; waits (calling onWait once) while none is free.
+   * The healthy worker not in `exclude` that has the model library and the
+   * most free slots as it reports them now; waits (calling onWait once) while
+   * none is free.
    */
   async acquire(opts: { exclude?: ReadonlySet<string>; library?: string; signal?: AbortSignal; onWait?: (why: string) => void } = {}): Promise<WorkerLease> {
     let told = false;
     for (;;) {
       opts.signal?.throwIfAborted();
-      const m = this.#pick(opts.exclude ?? new Set(), opts.library);
+      const candidates = this.#candidates(opts.exclude ?? new Set(), opts.library);
+      await this.#freshen(candidates);
+      const m = this.#pick(candidates);
       if (m) {
         m.inFlight++;
         let released = false;

@@ -5,8 +5,9 @@ import { stateVersionCounter } from './0003-state-version-counter.js';
 import { unreadableImagesStagedPredictions } from './0004-unreadable-images-staged-predictions.js';
 import { imageEmbeddings } from './0005-image-embeddings.js';
 import { nextBatchPriorityOrder } from './0006-next-batch-priority-order.js';
+import { stateFiles } from './0007-state-files.js';
 
 /** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
 export const CONTROLLER_MIGRATIONS: readonly Migration[] = [
-  initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings, nextBatchPriorityOrder,
+  initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings, nextBatchPriorityOrder, stateFiles,
 ];

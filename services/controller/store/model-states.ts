@@ -1,13 +1,9 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { dataLoss, failedPrecondition, notFound } from '../../../libs/errors.js';
+import type { BlobFolder } from '../../../libs/blob/index.js';
+import { failedPrecondition, notFound } from '../../../libs/errors.js';
 import type { ModelStateInfo, ModelStateMeta, TrainingPart } from '../domain.js';
 import { type Db, inTransaction, int } from './db.js';
-
-/** Bytes per row of model_state_chunks. */
-export const STATE_CHUNK_BYTES = 1 << 20;
-/** Rows read per query while streaming a state out: bounded memory, few round trips. */
-const READ_BATCH = 4;
 
 interface StateRow {
   id: string;
@@ -46,31 +42,37 @@ const toInfo = (r: StateRow): ModelStateInfo => ({
   part: r.partial && r.job_id !== null ? { jobId: r.job_id, round: r.round ?? 0, shard: r.shard, inputs: r.inputs } : null,
 });
 
+/**
+ * Where states live: their metadata, SHA-256 and history in Postgres
+ * (`model_states`), their bytes as one immutable file per state, named by its
+ * id, in a folder (see the README's "Model states"). A row is what makes a
+ * state exist: its file is complete on disk before the row commits, and is
+ * removed after the row is deleted (state-blobs.ts reaps what a deletion left).
+ */
+export interface StateStore {
+  db: pg.Pool;
+  blobs: BlobFolder;
+}
+
 /** `$1` is the project. */
 const SELECT_STATES = `
   SELECT s.*, (s.id = p.current_state_id) IS TRUE AS current
   FROM model_states s JOIN projects p ON p.name = s.project
   WHERE s.project = $1`;
 
-/** Views of at most STATE_CHUNK_BYTES of each piece (no copies). */
-function* slices(piece: Uint8Array): Generator<Buffer> {
-  for (let at = 0; at < piece.byteLength; at += STATE_CHUNK_BYTES) {
-    yield Buffer.from(piece.buffer, piece.byteOffset + at, Math.min(STATE_CHUNK_BYTES, piece.byteLength - at));
-  }
-}
-
 /** Statistics as jsonb holds them: NaN and ±Infinity have no JSON form (they would come back as null), so they are left out. */
 const finiteStats = (stats: Record<string, number>): string =>
   JSON.stringify(Object.fromEntries(Object.entries(stats).filter(([, v]) => Number.isFinite(v))));
 
-async function insertStateRow(client: pg.PoolClient, meta: ModelStateMeta, part: TrainingPart | null): Promise<string> {
-  const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO model_states (project, model_library, label_class_map, stats, parent_id, num_images, partial, job_id, round, shard, inputs)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-    [meta.project, meta.modelLibrary, JSON.stringify(meta.labelClassMap), finiteStats(meta.stats), meta.parentId, meta.numImages,
-      part !== null, part?.jobId ?? null, part?.round ?? null, part?.shard ?? null, part?.inputs ?? ''],
+async function insertStateRow(
+  client: pg.PoolClient, id: string, meta: ModelStateMeta, part: TrainingPart | null, bytes: { size: number; sha256: Buffer },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO model_states (id, project, model_library, label_class_map, stats, parent_id, num_images, partial, job_id, round, shard, inputs, size_bytes, sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [id, meta.project, meta.modelLibrary, JSON.stringify(meta.labelClassMap), finiteStats(meta.stats), meta.parentId, meta.numImages,
+      part !== null, part?.jobId ?? null, part?.round ?? null, part?.shard ?? null, part?.inputs ?? '', bytes.size, bytes.sha256],
   );
-  return rows[0]!.id;
 }
 
 /**
@@ -84,56 +86,65 @@ async function assignVersion(client: pg.PoolClient, project: string, id: string)
   if (rowCount !== 1) throw notFound(`model state ${id} of project '${project}'`);
 }
 
-/**
- * Stores a state streamed in, in one transaction: its bytes as 1 MiB rows,
- * the SHA-256 computed on the way, and (unless it is a partial state, part of
- * a training job) the project's next version, allocated at the end so the
- * project is locked only briefly. A source that throws (truncated, corrupt)
- * leaves nothing. On a pool it opens its own transaction; on a client it runs
- * in the caller's.
- */
-export function insertState(
-  db: Db, meta: ModelStateMeta, bytes: AsyncIterable<Uint8Array> | Uint8Array, opts: { part?: TrainingPart } = {},
-): Promise<ModelStateInfo> {
-  const part = opts.part ?? null;
-  return inTransaction(db, async (client) => {
-    const id = await insertStateRow(client, meta, part);
-    const hash = createHash('sha256');
-    let seq = 0;
-    let size = 0;
-    const source = (bytes instanceof Uint8Array ? (async function* () { yield bytes; })() : bytes)[Symbol.asyncIterator]();
-    for (let next = source.next(); ;) {
-      const { done, value: piece } = await next;
-      if (done) break;
-      // The next piece arrives (an upload: is received and verified) while this one is written.
-      next = source.next();
-      next.catch(() => {}); // observed at the top of the loop; a write failing first ends the transaction
-      for (const data of slices(piece)) {
-        hash.update(data);
-        size += data.byteLength;
-        await client.query('INSERT INTO model_state_chunks (state_id, seq, data) VALUES ($1, $2, $3)', [id, seq++, data]);
-      }
-    }
-    await client.query('UPDATE model_states SET size_bytes = $2, sha256 = $3 WHERE id = $1', [id, size, hash.digest()]);
-    if (!part) await assignVersion(client, meta.project, id);
-    return getState(client, meta.project, id);
-  });
-}
+/** A state's bytes as they arrive: one buffer, or pieces (an upload, a worker's result). */
+export type StateBytes = AsyncIterable<Uint8Array> | Uint8Array;
 
 /**
- * A new state of `meta.project` holding the bytes of `sourceId` (any project's),
- * copied inside the database: nothing passes through this process.
+ * Stores a state streamed in: its bytes to a file of the store's folder as
+ * they arrive (never whole in memory), then in one short transaction its row
+ * with size and SHA-256 and (unless it is a partial state, part of a training
+ * job) the project's next version, the file renamed into place just before
+ * the commit: the state is visible complete or not at all. The SHA-256 is
+ * computed on the way, or taken from `sha256` where the bytes were verified
+ * against one already (one hash per hop). A source that throws (truncated,
+ * corrupt, cancelled) leaves nothing. `client`: run in the caller's
+ * transaction (a file whose row that transaction rolls back is swept later).
  */
-export function copyState(db: Db, sourceId: string, meta: ModelStateMeta): Promise<ModelStateInfo> {
-  return inTransaction(db, async (client) => {
-    const id = await insertStateRow(client, meta, null);
-    await client.query(
-      `INSERT INTO model_state_chunks (state_id, seq, data) SELECT $1, seq, data FROM model_state_chunks WHERE state_id = $2`, [id, sourceId]);
-    await client.query(
-      `UPDATE model_states t SET size_bytes = s.size_bytes, sha256 = s.sha256 FROM model_states s WHERE t.id = $1 AND s.id = $2`, [id, sourceId]);
-    await assignVersion(client, meta.project, id);
-    return getState(client, meta.project, id);
-  });
+export async function insertState(
+  store: StateStore, meta: ModelStateMeta, bytes: StateBytes, opts: { part?: TrainingPart; client?: pg.PoolClient; sha256?: () => Buffer | undefined } = {},
+): Promise<ModelStateInfo> {
+  const part = opts.part ?? null;
+  const id = randomUUID();
+  const source = bytes instanceof Uint8Array ? [bytes] : bytes;
+  const written = await store.blobs.write(id, (async function* () { yield* source; })(), { sha256: opts.sha256 });
+  try {
+    return await inTransaction(opts.client ?? store.db, async (client) => {
+      await insertStateRow(client, id, meta, part, written);
+      if (!part) await assignVersion(client, meta.project, id);
+      await store.blobs.commit(id);
+      return getState(client, meta.project, id);
+    });
+  } catch (err) {
+    await store.blobs.remove([id], { partial: true });
+    // A commit whose outcome is unknown (the connection lost) may have stored the row: then the file stays.
+    if (!opts.client && !(await rowExists(store.db, id).catch(() => true))) await store.blobs.remove([id]);
+    throw err;
+  }
+}
+
+const rowExists = async (db: Db, id: string): Promise<boolean> =>
+  ((await db.query('SELECT 1 FROM model_states WHERE id = $1', [id])).rowCount ?? 0) > 0;
+
+/**
+ * A new state of `meta.project` holding the bytes of `sourceId` (any
+ * project's): a second name for the same file, nothing copied through this
+ * process.
+ */
+export async function copyState(store: StateStore, sourceId: string, meta: ModelStateMeta): Promise<ModelStateInfo> {
+  const id = randomUUID();
+  await store.blobs.link(sourceId, id);
+  try {
+    return await inTransaction(store.db, async (client) => {
+      const { rows } = await client.query<{ size_bytes: string; sha256: Buffer }>('SELECT size_bytes, sha256 FROM model_states WHERE id = $1', [sourceId]);
+      if (!rows[0]) throw notFound(`model state ${sourceId}`);
+      await insertStateRow(client, id, meta, null, { size: int(rows[0].size_bytes), sha256: rows[0].sha256 });
+      await assignVersion(client, meta.project, id);
+      return getState(client, meta.project, id);
+    });
+  } catch (err) {
+    if (!(await rowExists(store.db, id).catch(() => true))) await store.blobs.remove([id]);
+    throw err;
+  }
 }
 
 /** The project's state, or NOT_FOUND. */
@@ -144,38 +155,20 @@ export async function getState(db: Db, project: string, id: string): Promise<Mod
 }
 
 /**
- * The state's bytes, chunk rows read a few at a time as the consumer iterates
- * (each call reads afresh). On the pool: the next rows are fetched on another
- * connection while the consumer takes these.
+ * The state's bytes from its file, read a piece ahead of the consumer (each
+ * call reads afresh); DATA_LOSS if the file is missing or of another size.
+ * Not hashed here: the SHA-256 stored with the row travels with the bytes
+ * (toChunks' `sha256`) and the receiver checks it, so corruption at rest is
+ * caught at the other end.
  */
-export async function* stateBytes(db: pg.Pool, info: ModelStateInfo): AsyncGenerator<Buffer> {
-  const batch = (from: number) => db.query<{ seq: number; data: Buffer }>(
-    'SELECT seq, data FROM model_state_chunks WHERE state_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3', [info.id, from, READ_BATCH]);
-  let seq = 0;
-  let size = 0;
-  let next = batch(0);
-  for (;;) {
-    const { rows } = await next;
-    if (rows.length === READ_BATCH) {
-      // A consumer that stops early leaves this fetch unobserved: no rejection may escape.
-      next = batch(seq + READ_BATCH);
-      next.catch(() => {});
-    }
-    for (const r of rows) {
-      if (r.seq !== seq) throw dataLoss(`model state ${info.id} lacks chunk ${seq}`);
-      seq++;
-      size += r.data.byteLength;
-      yield r.data;
-    }
-    if (rows.length < READ_BATCH) break;
-  }
-  if (size !== info.sizeBytes) throw dataLoss(`model state ${info.id} holds ${size} of its ${info.sizeBytes} bytes`);
+export function stateBytes(store: StateStore, info: ModelStateInfo): AsyncGenerator<Buffer> {
+  return store.blobs.read(info.id, info.sizeBytes);
 }
 
 /** A state's info and its bytes as a stream (never the whole state in memory). */
-export async function openState(db: pg.Pool, project: string, id: string): Promise<{ info: ModelStateInfo; chunks: AsyncIterable<Buffer> }> {
-  const info = await getState(db, project, id);
-  return { info, chunks: stateBytes(db, info) };
+export async function openState(store: StateStore, project: string, id: string): Promise<{ info: ModelStateInfo; chunks: AsyncIterable<Buffer> }> {
+  const info = await getState(store.db, project, id);
+  return { info, chunks: stateBytes(store, info) };
 }
 
 /** The state the project trains and predicts from, if any. */
