@@ -60,7 +60,10 @@ export function runJob<T>(opts: {
     events,
     result,
     finish() {
-      reporter.report(JobState.JOB_STATE_SUCCEEDED, 'done');
+      // The model's last word stays in the final event: a job's stored events may keep only the last of a
+      // shard's (they coalesce), and what it said (e.g. which execution provider ran it) should survive.
+      const said = last?.state === JobState.JOB_STATE_RUNNING && last.message !== 'started' ? last.message : '';
+      reporter.report(JobState.JOB_STATE_SUCCEEDED, said ? `done (${said})` : 'done');
       return last!;
     },
     fail(err) {

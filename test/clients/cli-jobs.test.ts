@@ -108,12 +108,14 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
       assert.ok(counted !== undefined, line);
       assert.equal(statistic, counted, line);
     }
-    // --plot: the statistics, then the curves (colour_histogram reports no loss or accuracy: it says so), or an SVG file.
+    // --plot: the statistics, then the curves (colour_histogram reports no loss or accuracy; the stopping signal
+    // of the state predicted after another is drawn), or an SVG file.
     const plotted = await ok(run(['states', 'stats', 'tiles', '--plot']));
     assert.ok(plotted.startsWith(stats), 'the statistics come first');
-    assert.match(plotted, /no statistics to plot/);
+    assert.match(plotted, /unannotated images changed since previous/);
+    assert.doesNotMatch(plotted, /loss|accuracy/, 'no curve the model did not report');
     const svgFile = join(mkdtempSync(join(tmpdir(), 'aide-plot-')), 'curves.svg');
-    assert.match(await ok(run(['states', 'stats', 'tiles', '--plot', svgFile])), new RegExp(`^wrote the training curves \\(none\\) to ${svgFile}$`, 'm'));
+    assert.match(await ok(run(['states', 'stats', 'tiles', '--plot', svgFile])), new RegExp(`^wrote the training curves \\(unannotated images changed since previous\\) to ${svgFile}$`, 'm'));
     assert.match(readFileSync(svgFile, 'utf8'), /<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg".*tiles: training curves/s);
     const list = await ok(run(['states', 'list', 'tiles']));
     const [first, last] = [/^(\S+)\s+v1\s/m.exec(list)![1]!, list.trim().split('\n').at(-1)!.split(/\s+/)[0]!];

@@ -106,7 +106,8 @@ describe('built-in point detector ("points")', () => {
     const [a, b] = await Promise.all(halves(train).map(async (half) => stateOf(await round.train(base, half, quiet))));
     const averaged = await score(await round.averageModelStates([a!, b!], quiet, [80, 80]), test);
     const ofWhole = await score(whole, test);
-    assert.ok(averaged.recall >= ofWhole.recall - 0.05 && averaged.precision >= ofWhole.precision - 0.05,
+    // Within a few points: with shards and examples in path order (reproducible training) the gap is 0.05–0.06.
+    assert.ok(averaged.recall >= ofWhole.recall - 0.08 && averaged.precision >= ofWhole.precision - 0.08,
       `averaged ${averaged.recall} / ${averaged.precision} vs whole ${ofWhole.recall} / ${ofWhole.precision}`);
   });
 

@@ -5,7 +5,7 @@ import { Config } from '../../libs/config/config.js';
 import { createLogger } from '../../libs/log.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { train, workerClient } from '../../libs/worker-client/worker-client.js';
-import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
+import { FRESH_MS, WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { startWorker } from '../../services/worker/main.js';
 import { FixtureModel, fixtureImages, fixtureJobHeader } from '../support/fixture-model.js';
 import { waitUntil } from '../support/wait.js';
@@ -29,6 +29,8 @@ test('dispatch goes to the worker with a free slot as the workers report it now,
   // Worker a's only slot taken by a job someone else (another controller) sent it after the pool's refresh.
   const elsewhere = train(outside, fixtureJobHeader('elsewhere', { steps: 40, stepMs: 25 }), fixtureImages(1, () => 0.5), null);
   await waitUntil('worker a runs the other job', async () => (await outside.getCapabilities({})).runningJobs === 1);
+  // The pool trusts an answer younger than FRESH_MS: past it, its start-up view is the stale one under test.
+  await new Promise((r) => setTimeout(r, 2 * FRESH_MS));
   const lease = await pool.acquire();
   assert.equal(lease.address, b, 'the free worker, not the one the stale view would take (first of two equally idle)');
   lease.release();

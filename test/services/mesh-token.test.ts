@@ -75,7 +75,7 @@ test('plaintext services as separate processes with a mesh token: register image
   await t.test('with it the services work together: RegisterImages, then train (reading through the FileServer), infer and rank', async () => {
     // The mesh token makes the test a mesh peer of the controller too (full rights, no API token needed).
     const metadata: grpc.Metadata = new MeshToken(secret).metadata();
-    const c = createClient(ControllerServiceService, controller.address, { metadata, defaultDeadlineMs: 10_000 });
+    const c = createClient(ControllerServiceService, controller.address, { metadata, defaultDeadlineMs: 30_000 });
     t.after(() => c.close());
     await c.createProject({
       name: project, displayName: 'mesh token', annotationType: AnnotationType.ANNOTATION_TYPE_POINTS, predictionType: AnnotationType.ANNOTATION_TYPE_POINTS,

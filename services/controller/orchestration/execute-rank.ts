@@ -23,7 +23,11 @@ interface Ranked {
   images?: number;
 }
 
-/** Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into. */
+/**
+ * Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into.
+ * The pass reads through that transaction's connection too: the embedded database (PGlite) has one
+ * connection, so a read from the pool while the transaction holds it would wait for ever.
+ */
 interface RankPass {
   orchestra: Orchestra;
   run: JobRun;
@@ -42,14 +46,14 @@ function reportProgress(run: JobRun, part: RankResponse): void {
  * Ranking in bulk, for a ranker that scores each prediction from its
  * confidence and logits alone (its rankColumns): the state's predictions go
  * to the Ranker as columns a page at a time (a keyset scan), and each page's
- * priorities come back and are written with one UPDATE while the next pages
- * are read and ranked. Memory holds a few pages.
+ * priorities come back and are written with one UPDATE each, between the
+ * reads of the next pages on the same connection. Memory holds a few pages.
  */
 async function rankByColumns({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
-  const total = await countPredictions(orchestra.db, stateId);
+  const total = await countPredictions(client, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
-    for await (const page of scoreColumnsOfState(orchestra.db, stateId)) {
+    for await (const page of scoreColumnsOfState(client, stateId)) {
       yield { payload: { $case: 'columns', value: { ids: uuidsToBytes(page.ids), confidence: page.confidence, logits: page.logits, logitsCount: page.logitsCount } } };
     }
   }
@@ -69,10 +73,10 @@ async function rankByColumns({ orchestra, run, stateId, header, client }: RankPa
  * back are written a few thousand per UPDATE as they arrive.
  */
 async function rankByImages({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
-  const numImages = await countPredictedImages(orchestra.db, run.project.name, stateId);
+  const numImages = await countPredictedImages(client, run.project.name, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
-    for await (const part of storedPredictionPayloads(orchestra.db, run.project.name, stateId)) yield { payload: part };
+    for await (const part of storedPredictionPayloads(client, run.project.name, stateId)) yield { payload: part };
   }
   const ranked: Ranked = { predictions: 0, images: 0 };
   let ids: string[] = [];

@@ -38,7 +38,7 @@ interface Member {
 const WORKER_SERVICE = 'aide.v1.WorkerService';
 const DEFAULT_RETRY_MS = 2000;
 /** A worker's answer about its running jobs is used for a pick this long; older, it is asked again. */
-const FRESH_MS = 100;
+export const FRESH_MS = 100;
 
 /** A worker held for one call; give it back with release(). */
 export interface WorkerLease {
