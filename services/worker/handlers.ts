@@ -41,36 +41,17 @@ async function* stateOut(state: Uint8Array | readonly Uint8Array[], meta: Omit<T
   for await (const chunk of toChunks(state, { totalSize: stateSize })) yield { payload: { $case: 'stateChunk', value: chunk } };
 }
 
-/** Progress while the model works, then its output, then the final event; failures reported as FAILED/CANCELLED. */
-async function* streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIterable<R>): AsyncGenerator<R | ReturnType<typeof progress>> {
-  let ended = false;
-  try {
-    for await (const e of job.events) yield progress(e);
-    yield* output(await job.result);
-    const last = job.finish();
-    ended = true;
-    yield progress(last);
-  } catch (err) {
-    ended = true;
-    throw job.fail(err);
-  } finally {
-    // A cancelled call stops reading mid-stream: the job still ends, CANCELLED, on the bus.
-    if (!ended) job.fail(cancelled('the caller stopped reading the job\'s stream'));
-  }
-}
+type Progress = ReturnType<typeof progress>;
 
 /**
- * Progress and output as the model produces them, in one stream (the work
- * pushes its output into `output`; its progress joins it), then the final
- * event; failures reported as FAILED/CANCELLED.
+ * A job's stream: what `body` yields (its progress and output), then the
+ * final event; failures reported as FAILED/CANCELLED, and a caller that stops
+ * reading mid-stream cancels the job (it still ends, CANCELLED, on the bus).
  */
-async function* streamJobLive<R>(job: JobRun<void>, output: Pushable<R | ReturnType<typeof progress>>): AsyncGenerator<R | ReturnType<typeof progress>> {
+async function* jobStream<T, R>(job: JobRun<T>, body: AsyncIterable<R | Progress>): AsyncGenerator<R | Progress> {
   let ended = false;
   try {
-    void (async () => {
-      for await (const e of job.events) output.push(progress(e));
-    })().finally(() => output.end());
-    yield* output;
+    yield* body;
     await job.result;
     const last = job.finish();
     ended = true;
@@ -81,6 +62,22 @@ async function* streamJobLive<R>(job: JobRun<void>, output: Pushable<R | ReturnT
   } finally {
     if (!ended) job.fail(cancelled('the caller stopped reading the job\'s stream'));
   }
+}
+
+/** Progress while the model works, then its output. */
+function streamJob<T, R>(job: JobRun<T>, output: (result: T) => AsyncIterable<R>): AsyncGenerator<R | Progress> {
+  return jobStream(job, (async function* () {
+    for await (const e of job.events) yield progress(e);
+    yield* output(await job.result);
+  })());
+}
+
+/** Progress and output as the model produces them, in one stream (the work pushes its output into `output`; its progress joins it). */
+function streamJobLive<R>(job: JobRun<void>, output: Pushable<R | Progress>): AsyncGenerator<R | Progress> {
+  void (async () => {
+    for await (const e of job.events) output.push(progress(e));
+  })().finally(() => output.end());
+  return jobStream(job, output);
 }
 
 /** Responses queued for the caller before the model is asked for more: a few parts' worth, so memory stays bounded. */
