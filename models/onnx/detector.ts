@@ -23,6 +23,11 @@ const DESCRIPTION = 'Runs an imported, pretrained ONNX detector (e.g. MegaDetect
   + 'Large images are predicted window by window (tiling). Inference only: it cannot be trained.';
 
 abstract class OnnxDetector extends OnnxModel<DetectorSettings> {
+  // Shared by both plugins (statics are inherited); each declares only its metadata.
+  static getDefaultOptions = DETECTOR_OPTIONS.defaultOptions;
+  static readonly verifyOptions = verifyWith(DETECTOR_OPTIONS.resolve);
+  static verifyState = (head: Uint8Array, size: number) => verifyOnnxState(head, size, 'detector');
+
   protected readonly task = 'detector';
   private readonly mappings: ClassMappingCache;
   constructor(ctx: PluginContext) {
@@ -67,10 +72,6 @@ export class OnnxBoxDetector extends OnnxDetector {
     description: DESCRIPTION, annotationType: 'boundingBoxes', predictionType: 'boundingBoxes', trainable: false,
   };
 
-  static getDefaultOptions = DETECTOR_OPTIONS.defaultOptions;
-  static readonly verifyOptions = verifyWith(DETECTOR_OPTIONS.resolve);
-  static verifyState = (head: Uint8Array, size: number) => verifyOnnxState(head, size, 'detector');
-
   protected readonly key = OnnxBoxDetector.metadata.key;
 
   protected shape(box: BoundingBoxPrediction): BoundingBoxPrediction {
@@ -83,10 +84,6 @@ export class OnnxPointDetector extends OnnxDetector {
     kind: 'model', key: 'onnx.points', name: 'Pretrained ONNX detector (points at box centres)', author: 'AIDE mesh',
     description: DESCRIPTION, annotationType: 'points', predictionType: 'points', trainable: false,
   };
-
-  static getDefaultOptions = DETECTOR_OPTIONS.defaultOptions;
-  static readonly verifyOptions = verifyWith(DETECTOR_OPTIONS.resolve);
-  static verifyState = (head: Uint8Array, size: number) => verifyOnnxState(head, size, 'detector');
 
   protected readonly key = OnnxPointDetector.metadata.key;
 
