@@ -41,7 +41,7 @@ describe('built-in classifier ("labels")', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'classifier-'));
-    train = await makeShapeSet(dir, 'train', 150, 1);
+    train = await makeShapeSet(dir, 'train', 100, 1);
     test = await makeShapeSet(dir, 'test', 30, 2);
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -51,7 +51,7 @@ describe('built-in classifier ("labels")', () => {
     assert.ok(!(result instanceof Uint8Array));
     base = result.state;
     const { stats } = result;
-    assert.equal(stats!.images! + stats!.heldOutImages!, 600);
+    assert.equal(stats!.images! + stats!.heldOutImages!, 400);
     assert.ok(stats!.heldOutAccuracy! >= 0.85, `held-out split accuracy ${stats!.heldOutAccuracy}`);
     const acc = await accuracy(base, test);
     assert.ok(acc >= 0.9, `test accuracy ${acc}`);

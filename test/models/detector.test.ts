@@ -34,7 +34,7 @@ describe('built-in detector ("boundingBoxes")', () => {
   let base: Uint8Array;
   let whole: Uint8Array;
   const model = (changes: Record<string, unknown> = {}) =>
-    new BoundingBoxDetector({ ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), { 'training.epochs': 12, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
+    new BoundingBoxDetector({ ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), { 'training.epochs': 8, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
 
   /** mAP@0.5 of a state's predictions on `data` over the classes in `classes`. */
   async function mAP(state: Uint8Array, data: Data, classes = CLASSES): Promise<number> {

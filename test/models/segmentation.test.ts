@@ -53,7 +53,7 @@ describe('built-in segmentation model ("segmentationMasks")', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('learns the shapes: mean IoU ≥ 0.6 on new images, maps the size of each image', async () => {
-    const result = await model({ 'training.epochs': 8 }).train(null, train.data, quiet);
+    const result = await model({ 'training.epochs': 6 }).train(null, train.data, quiet);
     assert.ok(!(result instanceof Uint8Array));
     base = result.state;
     const { stats } = result;
