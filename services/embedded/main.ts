@@ -4,15 +4,8 @@
  * CLI reads (libs/config/profile.ts), so `npx aide projects list` just works.
  */
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { profilePath, removeProfile, writeProfile, type ConnectionProfile } from '../../libs/config/profile.js';
-import { FileServerClient } from '../../libs/fileserver-client/index.js';
-import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
-import { createClient } from '../../libs/grpc/index.js';
-import { createLogger } from '../../libs/log.js';
-import { exitOnSettingProblem, onShutdownSignals } from '../../libs/service/runtime.js';
-import { runDemo } from './demo.js';
-import { startEmbeddedMesh, type EmbeddedMesh } from './mesh.js';
+import type { ConnectionProfile } from '../../libs/config/profile.js';
+import type { EmbeddedMesh } from './mesh.js';
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -45,13 +38,16 @@ if (args.help) {
   process.exit(0);
 }
 
+// The services (TensorFlow.js, gRPC, PGlite) load only once the arguments are known: --help and a bad option answer at once.
+const [grpc, { profilePath, removeProfile, writeProfile }, { FileServerClient }, { ControllerServiceService }, { createClient }, { createLogger },
+  { exitOnSettingProblem, onShutdownSignals }, { runDemo }, { startEmbeddedMesh }] = await Promise.all([
+  import('@grpc/grpc-js'), import('../../libs/config/profile.js'), import('../../libs/fileserver-client/index.js'),
+  import('../../libs/gen/aide/v1/controller.js'), import('../../libs/grpc/index.js'), import('../../libs/log.js'),
+  import('../../libs/service/runtime.js'), import('./demo.js'), import('./mesh.js'),
+]);
+
 const logger = createLogger('aide', process.env.AIDE_LOG_LEVEL ?? 'warn');
-let mesh: EmbeddedMesh;
-try {
-  mesh = await startEmbeddedMesh({ env: process.env, logger });
-} catch (err) {
-  exitOnSettingProblem(err);
-}
+const mesh: EmbeddedMesh = await startEmbeddedMesh({ env: process.env, logger }).catch((err: unknown) => exitOnSettingProblem(err));
 const profile: ConnectionProfile = { address: mesh.controller, fileserver: mesh.fileServer.grpc, token: mesh.adminToken, plaintext: true };
 const profileFile = profilePath();
 let profileWritten = true;
