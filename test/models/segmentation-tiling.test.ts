@@ -35,7 +35,7 @@ const RADIUS = [10, 18] as const;
 const GEOMETRY = { size: 64, overlap: 36 };
 const INPUT = 32;
 /** Sparse training images: many background colours for few objects. */
-const [TRAIN_SIDE, TRAIN_IMAGES, TRAIN_OBJECTS, NEGATIVES] = [1024, 6, 15, 4];
+const [TRAIN_SIDE, TRAIN_IMAGES, TRAIN_OBJECTS, NEGATIVES] = [1024, 4, 15, 4];
 const [BIG_W, BIG_H] = [1800, 1536];
 
 type Masks = ImagePredictionsMap<SegmentationPrediction>;
