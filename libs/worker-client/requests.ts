@@ -1,4 +1,5 @@
 import { toChunks } from '../blob/index.js';
+import { dataLoss } from '../errors.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
 import { ImageData, type ImageBatch, type JobHeader } from '../gen/aide/v1/worker.js';
 
@@ -48,11 +49,42 @@ type JobRequestPayload =
   | { $case: 'images'; value: ImageBatch }
   | { $case: 'stateChunk'; value: BlobChunk };
 
+/**
+ * A job's images read a page at a time (e.g. from the database), afresh for
+ * each retry: the sender never holds them all, however large the project.
+ */
+export interface StreamedImages {
+  count: number;
+  pages(): AsyncIterable<readonly ImageData[]>;
+}
+
+/** A job's images: in memory, or streamed. */
+export type ImagesInput = readonly ImageData[] | StreamedImages;
+
+const isStreamed = (images: ImagesInput): images is StreamedImages => 'pages' in images;
+
+export const imageCount = (images: ImagesInput): number => (isStreamed(images) ? images.count : images.length);
+
+/** The image batches of `images`, a streamed source checked to hold the count it announced (the header carried it). */
+async function* imagesBatches(images: ImagesInput): AsyncGenerator<ImageBatch> {
+  if (!isStreamed(images)) {
+    yield* imageBatches(images);
+    return;
+  }
+  let sent = 0;
+  for await (const page of images.pages()) {
+    sent += page.length;
+    if (sent > images.count) break;
+    yield* imageBatches(page);
+  }
+  if (sent !== images.count) throw dataLoss(`the job's image source gave ${sent} images where ${images.count} were announced`);
+}
+
 /** The request stream of a train or inference job: header, image batches, the input state's chunks. */
-export async function* jobRequests(header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null): AsyncGenerator<{ payload: JobRequestPayload }> {
+export async function* jobRequests(header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: ImagesInput, state: StateInput | null): AsyncGenerator<{ payload: JobRequestPayload }> {
   const size = stateSize(state);
-  yield { payload: { $case: 'header', value: { ...header, numImages: images.length, stateSize: size } } };
-  for (const batch of imageBatches(images)) yield { payload: { $case: 'images', value: batch } };
+  yield { payload: { $case: 'header', value: { ...header, numImages: imageCount(images), stateSize: size } } };
+  for await (const batch of imagesBatches(images)) yield { payload: { $case: 'images', value: batch } };
   if (state && size > 0) {
     for await (const chunk of stateChunks(state)) yield { payload: { $case: 'stateChunk', value: chunk } };
   }

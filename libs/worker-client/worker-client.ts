@@ -6,7 +6,7 @@ import {
 import { createClient, type CallOptions, type Client, type ClientOptions } from '../grpc/index.js';
 import { dataLoss, resourceExhausted } from '../errors.js';
 import { readImagePredictions } from '../wire/image-predictions-parts.js';
-import { jobRequests, stateChunks, type StateInput } from './requests.js';
+import { jobRequests, stateChunks, type ImagesInput, type StateInput } from './requests.js';
 
 export type { StateInput, StreamedState } from './requests.js';
 
@@ -90,7 +90,7 @@ export interface InferOptions extends JobCallOptions {
 }
 
 /** Inference on a worker: predictions image by image as they come (unreadable images to onUnreadable). */
-export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: readonly ImageData[], state: StateInput | null, opts: InferOptions = {}): AsyncGenerator<ImagePredictions> {
+export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: ImagesInput, state: StateInput | null, opts: InferOptions = {}): AsyncGenerator<ImagePredictions> {
   const responses = client.inference(jobRequests(header, images, state), opts);
   for await (const part of readImagePredictions(responses, { whole: payload('predictions'), chunk: payload('predictionsChunk') }, { ...opts, close: true })) {
     if ('image' in part) yield part.image;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { JobState } from '../../libs/gen/aide/v1/common.js';
 import { createLogger } from '../../libs/log.js';
 import { inferDistributed } from '../../services/controller/orchestration/distributed-inference.js';
+import { shard } from '../../services/controller/orchestration/shards.js';
 import { trainRound, type RoundOutput, type RoundState, type RoundStore } from '../../services/controller/orchestration/distributed-train.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
 import { decodeWeights, encodeWeights, fixtureImages, fixtureJobHeader } from '../support/fixture-model.js';
@@ -76,7 +77,7 @@ test('distributed training over worker processes: weighted average, and a worker
 
     const stored = new Map<string, number>();
     const { predicted, unreadable } = await inferDistributed({
-      dispatch: { ...dispatch, signal: new AbortController().signal }, header: fixtureJobHeader('j3', { steps: 1 }), images: images(5), state: out.state, numWorkers: 2,
+      dispatch: { ...dispatch, signal: new AbortController().signal }, header: fixtureJobHeader('j3', { steps: 1 }), shards: shard(images(5), 2), state: out.state,
       store: async (batch) => { for (const p of batch) stored.set(p.imageId, p.predictions.length); },
     });
     assert.deepEqual([predicted, unreadable], [5, []]);

@@ -1,12 +1,11 @@
 import type { ImagePredictions, ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { ImageData, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
+import type { UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
-import { stateSize } from '../../../libs/worker-client/requests.js';
+import { imageCount, stateSize, type ImagesInput } from '../../../libs/worker-client/requests.js';
 import { infer, type StateInput } from '../../../libs/worker-client/worker-client.js';
 import { onWorker, type DispatchOptions } from './dispatch.js';
 import type { JobHeaderBase } from './distributed-train.js';
-import { shard } from './shards.js';
 
 /** Images' predictions stored per statement at most, and their maps' bytes: batches bound memory and round trips. */
 const BATCH_IMAGES = 1000;
@@ -26,7 +25,8 @@ export interface InferenceOutcome {
 }
 
 /**
- * Inference split across K workers; the predictions are handed to `store` in
+ * Inference split across workers, a shard each (a shard's images are read
+ * afresh for each attempt: a page at a time when streamed); the predictions are handed to `store` in
  * batches as they arrive (idempotent per image, so a shard retried on another
  * worker overwrites, never duplicates). A shard that fails on every worker it
  * is tried on fails the whole run.
@@ -34,19 +34,18 @@ export interface InferenceOutcome {
 export async function inferDistributed(opts: {
   dispatch: Omit<DispatchOptions, 'what'>;
   header: JobHeaderBase;
-  images: readonly ImageData[];
+  shards: readonly ImagesInput[];
   state: StateInput | null;
-  numWorkers: number;
   store: (batch: ImagePredictions[]) => Promise<void>;
   onProgress?: (part: number, parts: number, event: ProgressEvent) => void;
 }): Promise<InferenceOutcome> {
-  const shards = shard(opts.images, opts.numWorkers);
+  const { shards } = opts;
   // A shard that fails ends the run: the others stop too, and the run ends with the first failure only once
   // they have, so nothing is stored after the caller has cleaned up.
   const failed = new AbortController();
   let firstFailure: { err: unknown } | undefined;
   const signal = AbortSignal.any([opts.dispatch.signal, failed.signal]);
-  const settled = await Promise.allSettled(shards.map((images, i) => inSpan('inference shard', { attributes: { 'aide.shard': i, 'aide.images': images.length } }, () =>
+  const settled = await Promise.allSettled(shards.map((images, i) => inSpan('inference shard', { attributes: { 'aide.shard': i, 'aide.images': imageCount(images) } }, () =>
     onWorker({ ...opts.dispatch, signal, what: `inference shard ${i + 1}/${shards.length}` }, async (lease): Promise<InferenceOutcome> => {
       modelStateBytes.inc({ direction: 'to_worker', phase: 'inference' }, stateSize(opts.state));
       // Per attempt: a retried shard reports its images afresh.

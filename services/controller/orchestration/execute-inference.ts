@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { failedPrecondition } from '../../../libs/errors.js';
 import { inTransaction } from '../store/db.js';
-import { inferenceImages, recordImageReads } from '../store/images.js';
+import {
+  chooseInferenceImages, discardInferenceImages, forgetInferenceImages, inferenceGoldenImages, inferenceImagePages, inferenceImagePaths, recordInferenceReads,
+} from '../store/inference-images.js';
 import { commitStagedPredictions, discardStagedPredictions, refreshPredictionStatistics, stagePredictions } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import { commitStagedEmbeddings, discardStagedEmbeddings, stageEmbeddings } from '../store/embeddings.js';
@@ -10,7 +12,7 @@ import { imagePredictionsFromProto } from '../wire/prediction.js';
 import type { JobRun, Orchestra } from './context.js';
 import { inferDistributed } from './distributed-inference.js';
 import { scoreGoldenQuestions } from './golden-evaluation.js';
-import { jobHeader, toImageData } from './job-header.js';
+import { jobHeader } from './job-header.js';
 import { jobState } from './job-state.js';
 import { partsProgress } from './job-progress.js';
 import { storedState } from './round-store.js';
@@ -18,7 +20,8 @@ import { unreadableSummary } from './unreadable-report.js';
 
 /**
  * Inference: the chosen images (default: those without annotations; all with include_annotated) split
- * across workers, the state streamed to each from the database. Predictions
+ * across workers — chosen in the database and read back a page per shard, so the controller's memory
+ * does not grow with the project — the state streamed to each from the state folder. Predictions
  * are staged as they arrive (a retried shard replaces its images' staged
  * ones) and replace the state's earlier predictions of these images in the
  * transaction that completes the job: readers see the old set until then,
@@ -35,14 +38,16 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
   const state = await jobState(db, job);
   if (!state) throw failedPrecondition('the project has no model state to predict with: train first');
   const { header } = await jobHeader(db, { ...project, settings: { ...project.settings, modelLibrary: state.modelLibrary } }, job.id);
-  const images = await inferenceImages(db, project.name, { imageIds: options.image_ids, goldenOnly: options.golden_questions_only, includeAnnotated: options.include_annotated });
   const report = partsProgress((done, total, message) => run.progress.updateState('PROGRESS', message, done, total));
   const staging = { jobId: job.id, runId: randomUUID() };
   try {
+    // The images are chosen in the database and read back a page at a time per shard: never a list of them all here.
+    const counts = await chooseInferenceImages(db, project.name, staging, {
+      imageIds: options.image_ids, goldenOnly: options.golden_questions_only, includeAnnotated: options.include_annotated,
+    }, options.num_workers || project.settings.autoTrain.numWorkers || 1);
     const { predicted, unreadable } = await inferDistributed({
       dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
-      header, images: toImageData(images), state: storedState(orchestra.states, state),
-      numWorkers: options.num_workers || project.settings.autoTrain.numWorkers || 1,
+      header, shards: counts.map((count, shard) => ({ count, pages: () => inferenceImagePages(db, staging.runId, shard) })), state: storedState(orchestra.states, state),
       store: async (batch) => {
         const images = batch.map(imagePredictionsFromProto);
         await stagePredictions(db, project.name, staging, state.id, images);
@@ -52,19 +57,20 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
       onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),
     });
     signal.throwIfAborted();
-    const ids = images.map((i) => i.id);
+    const paths = await inferenceImagePaths(db, staging.runId, unreadable.map((u) => u.imageId));
     await inTransaction(db, async (client) => {
-      await commitStagedPredictions(client, staging, state.id, ids);
-      await commitStagedEmbeddings(client, staging, state.id, ids);
-      await recordImageReads(client, project.name, ids, unreadable);
-      const golden = await scoreGoldenQuestions(client, project.name, state.id, project.predictionType, images.filter((i) => i.goldenQuestion).map((i) => i.id));
-      const paths = new Map(images.map((i) => [i.id, i.filePath]));
+      await commitStagedPredictions(client, staging, state.id);
+      await commitStagedEmbeddings(client, staging, state.id);
+      await recordInferenceReads(client, project.name, staging.runId, unreadable);
+      const golden = await scoreGoldenQuestions(client, project.name, state.id, project.predictionType, await inferenceGoldenImages(client, staging.runId));
+      await forgetInferenceImages(client, job.id);
       await run.succeed(client, `predicted ${predicted} images with state v${state.version}${golden > 0 ? `; scored ${golden} golden question(s)` : ''}${unreadableSummary(unreadable, paths)}`);
     });
   } finally {
     // Committed: nothing is left; failed or cancelled: the staged rows go, the old predictions stay.
     await discardStagedPredictions(db, staging);
     await discardStagedEmbeddings(db, staging);
+    await discardInferenceImages(db, staging.runId);
   }
   await refreshPredictionStatistics(db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after inference failed'));
 }

@@ -4,7 +4,7 @@ import type { ImageData } from '../../../libs/gen/aide/v1/worker.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
 import type { LabelClass, ModelStateInfo, Project } from '../domain.js';
 import { inTransaction } from '../store/db.js';
-import { recordImageReads, trainingImages } from '../store/images.js';
+import { markUnreadable, trainingImages } from '../store/images.js';
 import { completeTrainedState, deletePartialStates, partialStates, setCurrentState } from '../store/model-states.js';
 import { getProject, resetAnnotationsSinceTraining } from '../store/projects.js';
 import { checkTrainingBase } from '../training-base.js';
@@ -128,7 +128,7 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
     await resetAnnotationsSinceTraining(client, project.name);
     // Marked, not cleared: a shard reused from an earlier run of the job did not say which images it could read.
     const failures = [...unreadable].map(([imageId, reason]) => ({ imageId, reason }));
-    await recordImageReads(client, project.name, [], failures);
+    await markUnreadable(client, project.name, failures);
     const paths = new Map(images.map((i) => [i.id, i.filePath]));
     await run.succeed(client, `trained state v${info.version} on ${info.numImages} images with ${Math.min(numWorkers, images.length)} worker(s) in ${rounds} round(s)${unreadableSummary(failures, paths)}`);
   }));

@@ -33,14 +33,14 @@ export async function stageEmbeddings(
   }
 }
 
-/** The run's staged embeddings become the state's embeddings of `imageIds`; inside the transaction that completes the job. */
-export async function commitStagedEmbeddings(client: Db, run: StagingRun, stateId: string, imageIds: readonly string[]): Promise<void> {
-  const ids = [...imageIds];
-  await client.query('DELETE FROM image_embeddings WHERE state_id = $1 AND image_id = ANY($2)', [stateId, ids]);
+/** The run's staged embeddings become the state's embeddings of the run's images; inside the transaction that completes the job. */
+export async function commitStagedEmbeddings(client: Db, run: StagingRun, stateId: string): Promise<void> {
+  const runImages = 'SELECT image_id FROM inference_images WHERE run_id = $2';
+  await client.query(`DELETE FROM image_embeddings WHERE state_id = $1 AND image_id IN (${runImages})`, [stateId, run.runId]);
   await client.query(
     `INSERT INTO image_embeddings (state_id, image_id, dim, float16)
-     SELECT state_id, image_id, dim, float16 FROM staged_image_embeddings WHERE run_id = $1 AND state_id = $2 AND image_id = ANY($3)`,
-    [run.runId, stateId, ids]);
+     SELECT state_id, image_id, dim, float16 FROM staged_image_embeddings WHERE run_id = $2 AND state_id = $1 AND image_id IN (${runImages})`,
+    [stateId, run.runId]);
   await client.query('DELETE FROM staged_image_embeddings WHERE job_id = $1', [run.jobId]);
 }
 

@@ -69,19 +69,14 @@ export interface ImageReadFailure {
   reason: string;
 }
 
-/**
- * What a job found reading images: `unreadable` ones get their reason, every
- * other image of `read` loses any earlier one (its file was fixed). One statement.
- */
-export async function recordImageReads(db: Db, project: string, read: readonly string[], unreadable: readonly ImageReadFailure[]): Promise<void> {
-  const reasons = new Map(unreadable.map((u) => [u.imageId, u.reason]));
-  const ids = [...new Set([...read, ...reasons.keys()])];
-  if (ids.length === 0) return;
+/** Images a training job could not read get their reason (an inference run also clears it: store/inference-images.ts). One statement. */
+export async function markUnreadable(db: Db, project: string, unreadable: readonly ImageReadFailure[]): Promise<void> {
+  if (unreadable.length === 0) return;
   await db.query(
     `UPDATE images i SET unreadable_reason = u.reason
      FROM unnest($2::uuid[], $3::text[]) AS u(id, reason)
      WHERE i.id = u.id AND i.project = $1 AND i.unreadable_reason IS DISTINCT FROM u.reason`,
-    [project, ids, ids.map((id) => reasons.get(id) ?? '')],
+    [project, unreadable.map((u) => u.imageId), unreadable.map((u) => u.reason)],
   );
 }
 
@@ -162,26 +157,3 @@ export async function trainingImages(db: Db, project: string, sel: TrainingSelec
   return rows.map((r) => ({ id: r.id, filePath: r.file_path, annotations: annotations.get(r.id) ?? [] }));
 }
 
-export interface InferenceSelection {
-  /** These images (annotated or not); default: every image without annotations. */
-  imageIds?: readonly string[];
-  /** Golden questions only, annotated or not (their answers are known: that is the point). */
-  goldenOnly?: boolean;
-  /** Without imageIds: every image, annotated or not (suspect-annotation review, diversity rankers' centres). */
-  includeAnnotated?: boolean;
-}
-
-/** The images an inference job predicts. */
-export async function inferenceImages(db: Db, project: string, sel: InferenceSelection): Promise<{ id: string; filePath: string; goldenQuestion: boolean }[]> {
-  const { rows } = await db.query<{ id: string; file_path: string; golden_question: boolean }>(
-    `SELECT i.id, i.file_path, i.golden_question FROM images i
-     WHERE i.project = $1
-       AND (CASE WHEN $2::uuid[] IS NOT NULL THEN i.id = ANY($2)
-                 WHEN $3 OR $4 THEN true
-                 ELSE NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id) END)
-       AND (NOT $3 OR i.golden_question)
-     ORDER BY i.file_path`,
-    [project, sel.imageIds && sel.imageIds.length > 0 ? [...sel.imageIds] : null, sel.goldenOnly ?? false, sel.includeAnnotated ?? false],
-  );
-  return rows.map((r) => ({ id: r.id, filePath: r.file_path, goldenQuestion: r.golden_question }));
-}

@@ -132,16 +132,16 @@ export function stagePredictions(db: Db, project: string, run: StagingRun, state
 }
 
 /**
- * The run's staged predictions become the state's predictions of `imageIds`
- * (the run's images: one it predicted nothing for, or could not read, is left
- * with none). Call inside the transaction that completes the job.
+ * The run's staged predictions become the state's predictions of the run's
+ * images (store/inference-images.ts: one it predicted nothing for, or could
+ * not read, is left with none). Call inside the transaction that completes the job.
  */
-export async function commitStagedPredictions(client: Db, run: StagingRun, stateId: string, imageIds: readonly string[]): Promise<void> {
-  const ids = [...imageIds];
-  await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, ids]);
+export async function commitStagedPredictions(client: Db, run: StagingRun, stateId: string): Promise<void> {
+  const runImages = 'SELECT image_id FROM inference_images WHERE run_id = $2';
+  await client.query(`DELETE FROM predictions WHERE state_id = $1 AND image_id IN (${runImages})`, [stateId, run.runId]);
   await client.query(
     `INSERT INTO predictions (id, ${COLUMNS}) SELECT id, ${COLUMNS} FROM staged_predictions
-     WHERE run_id = $1 AND state_id = $2 AND image_id = ANY($3)`, [run.runId, stateId, ids]);
+     WHERE run_id = $2 AND state_id = $1 AND image_id IN (${runImages})`, [stateId, run.runId]);
   // The job is done: what earlier runs of it left (a controller that crashed mid-run) goes too.
   await client.query('DELETE FROM staged_predictions WHERE job_id = $1', [run.jobId]);
 }
