@@ -15,8 +15,10 @@ async function usable(lite: PGlite): Promise<void> {
   await lite.close();
 }
 
-test('in-memory PGlite: the first cluster writes the template, the next loads it untouched, a broken one is replaced', async () => {
+// Two clusters, one initdb: a broken template is replaced as a missing one would be written, then loaded.
+test('in-memory PGlite: a broken template is replaced by a fresh cluster\'s, which the next cluster loads untouched', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'aide-pglite-template-')), 'template.tar.gz');
+  writeFileSync(path, 'not a tarball', { mode: 0o600 });
 
   await usable(await createInMemoryPGlite(PGlite, path));
   const written = statSync(path);
@@ -26,8 +28,4 @@ test('in-memory PGlite: the first cluster writes the template, the next loads it
   // Loaded from the template: a fresh cluster (the first one's table is not there), the file not rewritten.
   await usable(await createInMemoryPGlite(PGlite, path));
   assert.equal(statSync(path).mtimeMs, written.mtimeMs);
-
-  writeFileSync(path, 'not a tarball', { mode: 0o600 });
-  await usable(await createInMemoryPGlite(PGlite, path));
-  assert.deepEqual(readFileSync(path).subarray(0, 2), GZIP_MAGIC, 'the broken template was written again');
 });
