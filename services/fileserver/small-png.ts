@@ -5,8 +5,9 @@
  *
  * Only what decodes to the same pixels as sharp comes this way; everything else is left to sharp (undefined):
  * 16-bit samples (libvips resizes them before dropping to 8 bits), greys of 1–4 bits, an embedded ICC profile
- * (sharp converts to sRGB through it), images over SMALL_PNG_MAX_PIXELS, and anything pngjs rejects — sharp then
- * decides whether the file is readable at all, so an unreadable file is answered exactly as before.
+ * (sharp converts to sRGB through it), a transparent colour key (tRNS on grey or RGB), images over
+ * SMALL_PNG_MAX_PIXELS, and anything pngjs rejects — sharp then decides whether the file is readable at all, so
+ * an unreadable file is answered exactly as before.
  */
 import { PNG } from 'pngjs';
 import type { RawImage } from './resize.js';
@@ -25,26 +26,28 @@ interface PngHeader {
   height: number;
   bitDepth: number;
   colourType: number;
-  /** An iCCP chunk before the pixels. */
-  iccProfile: boolean;
+  /** The chunk types before the pixels (IDAT). */
+  chunks: Set<string>;
 }
 
 /** IHDR's fields and the chunk types before the first IDAT; undefined when the bytes do not start as a PNG does. */
 function readHeader(bytes: Buffer): PngHeader | undefined {
   if (bytes.length < 33 || !bytes.subarray(0, 8).equals(SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') return undefined;
-  let iccProfile = false;
+  const chunks = new Set<string>();
   for (let at = 8; at + 8 <= bytes.length; at += 12 + bytes.readUInt32BE(at)) {
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (type === 'IDAT') break;
-    if (type === 'iCCP') iccProfile = true;
+    chunks.add(type);
   }
-  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), bitDepth: bytes[24]!, colourType: bytes[25]!, iccProfile };
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), bitDepth: bytes[24]!, colourType: bytes[25]!, chunks };
 }
 
 /** Whether the fast path decodes these bytes to what sharp would. */
 function covered(header: PngHeader, maxPixels: number): boolean {
-  const { width, height, bitDepth, colourType, iccProfile } = header;
-  if (width === 0 || height === 0 || width * height > maxPixels || iccProfile) return false;
+  const { width, height, bitDepth, colourType, chunks } = header;
+  if (width === 0 || height === 0 || width * height > maxPixels || chunks.has('iCCP')) return false;
+  // A transparent colour key (tRNS on grey or RGB): pngjs blackens those pixels, sharp keeps their colour.
+  if (chunks.has('tRNS') && colourType !== COLOUR_PALETTE) return false;
   // 8-bit samples of any colour type, and palette indices of any width (their colours are 8-bit).
   return bitDepth === 8 || colourType === COLOUR_PALETTE;
 }

@@ -2,10 +2,12 @@
  * ReadImages' fast path for small PNGs (pngjs + resize.ts) against sharp on the same files: the same size and
  * channels, and pixels within MAX_DIFFERENCE per channel (mean within MEAN_DIFFERENCE) — shrunk, enlarged,
  * squashed and fitted inside, RGB, RGBA with partial alpha, grey, grey with alpha, palettes and interlaced
- * files; what the fast path leaves to sharp (16-bit, ICC profiles, large or broken files) is refused by it.
+ * files; what the fast path leaves to sharp (16-bit, ICC profiles, colour keys, large or broken files) is
+ * refused by it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import seedrandom from 'seedrandom';
 import sharp, { type PngOptions } from 'sharp';
 import { resizeToRgb } from '../../services/fileserver/resize.js';
@@ -99,12 +101,17 @@ describe('small PNGs decoded in JS', () => {
     }
   });
 
-  it('left to sharp: 16-bit samples, an ICC profile, more than the pixel bound, broken or non-PNG bytes', async () => {
+  it('left to sharp: 16-bit samples, an ICC profile, a colour key, more than the pixel bound, broken or non-PNG bytes', async () => {
     const rgb = texture(40, 40, 3, 'left');
     const file = await png(40, 40, 3);
     assert.ok(decodeSmallPng(file), 'the plain file is taken');
     assert.equal(decodeSmallPng(await sharp(rgb, { raw: { width: 40, height: 40, channels: 3 } }).toColourspace('rgb16').png().toBuffer()), undefined, '16-bit');
     assert.equal(decodeSmallPng(await sharp(rgb, { raw: { width: 40, height: 40, channels: 3 } }).withIccProfile('p3').png().toBuffer()), undefined, 'ICC profile');
+    // A colour key (tRNS on RGB) after IHDR: pngjs would blacken those pixels where sharp keeps their colour.
+    const key = Buffer.from([...Buffer.from('tRNS'), 0, rgb[0]!, 0, rgb[1]!, 0, rgb[2]!]);
+    const trns = Buffer.concat([Buffer.from([0, 0, 0, 6]), key, Buffer.alloc(4)]);
+    trns.writeUInt32BE(crc32(key), 14);
+    assert.equal(decodeSmallPng(Buffer.concat([file.subarray(0, 33), trns, file.subarray(33)])), undefined, 'a colour key');
     const side = Math.floor(Math.sqrt(SMALL_PNG_MAX_PIXELS)) + 1;
     assert.equal(decodeSmallPng(await png(side, side, 3)), undefined, 'over the pixel bound');
     assert.equal(decodeSmallPng(file.subarray(0, file.length >> 1)), undefined, 'truncated');
