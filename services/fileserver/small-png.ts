@@ -1,7 +1,7 @@
 /**
  * Small PNGs decoded in JS (pngjs: inflate and unfilter, no native call). libvips' fixed cost per image
  * (a metadata call, then a pipeline to build and run) dominates below a few hundred pixels a side: a 56×56 PNG
- * to 32×32 costs ~1.8 ms of CPU through sharp, ~0.46 ms here (bench/fileserver/small-png.ts).
+ * to 32×32 costs ~2 ms of CPU through sharp, ~0.43 ms here (bench/fileserver/small-png.ts).
  *
  * Only what decodes to the same pixels as sharp comes this way; everything else is left to sharp (undefined):
  * 16-bit samples (libvips resizes them before dropping to 8 bits), greys of 1–4 bits, an embedded ICC profile
@@ -14,9 +14,10 @@ import type { RawImage } from './resize.js';
 
 /**
  * Larger images go to libvips: its fixed cost no longer dominates, and its SIMD resize beats JS's arithmetic
- * (bench/fileserver/small-png.ts, CPU per image to 32×32: JS 3.9× cheaper at 56², 1.7× at 128², 0.9× at 192²).
+ * (bench/fileserver/small-png.ts, CPU per image to 32×32: JS 5.1× cheaper at 56², 1.8× at 128², 1.4× at 192²,
+ * 0.9× at 256²).
  */
-export const SMALL_PNG_MAX_PIXELS = 160 * 160;
+export const SMALL_PNG_MAX_PIXELS = 192 * 192;
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const COLOUR_PALETTE = 3;
