@@ -1,9 +1,9 @@
 /**
  * ReadImages: a model's input batch decoded in one call. Several images are
  * decoded at once (libvips runs each on its own threads; a few in flight keep
- * the cores busy while one waits on the disk; small PNGs are decoded in JS,
- * small-png.ts, as libvips' fixed cost per call dominates there), answered strictly in request
- * order, a few per message. Memory stays bounded: at most `concurrency`
+ * the cores busy while one waits on the disk), small PNGs in JS instead
+ * (small-png.ts: libvips' fixed cost per call dominates there), answered
+ * strictly in request order, a few per message. Memory stays bounded: at most `concurrency`
  * decoded images wait for the client, and a slow client holds the decoding
  * back (gRPC flow control pauses the generator).
  */
@@ -55,7 +55,7 @@ function decoded(pixels: Uint8Array, width: number, height: number, channels: nu
  * when the fast path does not cover the file. It runs on the event loop: it waits its turn behind the I/O and calls
  * already queued, so a batch of them does not hold the server up (each is well under a millisecond at 56×56).
  */
-export async function decodeSmall(bytes: Buffer, maxSide: number, squash: boolean): Promise<Outcome | undefined> {
+async function decodeSmall(bytes: Buffer, maxSide: number, squash: boolean): Promise<Outcome | undefined> {
   await setImmediate();
   const image = decodeSmallPng(bytes);
   if (!image) return undefined;
@@ -63,7 +63,7 @@ export async function decodeSmall(bytes: Buffer, maxSide: number, squash: boolea
   return decoded(data, width, height, channels, image);
 }
 
-/** Any image sharp reads, at the requested size (exported, as decodeSmall, for bench/fileserver/small-png.ts). */
+/** Any image sharp reads, at the requested size (exported for bench/fileserver/small-png.ts's reference). */
 export async function decodeWithSharp(input: Buffer | string, maxSide: number, squash: boolean): Promise<Outcome> {
   const source = await imageSize(input);
   const resize = squash
