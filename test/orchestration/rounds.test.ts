@@ -58,17 +58,28 @@ async function byHand(db: pg.Pool, addresses: string[], classes: LabelClass[], m
 interface Snapshot { current: string | null; partial: { round: number; shard: number | null }[] }
 
 /** Samples the project's partial states and current state until the job ends. */
-async function watchStates(db: pg.Pool, until: Promise<unknown>): Promise<Snapshot[]> {
+/**
+ * Samples the project's current state and partial states every 5 ms until `until` settles. `first` resolves once
+ * the first sample is in: a job started after it cannot have moved the current state unseen, however slow the
+ * machine.
+ */
+function watchStates(db: pg.Pool, until: Promise<unknown>): { first: Promise<void>; all: Promise<Snapshot[]> } {
   const snapshots: Snapshot[] = [];
   let done = false;
+  let sampled!: () => void;
+  const first = new Promise<void>((resolve) => { sampled = resolve; });
   void until.finally(() => { done = true; });
-  while (!done) {
-    const { rows } = await db.query<{ round: number; shard: number | null; current: string | null }>(
-      `SELECT s.round, s.shard, p.current_state_id AS current FROM projects p LEFT JOIN model_states s ON s.project = p.name AND s.partial WHERE p.name = $1`, [PROJECT]);
-    snapshots.push({ current: rows[0]!.current, partial: rows.filter((r) => r.round !== null).map((r) => ({ round: r.round, shard: r.shard })) });
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return snapshots;
+  const all = (async () => {
+    do {
+      const { rows } = await db.query<{ round: number; shard: number | null; current: string | null }>(
+        `SELECT s.round, s.shard, p.current_state_id AS current FROM projects p LEFT JOIN model_states s ON s.project = p.name AND s.partial WHERE p.name = $1`, [PROJECT]);
+      snapshots.push({ current: rows[0]!.current, partial: rows.filter((r) => r.round !== null).map((r) => ({ round: r.round, shard: r.shard })) });
+      sampled();
+      await new Promise((r) => setTimeout(r, 5));
+    } while (!done);
+    return snapshots;
+  })();
+  return { first, all };
 }
 
 const partialCount = async (db: pg.Pool) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM model_states WHERE partial')).rows[0]!.n;
@@ -97,10 +108,12 @@ test('training rounds: K workers per round, averaged, chained; partial states; f
   const useOptions = async (options: object) => c.updateProjectSettings({ project: PROJECT, settings: settings(options) });
 
   await t.test('3 rounds on 2 workers store the state the same rounds give by hand; round states stay partial until superseded', async () => {
+    let jobEnded!: () => void;
+    const watching = watchStates(db, new Promise<void>((resolve) => { jobEnded = resolve; }));
+    await watching.first;
     const { job } = await c.startTraining({ project: PROJECT, numWorkers: 2, numEpochs: 3, imageIds: [], fromScratch: false });
-    const events = mesh.finish(PROJECT, job!.id);
-    const snapshots = await watchStates(db, events);
-    const all = await events;
+    const all = await mesh.finish(PROJECT, job!.id).finally(jobEnded);
+    const snapshots = await watching.all;
     assert.equal(all.at(-1)!.state, JobState.JOB_STATE_SUCCEEDED, all.at(-1)!.message);
 
     const states = (await c.listModelStates({ project: PROJECT })).states;
