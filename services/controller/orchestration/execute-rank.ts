@@ -11,6 +11,7 @@ import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { inTransaction } from '../store/db.js';
 import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
+import type { ProgressReporter } from '../../../libs/progress/reporter.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
 
@@ -23,23 +24,28 @@ interface Ranked {
   images?: number;
 }
 
+/** The Ranker's Rank call (the orchestra's client; bench/controller/predictions-bulk.ts calls one in-process). */
+export type RankCall = (requests: AsyncIterable<RankRequest>, opts: { signal: AbortSignal }) => AsyncIterable<RankResponse>;
+
 /**
  * Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into.
  * The pass reads through that transaction's connection too: the embedded database (PGlite) has one
  * connection, so a read from the pool while the transaction holds it would wait for ever.
  */
-interface RankPass {
-  orchestra: Orchestra;
-  run: JobRun;
+export interface RankPass {
+  rank: RankCall;
+  signal: AbortSignal;
+  progress: Pick<ProgressReporter, 'updateState'>;
+  project: string;
   stateId: string;
   header: Omit<RankHeader, 'numImages' | 'columns'>;
   client: pg.PoolClient;
 }
 
-function reportProgress(run: JobRun, part: RankResponse): void {
+function reportProgress(progress: RankPass['progress'], part: RankResponse): void {
   if (part.payload?.$case !== 'progress') return;
   const e: ProgressEvent = part.payload.value;
-  run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
+  progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
 }
 
 /**
@@ -49,7 +55,7 @@ function reportProgress(run: JobRun, part: RankResponse): void {
  * priorities come back and are written with one UPDATE each, between the
  * reads of the next pages on the same connection. Memory holds a few pages.
  */
-async function rankByColumns({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
+export async function rankByColumns({ rank, signal, progress, stateId, header, client }: RankPass): Promise<Ranked> {
   const total = await countPredictions(client, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
@@ -58,11 +64,11 @@ async function rankByColumns({ orchestra, run, stateId, header, client }: RankPa
     }
   }
   let predictions = 0;
-  for await (const part of orchestra.ranker.rank(requests(), { signal: run.signal })) {
+  for await (const part of rank(requests(), { signal })) {
     if (part.payload?.$case === 'priorities') {
       const { ids, priority } = part.payload.value;
       predictions += await setPriorities(client, stateId, uuidsFromBytes(ids), priority);
-    } else reportProgress(run, part);
+    } else reportProgress(progress, part);
   }
   return { predictions };
 }
@@ -72,11 +78,11 @@ async function rankByColumns({ orchestra, run, stateId, header, client }: RankPa
  * the Ranker image by image from the database, and the priorities that come
  * back are written a few thousand per UPDATE as they arrive.
  */
-async function rankByImages({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
-  const numImages = await countPredictedImages(client, run.project.name, stateId);
+async function rankByImages({ rank, signal, progress, project, stateId, header, client }: RankPass): Promise<Ranked> {
+  const numImages = await countPredictedImages(client, project, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
-    for await (const part of storedPredictionPayloads(client, run.project.name, stateId)) yield { payload: part };
+    for await (const part of storedPredictionPayloads(client, project, stateId)) yield { payload: part };
   }
   const ranked: Ranked = { predictions: 0, images: 0 };
   let ids: string[] = [];
@@ -86,8 +92,8 @@ async function rankByImages({ orchestra, run, stateId, header, client }: RankPas
     ids = [];
     priorities = [];
   };
-  const responses = orchestra.ranker.rank(requests(), { signal: run.signal });
-  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal: run.signal, close: true })) {
+  const responses = rank(requests(), { signal });
+  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal, close: true })) {
     if ('image' in part) {
       ranked.images!++;
       for (const p of part.image.predictions) {
@@ -96,7 +102,7 @@ async function rankByImages({ orchestra, run, stateId, header, client }: RankPas
       }
       ranked.predictions += part.image.predictions.length;
       if (ids.length >= PRIORITIES_PER_UPDATE) await flush();
-    } else reportProgress(run, part.message);
+    } else reportProgress(progress, part.message);
   }
   await flush();
   return ranked;
@@ -131,7 +137,7 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   };
   const pass = ranksByColumns(orchestra, { ...run, project }) ? rankByColumns : rankByImages;
   await inTransaction(orchestra.db, async (client) => {
-    const ranked = await pass({ orchestra, run: { ...run, project }, stateId: state.id, header, client });
+    const ranked = await pass({ rank: (requests, opts) => orchestra.ranker.rank(requests, opts), signal, progress: run.progress, project: project.name, stateId: state.id, header, client });
     signal.throwIfAborted();
     const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
     await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);
