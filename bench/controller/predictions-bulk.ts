@@ -34,7 +34,7 @@ import { RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
 import type { CallContext } from '../../libs/grpc/index.js';
 import type { PluginContext } from '../../libs/plugin/context.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
-import { uuidsFromBytes, uuidsToBytes } from '../../libs/wire/uuid-bytes.js';
+import { uuidsToBytes } from '../../libs/wire/uuid-bytes.js';
 import { predictionHandlers } from '../../services/controller/api/predictions.js';
 import type { ControllerDeps } from '../../services/controller/api/deps.js';
 import { rankByColumns, type RankCall } from '../../services/controller/orchestration/execute-rank.js';
@@ -182,12 +182,12 @@ function steps({ database: { pool }, stateId, ids }: Seeded, n: number): Record<
     write: () => inTransaction(pool, async (client) => {
       let count = 0;
       for (const [k, page] of pages.entries()) {
-        count += await setPriorities(client, stateId, uuidsFromBytes(page), Array.from({ length: page.length / 16 }, (_, j) => (k * PAGE + j) / n));
+        count += await setPriorities(client, stateId, page, Array.from({ length: page.length / 16 }, (_, j) => (k * PAGE + j) / n));
       }
       return count;
     }),
     rank: () => inTransaction(pool, async (client) => (await rankByColumns({
-      rank: inProcessRank, signal: new AbortController().signal, progress: { updateState: () => undefined }, project: PROJECT, stateId, header, client,
+      rank: inProcessRank, signal: new AbortController().signal, progress: { updateState: () => undefined }, project: PROJECT, stateId, header, client, reader: pool,
     })).predictions),
     async stream() {
       let count = 0;

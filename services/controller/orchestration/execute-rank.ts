@@ -1,3 +1,4 @@
+import { pMapIterable } from 'p-map';
 import type pg from 'pg';
 import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
@@ -6,9 +7,9 @@ import type { RankHeader, RankRequest, RankResponse } from '../../../libs/gen/ai
 import { offersRankColumns } from '../../../libs/plugin/plugin.js';
 import { readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
-import { uuidsFromBytes, uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
+import { uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
 import { storedPredictionPayloads } from '../prediction-payloads.js';
-import { inTransaction } from '../store/db.js';
+import { type Db, inTransaction } from '../store/db.js';
 import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { ProgressReporter } from '../../../libs/progress/reporter.js';
@@ -28,9 +29,8 @@ interface Ranked {
 export type RankCall = (requests: AsyncIterable<RankRequest>, opts: { signal: AbortSignal }) => AsyncIterable<RankResponse>;
 
 /**
- * Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into.
- * The pass reads through that transaction's connection too: the embedded database (PGlite) has one
- * connection, so a read from the pool while the transaction holds it would wait for ever.
+ * Where a ranking pass reads and writes: the job's Ranker call, the transaction its priorities go into
+ * (`client`), and where it reads the state's predictions (`reader`, see readerBeside).
  */
 export interface RankPass {
   rank: RankCall;
@@ -40,6 +40,19 @@ export interface RankPass {
   stateId: string;
   header: Omit<RankHeader, 'numImages' | 'columns'>;
   client: pg.PoolClient;
+  reader: Db;
+}
+
+/**
+ * Where a pass reads: the pool, where it has a connection to spare beside the
+ * transaction's, so that Postgres reads the next pages on one backend while
+ * it writes priorities on the other (a ranking's reads need none of its
+ * writes: they read ids, confidences and logits); else the transaction's own
+ * connection (the embedded database, PGlite, has one: a read from the pool
+ * while the transaction holds it would wait for ever).
+ */
+function readerBeside(pool: pg.Pool, client: pg.PoolClient): Db {
+  return (pool.options.max ?? 1) > 1 ? pool : client;
 }
 
 function reportProgress(progress: RankPass['progress'], part: RankResponse): void {
@@ -48,26 +61,28 @@ function reportProgress(progress: RankPass['progress'], part: RankResponse): voi
   progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
 }
 
+/** Pages of columns read ahead of the one the Ranker is given: the next is read while the current one is ranked and written. */
+const PAGES_AHEAD = 1;
+
 /**
  * Ranking in bulk, for a ranker that scores each prediction from its
  * confidence and logits alone (its rankColumns): the state's predictions go
  * to the Ranker as columns a page at a time (a keyset scan), and each page's
- * priorities come back and are written with one UPDATE each, between the
- * reads of the next pages on the same connection. Memory holds a few pages.
+ * priorities come back and are written with one UPDATE each, while the next
+ * page is read. Memory holds a few pages.
  */
-export async function rankByColumns({ rank, signal, progress, stateId, header, client }: RankPass): Promise<Ranked> {
-  const total = await countPredictions(client, stateId);
+export async function rankByColumns({ rank, signal, progress, stateId, header, client, reader }: RankPass): Promise<Ranked> {
+  const total = await countPredictions(reader, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
-    for await (const page of scoreColumnsOfState(client, stateId)) {
-      yield { payload: { $case: 'columns', value: { ids: uuidsToBytes(page.ids), confidence: page.confidence, logits: page.logits, logitsCount: page.logitsCount } } };
-    }
+    const pages = pMapIterable(scoreColumnsOfState(reader, stateId), (page) => page, { concurrency: 1, backpressure: 1 + PAGES_AHEAD });
+    for await (const page of pages) yield { payload: { $case: 'columns', value: page } };
   }
   let predictions = 0;
   for await (const part of rank(requests(), { signal })) {
     if (part.payload?.$case === 'priorities') {
       const { ids, priority } = part.payload.value;
-      predictions += await setPriorities(client, stateId, uuidsFromBytes(ids), priority);
+      predictions += await setPriorities(client, stateId, ids, priority);
     } else reportProgress(progress, part);
   }
   return { predictions };
@@ -78,17 +93,17 @@ export async function rankByColumns({ rank, signal, progress, stateId, header, c
  * the Ranker image by image from the database, and the priorities that come
  * back are written a few thousand per UPDATE as they arrive.
  */
-async function rankByImages({ rank, signal, progress, project, stateId, header, client }: RankPass): Promise<Ranked> {
-  const numImages = await countPredictedImages(client, project, stateId);
+async function rankByImages({ rank, signal, progress, project, stateId, header, client, reader }: RankPass): Promise<Ranked> {
+  const numImages = await countPredictedImages(reader, project, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
-    for await (const part of storedPredictionPayloads(client, project, stateId)) yield { payload: part };
+    for await (const part of storedPredictionPayloads(reader, project, stateId)) yield { payload: part };
   }
   const ranked: Ranked = { predictions: 0, images: 0 };
   let ids: string[] = [];
   let priorities: number[] = [];
   const flush = async () => {
-    if (ids.length > 0) await setPriorities(client, stateId, ids, priorities);
+    if (ids.length > 0) await setPriorities(client, stateId, uuidsToBytes(ids), priorities);
     ids = [];
     priorities = [];
   };
@@ -137,7 +152,10 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   };
   const pass = ranksByColumns(orchestra, { ...run, project }) ? rankByColumns : rankByImages;
   await inTransaction(orchestra.db, async (client) => {
-    const ranked = await pass({ rank: (requests, opts) => orchestra.ranker.rank(requests, opts), signal, progress: run.progress, project: project.name, stateId: state.id, header, client });
+    const ranked = await pass({
+      rank: (requests, opts) => orchestra.ranker.rank(requests, opts), signal, progress: run.progress,
+      project: project.name, stateId: state.id, header, client, reader: readerBeside(orchestra.db, client),
+    });
     signal.throwIfAborted();
     const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
     await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);

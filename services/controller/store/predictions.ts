@@ -152,16 +152,19 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
 }
 
 /**
- * Sets priorities a ranker assigned, by prediction id, within one state (the
- * caller has checked it is the project's): one statement per call, for a
- * ranking job's batch as it comes back.
+ * Sets priorities a ranker assigned, by prediction id (16 bytes each, as
+ * PriorityColumns carries them), within one state (the caller has checked it
+ * is the project's): one statement per call, for a ranking job's batch as it
+ * comes back. The ids travel as one bytea, cut into UUIDs by Postgres, instead
+ * of a text array of 36-character strings.
  */
-export async function setPriorities(db: Db, stateId: string, ids: readonly string[], priorities: readonly number[]): Promise<number> {
+export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, priorities: readonly number[]): Promise<number> {
+  if (ids.length !== priorities.length * 16) throw new Error(`${ids.length} bytes of ids for ${priorities.length} priorities`);
   const { rowCount } = await db.query(
     `UPDATE predictions p SET priority = u.priority
-     FROM unnest($2::uuid[], $3::float8[]) AS u(id, priority)
-     WHERE p.id = u.id AND p.state_id = $1`,
-    [stateId, ids, priorities],
+     FROM unnest($3::float8[]) WITH ORDINALITY AS u(priority, n)
+     WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
+    [stateId, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength), priorities],
   );
   return rowCount ?? 0;
 }
@@ -183,21 +186,29 @@ export async function countPredictions(db: Db, stateId: string): Promise<number>
   return rows[0]!.n;
 }
 
-/** A page of a state's predictions as columns: what rankers that score confidence and logits alone need. */
+/** A page of a state's predictions as columns: what rankers that score confidence and logits alone need, as PredictionColumns carries it. */
 export interface ScoreColumns {
-  ids: string[];
+  /** Prediction ids, 16 bytes each (the UUID's bytes), in order. */
+  ids: Buffer;
   confidence: number[];
   /** Every prediction's logits, concatenated; logitsCount[i] of them for prediction i. */
   logits: number[];
   logitsCount: number[];
 }
 
-interface ColumnRow {
-  id: string;
-  image_id: string;
-  confidence: number;
-  logits: number[];
+/** A page as Postgres sends it: each column's values in their binary form, concatenated (null: no values). */
+interface ColumnPageRow {
+  count: number;
+  ids: Buffer | null;
+  confidence: Buffer | null;
+  logits_count: Buffer | null;
+  logits: Buffer | null;
+  /** The page's last key, "<image_id> <id>". */
+  last: string | null;
 }
+
+const float8s = (b: Buffer | null): number[] => Array.from({ length: b ? b.length / 8 : 0 }, (_, i) => b!.readDoubleBE(i * 8));
+const int4s = (b: Buffer | null): number[] => Array.from({ length: b ? b.length / 4 : 0 }, (_, i) => b!.readInt32BE(i * 4));
 
 /** Predictions read per query for ranking by columns: a page is one Ranker message (about 40 bytes a prediction plus its logits). */
 const COLUMN_PAGE = 8192;
@@ -206,27 +217,33 @@ const COLUMN_PAGE = 8192;
  * Every prediction of a state as columns, a keyset page (by image, then id)
  * at a time, so that memory holds one page whatever the state's size. For
  * label, point and box predictions (segmentation maps are not read).
+ *
+ * A page comes back as one row of binary columns (each value's send form,
+ * concatenated by Postgres: UUIDs of 16 bytes, big-endian float8 and int4):
+ * the driver decodes one hex string per column instead of parsing a text row
+ * and a text array of logits per prediction. The columns are aggregated in
+ * one pass over the page, so they stay aligned whatever order it takes.
  */
 export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = COLUMN_PAGE): AsyncGenerator<ScoreColumns> {
-  for (let after: { imageId: string; id: string } | null = null; ;) {
+  for (let after: string[] | null = null; ;) {
     // image_id >= $2 lets the (state_id, image_id) index start where the last page ended; the rest of the key filters.
-    const { rows }: { rows: ColumnRow[] } = await db.query<ColumnRow>(
-      `SELECT id, image_id, confidence, logits FROM predictions
-       WHERE state_id = $1 AND ($2::uuid IS NULL OR (image_id >= $2 AND (image_id > $2 OR id > $3::uuid)))
-       ORDER BY image_id, id LIMIT $4`,
-      [stateId, after?.imageId ?? null, after?.id ?? null, pageSize]);
-    if (rows.length === 0) return;
-    const page: ScoreColumns = { ids: [], confidence: [], logits: [], logitsCount: [] };
-    for (const r of rows) {
-      page.ids.push(r.id);
-      page.confidence.push(r.confidence);
-      for (const v of r.logits) page.logits.push(v);
-      page.logitsCount.push(r.logits.length);
-    }
-    yield page;
-    if (rows.length < pageSize) return;
-    const last: ColumnRow = rows.at(-1)!;
-    after = { imageId: last.image_id, id: last.id };
+    const { rows: [page] }: { rows: ColumnPageRow[] } = await db.query<ColumnPageRow>(
+      `WITH page AS MATERIALIZED (
+         SELECT id, image_id, confidence, logits FROM predictions
+         WHERE state_id = $1 AND ($2::uuid IS NULL OR (image_id >= $2 AND (image_id > $2 OR id > $3::uuid)))
+         ORDER BY image_id, id LIMIT $4)
+       SELECT count(*)::int AS count,
+              string_agg(uuid_send(id), ''::bytea) AS ids,
+              string_agg(float8send(confidence), ''::bytea) AS confidence,
+              string_agg(int4send(cardinality(logits)), ''::bytea) AS logits_count,
+              string_agg((SELECT string_agg(float8send(v), ''::bytea ORDER BY o) FROM unnest(logits) WITH ORDINALITY AS l(v, o)), ''::bytea) AS logits,
+              (SELECT image_id || ' ' || id FROM page ORDER BY image_id DESC, id DESC LIMIT 1) AS last
+       FROM page`,
+      [stateId, after?.[0] ?? null, after?.[1] ?? null, pageSize]);
+    if (!page || page.count === 0) return;
+    yield { ids: page.ids!, confidence: float8s(page.confidence), logits: float8s(page.logits), logitsCount: int4s(page.logits_count) };
+    if (page.count < pageSize) return;
+    after = page.last!.split(' ');
   }
 }
 
