@@ -97,7 +97,7 @@ async function rankByImages({ rank, signal, progress, project, stateId, header, 
   const numImages = await countPredictedImages(reader, project, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
-    for await (const part of storedPredictionPayloads(reader, project, stateId)) yield { payload: part };
+    for await (const batch of storedPredictionPayloads(reader, stateId)) for (const part of batch) yield { payload: part };
   }
   const ranked: Ranked = { predictions: 0, images: 0 };
   let ids: string[] = [];

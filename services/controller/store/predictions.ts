@@ -1,6 +1,7 @@
 import type { ImagePredictions, PageQuery, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
 import { type Db, inTransaction } from './db.js';
 import { imagesByIds } from './images.js';
+import { float8Arrays, float8s } from './send-forms.js';
 import { getState } from './model-states.js';
 
 interface PredictionRow {
@@ -10,7 +11,8 @@ interface PredictionRow {
   label_class_id: string | null;
   kind: 'label' | 'point' | 'box' | 'segmentation';
   confidence: number;
-  logits: number[];
+  /** The array's send form; see PREDICTION_COLUMNS. */
+  logits: Buffer;
   priority: number;
   x: number | null;
   y: number | null;
@@ -37,10 +39,29 @@ function geometryOf(r: PredictionRow): Prediction['geometry'] {
   }
 }
 
+/**
+ * A stored prediction's columns as read (`p`): the logits in their send form (array_send), which the
+ * driver decodes as one hex string instead of parsing a text array number by number.
+ */
+const PREDICTION_COLUMNS = `p.id, p.image_id, p.state_id, p.label_class_id, p.kind, p.confidence, p.priority,
+  p.x, p.y, p.width, p.height, p.seg_width, p.seg_height, p.label_map, p.confidence_map, p.logits_map, p.num_classes,
+  array_send(p.logits) AS logits`;
+
 const toPrediction = (r: PredictionRow): Prediction => ({
   id: r.id, imageId: r.image_id, stateId: r.state_id, labelClassId: r.label_class_id,
-  confidence: r.confidence, logits: r.logits, priority: r.priority, geometry: geometryOf(r),
+  confidence: r.confidence, logits: float8Arrays(r.logits).values, priority: r.priority, geometry: geometryOf(r),
 });
+
+/** Rows in image order as each image's predictions. */
+function byImage(rows: readonly PredictionRow[]): StoredImagePredictions[] {
+  const out: StoredImagePredictions[] = [];
+  for (const r of rows) {
+    const last = out.at(-1);
+    if (last?.imageId === r.image_id) last.predictions.push(toPrediction(r));
+    else out.push({ imageId: r.image_id, predictions: [toPrediction(r)] });
+  }
+  return out;
+}
 
 const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
@@ -196,19 +217,15 @@ export interface ScoreColumns {
   logitsCount: number[];
 }
 
-/** A page as Postgres sends it: each column's values in their binary form, concatenated (null: no values). */
+/** A page as Postgres sends it: each column's values in their send form, concatenated (null: no values). */
 interface ColumnPageRow {
   count: number;
   ids: Buffer | null;
   confidence: Buffer | null;
-  logits_count: Buffer | null;
   logits: Buffer | null;
   /** The page's last key, "<image_id> <id>". */
   last: string | null;
 }
-
-const float8s = (b: Buffer | null): number[] => Array.from({ length: b ? b.length / 8 : 0 }, (_, i) => b!.readDoubleBE(i * 8));
-const int4s = (b: Buffer | null): number[] => Array.from({ length: b ? b.length / 4 : 0 }, (_, i) => b!.readInt32BE(i * 4));
 
 /** Predictions read per query for ranking by columns: a page is one Ranker message (about 40 bytes a prediction plus its logits). */
 const COLUMN_PAGE = 8192;
@@ -219,10 +236,11 @@ const COLUMN_PAGE = 8192;
  * label, point and box predictions (segmentation maps are not read).
  *
  * A page comes back as one row of binary columns (each value's send form,
- * concatenated by Postgres: UUIDs of 16 bytes, big-endian float8 and int4):
- * the driver decodes one hex string per column instead of parsing a text row
- * and a text array of logits per prediction. The columns are aggregated in
- * one pass over the page, so they stay aligned whatever order it takes.
+ * concatenated by Postgres: UUIDs of 16 bytes, float8, float8 arrays; see
+ * send-forms.ts): the driver decodes one hex string per column instead of
+ * parsing a text row and a text array of logits per prediction. The columns
+ * are aggregated in one pass over the page, so they stay aligned whatever
+ * order it takes.
  */
 export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = COLUMN_PAGE): AsyncGenerator<ScoreColumns> {
   for (let after: string[] | null = null; ;) {
@@ -235,13 +253,13 @@ export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = C
        SELECT count(*)::int AS count,
               string_agg(uuid_send(id), ''::bytea) AS ids,
               string_agg(float8send(confidence), ''::bytea) AS confidence,
-              string_agg(int4send(cardinality(logits)), ''::bytea) AS logits_count,
-              string_agg((SELECT string_agg(float8send(v), ''::bytea ORDER BY o) FROM unnest(logits) WITH ORDINALITY AS l(v, o)), ''::bytea) AS logits,
+              string_agg(array_send(logits), ''::bytea) AS logits,
               (SELECT image_id || ' ' || id FROM page ORDER BY image_id DESC, id DESC LIMIT 1) AS last
        FROM page`,
       [stateId, after?.[0] ?? null, after?.[1] ?? null, pageSize]);
     if (!page || page.count === 0) return;
-    yield { ids: page.ids!, confidence: float8s(page.confidence), logits: float8s(page.logits), logitsCount: int4s(page.logits_count) };
+    const logits = float8Arrays(page.logits);
+    yield { ids: page.ids!, confidence: float8s(page.confidence), logits: logits.values, logitsCount: logits.counts };
     if (page.count < pageSize) return;
     after = page.last!.split(' ');
   }
@@ -250,7 +268,7 @@ export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = C
 /** Predictions of one state, optionally of one image, by id. */
 export async function listPredictions(db: Db, project: string, filter: { stateId: string; imageId?: string }, page: PageQuery): Promise<Prediction[]> {
   const { rows } = await db.query<PredictionRow>(
-    `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
+    `SELECT ${PREDICTION_COLUMNS} FROM predictions p JOIN images i ON i.id = p.image_id
      WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id = $3) AND ($4::uuid IS NULL OR p.id > $4)
      ORDER BY p.id LIMIT $5`,
     [project, filter.stateId, filter.imageId ?? null, page.after ?? null, page.limit],
@@ -258,19 +276,26 @@ export async function listPredictions(db: Db, project: string, filter: { stateId
   return rows.map(toPrediction);
 }
 
-/** Every prediction of a state (or of its predictions of some images), grouped by image: a ranking job's input, golden questions' answers. */
+/** Every prediction of a state (or of its predictions of some images), grouped by image: golden questions' answers. */
 export async function predictionsOfState(db: Db, project: string, stateId: string, imageIds?: readonly string[]): Promise<StoredImagePredictions[]> {
   const { rows } = await db.query<PredictionRow>(
-    `SELECT p.* FROM predictions p JOIN images i ON i.id = p.image_id
+    `SELECT ${PREDICTION_COLUMNS} FROM predictions p JOIN images i ON i.id = p.image_id
      WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid[] IS NULL OR p.image_id = ANY($3)) ORDER BY p.image_id, p.id`,
     [project, stateId, imageIds ? [...imageIds] : null]);
-  const byImage = new Map<string, Prediction[]>();
-  for (const r of rows) {
-    const list = byImage.get(r.image_id) ?? [];
-    list.push(toPrediction(r));
-    byImage.set(r.image_id, list);
-  }
-  return [...byImage].map(([imageId, predictions]) => ({ imageId, predictions }));
+  return byImage(rows);
+}
+
+/**
+ * The state's predictions of its images from `first` to `last` in id order (a group of
+ * predictedImageGroups, which holds every image of the state in that range), grouped by image: one range
+ * of the (state_id, image_id) index, no join (the state is the project's: callers check).
+ */
+async function predictionsOfImageRange(db: Db, stateId: string, first: string, last: string): Promise<StoredImagePredictions[]> {
+  const { rows } = await db.query<PredictionRow>(
+    `SELECT ${PREDICTION_COLUMNS} FROM predictions p
+     WHERE p.state_id = $1 AND p.image_id BETWEEN $2 AND $3 ORDER BY p.image_id, p.id`,
+    [stateId, first, last]);
+  return byImage(rows);
 }
 
 const IMAGES_PER_QUERY = 1000;
@@ -318,14 +343,14 @@ async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<st
 
 /**
  * The state's predictions image by image (of one image, with `imageId`), in
- * image id order: read a group of images per query (a thousand small ones,
- * or as many as fit BYTES_PER_QUERY of segmentation maps, a larger image
- * alone), so memory stays bounded however many images and however large
- * their maps.
+ * image id order, a group of images per query (a thousand small ones, or as
+ * many as fit BYTES_PER_QUERY of segmentation maps, a larger image alone):
+ * memory stays bounded however many images and however large their maps, and
+ * callers move a group at a time. The state is the project's (callers check).
  */
-export async function* eachImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions> {
+export async function* imagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions[]> {
   for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, stateId)) {
-    yield* await predictionsOfState(db, project, stateId, ids);
+    yield await predictionsOfImageRange(db, stateId, ids[0]!, ids.at(-1)!);
   }
 }
 
