@@ -177,7 +177,9 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
  * PriorityColumns carries them), within one state (the caller has checked it
  * is the project's): one statement per call, for a ranking job's batch as it
  * comes back. The ids travel as one bytea, cut into UUIDs by Postgres, instead
- * of a text array of 36-character strings.
+ * of a text array of 36-character strings, and the priorities as one array
+ * literal joined at once (numbers print in their shortest exact form; NaN and
+ * ±Infinity as float8 reads them) instead of element by element.
  */
 export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, priorities: readonly number[]): Promise<number> {
   if (ids.length !== priorities.length * 16) throw new Error(`${ids.length} bytes of ids for ${priorities.length} priorities`);
@@ -185,7 +187,7 @@ export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, pr
     `UPDATE predictions p SET priority = u.priority
      FROM unnest($3::float8[]) WITH ORDINALITY AS u(priority, n)
      WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
-    [stateId, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength), priorities],
+    [stateId, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength), `{${priorities.join(',')}}`],
   );
   return rowCount ?? 0;
 }
