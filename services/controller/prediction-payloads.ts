@@ -15,7 +15,7 @@ import { imagePredictionsToProto } from './wire/prediction.js';
 export async function* outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions[]> {
   for await (const group of imagePredictionGroups(db, stateId, imageId)) {
     const extras = await imageExtras(db, stateId, group.map((g) => g.imageId));
-    yield group.map((image) => ({ ...image, embedding: extras.embeddings.get(image.imageId), annotated: extras.annotated.has(image.imageId) }));
+    yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
   }
 }
 
