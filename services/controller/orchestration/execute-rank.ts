@@ -5,6 +5,7 @@ import { failedPrecondition } from '../../../libs/errors.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { RankHeader, RankRequest, RankResponse } from '../../../libs/gen/aide/v1/ranker.js';
 import { offersRankColumns } from '../../../libs/plugin/plugin.js';
+import type { ProgressReporter } from '../../../libs/progress/reporter.js';
 import { readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
 import { uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
@@ -12,7 +13,6 @@ import { storedPredictionPayloads } from '../prediction-payloads.js';
 import { type Db, inTransaction } from '../store/db.js';
 import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
-import type { ProgressReporter } from '../../../libs/progress/reporter.js';
 import type { JobRun, Orchestra } from './context.js';
 import { jobState } from './job-state.js';
 

@@ -1,8 +1,8 @@
 import type { ImagePredictions, PageQuery, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
 import { type Db, inTransaction } from './db.js';
 import { imagesByIds } from './images.js';
-import { float8Arrays, float8s } from './send-forms.js';
 import { getState } from './model-states.js';
+import { float8Arrays, float8s } from './send-forms.js';
 
 interface PredictionRow {
   id: string;
