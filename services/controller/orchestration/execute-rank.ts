@@ -160,5 +160,5 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
     const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
     await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);
   });
-  await refreshPredictionStatistics(orchestra.db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
+  await refreshPredictionStatistics(orchestra.db, 'priorities').catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
 }
