@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
-import { createClient, type Client } from '../../libs/grpc/index.js';
+import { createClient, type Client } from '../../libs/grpc/client.js';
 import { connectionOptions } from './connection.js';
 import { credentialsFrom, type TlsOptions } from './credentials.js';
 import { reportUnreachable } from './reachability.js';

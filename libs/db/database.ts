@@ -24,6 +24,7 @@ import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createLogger, type Logger } from '../log.js';
+import { createInMemoryPGlite } from './pglite-template.js';
 import { quoteIdent, redactUrl, sqlState } from './sql.js';
 
 export interface OpenDatabaseOptions {
@@ -67,7 +68,7 @@ async function startEmbedded(dataDir: string | undefined): Promise<Embedded> {
   ]);
   // A plain path is made absolute (PGlite also takes memory://, idb://, … as they are).
   const dir = dataDir && !dataDir.includes('://') ? resolve(dataDir) : dataDir;
-  const lite: PGlite = await PGlite.create(dir ? { dataDir: dir } : {});
+  const lite: PGlite = dir ? await PGlite.create({ dataDir: dir }) : await createInMemoryPGlite(PGlite);
   let server: PGLiteSocketServer | undefined;
   try {
     // One connection by default: a pg Pool would see "Connection terminated

@@ -6,7 +6,7 @@ import { collectBlob, payload, StreamParts, toChunks } from '../blob/index.js';
 import { dataLoss, isAideError, type ErrorKind } from '../errors.js';
 import type { ImageBatchOptions, ImageResult } from '../plugin/context.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
-import { createClient, type Client } from '../grpc/index.js';
+import { createClient, type Client } from '../grpc/client.js';
 import {
   FileServiceService, ImageFormat, type FileInfo, type ImageInfo, type ImageWindow, type PutFileRequest, type PutFilesEntry,
   type PutFilesRequest,

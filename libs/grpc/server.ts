@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
-import { packageDefinition } from './descriptors.js';
+import { reflectionDefinition } from './descriptors.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -49,7 +49,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const health = new HealthImplementation(Object.fromEntries([['', 'SERVING'], ...names.map((n) => [n, 'SERVING'])]));
   health.addToServer(server);
   if (options.reflection !== false) {
-    new ReflectionService(packageDefinition(), { services: [...names, HEALTH_SERVICE] }).addToServer(server);
+    new ReflectionService(reflectionDefinition(), { services: [...names, HEALTH_SERVICE] }).addToServer(server);
   }
   for (const s of options.services) server.addService(s.definition, s.implementation);
 

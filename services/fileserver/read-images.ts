@@ -1,13 +1,15 @@
 /**
  * ReadImages: a model's input batch decoded in one call. Several images are
  * decoded at once (libvips runs each on its own threads; a few in flight keep
- * the cores busy while one waits on the disk), answered strictly in request
- * order, a few per message. Memory stays bounded: at most `concurrency`
+ * the cores busy while one waits on the disk), small PNGs in JS instead
+ * (small-png.ts: libvips' fixed cost per call dominates there), answered
+ * strictly in request order, a few per message. Memory stays bounded: at most `concurrency`
  * decoded images wait for the client, and a slow client holds the decoding
  * back (gRPC flow control pauses the generator).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { setImmediate } from 'node:timers/promises';
 import { pMapIterable } from 'p-map';
 import sharp from 'sharp';
 import { invalidField, isAideError } from '../../libs/errors.js';
@@ -16,6 +18,8 @@ import { ImageFormat } from '../../libs/gen/aide/v1/fileserver.js';
 import { fsError } from '../../libs/files/fs-errors.js';
 import { checkProject, pathSegments, resolveSegments } from '../../libs/files/safe-path.js';
 import { imageSize, MAX_INPUT_PIXELS } from './read-image.js';
+import { resizeToRgb } from './resize.js';
+import { decodeSmallPng } from './small-png.js';
 import type { FileStore } from './store.js';
 
 export const MAX_PATHS = 4096;
@@ -31,6 +35,47 @@ type Outcome = Omit<DecodedImage, 'index'>;
 const failed = (code: 'NOT_FOUND' | 'INVALID_ARGUMENT', message: string): Outcome =>
   ({ result: { $case: 'error', value: { code, message } }, pixels: Buffer.alloc(0) });
 
+/** The answer for one image decoded at the requested size. */
+function decoded(pixels: Uint8Array, width: number, height: number, channels: number, source: { width: number; height: number }): Outcome {
+  return {
+    result: {
+      $case: 'info',
+      value: {
+        width, height, channels, format: ImageFormat.IMAGE_FORMAT_RAW_RGB,
+        sourceWidth: source.width, sourceHeight: source.height, size: pixels.byteLength,
+        window: { left: 0, top: 0, width: source.width, height: source.height },
+      },
+    },
+    pixels: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+  };
+}
+
+/**
+ * A small PNG decoded and resized in JS, without libvips' fixed cost per call (small-png.ts, resize.ts); undefined
+ * when the fast path does not cover the file. It runs on the event loop: it waits its turn behind the I/O and calls
+ * already queued, so a batch of them does not hold the server up (each is well under a millisecond at 56×56).
+ */
+async function decodeSmall(bytes: Buffer, maxSide: number, squash: boolean): Promise<Outcome | undefined> {
+  await setImmediate();
+  const image = decodeSmallPng(bytes);
+  if (!image) return undefined;
+  const { data, width, height, channels } = resizeToRgb(image, maxSide, squash);
+  return decoded(data, width, height, channels, image);
+}
+
+/** Any image sharp reads, at the requested size (exported for bench/fileserver/small-png.ts's reference). */
+export async function decodeWithSharp(input: Buffer | string, maxSide: number, squash: boolean): Promise<Outcome> {
+  const source = await imageSize(input);
+  const resize = squash
+    ? { width: maxSide, height: maxSide, fit: 'fill' as const }
+    : { width: maxSide, height: maxSide, fit: 'inside' as const, withoutEnlargement: true };
+  const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
+    .resize(resize).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true })
+    .catch(() => { throw invalidField('path', 'is not a readable image'); });
+  return decoded(data, info.width, info.height, info.channels, source);
+}
+
 /** One image at the requested size, or why it cannot be read; any other failure (I/O, permissions) throws. */
 async function decodeOne(store: FileStore, project: string, segments: readonly string[], maxSide: number, squash: boolean): Promise<Outcome> {
   try {
@@ -39,25 +84,7 @@ async function decodeOne(store: FileStore, project: string, segments: readonly s
     // path, which libvips streams, so memory holds at most `concurrency` small files.
     const input = await stat(absolute).then(({ size }): Promise<Buffer | string> | string => (size <= READ_WHOLE_BYTES ? readFile(absolute) : absolute))
       .catch((err: unknown) => { throw fsError(err, segments.join('/')); });
-    const source = await imageSize(input);
-    const resize = squash
-      ? { width: maxSide, height: maxSide, fit: 'fill' as const }
-      : { width: maxSide, height: maxSide, fit: 'inside' as const, withoutEnlargement: true };
-    const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS })
-      .resize(resize).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true })
-      .catch(() => { throw invalidField('path', 'is not a readable image'); });
-    return {
-      result: {
-        $case: 'info',
-        value: {
-          width: info.width, height: info.height, channels: info.channels, format: ImageFormat.IMAGE_FORMAT_RAW_RGB,
-          sourceWidth: source.width, sourceHeight: source.height, size: data.byteLength,
-          window: { left: 0, top: 0, width: source.width, height: source.height },
-        },
-      },
-      pixels: data,
-    };
+    return (typeof input === 'string' ? undefined : await decodeSmall(input, maxSide, squash)) ?? await decodeWithSharp(input, maxSide, squash);
   } catch (err) {
     if (isAideError(err, 'NOT_FOUND')) return failed('NOT_FOUND', err.message);
     // The reason alone: the image is known by its index, and GetImage's reason for it reads the same.

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHTML } from 'linkedom';
-import { svgPlot, terminalPlot, trainingCurves } from '../../clients/cli/training-plot.js';
+import { svgPlot } from '../../clients/cli/training-plot-svg.js';
+import { terminalPlot, trainingCurves } from '../../clients/cli/training-plot.js';
 import type { GetTrainingStatisticsResponse } from '../../libs/gen/aide/v1/controller.js';
 
 /** Four states: loss falling 1 → 0.25, held-out accuracy rising 60 → 90 %, golden questions scored on v2 and v4 only. */

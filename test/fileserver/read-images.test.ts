@@ -23,6 +23,18 @@ const colourOf = (i: number): [number, number, number] => [i % 256, Math.floor(i
 const solid = (i: number, width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: { r: colourOf(i)[0], g: colourOf(i)[1], b: colourOf(i)[2] } } }).png().toBuffer();
 
+/** Small PNGs of the kinds ReadImages decodes in JS (small-png.ts): 40×30 gradients with a hard edge. */
+async function kinds(): Promise<Record<string, Buffer>> {
+  const rgba = Buffer.alloc(40 * 30 * 4);
+  for (let p = 0; p < 40 * 30; p++) rgba.set([(p * 7) % 256, p % 40 < 20 ? 30 : 220, (p * 3) % 256, 60 + (p % 190)], p * 4);
+  const input = () => sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } });
+  return {
+    rgba: await input().png().toBuffer(),
+    grey: await input().removeAlpha().greyscale().png().toBuffer(),
+    palette: await input().removeAlpha().png({ palette: true, colours: 16 }).toBuffer(),
+  };
+}
+
 const collect = async (results: AsyncIterable<ImageResult>) => { const all: ImageResult[] = []; for await (const r of results) all.push(r); return all; };
 
 describe('ReadImages', () => {
@@ -42,6 +54,7 @@ describe('ReadImages', () => {
     await writeFile(path.join(fx.root, 'alpha', 'noise.png'), randomBytes(3000));
     const png = await solid(1, 64, 64);
     await writeFile(path.join(fx.root, 'alpha', 'truncated.png'), png.subarray(0, png.length >> 1));
+    for (const [name, file] of Object.entries(await kinds())) await writeFile(path.join(fx.root, 'alpha', `${name}.png`), file);
   });
   after(async () => { await fx.close(); });
 
@@ -72,6 +85,19 @@ describe('ReadImages', () => {
     assert.deepEqual(results.map((r) => r.error?.code ?? 'ok'), ['ok', 'NOT_FOUND', 'INVALID_ARGUMENT', 'ok', 'INVALID_ARGUMENT', 'ok']);
     assert.equal(results[2]!.error!.message, 'is not a readable image');
     assert.deepEqual([...results[5]!.image!.data.subarray(0, 3)], colourOf(2));
+  });
+
+  it('grey, palette and RGBA PNGs (decoded in JS) come as sharp decodes them, within 2 levels a channel', async () => {
+    const names = ['rgba', 'grey', 'palette'];
+    const results = await collect(files.getImages(names.map((n) => `${n}.png`), { maxSide: 24 }));
+    for (const [i, r] of results.entries()) {
+      const { data, info } = await sharp(path.join(fx.root, 'alpha', `${names[i]}.png`))
+        .resize({ width: 24, height: 24, fit: 'inside', withoutEnlargement: true }).removeAlpha().toColourspace('srgb').raw()
+        .toBuffer({ resolveWithObject: true });
+      assert.ok(r.image, `${names[i]}: ${r.error?.message}`);
+      assert.deepEqual([r.image.info.width, r.image.info.height, r.image.info.channels], [info.width, info.height, 3], names[i]);
+      assert.ok(data.every((v, j) => Math.abs(v - r.image!.data[j]!) <= 2), names[i]);
+    }
   });
 
   it('a stream cut in transit resumes after the last image received; every image comes once, in order', async () => {

@@ -12,7 +12,7 @@ import {
 import { packOnnxState } from '../../../models/onnx/state-format.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
-import { svgPlot, terminalPlot, trainingCurves } from '../training-plot.js';
+import { terminalPlot, trainingCurves } from '../training-plot.js';
 import { withSession } from '../session.js';
 
 const line = (s: ModelStateInfo): string =>
@@ -89,6 +89,7 @@ export function registerStates(program: Command): void {
         session.say(`\n${terminalPlot(curves, Boolean((session.out as NodeJS.WriteStream).isTTY))}`);
         return;
       }
+      const { svgPlot } = await import('../training-plot-svg.js');
       await writeFile(o.plot, svgPlot(curves, `${project}: training curves`)).catch((err: Error) => {
         throw new UsageError(`--plot: cannot write ${o.plot}: ${err.message}`);
       });

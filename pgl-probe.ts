@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+import { readFileSync, writeFileSync } from 'node:fs';
+const m = async (label: string, f: () => Promise<unknown>) => { const t0 = performance.now(); const c0 = process.cpuUsage(); const r = await f(); const c1 = process.cpuUsage(c0); console.log(label, (performance.now()-t0).toFixed(0), 'ms wall', ((c1.user+c1.system)/1000).toFixed(0), 'ms cpu'); return r; };
+const db = await m('create', () => PGlite.create()) as PGlite;
+const dumpz = await m('dump gzip', () => db.dumpDataDir('gzip')) as File;
+console.log(dumpz.constructor.name, (dumpz as File).name);
+writeFileSync('/tmp/pgl.tgz', Buffer.from(await dumpz.arrayBuffer()));
+await db.close();
+const buf = readFileSync('/tmp/pgl.tgz');
+const db3 = await m('load gzip', () => PGlite.create({ loadDataDir: new Blob([buf]) })) as PGlite;
+await m('query', () => db3.query('select count(*) from pg_class'));
+const buf2 = readFileSync('/tmp/pgl.tar');
+const db4 = await m('load tar', () => PGlite.create({ loadDataDir: new Blob([buf2]) })) as PGlite;
+await m('query', () => db4.query('select count(*) from pg_class'));
