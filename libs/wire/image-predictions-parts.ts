@@ -35,6 +35,9 @@ export function encodedSizeBound(image: ImagePredictions): number {
   return n;
 }
 
+/** Whether an image surely fits one message whole, by encodedSizeBound (without encoding it). */
+export const surelyFitsWhole = (image: ImagePredictions): boolean => encodedSizeBound(image) <= MAX_WHOLE_BYTES;
+
 /**
  * The oneof payloads to send for one image, in order: `whole` (the case that
  * holds an ImagePredictions) if it fits a message, else `chunk` (the case that
@@ -44,7 +47,7 @@ export async function* imagePredictionsPayloads<W extends string, C extends stri
   image: ImagePredictions, whole: W, chunk: C,
 ): AsyncGenerator<{ $case: W; value: ImagePredictions } | { $case: C; value: BlobChunk }> {
   // Encoded here only where it may not fit: gRPC encodes a whole image anyway.
-  if (encodedSizeBound(image) <= MAX_WHOLE_BYTES) {
+  if (surelyFitsWhole(image)) {
     yield { $case: whole, value: image };
     return;
   }

@@ -1,53 +1,56 @@
 import type { BlobChunk, ImagePredictions } from '../../libs/gen/aide/v1/common.js';
-import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
-import type { OutgoingImagePredictions, StoredImagePredictions } from './domain.js';
+import { imagePredictionsPayloads, surelyFitsWhole } from '../../libs/wire/image-predictions-parts.js';
+import type { OutgoingImagePredictions } from './domain.js';
 import type { Db } from './store/db.js';
 import { imageExtras } from './store/embeddings.js';
-import { eachImagePredictions } from './store/predictions.js';
+import { imagePredictionGroups } from './store/predictions.js';
 import { imagePredictionsToProto } from './wire/prediction.js';
 
-/** Images whose embeddings and annotated flags are read in one query, and the map bytes they may hold meanwhile. */
-const EXTRAS_IMAGES = 500;
-const EXTRAS_BYTES = 16 << 20;
-
-const mapBytes = (image: StoredImagePredictions): number => image.predictions.reduce((n, p) =>
-  n + (p.geometry.kind === 'segmentation' ? p.geometry.labelMap.length + p.geometry.confidenceMap.length + p.geometry.logitsMap.length : 0), 0);
-
 /**
- * The state's stored predictions image by image (see eachImagePredictions),
- * each with the state's embedding of the image and whether it is annotated:
- * read for a group of images at a time (up to EXTRAS_IMAGES, or fewer where
- * their segmentation maps reach EXTRAS_BYTES), so memory stays bounded.
+ * The state's stored predictions a group of images at a time (see
+ * imagePredictionGroups: at most a thousand images or 16 MiB of maps), each
+ * image with the state's embedding of it and whether it is annotated, read
+ * for the whole group in one query.
  */
-export async function* eachOutgoingImagePredictions(db: Db, project: string, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions> {
-  let group: StoredImagePredictions[] = [];
-  let bytes = 0;
-  async function* flush(): AsyncGenerator<OutgoingImagePredictions> {
+export async function* outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions[]> {
+  for await (const group of imagePredictionGroups(db, stateId, imageId)) {
     const extras = await imageExtras(db, stateId, group.map((g) => g.imageId));
-    for (const image of group) {
-      yield { ...image, embedding: extras.embeddings.get(image.imageId), annotated: extras.annotated.has(image.imageId) };
-    }
-    group = [];
-    bytes = 0;
+    yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
   }
-  for await (const image of eachImagePredictions(db, project, stateId, imageId)) {
-    group.push(image);
-    bytes += mapBytes(image);
-    if (group.length >= EXTRAS_IMAGES || bytes >= EXTRAS_BYTES) yield* flush();
-  }
-  if (group.length > 0) yield* flush();
 }
+
+/** A payload of a stream of stored predictions: an image whole, or a chunk of one that exceeds a message. */
+export type PredictionPayload = { $case: 'image'; value: ImagePredictions } | { $case: 'imageChunk'; value: BlobChunk };
 
 /**
  * A state's stored predictions (of one image, with `imageId`) as the payloads
- * of a stream, image by image, each with its embedding and annotated flag:
- * whole, or as chunks where an image exceeds a message. StreamPredictions
- * sends them to clients, a ranking job to the Ranker (both name the cases alike).
+ * of a stream, in image order, each image with its embedding and annotated
+ * flag: whole, or as chunks where an image exceeds a message. They come in
+ * batches, a group of whole images at a time and an image's chunks one by one
+ * (so an image larger than a message is never held as all its chunks at once
+ * beside itself), so that callers handle a batch per step rather than an
+ * image. StreamPredictions sends them to clients, a ranking job to the Ranker
+ * (both name the cases alike).
  */
-export async function* storedPredictionPayloads(
-  db: Db, project: string, stateId: string, imageId?: string,
-): AsyncGenerator<{ $case: 'image'; value: ImagePredictions } | { $case: 'imageChunk'; value: BlobChunk }> {
-  for await (const image of eachOutgoingImagePredictions(db, project, stateId, imageId)) {
-    yield* imagePredictionsPayloads(imagePredictionsToProto(image), 'image', 'imageChunk');
+export async function* storedPredictionPayloads(db: Db, stateId: string, imageId?: string): AsyncGenerator<PredictionPayload[]> {
+  for await (const group of outgoingImagePredictionGroups(db, stateId, imageId)) {
+    let whole: PredictionPayload[] = [];
+    for (const image of group.map(imagePredictionsToProto)) {
+      // The common case without a step per image; one that may not fit a message is looked at closely.
+      if (surelyFitsWhole(image)) {
+        whole.push({ $case: 'image', value: image });
+        continue;
+      }
+      for await (const part of imagePredictionsPayloads(image, 'image', 'imageChunk')) {
+        if (part.$case === 'image') {
+          whole.push(part);
+          continue;
+        }
+        if (whole.length > 0) yield whole;
+        whole = [];
+        yield [part];
+      }
+    }
+    if (whole.length > 0) yield whole;
   }
 }

@@ -2,7 +2,7 @@ import { invalidField, resourceExhausted } from '../../../libs/errors.js';
 import { Prediction as ProtoPrediction, type ImagePredictions } from '../../../libs/gen/aide/v1/common.js';
 import { encodedSizeBound } from '../../../libs/wire/image-predictions-parts.js';
 import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/controller.js';
-import { storedPredictionPayloads } from '../prediction-payloads.js';
+import { type PredictionPayload, storedPredictionPayloads } from '../prediction-payloads.js';
 import { imagesByIds } from '../store/images.js';
 import { currentState, getState } from '../store/model-states.js';
 import { batchCursor, listPredictions, nextBatch } from '../store/predictions.js';
@@ -30,9 +30,7 @@ const LIST_BYTES = 1 << 20;
  * and LIST_BYTES; an image that travels in chunks keeps its place between
  * two lists.
  */
-async function* imagesInLists(
-  parts: AsyncIterable<Exclude<StreamPredictionsResponse['payload'], undefined>>, perMessage: number, signal: AbortSignal,
-): AsyncGenerator<StreamPredictionsResponse> {
+async function* imagesInLists(batches: AsyncIterable<PredictionPayload[]>, perMessage: number, signal: AbortSignal): AsyncGenerator<StreamPredictionsResponse> {
   let images: ImagePredictions[] = [];
   let bytes = 0;
   const list = (): StreamPredictionsResponse => {
@@ -41,17 +39,19 @@ async function* imagesInLists(
     bytes = 0;
     return message;
   };
-  for await (const part of parts) {
+  for await (const batch of batches) {
     signal.throwIfAborted();
-    if (part.$case !== 'image') {
-      if (images.length > 0) yield list();
-      yield { payload: part };
-      continue;
+    for (const part of batch) {
+      if (part.$case !== 'image') {
+        if (images.length > 0) yield list();
+        yield { payload: part };
+        continue;
+      }
+      const size = encodedSizeBound(part.value);
+      if (images.length > 0 && (images.length >= perMessage || bytes + size > LIST_BYTES)) yield list();
+      images.push(part.value);
+      bytes += size;
     }
-    const size = encodedSizeBound(part.value);
-    if (images.length > 0 && (images.length >= perMessage || bytes + size > LIST_BYTES)) yield list();
-    images.push(part.value);
-    bytes += size;
   }
   if (images.length > 0) yield list();
 }
@@ -86,15 +86,15 @@ export function predictionHandlers({ pool }: ControllerDeps): Pick<ControllerHan
       const stateId = await stateIdOf(pool, req.project, 'model_state_id', req.modelStateId);
       if (stateId === null) return;
       const imageId = optionalId('image_id', req.imageId);
-      const parts = storedPredictionPayloads(pool, req.project, stateId, imageId);
+      const batches = storedPredictionPayloads(pool, stateId, imageId);
       if (req.imagesPerMessage <= 1) {
-        for await (const part of parts) {
+        for await (const batch of batches) {
           ctx.signal.throwIfAborted();
-          yield { payload: part };
+          for (const part of batch) yield { payload: part };
         }
         return;
       }
-      yield* imagesInLists(parts, req.imagesPerMessage, ctx.signal);
+      yield* imagesInLists(batches, req.imagesPerMessage, ctx.signal);
     },
 
     async nextBatch(req) {

@@ -1,14 +1,16 @@
+import { pMapIterable } from 'p-map';
 import type pg from 'pg';
 import { payload } from '../../../libs/blob/index.js';
 import { failedPrecondition } from '../../../libs/errors.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
 import type { RankHeader, RankRequest, RankResponse } from '../../../libs/gen/aide/v1/ranker.js';
 import { offersRankColumns } from '../../../libs/plugin/plugin.js';
+import type { ProgressReporter } from '../../../libs/progress/reporter.js';
 import { readImagePredictions } from '../../../libs/wire/image-predictions-parts.js';
 import { annotationTypeToProto } from '../../../libs/wire/plugin-info.js';
-import { uuidsFromBytes, uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
+import { uuidsToBytes } from '../../../libs/wire/uuid-bytes.js';
 import { storedPredictionPayloads } from '../prediction-payloads.js';
-import { inTransaction } from '../store/db.js';
+import { type Db, inTransaction } from '../store/db.js';
 import { countPredictedImages, countPredictions, refreshPredictionStatistics, scoreColumnsOfState, setPriorities } from '../store/predictions.js';
 import { getProject } from '../store/projects.js';
 import type { JobRun, Orchestra } from './context.js';
@@ -23,46 +25,65 @@ interface Ranked {
   images?: number;
 }
 
+/** The Ranker's Rank call (the orchestra's client; bench/controller/predictions-bulk.ts calls one in-process). */
+export type RankCall = (requests: AsyncIterable<RankRequest>, opts: { signal: AbortSignal }) => AsyncIterable<RankResponse>;
+
 /**
- * Where a ranking pass reads and writes: the job's Ranker call, and the transaction its priorities go into.
- * The pass reads through that transaction's connection too: the embedded database (PGlite) has one
- * connection, so a read from the pool while the transaction holds it would wait for ever.
+ * Where a ranking pass reads and writes: the job's Ranker call, the transaction its priorities go into
+ * (`client`), and where it reads the state's predictions (`reader`, see readerBeside).
  */
-interface RankPass {
-  orchestra: Orchestra;
-  run: JobRun;
+export interface RankPass {
+  rank: RankCall;
+  signal: AbortSignal;
+  progress: Pick<ProgressReporter, 'updateState'>;
+  project: string;
   stateId: string;
   header: Omit<RankHeader, 'numImages' | 'columns'>;
   client: pg.PoolClient;
+  reader: Db;
 }
 
-function reportProgress(run: JobRun, part: RankResponse): void {
+/**
+ * Where a pass reads: the pool, where it has a connection to spare beside the
+ * transaction's, so that Postgres reads the next pages on one backend while
+ * it writes priorities on the other (a ranking's reads need none of its
+ * writes: they read ids, confidences and logits); else the transaction's own
+ * connection (the embedded database, PGlite, has one: a read from the pool
+ * while the transaction holds it would wait for ever).
+ */
+function readerBeside(pool: pg.Pool, client: pg.PoolClient): Db {
+  return (pool.options.max ?? 1) > 1 ? pool : client;
+}
+
+function reportProgress(progress: RankPass['progress'], part: RankResponse): void {
   if (part.payload?.$case !== 'progress') return;
   const e: ProgressEvent = part.payload.value;
-  run.progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
+  progress.updateState('PROGRESS', `ranking: ${e.message}`, e.done, e.total);
 }
+
+/** Pages of columns read ahead of the one the Ranker is given: the next is read while the current one is ranked and written. */
+const PAGES_AHEAD = 1;
 
 /**
  * Ranking in bulk, for a ranker that scores each prediction from its
  * confidence and logits alone (its rankColumns): the state's predictions go
  * to the Ranker as columns a page at a time (a keyset scan), and each page's
- * priorities come back and are written with one UPDATE each, between the
- * reads of the next pages on the same connection. Memory holds a few pages.
+ * priorities come back and are written with one UPDATE each, while the next
+ * page is read. Memory holds a few pages.
  */
-async function rankByColumns({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
-  const total = await countPredictions(client, stateId);
+export async function rankByColumns({ rank, signal, progress, stateId, header, client, reader }: RankPass): Promise<Ranked> {
+  const total = await countPredictions(reader, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
-    for await (const page of scoreColumnsOfState(client, stateId)) {
-      yield { payload: { $case: 'columns', value: { ids: uuidsToBytes(page.ids), confidence: page.confidence, logits: page.logits, logitsCount: page.logitsCount } } };
-    }
+    const pages = pMapIterable(scoreColumnsOfState(reader, stateId), (page) => page, { concurrency: 1, backpressure: 1 + PAGES_AHEAD });
+    for await (const page of pages) yield { payload: { $case: 'columns', value: page } };
   }
   let predictions = 0;
-  for await (const part of orchestra.ranker.rank(requests(), { signal: run.signal })) {
+  for await (const part of rank(requests(), { signal })) {
     if (part.payload?.$case === 'priorities') {
       const { ids, priority } = part.payload.value;
-      predictions += await setPriorities(client, stateId, uuidsFromBytes(ids), priority);
-    } else reportProgress(run, part);
+      predictions += await setPriorities(client, stateId, ids, priority);
+    } else reportProgress(progress, part);
   }
   return { predictions };
 }
@@ -72,22 +93,22 @@ async function rankByColumns({ orchestra, run, stateId, header, client }: RankPa
  * the Ranker image by image from the database, and the priorities that come
  * back are written a few thousand per UPDATE as they arrive.
  */
-async function rankByImages({ orchestra, run, stateId, header, client }: RankPass): Promise<Ranked> {
-  const numImages = await countPredictedImages(client, run.project.name, stateId);
+async function rankByImages({ rank, signal, progress, project, stateId, header, client, reader }: RankPass): Promise<Ranked> {
+  const numImages = await countPredictedImages(reader, project, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages, columns: false } } };
-    for await (const part of storedPredictionPayloads(client, run.project.name, stateId)) yield { payload: part };
+    for await (const batch of storedPredictionPayloads(reader, stateId)) for (const part of batch) yield { payload: part };
   }
   const ranked: Ranked = { predictions: 0, images: 0 };
   let ids: string[] = [];
   let priorities: number[] = [];
   const flush = async () => {
-    if (ids.length > 0) await setPriorities(client, stateId, ids, priorities);
+    if (ids.length > 0) await setPriorities(client, stateId, uuidsToBytes(ids), priorities);
     ids = [];
     priorities = [];
   };
-  const responses = orchestra.ranker.rank(requests(), { signal: run.signal });
-  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal: run.signal, close: true })) {
+  const responses = rank(requests(), { signal });
+  for await (const part of readImagePredictions(responses, { whole: payload('image'), chunk: payload('imageChunk') }, { signal, close: true })) {
     if ('image' in part) {
       ranked.images!++;
       for (const p of part.image.predictions) {
@@ -96,7 +117,7 @@ async function rankByImages({ orchestra, run, stateId, header, client }: RankPas
       }
       ranked.predictions += part.image.predictions.length;
       if (ids.length >= PRIORITIES_PER_UPDATE) await flush();
-    } else reportProgress(run, part.message);
+    } else reportProgress(progress, part.message);
   }
   await flush();
   return ranked;
@@ -131,10 +152,13 @@ export async function executeRank(orchestra: Orchestra, run: JobRun): Promise<vo
   };
   const pass = ranksByColumns(orchestra, { ...run, project }) ? rankByColumns : rankByImages;
   await inTransaction(orchestra.db, async (client) => {
-    const ranked = await pass({ orchestra, run: { ...run, project }, stateId: state.id, header, client });
+    const ranked = await pass({
+      rank: (requests, opts) => orchestra.ranker.rank(requests, opts), signal, progress: run.progress,
+      project: project.name, stateId: state.id, header, client, reader: readerBeside(orchestra.db, client),
+    });
     signal.throwIfAborted();
     const images = ranked.images === undefined ? '' : ` of ${ranked.images} images`;
     await run.succeed(client, `ranked ${ranked.predictions} predictions${images} with ${project.settings.rankerLibrary}`);
   });
-  await refreshPredictionStatistics(orchestra.db).catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
+  await refreshPredictionStatistics(orchestra.db, 'priorities').catch((err: unknown) => orchestra.logger.warn({ err }, 'ANALYZE predictions after ranking failed'));
 }
