@@ -13,13 +13,13 @@ import { LocalFileSource } from '../../libs/plugin/local-file-source.js';
 import { probeContext } from '../../libs/plugin/probe.js';
 import { LabelsClassifier } from '../../models/builtin/classifier/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
-import { expectStopsAtBatch, optionsWith, stateOf } from '../support/builtin-models.js';
+import { expectStopsAtBatch, ONE_THREAD, optionsWith, stateOf } from '../support/builtin-models.js';
 import { labelClasses, makeShapeSet, PROJECT, SHAPES, subset } from './shapes.js';
 
 const quiet = () => {};
 
 /** Default options at 32×32 with some fields changed, e.g. { 'training.epochs': 2 }. */
-const options = (changes: Record<string, number | boolean> = {}) => optionsWith(LabelsClassifier.getDefaultOptions(), { 'network.inputSize': 32, ...changes });
+const options = (changes: Record<string, number | boolean> = {}) => optionsWith(LabelsClassifier.getDefaultOptions(), { 'network.inputSize': 32, ...ONE_THREAD, ...changes });
 
 const labels = (predictions: Promise<unknown>) => predictions as Promise<ImagePredictionsMap<LabelPrediction>>;
 

@@ -16,7 +16,7 @@ import { meanAveragePrecision } from '../../models/builtin/detector/average-prec
 import { decodeBoxes, iou } from '../../models/builtin/detector/boxes.js';
 import { BoundingBoxDetector } from '../../models/builtin/detector/model.js';
 import { decodeState, encodeState } from '../../models/builtin/state-format.js';
-import { expectStopsAtBatch, expectUncertainFirst, optionsWith, stateOf } from '../support/builtin-models.js';
+import { expectStopsAtBatch, expectUncertainFirst, ONE_THREAD, optionsWith, stateOf } from '../support/builtin-models.js';
 import { halves, makeScenes, withoutClass, withoutImagesOf } from './scenes.js';
 import { labelClasses, PROJECT, SHAPES } from './shapes.js';
 
@@ -34,7 +34,7 @@ describe('built-in detector ("boundingBoxes")', () => {
   let base: Uint8Array;
   let whole: Uint8Array;
   const model = (changes: Record<string, unknown> = {}) =>
-    new BoundingBoxDetector({ ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), { 'training.epochs': 8, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
+    new BoundingBoxDetector({ ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), { 'training.epochs': 8, ...ONE_THREAD, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
 
   /** mAP@0.5 of a state's predictions on `data` over the classes in `classes`. */
   async function mAP(state: Uint8Array, data: Data, classes = CLASSES): Promise<number> {

@@ -16,7 +16,7 @@ import { probeContext } from '../../libs/plugin/probe.js';
 import { decodePoints } from '../../models/builtin/points/decode.js';
 import { PointsModel } from '../../models/builtin/points/model.js';
 import { decodeState } from '../../models/builtin/state-format.js';
-import { expectStopsAtBatch, expectUncertainFirst, optionsWith, stateOf } from '../support/builtin-models.js';
+import { expectStopsAtBatch, expectUncertainFirst, ONE_THREAD, optionsWith, stateOf } from '../support/builtin-models.js';
 import { halves, makeScenes, withoutClass, withoutImagesOf } from './scenes.js';
 import { labelClasses, PROJECT, type Shape } from './shapes.js';
 
@@ -52,7 +52,7 @@ describe('built-in point detector ("points")', () => {
   let base: Uint8Array;
   let whole: Uint8Array;
   const model = (changes: Record<string, unknown> = {}) =>
-    new PointsModel({ ...probeContext(optionsWith(PointsModel.getDefaultOptions(), { 'training.epochs': 10, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
+    new PointsModel({ ...probeContext(optionsWith(PointsModel.getDefaultOptions(), { 'training.epochs': 10, ...ONE_THREAD, ...changes })), fileServer: new LocalFileSource(dir, PROJECT) });
 
   /** Recall and precision of a state's points on `data`. */
   async function score(state: Uint8Array, data: Data) {

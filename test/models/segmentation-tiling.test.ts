@@ -21,7 +21,7 @@ import { emptyPrediction, stitchWindow, windowOutputs } from '../../models/built
 import { SegmentationModel } from '../../models/builtin/segmentation/model.js';
 import { labelledAreas } from '../../models/builtin/tiling/areas.js';
 import { corePixels, ownsCentre, slidingWindows } from '../../models/builtin/tiling/windows.js';
-import { optionsWith, stateOf } from '../support/builtin-models.js';
+import { ONE_THREAD, optionsWith, stateOf } from '../support/builtin-models.js';
 import { classIoUs, meanIoU } from '../support/mask-iou.js';
 import { scatter, writeLargeScene } from './large-scenes.js';
 import { labelClasses, PROJECT, type Shape } from './shapes.js';
@@ -50,7 +50,7 @@ describe('tiling large images (built-in segmentation model)', () => {
       'tiling.enabled': true, 'tiling.windowSize': GEOMETRY.size, 'tiling.overlap': GEOMETRY.overlap, 'tiling.negatives': NEGATIVES,
       'network.inputSize': INPUT, 'training.epochs': 40, 'training.learningRate': 0.008, 'training.validationFraction': 0,
       // Object colours are random, not their class's: strong jitter keeps the model on shapes.
-      'augmentation.colourJitter': 0.4, ...changes,
+      'augmentation.colourJitter': 0.4, ...ONE_THREAD, ...changes,
     })),
     fileServer: new LocalFileSource(dir, PROJECT),
   });

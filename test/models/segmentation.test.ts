@@ -21,7 +21,7 @@ import { BreakingTiesRanker } from '../../models/rankers/breaking-ties.js';
 import { EntropyRanker } from '../../models/rankers/entropy.js';
 import { LeastConfidenceRanker } from '../../models/rankers/least-confidence.js';
 import { MaxConfidenceRanker } from '../../models/rankers/max-confidence.js';
-import { expectStopsAtBatch, optionsWith, stateOf } from '../support/builtin-models.js';
+import { expectStopsAtBatch, ONE_THREAD, optionsWith, stateOf } from '../support/builtin-models.js';
 import { meanIoU } from '../support/mask-iou.js';
 import { GROUND_INDEX, HEIGHT, makeMaskSet, maskClasses, WIDTH, type MaskSet } from './shape-masks.js';
 import { PROJECT } from './shapes.js';
@@ -30,7 +30,7 @@ const quiet = () => {};
 
 /** Default options at 32×32 and a faster learning rate, with some fields changed, e.g. { 'training.epochs': 2 }. */
 const options = (changes: Record<string, number | boolean> = {}) =>
-  optionsWith(SegmentationModel.getDefaultOptions(), { 'network.inputSize': 32, 'training.learningRate': 0.005, ...changes });
+  optionsWith(SegmentationModel.getDefaultOptions(), { 'network.inputSize': 32, 'training.learningRate': 0.005, ...ONE_THREAD, ...changes });
 
 type Masks = ImagePredictionsMap<SegmentationPrediction>;
 

@@ -23,7 +23,7 @@ import { openLargeImage, type LargeImage } from '../../models/builtin/tiling/lar
 import { ownedPredictions, placeInImage, placeInWindow } from '../../models/builtin/tiling/placement.js';
 import { slidingWindows, toWindow, type PlannedWindow } from '../../models/builtin/tiling/windows.js';
 import { thinPoints } from '../../models/builtin/points/decode.js';
-import { optionsWith } from '../support/builtin-models.js';
+import { ONE_THREAD, optionsWith } from '../support/builtin-models.js';
 import { scatter, writeLargeScene, type LargeObject } from './large-scenes.js';
 import { labelClasses, PROJECT, type Shape } from './shapes.js';
 
@@ -75,7 +75,7 @@ describe('tiling large images (built-in detector)', () => {
   const model = (changes: Record<string, unknown> = {}) => new BoundingBoxDetector({
     ...probeContext(optionsWith(BoundingBoxDetector.getDefaultOptions(), {
       'tiling.enabled': true, 'tiling.windowSize': GEOMETRY.size, 'tiling.overlap': GEOMETRY.overlap, 'tiling.negatives': 6,
-      'network.depth': 2, 'training.epochs': 18, 'training.validationFraction': 0, ...changes,
+      'network.depth': 2, 'training.epochs': 18, 'training.validationFraction': 0, ...ONE_THREAD, ...changes,
     })),
     fileServer: new LocalFileSource(dir, PROJECT),
   });
