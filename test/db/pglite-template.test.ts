@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -16,8 +16,10 @@ async function usable(lite: PGlite): Promise<void> {
 }
 
 // Two clusters, one initdb: a broken template is replaced as a missing one would be written, then loaded.
-test('in-memory PGlite: a broken template is replaced by a fresh cluster\'s, which the next cluster loads untouched', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'aide-pglite-template-')), 'template.tar.gz');
+test('in-memory PGlite: a broken template is replaced by a fresh cluster\'s, which the next cluster loads untouched', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aide-pglite-template-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'template.tar.gz');
   writeFileSync(path, 'not a tarball', { mode: 0o600 });
 
   await usable(await createInMemoryPGlite(PGlite, path));
