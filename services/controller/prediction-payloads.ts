@@ -12,7 +12,7 @@ import { imagePredictionsToProto } from './wire/prediction.js';
  * image with the state's embedding of it and whether it is annotated, read
  * for the whole group in one query.
  */
-export async function* outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions[]> {
+async function* outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions[]> {
   for await (const group of imagePredictionGroups(db, stateId, imageId)) {
     const extras = await imageExtras(db, stateId, group.map((g) => g.imageId));
     yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
