@@ -117,13 +117,19 @@ export class JobRunner {
     // Progress events carry the job span's trace context (observeJob runs this inside it).
     const progress = await jobProgress({ db, publisher: this.#publisher, logger, jobId: job.id, project: job.project });
     progress.report(JobState.JOB_STATE_RUNNING, job.attempts > 1 ? `resumed (attempt ${job.attempts})` : 'started');
+    // A job that ended (not one left to its lease) leaves no intermediate training states behind, and says it
+    // ended only once they are gone: whoever waits for the terminal event finds the project clean.
+    const ended = async (state: JobState, message: string) => {
+      await sweepPartialStates(db).catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'sweeping partial states failed'));
+      progress.report(state, message);
+    };
     try {
       const run: JobRun = {
         job, project: await getProject(db, job.project), signal: controller.signal, progress,
         succeed: (client, message) => completeJob(client, job.id, owner, message),
       };
       await EXECUTORS[job.kind](orchestra, run);
-      progress.report(JobState.JOB_STATE_SUCCEEDED, (await getJob(db, job.project, job.id)).message);
+      await ended(JobState.JOB_STATE_SUCCEEDED, (await getJob(db, job.project, job.id)).message);
       return 'succeeded';
     } catch (err) {
       if (lease.status === 'lost' || err instanceof LeaseLostError || this.#stopping) {
@@ -131,20 +137,18 @@ export class JobRunner {
         return 'abandoned';
       } else if (lease.status === 'cancel-requested' || controller.signal.aborted) {
         await endJob(db, job.id, owner, 'cancelled', 'cancelled');
-        progress.report(JobState.JOB_STATE_CANCELLED, 'cancelled');
+        await ended(JobState.JOB_STATE_CANCELLED, 'cancelled');
         return 'cancelled';
       } else {
         const message = err instanceof Error ? err.message : String(err);
         logger.warn({ jobId: job.id, kind: job.kind, error: message }, 'job failed');
         await endJob(db, job.id, owner, 'failed', message);
-        progress.report(JobState.JOB_STATE_FAILED, message);
+        await ended(JobState.JOB_STATE_FAILED, message);
         return 'failed';
       }
     } finally {
       clearInterval(heartbeat);
       this.#active.delete(job.id);
-      // A job that ended (not one left to its lease) leaves no intermediate training states behind.
-      await sweepPartialStates(db).catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'sweeping partial states failed'));
       await progress.flushed();
       this.wake();
     }
