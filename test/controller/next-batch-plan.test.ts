@@ -1,0 +1,66 @@
+/**
+ * NextBatch reads a page by walking the state's priority index, whatever the
+ * statistics were before the bulk writes that precede it (registration,
+ * inference, ranking): with stale ones the planner drove the query from the
+ * project's images instead and joined every prediction of the state per page.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import { insertImages } from '../../services/controller/store/images.js';
+import { addLabelClasses } from '../../services/controller/store/label-classes.js';
+import { insertState } from '../../services/controller/store/model-states.js';
+import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics, type BatchFilter } from '../../services/controller/store/predictions.js';
+import { controllerDb } from '../support/controller-db.js';
+import { tempStateStore } from '../support/state-store.js';
+
+const PROJECT = 'plan';
+const N = 20_000;
+const CHUNK = 5_000;
+
+interface PlanNode { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string; Plans?: PlanNode[] }
+
+/** The plan's nodes, depth first. */
+const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+async function plan(db: pg.Pool, stateId: string, filter: BatchFilter, after?: string): Promise<PlanNode> {
+  const q = nextBatchQuery(PROJECT, stateId, filter, { limit: 100, after });
+  const { rows } = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ text: `EXPLAIN (FORMAT JSON) ${q.text}`, values: q.values });
+  return rows[0]!['QUERY PLAN'][0].Plan;
+}
+
+test('NextBatch walks the priority index after bulk registration, inference and ranking', async (t) => {
+  const db = await controllerDb(t, PROJECT);
+  if (!db) return;
+  const states = await tempStateStore(t, db);
+  const [cls] = await addLabelClasses(db, PROJECT, [{ name: 'a', color: '' }]);
+  const state = await insertState(states, { project: PROJECT, modelLibrary: 'test', labelClassMap: { [cls!.id]: 0 }, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+  // What a large project's round writes in bulk, with no ANALYZE of its own in between (autovacuum is off on CI's Postgres).
+  for (let s = 0; s < N; s += CHUNK) {
+    await insertImages(db, PROJECT, Array.from({ length: CHUNK }, (_, j) => ({ filePath: `${(s + j) % 2 ? 'a' : 'b'}/${s + j}.png`, sizeBytes: 1, width: 8, height: 8 })));
+  }
+  const ids = (await db.query<{ id: string }>('SELECT id FROM images WHERE project = $1', [PROJECT])).rows.map((r) => r.id);
+  for (let s = 0; s < N; s += CHUNK) {
+    await insertPredictions(db, PROJECT, state.id, ids.slice(s, s + CHUNK).map((imageId) => ({
+      imageId, predictions: [{ labelClassId: cls!.id, confidence: 0.5, logits: [], priority: 0, geometry: { kind: 'label' as const } }],
+    })));
+  }
+  await refreshPredictionStatistics(db);
+  await db.query('UPDATE predictions SET priority = random() WHERE state_id = $1', [state.id]);
+  await refreshPredictionStatistics(db, 'priorities');
+
+  const first = await nextBatch(db, PROJECT, state.id, { pathPrefix: '', excludePrefixes: [] }, { limit: 100 });
+  assert.equal(first.length, 100);
+  const after = JSON.stringify([first.at(-1)!.priority, first.at(-1)!.imageId]);
+  for (const [what, filter, cursor] of [
+    ['a first page', { pathPrefix: '', excludePrefixes: [] }, undefined],
+    ['a page after a cursor', { pathPrefix: '', excludePrefixes: [] }, after],
+    ['a path prefix', { pathPrefix: 'a/', excludePrefixes: [] }, undefined],
+    ['an excluded prefix', { pathPrefix: '', excludePrefixes: ['b/'] }, undefined],
+  ] as const) {
+    const all = nodes(await plan(db, state.id, filter, cursor));
+    assert.ok(!all.some((n) => n['Node Type'].includes('Sort')), `${what}: no sort of the state's predictions\n${JSON.stringify(all.map((n) => n['Node Type']))}`);
+    const driving = all.find((n) => n['Relation Name'] === 'predictions' || n['Relation Name'] === 'images');
+    assert.equal(driving?.['Index Name'], 'predictions_state_priority_image', `${what}: read in the priority index's order\n${JSON.stringify(all)}`);
+  }
+});
