@@ -17,6 +17,8 @@
  * rounding does not fail it while a change of method would.
  */
 
+import { simdKernelsOn, type SimdKernels } from '../../libs/tf/wasm-kernels/simd-module.js';
+
 /** A decoded image: `channels` interleaved bytes a pixel (3: RGB, 4: RGBA), row by row. */
 export interface RawImage {
   width: number;
@@ -70,34 +72,48 @@ const roundHalfUp = (v: number) => Math.floor(v + 0.5);
 
 const lengthOf = (image: Planes, axis: Axis) => (axis === 'h' ? image.width : image.height);
 
-/** Applies a kernel along one axis, every other axis and channel as they are. */
+/**
+ * Applies a kernel along one axis, every other axis and channel as they are. The sums are libvips' integer sums,
+ * whatever order they are added in; the loops run along memory: a vertical pass adds whole source rows into a row
+ * of sums (one weight a row), a horizontal one sums a pixel's channels together.
+ */
 function resampleAxis(image: Planes, axis: Axis, kernel: Kernel, out: Samples): Planes {
   const { width, height, channels, data } = image;
-  const result: Planes = axis === 'h'
-    ? { width: kernel.length, height, channels, data: out }
-    : { width, height: kernel.length, channels, data: out };
-  // A line runs along the axis; step is the distance between its samples.
-  const lines = axis === 'h' ? height : width;
-  const sourceStep = axis === 'h' ? channels : width * channels;
-  const sourceLine = axis === 'h' ? width * channels : channels;
-  const outStep = axis === 'h' ? channels : result.width * channels;
-  const outLine = axis === 'h' ? result.width * channels : channels;
-  const { length, taps, weight, box } = kernel;
-  const offsets = kernel.index.map((i) => i * sourceStep);
-  const amend = box?.amend ?? 0;
-  const multiplier = box?.multiplier ?? 0;
-  for (let line = 0; line < lines; line++) {
-    for (let c = 0; c < channels; c++) {
-      const source = line * sourceLine + c;
-      let target = line * outLine + c;
-      for (let o = 0, k = 0; o < length; o++, target += outStep) {
+  const { length, taps, index, weight, box } = kernel;
+  // libvips rounds fixed point half up, or divides a box's sum by multiplying.
+  const amend = box ? box.amend : WEIGHT_ONE >> 1;
+  const multiplier = box ? box.multiplier / 2 ** 24 : 0;
+  if (axis === 'v') {
+    const row = width * channels;
+    const sums = new Int32Array(row);
+    for (let o = 0; o < length; o++) {
+      sums.fill(0);
+      for (let k = o * taps, end = k + taps; k < end; k++) {
+        const from = index[k]! * row;
+        const w = weight[k]!;
+        for (let x = 0; x < row; x++) sums[x]! += data[from + x]! * w;
+      }
+      const to = o * row;
+      if (box) for (let x = 0; x < row; x++) out[to + x] = Math.floor((sums[x]! + amend) * multiplier);
+      else for (let x = 0; x < row; x++) out[to + x] = (sums[x]! + amend) >> WEIGHT_SHIFT;
+    }
+    return { width, height: length, channels, data: out };
+  }
+  const offsets = new Int32Array(index.length);
+  for (let k = 0; k < index.length; k++) offsets[k] = index[k]! * channels;
+  for (let y = 0; y < height; y++) {
+    const from = y * width * channels;
+    let to = y * length * channels;
+    for (let o = 0; o < length; o++) {
+      const first = o * taps;
+      for (let c = 0; c < channels; c++, to++) {
         let sum = 0;
-        for (const end = k + taps; k < end; k++) sum += data[source + offsets[k]!]! * weight[k]!;
-        out[target] = box ? Math.floor(((sum + amend) * multiplier) / 2 ** 24) : (sum + (WEIGHT_ONE >> 1)) >> WEIGHT_SHIFT;
+        for (let k = first, end = first + taps; k < end; k++) sum += data[from + offsets[k]! + c]! * weight[k]!;
+        out[to] = box ? Math.floor((sum + amend) * multiplier) : (sum + amend) >> WEIGHT_SHIFT;
       }
     }
   }
-  return result;
+  return { width: length, height, channels, data: out };
 }
 
 const outputFor = (image: Planes, axis: Axis, length: number) =>
@@ -123,7 +139,7 @@ function lanczos3(x: number): number {
 }
 
 /** vips_reduceh/v's Lanczos-3 reduce by `shrink` (after any box shrink) to `length` samples; `extra` as libvips counts it. */
-function lanczosKernel(sourceLength: number, length: number, shrink: number, extra: number): Kernel {
+function computeLanczosKernel(sourceLength: number, length: number, shrink: number, extra: number): Kernel {
   const taps = 2 * rint(3 * shrink) + 1;
   // Rounding the output size invents or drops input: the origin moves by half of it, so both edges share it.
   const offset = (1 + extra) / 2 - 1;
@@ -147,6 +163,70 @@ function lanczosKernel(sourceLength: number, length: number, shrink: number, ext
   return { length, taps, index, weight };
 }
 
+/** Kernels by their arguments: a survey's images share a few sizes, and a kernel costs ~700 sines to compute. */
+const lanczosKernels = new Map<string, Kernel>();
+const KERNELS_KEPT = 256;
+
+function lanczosKernel(sourceLength: number, length: number, shrink: number, extra: number): Kernel {
+  const key = `${sourceLength} ${length} ${shrink} ${extra}`;
+  let kernel = lanczosKernels.get(key);
+  if (!kernel) {
+    if (lanczosKernels.size >= KERNELS_KEPT) lanczosKernels.clear();
+    kernel = computeLanczosKernel(sourceLength, length, shrink, extra);
+    lanczosKernels.set(key, kernel);
+  }
+  return kernel;
+}
+
+const PAGE_BYTES = 65536;
+const align16 = (n: number) => (n + 15) & ~15;
+
+/**
+ * The Lanczos reduce in SIMD (libs/tf/simd/reduce-rows.ts: 56² to 32² in 24 µs against 340 in JS): 8-bit samples in, 8-bit out, the
+ * same integer sums. One memory for the process, replaced by a larger one when an image needs more.
+ */
+class SimdReduce {
+  #memory: WebAssembly.Memory | undefined;
+  #kernels: SimdKernels | undefined;
+
+  /** The kernels on a memory of at least `bytes`. */
+  #on(bytes: number): { kernels: SimdKernels; heap: Uint8Array } {
+    if (!this.#memory || this.#memory.buffer.byteLength < bytes) {
+      this.#memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
+      this.#kernels = simdKernelsOn(this.#memory);
+    }
+    return { kernels: this.#kernels!, heap: new Uint8Array(this.#memory.buffer) };
+  }
+
+  reduce(image: Planes, axis: Axis, kernel: Kernel): Planes {
+    const { width, height, channels } = image;
+    // Lines along the axis become rows: a horizontal reduce transposes the image first and back after.
+    const [lines, across] = axis === 'v' ? [height, width] : [width, height];
+    const row = across * channels;
+    const inBytes = align16(lines * row);
+    const outBytes = align16(kernel.length * row);
+    const tableBytes = kernel.index.byteLength;
+    // Layout: source | transposed source | reduced | transposed back | index | weight.
+    const at = { source: 0, turned: inBytes, reduced: 2 * inBytes, back: 2 * inBytes + outBytes, index: 2 * inBytes + 2 * outBytes };
+    const weightAt = at.index + tableBytes;
+    const { kernels, heap } = this.#on(weightAt + tableBytes);
+    heap.set(image.data as Uint8ClampedArray, at.source);
+    heap.set(new Uint8Array(kernel.index.buffer, kernel.index.byteOffset, tableBytes), at.index);
+    heap.set(new Uint8Array(kernel.weight.buffer, kernel.weight.byteOffset, tableBytes), weightAt);
+    if (axis === 'v') {
+      kernels.reduceRows(at.source, row, at.index, weightAt, kernel.taps, kernel.length, at.reduced);
+      return { width, height: kernel.length, channels, data: new Uint8ClampedArray(heap.buffer.slice(at.reduced, at.reduced + kernel.length * row)) };
+    }
+    kernels.transposePixels(at.source, height, width, channels, at.turned);
+    kernels.reduceRows(at.turned, row, at.index, weightAt, kernel.taps, kernel.length, at.reduced);
+    kernels.transposePixels(at.reduced, kernel.length, height, channels, at.back);
+    const data = new Uint8ClampedArray(heap.buffer.slice(at.back, at.back + kernel.length * row));
+    return { width: kernel.length, height, channels, data };
+  }
+}
+
+const simdReduce = new SimdReduce();
+
 /** vips_reduceh/v: the axis shrunk by `shrink` to round(length / shrink) samples. */
 function reduceAxis(image: Planes, axis: Axis, shrink: number): Planes {
   const sourceLength = lengthOf(image, axis);
@@ -162,7 +242,7 @@ function reduceAxis(image: Planes, axis: Axis, shrink: number): Planes {
     extra /= boxFactor;
   }
   if (residual === 1) return shrunk;
-  return resampleAxis(shrunk, axis, lanczosKernel(lengthOf(shrunk, axis), length, residual, extra), outputFor(shrunk, axis, length));
+  return simdReduce.reduce(shrunk, axis, lanczosKernel(lengthOf(shrunk, axis), length, residual, extra));
 }
 
 /** Catmull-Rom coefficients at fraction x (libvips' calculate_coefficients_catmull). */

@@ -19,6 +19,8 @@ export interface SimdKernels {
   weightedAdd(acc: number, x: number, n: number, w: number, s: number): void;
   weightedSet(acc: number, x: number, n: number, w: number): void;
   rowDots(x: number, n: number, d: number, v: number, out: number): void;
+  reduceRows(src: number, row: number, index: number, weight: number, taps: number, length: number, out: number): void;
+  transposePixels(src: number, height: number, width: number, channels: number, out: number): void;
 }
 
 // The WebAssembly API as used here (@types/node 20 does not declare it, and lib "DOM" is not loaded).
