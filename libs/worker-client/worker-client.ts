@@ -94,6 +94,7 @@ export async function* infer(client: WorkerClient, header: Omit<JobHeader, 'numI
   const responses = client.inference(jobRequests(header, images, state), opts);
   for await (const part of readImagePredictions(responses, { whole: payload('predictions'), chunk: payload('predictionsChunk') }, { ...opts, close: true })) {
     if ('image' in part) yield part.image;
+    else if (part.message.payload?.$case === 'predictionsList') yield* part.message.payload.value.images;
     else if (part.message.payload?.$case === 'progress') opts.onProgress?.(part.message.payload.value);
     else if (part.message.payload?.$case === 'unreadable') opts.onUnreadable?.(part.message.payload.value);
   }

@@ -3,7 +3,7 @@ import { pushable, type Pushable } from 'it-pushable';
 import { cancelled, invalidField } from '../../libs/errors.js';
 import { toChunks } from '../../libs/blob/index.js';
 import type { ProgressPublisher } from '../../libs/bus/index.js';
-import type { ProgressEvent } from '../../libs/gen/aide/v1/common.js';
+import type { ImagePredictions, ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type {
   AverageStatesRequest, AverageStatesResponse, GetCapabilitiesResponse, InferenceRequest, InferenceResponse,
   JobHeader, TrainRequest, TrainResponse, TrainResult, UnreadableImage, WorkerServiceService,
@@ -11,7 +11,7 @@ import type {
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { InferenceResult } from '../../libs/plugin/data.js';
 import type { AIModel, TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
-import { imagePredictionsPayloads } from '../../libs/wire/image-predictions-parts.js';
+import { encodedSizeBound, imagePredictionsPayloads, surelyFitsWhole } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
 import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
 import { collectStates, openAveraging, readJobInput, streamStates } from './job-input.js';
@@ -80,18 +80,50 @@ function streamJobLive<R>(job: JobRun<void>, output: Pushable<R | Progress>): As
   return jobStream(job, output);
 }
 
-/** Responses queued for the caller before the model is asked for more: a few parts' worth, so memory stays bounded. */
-const MAX_QUEUED_RESPONSES = 512;
+/**
+ * Responses queued for the caller before the model is asked for more, so memory stays bounded: lists of at most
+ * LIST_BYTES and chunks of at most 4 MiB, so ~100 MB at worst; a built-in model's part of 256 small images is
+ * one list.
+ */
+const MAX_QUEUED_RESPONSES = 24;
 
-/** An image's inference entry as response messages: unreadable, or its predictions whole or in chunks. */
-async function* entryResponses(imageId: string, entry: InferenceResult[string] | undefined, header: JobHeader): AsyncGenerator<InferenceResponse> {
-  if (!entry) throw invalidField('predictions', `the model returned no entry for image ${imageId}`);
-  if (entry.unreadable !== undefined) {
-    yield { payload: { $case: 'unreadable', value: { imageId, reason: entry.unreadable } } };
-    return;
+/** A list of images' predictions is cut before its bound (encodedSizeBound) would pass this. */
+const LIST_BYTES = 1 << 20;
+
+/**
+ * Inference entries as response messages, in order: images' predictions
+ * gathered whole into lists (one message per image costs more to send and to
+ * read than a small image's predictions), an image too large for a message in
+ * chunks, an unreadable image as such.
+ */
+async function* entryResponses(entries: Iterable<[string, InferenceResult[string] | undefined]>, header: JobHeader): AsyncGenerator<InferenceResponse> {
+  let list: ImagePredictions[] = [];
+  let bytes = 0;
+  const listed = (): InferenceResponse => {
+    const value = { images: list };
+    list = [];
+    bytes = 0;
+    return { payload: { $case: 'predictionsList', value } };
+  };
+  for (const [imageId, entry] of entries) {
+    if (!entry) throw invalidField('predictions', `the model returned no entry for image ${imageId}`);
+    if (entry.unreadable !== undefined) {
+      if (list.length > 0) yield listed();
+      yield { payload: { $case: 'unreadable', value: { imageId, reason: entry.unreadable } } };
+      continue;
+    }
+    const wire = toWirePredictions(imageId, entry, header.labelClasses);
+    const size = encodedSizeBound(wire);
+    if (surelyFitsWhole(wire)) {
+      if (list.length > 0 && bytes + size > LIST_BYTES) yield listed();
+      list.push(wire);
+      bytes += size;
+      continue;
+    }
+    if (list.length > 0) yield listed();
+    for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
   }
-  const wire = toWirePredictions(imageId, entry, header.labelClasses);
-  for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
+  if (list.length > 0) yield listed();
 }
 
 /**
@@ -104,12 +136,13 @@ async function sendParts(
 ): Promise<void> {
   const remaining = new Set(images);
   for await (const part of parts) {
-    for (const [imageId, entry] of Object.entries(part)) {
+    const entries = Object.entries(part);
+    for (const [imageId] of entries) {
       if (!remaining.delete(imageId)) {
         throw invalidField('predictions', `the model returned an entry for image ${imageId}, which is ${images.has(imageId) ? 'sent already' : 'not the job\'s'}`);
       }
-      for await (const response of entryResponses(imageId, entry, header)) output.push(response);
     }
+    for await (const response of entryResponses(entries, header)) output.push(response);
     if (output.readableLength > MAX_QUEUED_RESPONSES) await output.onEmpty({ signal });
   }
   const [missing] = remaining;
@@ -167,7 +200,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
       }
       const job = jobOf(input.header, ctx, (updateState, signal) => model.inference(input.state, data, updateState, signal));
       yield* streamJob(job, async function* (predictions): AsyncGenerator<InferenceResponse> {
-        for (const image of input.images) yield* entryResponses(image.id, predictions[image.id], input.header);
+        yield* entryResponses(input.images.map((image) => [image.id, predictions[image.id]]), input.header);
       });
     }),
 

@@ -1,7 +1,7 @@
 /**
  * A model's inferenceStream through the worker: each part's predictions (and
  * an unreadable image among them) reach the caller while the model still
- * works; an entry that is not the job's, or twice, fails the job loudly;
+ * works, many images a message; an entry that is not the job's, or twice, fails the job loudly;
  * a caller that stops mid-stream stops the model and frees the slot.
  */
 import { test } from 'node:test';
@@ -16,6 +16,7 @@ import type { InferenceData, InferenceResult } from '../../libs/plugin/data.js';
 import type { PluginMetadataInput } from '../../libs/plugin/metadata.js';
 import type { AIModel, UpdateState } from '../../libs/plugin/plugin.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
+import { jobRequests } from '../../libs/worker-client/requests.js';
 import { infer, workerClient } from '../../libs/worker-client/worker-client.js';
 import { startWorker } from '../../services/worker/main.js';
 import { waitUntil } from '../support/wait.js';
@@ -39,10 +40,11 @@ class StreamingModel implements AIModel {
   async *inferenceStream(_state: Uint8Array | null, data: InferenceData, _u: UpdateState, signal?: AbortSignal): AsyncGenerator<InferenceResult> {
     const ids = Object.keys(data.images);
     try {
-      for (let start = 0, n = 0; start < ids.length; start += 2, n++) {
+      const perPart = this.#mode === 'one-part' ? ids.length : 2;
+      for (let start = 0, n = 0; start < ids.length; start += perPart, n++) {
         signal?.throwIfAborted();
         const part: InferenceResult = {};
-        for (const id of ids.slice(start, start + 2)) {
+        for (const id of ids.slice(start, start + perPart)) {
           part[id] = id === 'bad' ? { predictions: [], unreadable: 'not a readable image' } : { predictions: [{ x: 0.5, y: 0.5, confidence: 0.9 }] };
         }
         if (this.#mode === 'foreign' && n === 1) part.stranger = { predictions: [] };
@@ -83,6 +85,22 @@ test('inferenceStream through the worker', async (t) => {
     assert.deepEqual(seen, ['a', 'c', 'd', 'e']);
     assert.deepEqual(unreadable, ['bad: not a readable image']);
     assert.deepEqual(log, ['part 0', 'part 1', 'part 2', 'stopped']);
+  });
+
+  await t.test('images\' predictions travel many a message, in order, an unreadable image between them in its place', async () => {
+    const cases = async (mode: string, ids: string[]) => {
+      const out: string[] = [];
+      for await (const m of client.inference(jobRequests(header(`messages-${mode}`, mode), images(ids), null))) {
+        const p = m.payload!;
+        if (p.$case === 'predictionsList') out.push(p.value.images.map((i) => i.imageId).join(','));
+        else if (p.$case === 'unreadable') out.push(`unreadable ${p.value.imageId}`);
+        else if (p.$case !== 'progress') out.push(p.$case);
+      }
+      return out;
+    };
+    assert.deepEqual(await cases('ok', ['a', 'bad', 'c', 'd', 'e']), ['a', 'unreadable bad', 'c,d', 'e']);
+    const many = Array.from({ length: 1000 }, (_, i) => `m${i}`);
+    assert.deepEqual(await cases('one-part', many), [many.join(',')], 'a part of 1,000 small images is one message');
   });
 
   for (const [mode, why] of [['foreign', /stranger, which is not the job's/], ['twice', /sent already/]] as const) {

@@ -31,6 +31,7 @@ import {
   BlobChunk,
   Image,
   ImagePredictions,
+  ImagePredictionsList,
   Job,
   JobKind,
   jobKindFromJSON,
@@ -306,11 +307,6 @@ export interface StreamPredictionsRequest {
    * large state; an image too large for a message still comes as image_chunk, in its place.
    */
   imagesPerMessage: number;
-}
-
-/** Consecutive images' predictions in one message (StreamPredictionsRequest.images_per_message). */
-export interface ImagePredictionsList {
-  images: ImagePredictions[];
 }
 
 export interface StreamPredictionsResponse {
@@ -4270,77 +4266,6 @@ export const StreamPredictionsRequest: MessageFns<StreamPredictionsRequest> = {
     message.imageId = object.imageId ?? "";
     message.modelStateId = object.modelStateId ?? "";
     message.imagesPerMessage = object.imagesPerMessage ?? 0;
-    return message;
-  },
-};
-
-function createBaseImagePredictionsList(): ImagePredictionsList {
-  return { images: [] };
-}
-
-export const ImagePredictionsList: MessageFns<ImagePredictionsList> = {
-  encode(message: ImagePredictionsList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.images) {
-      ImagePredictions.encode(v!, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ImagePredictionsList {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseImagePredictionsList();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.images.push(ImagePredictions.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ImagePredictionsList {
-    return {
-      images: globalThis.Array.isArray(object?.images)
-        ? object.images.map((e: any) => ImagePredictions.fromJSON(e))
-        : [],
-    };
-  },
-
-  toJSON(message: ImagePredictionsList): unknown {
-    const obj: any = {};
-    if (message.images?.length) {
-      obj.images = message.images.map((e) => ImagePredictions.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ImagePredictionsList>, I>>(base?: I): ImagePredictionsList {
-    return ImagePredictionsList.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ImagePredictionsList>, I>>(object: I): ImagePredictionsList {
-    const message = createBaseImagePredictionsList();
-    message.images = object.images?.map((e) => ImagePredictions.fromPartial(e)) || [];
     return message;
   },
 };

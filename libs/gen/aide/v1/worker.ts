@@ -27,6 +27,7 @@ import {
   annotationTypeToJSON,
   BlobChunk,
   ImagePredictions,
+  ImagePredictionsList,
   LabelClass,
   ProgressEvent,
 } from "./common.js";
@@ -122,7 +123,12 @@ export interface InferenceResponse {
    */
   { $case: "predictionsChunk"; value: BlobChunk } | //
   /** An image the model could not read, in place of its predictions. */
-  { $case: "unreadable"; value: UnreadableImage } | undefined;
+  { $case: "unreadable"; value: UnreadableImage } | //
+  /**
+   * Consecutive images' predictions, each whole (the usual form: one message per image costs more to
+   * send and read than the predictions of a small image).
+   */
+  { $case: "predictionsList"; value: ImagePredictionsList } | undefined;
 }
 
 /** A piece of the index-th input state of an averaging job. */
@@ -1484,6 +1490,9 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "unreadable":
         UnreadableImage.encode(message.payload.value, writer.uint32(34).fork()).join();
         break;
+      case "predictionsList":
+        ImagePredictionsList.encode(message.payload.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1533,6 +1542,14 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
             message.payload = { $case: "unreadable", value: UnreadableImage.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.payload = { $case: "predictionsList", value: ImagePredictionsList.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1557,6 +1574,10 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
         ? { $case: "predictionsChunk", value: BlobChunk.fromJSON(object.predictions_chunk) }
         : isSet(object.unreadable)
         ? { $case: "unreadable", value: UnreadableImage.fromJSON(object.unreadable) }
+        : isSet(object.predictionsList)
+        ? { $case: "predictionsList", value: ImagePredictionsList.fromJSON(object.predictionsList) }
+        : isSet(object.predictions_list)
+        ? { $case: "predictionsList", value: ImagePredictionsList.fromJSON(object.predictions_list) }
         : undefined,
     };
   },
@@ -1571,6 +1592,8 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       obj.predictionsChunk = BlobChunk.toJSON(message.payload.value);
     } else if (message.payload?.$case === "unreadable") {
       obj.unreadable = UnreadableImage.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "predictionsList") {
+      obj.predictionsList = ImagePredictionsList.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1602,6 +1625,12 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
       case "unreadable": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "unreadable", value: UnreadableImage.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "predictionsList": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "predictionsList", value: ImagePredictionsList.fromPartial(object.payload.value) };
         }
         break;
       }
