@@ -62,6 +62,16 @@ async function assertLikeSharp(file: Buffer, maxSide: number, squash: boolean, w
   assert.ok(worst <= MAX_DIFFERENCE && mean <= MEAN_DIFFERENCE, `${what}: max difference ${worst}, mean ${mean.toFixed(3)}`);
 }
 
+/** A PNG of the given channels of a 56×56 RGBA texture, checked to be of PNG colour type `colourType`. */
+async function channelsOf(rgba: Buffer, picked: number[], colourType: number): Promise<Buffer> {
+  const raw = Buffer.alloc(56 * 56 * picked.length);
+  for (let p = 0; p < 56 * 56; p++) picked.forEach((c, k) => { raw[p * picked.length + k] = rgba[p * 4 + c]!; });
+  const image = sharp(raw, { raw: { width: 56, height: 56, channels: picked.length as 1 | 2 | 4 } });
+  const file = await (picked.length <= 2 ? image.toColourspace('b-w') : image).png().toBuffer();
+  assert.equal(file[25], colourType, `IHDR colour type of the ${picked.length}-channel file`);
+  return file;
+}
+
 describe('small PNGs decoded in JS', () => {
   // [source width, height, max_side, squash]: shrinking by less than 2, by 1.5 (rint's half-even), by 8 (a box
   // shrink first), to one pixel (registration), enlarging, one axis up and one down, and fitted without enlarging.
@@ -93,6 +103,11 @@ describe('small PNGs decoded in JS', () => {
       ['palette of 4 (2 bits)', await from(3).png({ palette: true, colours: 4 }).toBuffer()],
       ['palette with transparency', await from(4).png({ palette: true }).toBuffer()],
       ['interlaced', await from(3).png({ progressive: true }).toBuffer()],
+      // sharp writes the greys above as RGB; these are PNG's own grey types (0 and 4), and RGBA with no
+      // transparent pixel (colour type 6, decoded to RGB).
+      ['grey, colour type 0', await channelsOf(raw, [0], 0)],
+      ['grey with alpha, colour type 4', await channelsOf(raw, [0, 3], 4)],
+      ['RGBA, every pixel opaque', await channelsOf(Buffer.from(raw.map((v, i) => (i % 4 === 3 ? 255 : v))), [0, 1, 2, 3], 6)],
     ];
     for (const [what, file] of files) {
       for (const [maxSide, squash] of [[32, false], [24, true], [56, false], [90, true]] as const) {
