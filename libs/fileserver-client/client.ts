@@ -66,6 +66,16 @@ export interface ImageOptions extends CallOpts {
   format?: ImageFormat;
 }
 
+/** getImages' options: a model's (ImageBatchOptions), or only the sizes, for registration. */
+export interface ReadImagesOptions extends ImageBatchOptions {
+  /**
+   * No pixels (`data` empty): each image's size in info.sourceWidth × sourceHeight, once the server has checked
+   * the file reads as an image (ReadImages' sizes_only). maxSide is still sent: a server that predates
+   * sizes_only decodes at it instead, which gives the same sizes and errors.
+   */
+  sizesOnly?: boolean;
+}
+
 export interface ListOptions extends CallOpts {
   recursive?: boolean;
   pageSize?: number;
@@ -200,7 +210,7 @@ export class FileServerClient {
    * server. A missing or undecodable image comes with its error and the rest go on; a stream cut in transit is
    * resumed after the last image received (the retries of getImage), then throws; anything else throws.
    */
-  async *getImages(paths: readonly string[], opts: ImageBatchOptions): AsyncGenerator<ImageResult> {
+  async *getImages(paths: readonly string[], opts: ReadImagesOptions): AsyncGenerator<ImageResult> {
     // A stream cut in transit resumes after the last image received, with backoff; retries count since the last image.
     let next = 0;
     let failures = 0;
@@ -220,9 +230,11 @@ export class FileServerClient {
   }
 
   /** One ReadImages call: up to READ_IMAGES_BATCH of `paths` from `start`, checked to come in order and complete. */
-  async *#readImages(paths: readonly string[], start: number, opts: ImageBatchOptions): AsyncGenerator<ImageResult> {
+  async *#readImages(paths: readonly string[], start: number, opts: ReadImagesOptions): AsyncGenerator<ImageResult> {
     const batch = paths.slice(start, start + READ_IMAGES_BATCH);
-    const stream = this.#client.readImages({ project: this.project, paths: batch, maxSide: opts.maxSide, squash: opts.squash ?? false }, { signal: opts.signal });
+    const stream = this.#client.readImages({
+      project: this.project, paths: batch, maxSide: opts.maxSide, squash: opts.squash ?? false, sizesOnly: opts.sizesOnly ?? false,
+    }, { signal: opts.signal });
     let expected = 0;
     for await (const { images } of stream) {
       for (const { index, result, pixels } of images) {

@@ -5,7 +5,8 @@
  * (small-png.ts: libvips' fixed cost per call dominates there), answered
  * strictly in request order, a few per message. Memory stays bounded: at most `concurrency`
  * decoded images wait for the client, and a slow client holds the decoding
- * back (gRPC flow control pauses the generator).
+ * back (gRPC flow control pauses the generator). With sizes_only, no pixels: each image's size once the file
+ * is checked to read (checked-png.ts for PNGs, a decode at 1 pixel for the rest), for registration.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import type { DecodedImage, ReadImagesRequest, ReadImagesResponse } from '../../
 import { ImageFormat } from '../../libs/gen/aide/v1/fileserver.js';
 import { fsError } from '../../libs/files/fs-errors.js';
 import { checkProject, pathSegments, resolveSegments } from '../../libs/files/safe-path.js';
+import { checkedPngSize } from './checked-png.js';
 import { imageSize, MAX_INPUT_PIXELS } from './read-image.js';
 import { resizeToRgb } from './resize.js';
 import { decodeSmallPng } from './small-png.js';
@@ -56,6 +58,8 @@ async function readInput(absolute: string): Promise<Buffer | string> {
   }
   return size <= READ_WHOLE_BYTES ? readFile(absolute) : absolute;
 }
+/** At least this many files are read and checked at once for sizes_only (at most this many files held whole). */
+const SIZES_IN_FLIGHT = 8;
 /** Images gathered into one message up to this many bytes (fewer, larger messages for small images). */
 const MESSAGE_BYTES = 1 << 20;
 
@@ -77,6 +81,21 @@ function decoded(pixels: Uint8Array, width: number, height: number, channels: nu
     },
     pixels: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength),
   };
+}
+
+/**
+ * The size of an image checked to read, without pixels: a PNG without decoding it (checked-png.ts); what that
+ * check does not pass is decoded at 1 pixel, which reads it through and says why it cannot be read.
+ */
+async function sizeOf(input: Buffer | string): Promise<Outcome> {
+  const png = typeof input === 'string' ? undefined : await checkedPngSize(input);
+  return decoded(new Uint8Array(0), 0, 0, 0, png ?? sourceOf(await decodeWithSharp(input, 1, false)));
+}
+
+/** The source size a decode answered (it throws rather than answer an error). */
+function sourceOf({ result }: Outcome): { width: number; height: number } {
+  if (result?.$case !== 'info') throw new Error(`a decode answered ${result?.$case ?? 'nothing'}`);
+  return { width: result.value.sourceWidth, height: result.value.sourceHeight };
 }
 
 /**
@@ -105,13 +124,15 @@ export async function decodeWithSharp(input: Buffer | string, maxSide: number, s
   return decoded(data, info.width, info.height, info.channels, source);
 }
 
-/** One image at the requested size, or why it cannot be read; any other failure (I/O, permissions) throws. */
-async function decodeOne(store: FileStore, project: string, segments: readonly string[], maxSide: number, squash: boolean): Promise<Outcome> {
+/** One image at the requested size (or only its size), or why it cannot be read; any other failure (I/O, permissions) throws. */
+async function decodeOne(store: FileStore, project: string, segments: readonly string[], req: ReadImagesRequest): Promise<Outcome> {
+  const { maxSide, squash, sizesOnly } = req;
   try {
     const { absolute } = resolveSegments(store.root, project, segments);
     // A small file is read once for header and pixels; a large one (an orthoimage at a model's size) stays a
     // path, which libvips streams, so memory holds at most `concurrency` small files.
     const input = await readInput(absolute).catch((err: unknown) => { throw fsError(err, segments.join('/')); });
+    if (sizesOnly) return await sizeOf(input);
     return (typeof input === 'string' ? undefined : await decodeSmall(input, maxSide, squash)) ?? await decodeWithSharp(input, maxSide, squash);
   } catch (err) {
     if (isAideError(err, 'NOT_FOUND')) return failed('NOT_FOUND', err.message);
@@ -126,13 +147,15 @@ export async function* readImages(
 ): AsyncGenerator<ReadImagesResponse> {
   checkProject(req.project);
   if (req.paths.length > MAX_PATHS) throw invalidField('paths', `at most ${MAX_PATHS} a call`);
-  if (req.maxSide < 1 || req.maxSide > MAX_SIDE) throw invalidField('max_side', `must be 1 to ${MAX_SIDE}`);
+  if (!req.sizesOnly && (req.maxSide < 1 || req.maxSide > MAX_SIDE)) throw invalidField('max_side', `must be 1 to ${MAX_SIDE}`);
   // Every path is checked before any is decoded: a malformed one refuses the call, it is not an unreadable image.
   const segments = req.paths.map((p, i) => pathSegments(p, `paths[${i}]`));
+  // A size check waits on the disk more than it computes (checked-png.ts: tens of µs a small PNG), so more are in flight.
+  const inFlight = req.sizesOnly ? Math.max(concurrency, SIZES_IN_FLIGHT) : concurrency;
   const decoded = pMapIterable(segments.entries(), async ([index, s]) => {
     signal.throwIfAborted();
-    return { index, ...(await decodeOne(store, req.project, s, req.maxSide, req.squash)) };
-  }, { concurrency, backpressure: concurrency });
+    return { index, ...(await decodeOne(store, req.project, s, req)) };
+  }, { concurrency: inFlight, backpressure: inFlight });
   let batch: DecodedImage[] = [];
   let bytes = 0;
   for await (const image of decoded) {

@@ -10,6 +10,7 @@ import { Filter } from '../../libs/gen/aide/v1/controller.js';
 import { insertPredictions } from '../../services/controller/store/predictions.js';
 import { insertState } from '../../services/controller/store/model-states.js';
 import { controllerTargets } from './harness.js';
+import { withPixelData } from '../support/png-chunks.js';
 
 const settings = (over: object = {}) => ({
   modelLibrary: 'test.fixture', modelOptionsJson: '', rankerLibrary: 'builtin.max_confidence', rankerOptionsJson: '',
@@ -100,10 +101,13 @@ for (const target of await controllerTargets()) {
       writeFileSync(join(h.fileRoot, 'mess', 'noise.png'), randomBytes(2000));
       writeFileSync(join(h.fileRoot, 'mess', 'truncated.png'), png.subarray(0, png.length >> 1));
       writeFileSync(join(h.fileRoot, 'mess', 'fine.png'), png);
-      assert.deepEqual(await c.registerImages({ project: 'mess', prefix: '' }), { added: 3, alreadyKnown: 0 });
+      // Every chunk whole with its CRC, the pixel data one byte short: registration checks more than the headers.
+      writeFileSync(join(h.fileRoot, 'mess', 'short.png'), withPixelData(png, (raw) => raw.subarray(0, raw.length - 1)));
+      assert.deepEqual(await c.registerImages({ project: 'mess', prefix: '' }), { added: 4, alreadyKnown: 0 });
       const { images } = await c.listImages({ project: 'mess', annotated: 0, hasPredictions: 0, goldenQuestion: 0, pageSize: 0, pageToken: '' });
       assert.deepEqual(images.map((i) => [i.filePath, i.width, i.unreadableReason]), [
-        ['fine.png', 4, ''], ['noise.png', 0, 'is not a readable image'], ['truncated.png', 0, 'is not a readable image'],
+        ['fine.png', 4, ''], ['noise.png', 0, 'is not a readable image'], ['short.png', 0, 'is not a readable image'],
+        ['truncated.png', 0, 'is not a readable image'],
       ]);
       assert.equal((await c.getImage({ project: 'mess', id: images[1]!.id })).image!.unreadableReason, 'is not a readable image');
     });

@@ -11,11 +11,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { AideError, isAideError } from '../../libs/errors.js';
-import { FileServerClient } from '../../libs/fileserver-client/index.js';
+import { FileServerClient, ImageFormat } from '../../libs/fileserver-client/index.js';
 import { READ_IMAGES_BATCH } from '../../libs/fileserver-client/client.js';
+import type { ReadImagesResponse } from '../../libs/gen/aide/v1/fileserver.js';
 import type { ImageResult } from '../../libs/plugin/context.js';
 import { loadSizedImages } from '../../models/builtin/image-loader.js';
 import { readImages } from '../../services/fileserver/read-images.js';
+import { withPixelData } from '../support/png-chunks.js';
 import { startFixture, type Fixture } from './fixture.js';
 
 /** A flat colour that names the image: image i is (i mod 256, i / 256, 7). */
@@ -87,6 +89,25 @@ describe('ReadImages', () => {
     assert.deepEqual([...results[5]!.image!.data.subarray(0, 3)], colourOf(2));
   });
 
+  it('sizes only: each size without pixels, the reasons a decode gives, damage a CRC misses included; max_side unused', async () => {
+    await writeFile(path.join(fx.root, 'alpha', 'photo.jpg'), await sharp({ create: { width: 33, height: 21, channels: 3, background: '#405060' } }).jpeg().toBuffer());
+    // Whole chunks with right CRCs, the pixel data one byte short: only inflating it tells (checked-png.ts); sharp refuses it.
+    await writeFile(path.join(fx.root, 'alpha', 'short.png'), withPixelData(await solid(2, 16, 8), (raw) => raw.subarray(0, raw.length - 1)));
+    const asked = [paths[3]!, 'wide.png', 'nope.png', 'noise.png', 'truncated.png', 'short.png', 'rgba.png', 'grey.png', 'palette.png', 'photo.jpg'];
+    const sizes = await collect(files.getImages(asked, { maxSide: 1, sizesOnly: true }));
+    const unreadable = { code: 'INVALID_ARGUMENT', message: 'is not a readable image' };
+    assert.deepEqual(sizes.map((r) => r.error ?? [r.image.info.sourceWidth, r.image.info.sourceHeight, r.image.data.length]), [
+      [15, 9, 0], [300, 100, 0], { code: 'NOT_FOUND', message: "file 'nope.png' not found" }, unreadable, unreadable, unreadable,
+      [40, 30, 0], [40, 30, 0], [40, 30, 0], [33, 21, 0],
+    ]);
+    const answers: ReadImagesResponse[] = [];
+    for await (const answer of fx.grpc.readImages({ project: 'alpha', paths: ['wide.png'], maxSide: 0, squash: false, sizesOnly: true })) answers.push(answer);
+    assert.deepEqual(answers[0]!.images[0]!.result, { $case: 'info', value: {
+      width: 0, height: 0, channels: 0, format: ImageFormat.IMAGE_FORMAT_RAW_RGB, sourceWidth: 300, sourceHeight: 100, size: 0,
+      window: { left: 0, top: 0, width: 300, height: 100 },
+    } });
+  });
+
   it('grey, palette and RGBA PNGs (decoded in JS) come as sharp decodes them, within 2 levels a channel', async () => {
     const names = ['rgba', 'grey', 'palette'];
     const results = await collect(files.getImages(names.map((n) => `${n}.png`), { maxSide: 24 }));
@@ -141,7 +162,7 @@ describe('ReadImages', () => {
 
   it('malformed requests are refused whole, naming the field', async () => {
     const refused = async (req: { paths: string[]; maxSide: number }, field: string) => {
-      const stream = fx.grpc.readImages({ project: 'alpha', squash: false, ...req });
+      const stream = fx.grpc.readImages({ project: 'alpha', squash: false, sizesOnly: false, ...req });
       await assert.rejects(async () => { for await (const _ of stream) { /* drain */ } },
         (e) => isAideError(e, 'INVALID_ARGUMENT') && e.fieldViolations[0]!.field === field, field);
     };
@@ -156,7 +177,7 @@ describe('ReadImages', () => {
     const controller = new AbortController();
     let received = 0;
     await assert.rejects(async () => {
-      for await (const { images } of readImages(fx.store, { project: 'alpha', paths, maxSide: 300, squash: true }, controller.signal, 2)) {
+      for await (const { images } of readImages(fx.store, { project: 'alpha', paths, maxSide: 300, squash: true, sizesOnly: false }, controller.signal, 2)) {
         received += images.length;
         controller.abort();
       }

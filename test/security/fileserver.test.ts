@@ -103,7 +103,7 @@ test('FileServer: signed URLs and tokens over HTTP, roles over gRPC', async (t) 
     const stranger = grpcAs(await tokens.secretFor({ other: 'admin' }));
     await assert.rejects(stat(stranger, 'img/a.jpg'), (e: unknown) => isAideError(e, 'PERMISSION_DENIED'));
     await assert.rejects(stranger.files.putFile('img/x.jpg', Buffer.from('x')), (e: unknown) => isAideError(e, 'PERMISSION_DENIED'));
-    const batch = stranger.raw.readImages({ project: 'proj', paths: ['img/a.jpg'], maxSide: 8, squash: true });
+    const batch = stranger.raw.readImages({ project: 'proj', paths: ['img/a.jpg'], maxSide: 8, squash: true, sizesOnly: false });
     await assert.rejects(async () => { for await (const _ of batch) { /* drain */ } }, (e: unknown) => isAideError(e, 'PERMISSION_DENIED'));
     await assert.rejects(stat(grpcAs('aide_0000000000000000_' + 'x'.repeat(43)), 'img/a.jpg'), (e: unknown) => isAideError(e, 'UNAUTHENTICATED'));
   });

@@ -212,6 +212,14 @@ export interface ReadImagesRequest {
   maxSide: number;
   /** Resize to max_side × max_side, aspect not kept (the built-in models' input). */
   squash: boolean;
+  /**
+   * No pixels: each image's size (source_width × source_height; width, height
+   * and channels 0), once the file is checked to read as a whole, without
+   * decoding it where the format allows (PNG). max_side and squash are not
+   * used; a FileServer that predates this field decodes at max_side, which
+   * gives the same sizes and errors.
+   */
+  sizesOnly: boolean;
 }
 
 /** Why one image of a ReadImages call could not be read. */
@@ -2220,7 +2228,7 @@ export const ReadImageResponse: MessageFns<ReadImageResponse> = {
 };
 
 function createBaseReadImagesRequest(): ReadImagesRequest {
-  return { project: "", paths: [], maxSide: 0, squash: false };
+  return { project: "", paths: [], maxSide: 0, squash: false, sizesOnly: false };
 }
 
 export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
@@ -2236,6 +2244,9 @@ export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
     }
     if (message.squash !== false) {
       writer.uint32(32).bool(message.squash);
+    }
+    if (message.sizesOnly !== false) {
+      writer.uint32(40).bool(message.sizesOnly);
     }
     return writer;
   },
@@ -2285,6 +2296,14 @@ export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
             message.squash = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sizesOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2307,6 +2326,11 @@ export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
         ? globalThis.Number(object.max_side)
         : 0,
       squash: isSet(object.squash) ? globalThis.Boolean(object.squash) : false,
+      sizesOnly: isSet(object.sizesOnly)
+        ? globalThis.Boolean(object.sizesOnly)
+        : isSet(object.sizes_only)
+        ? globalThis.Boolean(object.sizes_only)
+        : false,
     };
   },
 
@@ -2324,6 +2348,9 @@ export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
     if (message.squash !== false) {
       obj.squash = message.squash;
     }
+    if (message.sizesOnly !== false) {
+      obj.sizesOnly = message.sizesOnly;
+    }
     return obj;
   },
 
@@ -2336,6 +2363,7 @@ export const ReadImagesRequest: MessageFns<ReadImagesRequest> = {
     message.paths = object.paths?.map((e) => e) || [];
     message.maxSide = object.maxSide ?? 0;
     message.squash = object.squash ?? false;
+    message.sizesOnly = object.sizesOnly ?? false;
     return message;
   },
 };
