@@ -25,7 +25,8 @@ function outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string
       yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
     }
   }
-  return pMapIterable(groups(), (group) => group, { concurrency: 1, backpressure: 1 + GROUPS_AHEAD });
+  // backpressure counts the groups read and not yet taken: the one the caller holds is taken.
+  return pMapIterable(groups(), (group) => group, { concurrency: 1, backpressure: GROUPS_AHEAD });
 }
 
 /** A payload of a stream of stored predictions: an image whole, or a chunk of one that exceeds a message. */
