@@ -14,7 +14,8 @@ import { insertEmbeddings } from '../../services/controller/store/embeddings.js'
 import { insertImages } from '../../services/controller/store/images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { insertState } from '../../services/controller/store/model-states.js';
-import { insertPredictions } from '../../services/controller/store/predictions.js';
+import type { PredictionInput } from '../../services/controller/domain.js';
+import { insertPredictions, predictedImageGroups, predictionsOfImageGroup, predictionsOfState } from '../../services/controller/store/predictions.js';
 import { controllerDb } from '../support/controller-db.js';
 import { tempStateStore } from '../support/state-store.js';
 import { waitUntil } from '../support/wait.js';
@@ -69,6 +70,28 @@ test('storedPredictionPayloads: every image once in id order with its extras, on
       }
     }
     assert.deepEqual(seen, ids);
+  });
+
+  await t.test('a group reads every kind of prediction as the row-by-row read does', async () => {
+    const other = await insertState(states, { project: PROJECT, modelLibrary: 'test', labelClassMap: {}, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+    const base = { labelClassId: null, confidence: 0.25, logits: [], priority: -1 };
+    const kinds: PredictionInput[] = [
+      { ...base, labelClassId: cls!.id, logits: [1.5, Number.MAX_VALUE], geometry: { kind: 'label' } },
+      { ...base, geometry: { kind: 'point', x: 0.5, y: -0.75 } },
+      { ...base, labelClassId: cls!.id, priority: 3, geometry: { kind: 'box', x: 1, y: 2, width: 3, height: 4 } },
+      { ...base, geometry: { kind: 'segmentation', width: 2, height: 1, labelMap: new Uint8Array([1, 2]), confidenceMap: new Uint8Array(8).fill(7), logitsMap: new Uint8Array(0), numClasses: 0 } },
+      { ...base, geometry: { kind: 'segmentation', width: 1, height: 1, labelMap: new Uint8Array([3]), confidenceMap: new Uint8Array(4).fill(9), logitsMap: new Uint8Array(8).fill(5), numClasses: 2 } },
+    ];
+    // Images with one kind each, then one with all of them.
+    await insertPredictions(pool, PROJECT, other.id, [
+      ...kinds.map((p, i) => ({ imageId: ids[i]!, predictions: [p] })),
+      { imageId: ids[kinds.length]!, predictions: kinds },
+    ]);
+    const groups: unknown[] = [];
+    for await (const group of predictedImageGroups(pool, other.id)) groups.push(...await predictionsOfImageGroup(pool, other.id, group));
+    const expected = await predictionsOfState(pool, PROJECT, other.id);
+    assert.equal(expected.length, kinds.length + 1);
+    assert.deepEqual(groups, expected);
   });
 
   await t.test('while the caller holds its first batch, the next group is read and no other', async () => {
