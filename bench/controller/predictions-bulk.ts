@@ -11,14 +11,19 @@
  *              (what gRPC would do), in one transaction that commits
  *   stream     StreamPredictions' handler (1,000 images a message) read to its end, every message
  *              protobuf-encoded as gRPC would
+ *   stream_grpc  the same call through gRPC: the handler behind a server on loopback, read by a client
+ *              that decodes every message (server and client share this process's one thread)
  *   pg_select  reference: SELECT id, confidence, logits of the state's predictions, one query, with pg
  *   pg_update  reference: one UPDATE … FROM unnest($1::uuid[], $2::float8[]) of every prediction, with pg
  *
- * Each step runs `--repeat` times after a VACUUM ANALYZE (not timed); the best time counts. Prints a
- * table and `figure bulk_<step>_per_s <value>` lines (predictions a second) for the largest N.
+ * Each step runs `--repeat` times after a VACUUM ANALYZE (not timed); the best time counts. With
+ * `--after-write`, each run instead follows a write of every priority and an ANALYZE of the priority column
+ * (not timed), as a ranking job leaves the table: a dead row version and dead index entries per prediction.
+ * Prints a table and `figure bulk_<step>_per_s <value>` lines (predictions a second) for the largest N.
  *
  *   node --import tsx bench/controller/predictions-bulk.ts [--predictions 20000,100000] [--classes 10] [--repeat 3]
- *     [--steps read,write,rank,stream,pg_select,pg_update]   (a few of them: for node --cpu-prof)
+ *     [--steps read,write,rank,stream,stream_grpc,pg_select,pg_update]   (a few of them: for node --cpu-prof)
+ *     [--after-write]
  *
  * Needs the real Postgres (AIDE_TEST_DATABASE_URL, default postgres://127.0.0.1:5432/test).
  */
@@ -29,9 +34,10 @@ import { parseArgs } from 'node:util';
 import { BlobFolder } from '../../libs/blob/index.js';
 import { migrate, openDatabase, type Database } from '../../libs/db/index.js';
 import { AnnotationType } from '../../libs/gen/aide/v1/common.js';
-import { StreamPredictionsResponse } from '../../libs/gen/aide/v1/controller.js';
+import { ControllerServiceService, StreamPredictionsResponse, type StreamPredictionsRequest } from '../../libs/gen/aide/v1/controller.js';
 import { RankRequest, RankResponse } from '../../libs/gen/aide/v1/ranker.js';
-import type { CallContext } from '../../libs/grpc/index.js';
+import { createClient, implement, startServer, type CallContext, type Client, type ServiceHandlers } from '../../libs/grpc/index.js';
+import { createLogger } from '../../libs/log.js';
 import type { PluginContext } from '../../libs/plugin/context.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import { uuidsToBytes } from '../../libs/wire/uuid-bytes.js';
@@ -53,7 +59,8 @@ const { values: args } = parseArgs({
     predictions: { type: 'string', default: '20000,100000' },
     classes: { type: 'string', default: '10' },
     repeat: { type: 'string', default: '3' },
-    steps: { type: 'string', default: 'read,write,rank,stream,pg_select,pg_update' },
+    steps: { type: 'string', default: 'read,write,rank,stream,stream_grpc,pg_select,pg_update' },
+    'after-write': { type: 'boolean', default: false },
   },
 });
 const sizes = args.predictions.split(',').map(Number).sort((a, b) => a - b);
@@ -133,11 +140,20 @@ async function seed(n: number): Promise<Seeded> {
   }
 }
 
-/** The best of REPEAT runs of `fn` (each after a VACUUM ANALYZE, not timed), in seconds; `fn` returns how many predictions it handled. */
+/**
+ * The best of REPEAT runs of `fn` (each after a VACUUM ANALYZE, and with --after-write a rewrite of every
+ * priority, none of it timed), in seconds; `fn` returns how many predictions it handled.
+ */
 async function best(seeded: Seeded, step: Step, expected: number, fn: () => Promise<number>): Promise<number> {
   let seconds = Infinity;
+  const { pool } = seeded.database;
   for (let r = 0; r < REPEAT; r++) {
-    await seeded.database.pool.query('VACUUM ANALYZE predictions');
+    await pool.query('VACUUM ANALYZE predictions');
+    if (args['after-write']) {
+      // What a ranking job leaves (refreshPredictionStatistics(db, 'priorities') after its UPDATE).
+      await pool.query('UPDATE predictions SET priority = random() WHERE state_id = $1', [seeded.stateId]);
+      await pool.query('ANALYZE predictions (priority)');
+    }
     const t0 = performance.now();
     const handled = await fn();
     seconds = Math.min(seconds, (performance.now() - t0) / 1000);
@@ -154,7 +170,7 @@ const inProcessRank: RankCall = async function* (requests, { signal }) {
   for await (const r of rankStream(wired(), signal, rankerDeps)) yield RankResponse.decode(RankResponse.encode(r).finish());
 };
 
-const STEPS = ['read', 'write', 'rank', 'stream', 'pg_select', 'pg_update'] as const;
+const STEPS = ['read', 'write', 'rank', 'stream', 'stream_grpc', 'pg_select', 'pg_update'] as const;
 type Step = (typeof STEPS)[number];
 const chosen = new Set(args.steps.split(',').map((x) => x.trim()));
 for (const x of chosen) if (!STEPS.includes(x as Step)) throw new Error(`--steps: unknown step ${x} (${STEPS.join(', ')})`);
@@ -163,7 +179,7 @@ for (const x of chosen) if (!STEPS.includes(x as Step)) throw new Error(`--steps
 type Row = { n: number } & Partial<Record<Step, number>>;
 
 /** Each step's run over the seeded state: how many predictions it handled. */
-function steps({ database: { pool }, stateId, ids }: Seeded, n: number): Record<Step, () => Promise<number>> {
+function steps({ database: { pool }, stateId, ids }: Seeded, n: number, grpcApi: StreamClient): Record<Step, () => Promise<number>> {
   // Pages of ids as the Ranker's answers bring them: 16 bytes each.
   const PAGE = 8192;
   const pages = Array.from({ length: Math.ceil(n / PAGE) }, (_, k) => uuidsToBytes(ids.slice(k * PAGE, (k + 1) * PAGE)));
@@ -190,12 +206,17 @@ function steps({ database: { pool }, stateId, ids }: Seeded, n: number): Record<
       rank: inProcessRank, signal: new AbortController().signal, progress: { updateState: () => undefined }, project: PROJECT, stateId, header, client, reader: pool,
     })).predictions),
     async stream() {
-      let count = 0;
       const ctx = { signal: new AbortController().signal } as CallContext;
-      for await (const m of handlers.streamPredictions({ project: PROJECT, imageId: '', modelStateId: stateId, imagesPerMessage: 1000 }, ctx)) {
+      let count = 0;
+      for await (const m of handlers.streamPredictions(streamRequest(stateId), ctx)) {
         StreamPredictionsResponse.encode(m).finish();
-        if (m.payload?.$case === 'images') for (const image of m.payload.value.images) count += image.predictions.length;
+        count += predictionsIn(m);
       }
+      return count;
+    },
+    async stream_grpc() {
+      let count = 0;
+      for await (const m of grpcApi.streamPredictions(streamRequest(stateId))) count += predictionsIn(m);
       return count;
     },
     pg_select: async () =>
@@ -206,20 +227,46 @@ function steps({ database: { pool }, stateId, ids }: Seeded, n: number): Record<
   };
 }
 
+const streamRequest = (stateId: string): StreamPredictionsRequest => ({ project: PROJECT, imageId: '', modelStateId: stateId, imagesPerMessage: 1000 });
+
+function predictionsIn(m: StreamPredictionsResponse): number {
+  if (m.payload?.$case !== 'images') return 0;
+  let count = 0;
+  for (const image of m.payload.value.images) count += image.predictions.length;
+  return count;
+}
+
+type StreamClient = Pick<Client<typeof ControllerServiceService>, 'streamPredictions'>;
+
+/** StreamPredictions of `pool`'s database behind a gRPC server on loopback, and a client of it. */
+async function grpcStream(pool: ControllerDeps['pool']): Promise<{ api: StreamClient; close(): Promise<void> }> {
+  const { streamPredictions } = predictionHandlers({ pool } as ControllerDeps);
+  // The one method the bench calls: implement() looks a handler up only when its method is called.
+  const handlers = { streamPredictions } as ServiceHandlers<typeof ControllerServiceService>;
+  const server = await startServer({
+    name: 'bench', host: '127.0.0.1', port: 0, reflection: false, logger: createLogger('bench', 'warn'),
+    services: [{ name: 'aide.v1.ControllerService', definition: ControllerServiceService, implementation: implement(ControllerServiceService, handlers) }],
+  });
+  const api = createClient(ControllerServiceService, server.address, { tracing: false });
+  return { api, close: async () => { api.close(); await server.shutdown(1000); } };
+}
+
 async function measure(n: number): Promise<Row> {
   const seeded = await seed(n);
+  const grpc = await grpcStream(seeded.database.pool);
   try {
     const row: Row = { n };
-    for (const [step, run] of Object.entries(steps(seeded, n)) as [Step, () => Promise<number>][]) {
+    for (const [step, run] of Object.entries(steps(seeded, n, grpc.api)) as [Step, () => Promise<number>][]) {
       if (chosen.has(step)) row[step] = n / await best(seeded, step, n, run);
     }
     return row;
   } finally {
+    await grpc.close();
     await seeded.cleanup();
   }
 }
 
-console.log(`# ${CLASSES} logits a prediction, best of ${REPEAT}; predictions a second`);
+console.log(`# ${CLASSES} logits a prediction, best of ${REPEAT}${args['after-write'] ? ', each after a write of every priority' : ''}; predictions a second`);
 const rows: Row[] = [];
 for (const n of sizes) {
   rows.push(await measure(n));

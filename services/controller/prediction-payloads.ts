@@ -1,22 +1,32 @@
+import { pMapIterable } from 'p-map';
 import type { BlobChunk, ImagePredictions } from '../../libs/gen/aide/v1/common.js';
 import { imagePredictionsPayloads, surelyFitsWhole } from '../../libs/wire/image-predictions-parts.js';
 import type { OutgoingImagePredictions } from './domain.js';
 import type { Db } from './store/db.js';
 import { imageExtras } from './store/embeddings.js';
-import { imagePredictionGroups } from './store/predictions.js';
+import { predictedImageGroups, predictionsOfImageGroup } from './store/predictions.js';
 import { imagePredictionsToProto } from './wire/prediction.js';
 
+/** Groups read ahead of the one the caller handles: the database reads the next while this process encodes and sends the current one. */
+const GROUPS_AHEAD = 1;
+
 /**
- * The state's stored predictions a group of images at a time (see
- * imagePredictionGroups: at most a thousand images or 16 MiB of maps), each
- * image with the state's embedding of it and whether it is annotated, read
- * for the whole group in one query.
+ * The state's stored predictions (of one image, with `imageId`) a group of
+ * images at a time (see predictedImageGroups: at most a thousand images or
+ * 16 MiB of maps), each image with the state's embedding of it and whether it
+ * is annotated, read for the whole group in one query beside the group's
+ * predictions. The next group is read while the caller handles this one:
+ * memory holds 1 + GROUPS_AHEAD groups at most.
  */
-async function* outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<OutgoingImagePredictions[]> {
-  for await (const group of imagePredictionGroups(db, stateId, imageId)) {
-    const extras = await imageExtras(db, stateId, group.map((g) => g.imageId));
-    yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
+function outgoingImagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncIterable<OutgoingImagePredictions[]> {
+  async function* groups(): AsyncGenerator<OutgoingImagePredictions[]> {
+    for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, stateId)) {
+      const [group, extras] = await Promise.all([predictionsOfImageGroup(db, stateId, ids), imageExtras(db, stateId, ids)]);
+      yield group.map(({ imageId, predictions }) => ({ imageId, predictions, embedding: extras.embeddings.get(imageId), annotated: extras.annotated.has(imageId) }));
+    }
   }
+  // backpressure counts the groups read and not yet taken: the one the caller holds is taken.
+  return pMapIterable(groups(), (group) => group, { concurrency: 1, backpressure: GROUPS_AHEAD });
 }
 
 /** A payload of a stream of stored predictions: an image whole, or a chunk of one that exceeds a message. */

@@ -69,12 +69,15 @@ export interface ImageExtras {
   annotated: Set<string>;
 }
 
-/** The state's embeddings of `imageIds` and which of them are annotated, in one query. */
+/**
+ * The state's embeddings of `imageIds` and which of them are annotated, in one query. The ids (UUIDs, which
+ * need no quoting) travel as one array literal joined at once, not escaped element by element by the driver.
+ */
 export async function imageExtras(db: Db, stateId: string, imageIds: readonly string[]): Promise<ImageExtras> {
   const { rows } = await db.query<{ image_id: string; dim: number | null; float16: Buffer | null; annotated: boolean }>(
     `SELECT i.id AS image_id, e.dim, e.float16, EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id) AS annotated
      FROM unnest($2::uuid[]) AS i(id) LEFT JOIN image_embeddings e ON e.state_id = $1 AND e.image_id = i.id`,
-    [stateId, [...imageIds]]);
+    [stateId, `{${imageIds.join(',')}}`]);
   const out: ImageExtras = { embeddings: new Map(), annotated: new Set() };
   for (const r of rows) {
     if (r.dim !== null && r.float16 !== null) out.embeddings.set(r.image_id, { dim: r.dim, float16: r.float16 });

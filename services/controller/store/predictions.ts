@@ -296,15 +296,15 @@ export async function predictionsOfState(db: Db, project: string, stateId: strin
 }
 
 /**
- * The state's predictions of its images from `first` to `last` in id order (a group of
- * predictedImageGroups, which holds every image of the state in that range), grouped by image: one range
- * of the (state_id, image_id) index, no join (the state is the project's: callers check).
+ * The state's predictions of a group of predictedImageGroups (its images in id order), grouped by image: one
+ * range of the (state_id, image_id) index from the group's first image to its last, no join (the state is
+ * the project's: callers check). The group holds every image of the state in that range.
  */
-async function predictionsOfImageRange(db: Db, stateId: string, first: string, last: string): Promise<StoredImagePredictions[]> {
+export async function predictionsOfImageGroup(db: Db, stateId: string, imageIds: readonly string[]): Promise<StoredImagePredictions[]> {
   const { rows } = await db.query<PredictionRow>(
     `SELECT ${PREDICTION_COLUMNS} FROM predictions p
      WHERE p.state_id = $1 AND p.image_id BETWEEN $2 AND $3 ORDER BY p.image_id, p.id`,
-    [stateId, first, last]);
+    [stateId, imageIds[0], imageIds.at(-1)]);
   return byImage(rows);
 }
 
@@ -321,10 +321,13 @@ export async function countPredictedImages(db: Db, project: string, stateId: str
 }
 
 /**
- * The images with predictions of the state, in id order, as groups to read in one query each: a keyset page of
- * ids with the bytes of their maps per query, cut where a group would exceed BYTES_PER_QUERY.
+ * The images with predictions of the state, in id order, as groups to read in one query each
+ * (predictionsOfImageGroup: a thousand small images, or as many as fit BYTES_PER_QUERY of segmentation maps,
+ * a larger image alone), so that memory stays bounded however many images and however large their maps: a
+ * keyset page of ids with the bytes of their maps per query, cut where a group would exceed BYTES_PER_QUERY.
+ * The state is the project's (callers check).
  */
-async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<string[]> {
+export async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<string[]> {
   for (let after: string | null = null; ;) {
     const rows: { image_id: string; bytes: string }[] = (await db.query<{ image_id: string; bytes: string }>(
       // The state is the project's (callers check): its predictions alone, by the (state_id, image_id) index.
@@ -348,19 +351,6 @@ async function* predictedImageGroups(db: Db, stateId: string): AsyncGenerator<st
     if (group.length > 0) yield group;
     if (rows.length < IMAGES_PER_QUERY) return;
     after = rows.at(-1)!.image_id;
-  }
-}
-
-/**
- * The state's predictions image by image (of one image, with `imageId`), in
- * image id order, a group of images per query (a thousand small ones, or as
- * many as fit BYTES_PER_QUERY of segmentation maps, a larger image alone):
- * memory stays bounded however many images and however large their maps, and
- * callers move a group at a time. The state is the project's (callers check).
- */
-export async function* imagePredictionGroups(db: Db, stateId: string, imageId?: string): AsyncGenerator<StoredImagePredictions[]> {
-  for await (const ids of imageId ? [[imageId]] : predictedImageGroups(db, stateId)) {
-    yield await predictionsOfImageRange(db, stateId, ids[0]!, ids.at(-1)!);
   }
 }
 
