@@ -75,7 +75,8 @@ export async function rankByColumns({ rank, signal, progress, stateId, header, c
   const total = await countPredictions(reader, stateId);
   async function* requests(): AsyncGenerator<RankRequest> {
     yield { payload: { $case: 'header', value: { ...header, numImages: total, columns: true } } };
-    const pages = pMapIterable(scoreColumnsOfState(reader, stateId), (page) => page, { concurrency: 1, backpressure: 1 + PAGES_AHEAD });
+    // backpressure counts the pages read and not yet taken: the one being sent is taken.
+    const pages = pMapIterable(scoreColumnsOfState(reader, stateId), (page) => page, { concurrency: 1, backpressure: PAGES_AHEAD });
     for await (const page of pages) yield { payload: { $case: 'columns', value: page } };
   }
   let predictions = 0;
