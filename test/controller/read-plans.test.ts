@@ -1,16 +1,19 @@
 /**
- * NextBatch reads a page by walking the state's priority index, whatever the
- * statistics were before the bulk writes that precede it (registration,
- * inference, ranking): with stale ones the planner drove the query from the
- * project's images instead and joined every prediction of the state per page.
+ * Reads that must cost about their own rows, whatever the statistics were
+ * before the bulk writes that precede them (registration, inference,
+ * ranking): NextBatch walks the state's priority index (with stale statistics
+ * the planner drove it from the project's images and joined every prediction
+ * of the state per page), and a StreamPredictions group looks its images'
+ * embeddings up (it scanned every embedding of the state per group).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
+import { imageExtrasQuery } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { insertState } from '../../services/controller/store/model-states.js';
-import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics, type BatchFilter } from '../../services/controller/store/predictions.js';
+import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics } from '../../services/controller/store/predictions.js';
 import { controllerDb } from '../support/controller-db.js';
 import { tempStateStore } from '../support/state-store.js';
 
@@ -23,13 +26,12 @@ interface PlanNode { 'Node Type': string; 'Index Name'?: string; 'Relation Name'
 /** The plan's nodes, depth first. */
 const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
-async function plan(db: pg.Pool, stateId: string, filter: BatchFilter, after?: string): Promise<PlanNode> {
-  const q = nextBatchQuery(PROJECT, stateId, filter, { limit: 100, after });
+async function plan(db: pg.Pool, q: pg.QueryConfig): Promise<PlanNode> {
   const { rows } = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ text: `EXPLAIN (FORMAT JSON) ${q.text}`, values: q.values });
   return rows[0]!['QUERY PLAN'][0].Plan;
 }
 
-test('NextBatch walks the priority index after bulk registration, inference and ranking', async (t) => {
+test('after bulk registration, inference and ranking: NextBatch walks the priority index, a group\'s embeddings are looked up', async (t) => {
   const db = await controllerDb(t, PROJECT);
   if (!db) return;
   const states = await tempStateStore(t, db);
@@ -45,6 +47,7 @@ test('NextBatch walks the priority index after bulk registration, inference and 
       imageId, predictions: [{ labelClassId: cls!.id, confidence: 0.5, logits: [], priority: 0, geometry: { kind: 'label' as const } }],
     })));
   }
+  await db.query(`INSERT INTO image_embeddings SELECT $1, id, 2, '\\x00000000'::bytea FROM images`, [state.id]);
   await refreshPredictionStatistics(db);
   await db.query('UPDATE predictions SET priority = random() WHERE state_id = $1', [state.id]);
   await refreshPredictionStatistics(db, 'priorities');
@@ -58,9 +61,14 @@ test('NextBatch walks the priority index after bulk registration, inference and 
     ['a path prefix', { pathPrefix: 'a/', excludePrefixes: [] }, undefined],
     ['an excluded prefix', { pathPrefix: '', excludePrefixes: ['b/'] }, undefined],
   ] as const) {
-    const all = nodes(await plan(db, state.id, filter, cursor));
+    const all = nodes(await plan(db, nextBatchQuery(PROJECT, state.id, filter, { limit: 100, after: cursor })));
     assert.ok(!all.some((n) => n['Node Type'].includes('Sort')), `${what}: no sort of the state's predictions\n${JSON.stringify(all.map((n) => n['Node Type']))}`);
     const driving = all.find((n) => n['Relation Name'] === 'predictions' || n['Relation Name'] === 'images');
     assert.equal(driving?.['Index Name'], 'predictions_state_priority_image', `${what}: read in the priority index's order\n${JSON.stringify(all)}`);
   }
+
+  const group = nodes(await plan(db, imageExtrasQuery(state.id, ids.slice(0, 1000))));
+  const embeddings = group.filter((n) => n['Relation Name'] === 'image_embeddings');
+  assert.ok(embeddings.length > 0 && embeddings.every((n) => n['Node Type'].startsWith('Index')),
+    `a group's embeddings by their key, not a scan of the state's\n${JSON.stringify(group.map((n) => [n['Node Type'], n['Relation Name']]))}`);
 });
