@@ -26,11 +26,19 @@ export interface TrainingBatch {
   targets: Float32Array;
 }
 
+/** Each byte's float, v / 255 as a float32: a table lookup is the same value as the division, a few times faster. */
+const UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/** `pixels` bytes of `image` as floats in 0–1, into `out` from `offset`. */
+function toUnit(image: Uint8Array, pixels: number, out: Float32Array, offset: number): void {
+  for (let k = 0; k < pixels; k++) out[offset + k] = UNIT[image[k]!]!;
+}
+
 /** Images as they are (inference). */
 export function makeBatch(images: readonly Uint8Array[], size: number): Batch {
   const pixels = size * size * 3;
   const out = new Float32Array(images.length * pixels);
-  images.forEach((image, i) => { for (let k = 0; k < pixels; k++) out[i * pixels + k] = image[k]! / 255; });
+  images.forEach((image, i) => toUnit(image, pixels, out, i * pixels));
   return { images: out, count: images.length, size };
 }
 
@@ -48,7 +56,7 @@ export function makeTrainingBatch<T>(
   const identity = changesNothing(aug);
   examples.forEach(({ image, target }, i) => {
     const t = identity ? IDENTITY : drawTransform(aug, random);
-    if (t === IDENTITY) for (let k = 0; k < pixels; k++) images[i * pixels + k] = image[k]! / 255;
+    if (t === IDENTITY) toUnit(image, pixels, images, i * pixels);
     else augmentInto(image, size, t, images, i * pixels);
     encoder.write(target, t, targets, i * encoder.length);
   });
