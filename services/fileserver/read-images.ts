@@ -58,6 +58,7 @@ async function readInput(absolute: string): Promise<Buffer | string> {
   }
   return size <= READ_WHOLE_BYTES ? readFile(absolute) : absolute;
 }
+
 /** At least this many files are read and checked at once for sizes_only (at most this many files held whole). */
 const SIZES_IN_FLIGHT = 8;
 /** Images gathered into one message up to this many bytes (fewer, larger messages for small images). */

@@ -182,8 +182,9 @@ const PAGE_BYTES = 65536;
 const align16 = (n: number) => (n + 15) & ~15;
 
 /**
- * The Lanczos reduce in SIMD (libs/tf/simd/reduce-rows.ts: 56² to 32² in 24 µs against 340 in JS): 8-bit samples in, 8-bit out, the
- * same integer sums. One memory for the process, replaced by a larger one when an image needs more.
+ * The Lanczos reduce in SIMD (libs/tf/simd/reduce-rows.ts; 56² to 32² in 24 µs against 340 in JS): 8-bit samples
+ * in, 8-bit out, the same integer sums. One memory for the process, replaced by a larger one when an image needs
+ * more. Only bytes come here: a reduce runs before any enlargement (whose rows are unclipped integers).
  */
 class SimdReduce {
   #memory: WebAssembly.Memory | undefined;
@@ -210,7 +211,7 @@ class SimdReduce {
     const at = { source: 0, turned: inBytes, reduced: 2 * inBytes, back: 2 * inBytes + outBytes, index: 2 * inBytes + 2 * outBytes };
     const weightAt = at.index + tableBytes;
     const { kernels, heap } = this.#on(weightAt + tableBytes);
-    heap.set(image.data as Uint8ClampedArray, at.source);
+    heap.set(image.data, at.source);
     heap.set(new Uint8Array(kernel.index.buffer, kernel.index.byteOffset, tableBytes), at.index);
     heap.set(new Uint8Array(kernel.weight.buffer, kernel.weight.byteOffset, tableBytes), weightAt);
     if (axis === 'v') {
