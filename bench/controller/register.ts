@@ -34,6 +34,7 @@ import { insertProject } from '../../services/controller/store/projects.js';
 import { fileServiceEntry } from '../../services/fileserver/service.js';
 import { openFileStore } from '../../services/fileserver/store.js';
 import { realPostgresUrl } from '../../test/support/postgres.js';
+import { noisePngs } from '../support/noise-pngs.js';
 
 const PROJECT = 'reg';
 
@@ -60,17 +61,7 @@ async function main(): Promise<void> {
   const url = await realPostgresUrl();
   if (!url) throw new Error('no real Postgres answers (AIDE_TEST_DATABASE_URL)');
 
-  const SIDE = 56;
-  const pngs = await Promise.all(Array.from({ length: 64 }, async (_, i) => {
-    const raw = Buffer.alloc(SIDE * SIDE * 3);
-    for (let p = 0; p < SIDE * SIDE; p++) {
-      const noise = (Math.imul(i * 7919 + p, 2654435761) >>> 24) & 0x7f;
-      raw[p * 3] = (i % 2 === 0 ? 128 : 0) + noise;
-      raw[p * 3 + 1] = noise;
-      raw[p * 3 + 2] = (i % 2 === 0 ? 0 : 128) + noise;
-    }
-    return sharp(raw, { raw: { width: SIDE, height: SIDE, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
-  }));
+  const pngs = await noisePngs(64, 56);
   const tmp = await mkdtemp(path.join(tmpdir(), 'aide-bench-register-'));
   const root = path.join(tmp, 'root');
   const paths = Array.from({ length: n }, (_, i) => `img/${String(Math.floor(i / 1000)).padStart(4, '0')}/${String(i).padStart(7, '0')}.png`);

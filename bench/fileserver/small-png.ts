@@ -2,33 +2,24 @@
  * ReadImages' two decoders on the same PNGs, in the same run: sharp (libvips: a metadata call, then decode,
  * resize and raw RGB; `decodeWithSharp`) against the fast path (pngjs and resize.ts), as CPU time per image
  * (process.cpuUsage counts every thread, libvips' included), one image at a time. The PNGs are those of
- * bench/scale/data-path.ts (noise, compression level 1: ~2.5 KB at 56×56) at several sides, to a model's 32×32
+ * bench/scale/data-path.ts (bench/support/noise-pngs.ts: ~10 KB at 56×56) at several sides, to a model's 32×32
  * (squashed) and to 1×1 (registration's size read): where JS stops winning sets SMALL_PNG_MAX_PIXELS.
  *
  *   node --import tsx bench/fileserver/small-png.ts [images=1000] [rounds=3]
  *
  * Prints a table and `figure <name> <value>` lines for 56×56 → 32×32 (medians of the rounds).
  */
-import sharp from 'sharp';
 import { decodeWithSharp } from '../../services/fileserver/read-images.js';
 import { resizeToRgb } from '../../services/fileserver/resize.js';
 import { decodeSmallPng, SMALL_PNG_MAX_PIXELS } from '../../services/fileserver/small-png.js';
+import { noisePngs } from '../support/noise-pngs.js';
 
 const images = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 3);
 const DISTINCT = 32;
 
 /** data-path.ts's images at `side`: noise, reddish or bluish. */
-const pngsOf = (side: number) => Promise.all(Array.from({ length: DISTINCT }, async (_, i) => {
-  const raw = Buffer.alloc(side * side * 3);
-  for (let p = 0; p < side * side; p++) {
-    const noise = (Math.imul(i * 7919 + p, 2654435761) >>> 24) & 0x7f;
-    raw[p * 3] = (i % 2 === 0 ? 128 : 0) + noise;
-    raw[p * 3 + 1] = noise;
-    raw[p * 3 + 2] = (i % 2 === 0 ? 0 : 128) + noise;
-  }
-  return sharp(raw, { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
-}));
+const pngsOf = (side: number) => noisePngs(DISTINCT, side);
 
 const fast = async (png: Buffer, maxSide: number, squash: boolean) => {
   const image = decodeSmallPng(png, Infinity);

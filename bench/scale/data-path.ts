@@ -31,6 +31,7 @@ import { LabelsClassifier } from '../../models/builtin/classifier/model.js';
 import {
   lastState, meshUnavailable, startInference, startMesh, startTraining, type MeshService,
 } from '../../test/faults/mesh-processes.js';
+import { noisePngs } from '../support/noise-pngs.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -61,18 +62,9 @@ const modelOptions = {
   },
 };
 
-/** 64 distinct PNGs of about 10 KB (56×56 noise, reddish or bluish by class), reused cyclically. */
+/** 64 distinct PNGs (56×56 noise, reddish or bluish by class), reused cyclically. */
 const SIDE = 56;
-const pngs = await Promise.all(Array.from({ length: 64 }, async (_, i) => {
-  const raw = Buffer.alloc(SIDE * SIDE * 3);
-  for (let p = 0; p < SIDE * SIDE; p++) {
-    const noise = (Math.imul(i * 7919 + p, 2654435761) >>> 24) & 0x7f;
-    raw[p * 3] = (i % 2 === 0 ? 128 : 0) + noise;
-    raw[p * 3 + 1] = noise;
-    raw[p * 3 + 2] = (i % 2 === 0 ? 0 : 128) + noise;
-  }
-  return sharp(raw, { raw: { width: SIDE, height: SIDE, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
-}));
+const pngs = await noisePngs(64, SIDE);
 const pathOf = (i: number) => `img/${String(Math.floor(i / 1000)).padStart(4, '0')}/${String(i).padStart(7, '0')}.png`;
 
 const teardown: (() => unknown)[] = [];
