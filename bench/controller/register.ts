@@ -30,9 +30,9 @@ import { createClient, startServer } from '../../libs/grpc/index.js';
 import { createLogger } from '../../libs/log.js';
 import { registerImages, sizeRequest } from '../../services/controller/api/image-registration.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
-import { insertProject } from '../../services/controller/store/projects.js';
 import { fileServiceEntry } from '../../services/fileserver/service.js';
 import { openFileStore } from '../../services/fileserver/store.js';
+import { insertLabelsProject } from '../../test/support/controller-db.js';
 import { realPostgresUrl } from '../../test/support/postgres.js';
 import { noisePngs } from '../support/noise-pngs.js';
 
@@ -79,14 +79,7 @@ async function main(): Promise<void> {
   const signal = new AbortController().signal;
   try {
     await migrate(pool, CONTROLLER_MIGRATIONS);
-    await insertProject(pool, {
-      name: PROJECT, displayName: '', annotationType: 'labels', predictionType: 'labels',
-      settings: {
-        modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '',
-        autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 },
-        ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
-      },
-    });
+    await insertLabelsProject(pool, PROJECT);
 
     /** Images a second, the best of the rounds. */
     async function best(before: () => Promise<unknown>, run: () => Promise<number>): Promise<number> {

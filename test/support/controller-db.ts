@@ -6,13 +6,9 @@ import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js
 import { insertProject } from '../../services/controller/store/projects.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
 
-/** The pool of a fresh controller schema (real Postgres when it answers, else PGlite) with a labels project `project`. */
-export async function controllerDb(t: TestContext, project: string): Promise<pg.Pool | undefined> {
-  const targets = await databaseTargets();
-  const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
-  if (!database) return undefined;
-  await migrate(database.pool, CONTROLLER_MIGRATIONS);
-  await insertProject(database.pool, {
+/** A labels project with no model or ranker and default settings, for store-level tests and benchmarks. */
+export async function insertLabelsProject(db: pg.Pool, project: string): Promise<void> {
+  await insertProject(db, {
     name: project, displayName: '', annotationType: 'labels', predictionType: 'labels',
     settings: {
       modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '',
@@ -20,5 +16,14 @@ export async function controllerDb(t: TestContext, project: string): Promise<pg.
       ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
     },
   });
+}
+
+/** The pool of a fresh controller schema (real Postgres when it answers, else PGlite) with a labels project `project`. */
+export async function controllerDb(t: TestContext, project: string): Promise<pg.Pool | undefined> {
+  const targets = await databaseTargets();
+  const database = await withTestSchema(t, targets.find((x) => !x.unavailable)!);
+  if (!database) return undefined;
+  await migrate(database.pool, CONTROLLER_MIGRATIONS);
+  await insertLabelsProject(database.pool, project);
   return database.pool;
 }
