@@ -35,8 +35,41 @@ export function encodedSizeBound(image: ImagePredictions): number {
   return n;
 }
 
-/** Whether an image surely fits one message whole, by encodedSizeBound (without encoding it). */
-export const surelyFitsWhole = (image: ImagePredictions): boolean => encodedSizeBound(image) <= MAX_WHOLE_BYTES;
+/** Whether an image surely fits one message whole, by encodedSizeBound (without encoding it; pass the bound if known). */
+export const surelyFitsWhole = (image: ImagePredictions, bound = encodedSizeBound(image)): boolean => bound <= MAX_WHOLE_BYTES;
+
+/** A list of images is cut where its encodedSizeBound would pass this (a single image may exceed it, up to a message). */
+const LIST_BYTES = 1 << 20;
+
+/**
+ * Consecutive whole images gathered into lists (ImagePredictionsList) of at most `maxImages` and LIST_BYTES:
+ * one message for many small images costs far less to send and to read than one each. Whatever travels
+ * otherwise (an image in chunks, an unreadable one) keeps its place: the caller takes the list gathered so far
+ * and sends it first. StreamPredictions and a worker's inference stream gather alike.
+ */
+export class ImageLists {
+  #images: ImagePredictions[] = [];
+  #bytes = 0;
+
+  constructor(private readonly maxImages = Infinity) {}
+
+  /** Adds a whole image (`bound`: its encodedSizeBound); the list to send first when it would overflow. */
+  add(image: ImagePredictions, bound = encodedSizeBound(image)): ImagePredictions[] | undefined {
+    const full = this.#images.length > 0 && (this.#images.length >= this.maxImages || this.#bytes + bound > LIST_BYTES) ? this.take() : undefined;
+    this.#images.push(image);
+    this.#bytes += bound;
+    return full;
+  }
+
+  /** The images gathered so far, undefined when none; a new list begins. */
+  take(): ImagePredictions[] | undefined {
+    if (this.#images.length === 0) return undefined;
+    const images = this.#images;
+    this.#images = [];
+    this.#bytes = 0;
+    return images;
+  }
+}
 
 /**
  * The oneof payloads to send for one image, in order: `whole` (the case that

@@ -11,7 +11,7 @@ import type {
 import type { CallContext, ServiceHandlers } from '../../libs/grpc/index.js';
 import type { InferenceResult } from '../../libs/plugin/data.js';
 import type { AIModel, TrainResult as ModelTrainResult, UpdateState } from '../../libs/plugin/plugin.js';
-import { encodedSizeBound, imagePredictionsPayloads, surelyFitsWhole } from '../../libs/wire/image-predictions-parts.js';
+import { encodedSizeBound, ImageLists, imagePredictionsPayloads, surelyFitsWhole } from '../../libs/wire/image-predictions-parts.js';
 import { toWirePredictions } from '../../libs/wire/predictions.js';
 import { toInferenceData, toTrainingData } from '../../libs/wire/training-data.js';
 import { collectStates, openAveraging, readJobInput, streamStates } from './job-input.js';
@@ -81,49 +81,37 @@ function streamJobLive<R>(job: JobRun<void>, output: Pushable<R | Progress>): As
 }
 
 /**
- * Responses queued for the caller before the model is asked for more, so memory stays bounded: lists of at most
- * LIST_BYTES and chunks of at most 4 MiB, so ~100 MB at worst; a built-in model's part of 256 small images is
+ * Responses queued for the caller before the model is asked for more, so memory stays bounded: lists of about
+ * 1 MiB (ImageLists) and chunks of at most 4 MiB, so ~100 MB at worst; a built-in model's part of 256 small images is
  * one list.
  */
 const MAX_QUEUED_RESPONSES = 24;
 
-/** A list of images' predictions is cut before its bound (encodedSizeBound) would pass this. */
-const LIST_BYTES = 1 << 20;
-
 /**
  * Inference entries as response messages, in order: images' predictions
- * gathered whole into lists (one message per image costs more to send and to
- * read than a small image's predictions), an image too large for a message in
+ * gathered whole into lists (ImageLists), an image too large for a message in
  * chunks, an unreadable image as such.
  */
 async function* entryResponses(entries: Iterable<[string, InferenceResult[string] | undefined]>, header: JobHeader): AsyncGenerator<InferenceResponse> {
-  let list: ImagePredictions[] = [];
-  let bytes = 0;
-  const listed = (): InferenceResponse => {
-    const value = { images: list };
-    list = [];
-    bytes = 0;
-    return { payload: { $case: 'predictionsList', value } };
-  };
+  const lists = new ImageLists();
+  const listed = (images: ImagePredictions[]): InferenceResponse => ({ payload: { $case: 'predictionsList', value: { images } } });
   for (const [imageId, entry] of entries) {
     if (!entry) throw invalidField('predictions', `the model returned no entry for image ${imageId}`);
     if (entry.unreadable !== undefined) {
-      if (list.length > 0) yield listed();
+      const gathered = lists.take();
+      if (gathered) yield listed(gathered);
       yield { payload: { $case: 'unreadable', value: { imageId, reason: entry.unreadable } } };
       continue;
     }
     const wire = toWirePredictions(imageId, entry, header.labelClasses);
-    const size = encodedSizeBound(wire);
-    if (surelyFitsWhole(wire)) {
-      if (list.length > 0 && bytes + size > LIST_BYTES) yield listed();
-      list.push(wire);
-      bytes += size;
-      continue;
-    }
-    if (list.length > 0) yield listed();
-    for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
+    const bound = encodedSizeBound(wire);
+    const whole = surelyFitsWhole(wire, bound);
+    const full = whole ? lists.add(wire, bound) : lists.take();
+    if (full) yield listed(full);
+    if (!whole) for await (const part of imagePredictionsPayloads(wire, 'predictions', 'predictionsChunk')) yield { payload: part };
   }
-  if (list.length > 0) yield listed();
+  const rest = lists.take();
+  if (rest) yield listed(rest);
 }
 
 /**

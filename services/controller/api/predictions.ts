@@ -1,6 +1,6 @@
 import { invalidField, resourceExhausted } from '../../../libs/errors.js';
 import { Prediction as ProtoPrediction, type ImagePredictions } from '../../../libs/gen/aide/v1/common.js';
-import { encodedSizeBound } from '../../../libs/wire/image-predictions-parts.js';
+import { ImageLists } from '../../../libs/wire/image-predictions-parts.js';
 import type { StreamPredictionsResponse } from '../../../libs/gen/aide/v1/controller.js';
 import { type PredictionPayload, storedPredictionPayloads } from '../prediction-payloads.js';
 import { imagesByIds } from '../store/images.js';
@@ -21,39 +21,26 @@ const DEFAULT_BATCH = 10;
 const encodedSize = (p: ProtoPrediction): number => ProtoPrediction.encode(p).finish().length;
 
 const MAX_IMAGES_PER_MESSAGE = 4096;
-/** An ImagePredictionsList is cut where it would exceed this (a single image may exceed it, up to a message). */
-const LIST_BYTES = 1 << 20;
 
 /**
  * StreamPredictions with images_per_message > 1: consecutive whole images
  * gathered into ImagePredictionsList messages of up to `perMessage` images
- * and LIST_BYTES; an image that travels in chunks keeps its place between
- * two lists.
+ * (ImageLists: and 1 MiB); an image that travels in chunks keeps its place
+ * between two lists.
  */
 async function* imagesInLists(batches: AsyncIterable<PredictionPayload[]>, perMessage: number, signal: AbortSignal): AsyncGenerator<StreamPredictionsResponse> {
-  let images: ImagePredictions[] = [];
-  let bytes = 0;
-  const list = (): StreamPredictionsResponse => {
-    const message: StreamPredictionsResponse = { payload: { $case: 'images', value: { images } } };
-    images = [];
-    bytes = 0;
-    return message;
-  };
+  const lists = new ImageLists(perMessage);
+  const message = (images: ImagePredictions[]): StreamPredictionsResponse => ({ payload: { $case: 'images', value: { images } } });
   for await (const batch of batches) {
     signal.throwIfAborted();
     for (const part of batch) {
-      if (part.$case !== 'image') {
-        if (images.length > 0) yield list();
-        yield { payload: part };
-        continue;
-      }
-      const size = encodedSizeBound(part.value);
-      if (images.length > 0 && (images.length >= perMessage || bytes + size > LIST_BYTES)) yield list();
-      images.push(part.value);
-      bytes += size;
+      const full = part.$case === 'image' ? lists.add(part.value) : lists.take();
+      if (full) yield message(full);
+      if (part.$case !== 'image') yield { payload: part };
     }
   }
-  if (images.length > 0) yield list();
+  const rest = lists.take();
+  if (rest) yield message(rest);
 }
 
 /** The given state of the project (NOT_FOUND otherwise), or its current one (null: none yet). */
