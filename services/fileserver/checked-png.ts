@@ -94,16 +94,38 @@ function layoutOf(chunks: readonly Chunk[]): Layout | undefined {
   return { width, height, stride, deflated: Buffer.concat(chunks.slice(first, first + count).map((c) => c.data)) };
 }
 
-/** The pixel data inflated to exactly `expected` bytes, its checksum right; undefined otherwise. */
-async function inflated(deflated: Buffer, expected: number): Promise<Buffer | undefined> {
-  // Data that inflates longer throws (ERR_BUFFER_TOO_LARGE) before it takes more memory than the image's.
-  const options = { maxOutputLength: expected };
+/** zlib's options for pixel data of `expected` bytes: data that inflates longer throws (ERR_BUFFER_TOO_LARGE) before it takes more memory than the image's. */
+const bounded = (expected: number) => ({ maxOutputLength: expected });
+
+/** The pixel data inflated on this thread to exactly `expected` bytes, its checksum right; undefined otherwise. */
+function inflatedHere(deflated: Buffer, expected: number): Buffer | undefined {
   try {
-    const out = expected <= SYNC_INFLATE_BYTES ? inflateSync(deflated, options) : await inflateAsync(deflated, options);
+    const out = inflateSync(deflated, bounded(expected));
     return out.length === expected ? out : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** inflatedHere, on libuv's threads when the data is large. */
+async function inflated(deflated: Buffer, expected: number): Promise<Buffer | undefined> {
+  if (expected <= SYNC_INFLATE_BYTES) return inflatedHere(deflated, expected);
+  try {
+    const out = await inflateAsync(deflated, bounded(expected));
+    return out.length === expected ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The chunks checked and read as above: the layout of a PNG this check covers and its pixel data's size; undefined otherwise. */
+function readChunks(bytes: Buffer): (Layout & { expected: number }) | undefined {
+  if (bytes.length < SIGNATURE.length || !bytes.subarray(0, SIGNATURE.length).equals(SIGNATURE)) return undefined;
+  const chunks = chunksOf(bytes);
+  const layout = chunks && layoutOf(chunks);
+  if (!layout) return undefined;
+  const expected = layout.height * (layout.stride + 1);
+  return expected > CHECK_MAX_BYTES ? undefined : { ...layout, expected };
 }
 
 /**
@@ -112,17 +134,22 @@ async function inflated(deflated: Buffer, expected: number): Promise<Buffer | un
  * (sharp decides which, see above).
  */
 export async function checkedPngSize(bytes: Buffer): Promise<{ width: number; height: number } | undefined> {
-  if (bytes.length < SIGNATURE.length || !bytes.subarray(0, SIGNATURE.length).equals(SIGNATURE)) return undefined;
-  const chunks = chunksOf(bytes);
-  const layout = chunks && layoutOf(chunks);
-  if (!layout) return undefined;
-  const { width, height, stride } = layout;
-  const expected = height * (stride + 1);
-  if (expected > CHECK_MAX_BYTES) return undefined;
-  const pixels = await inflated(layout.deflated, expected);
-  if (!pixels) return undefined;
-  for (let row = 0; row < expected; row += stride + 1) {
+  const png = readChunks(bytes);
+  const pixels = png && await inflated(png.deflated, png.expected);
+  if (!png || !pixels) return undefined;
+  for (let row = 0; row < png.expected; row += png.stride + 1) {
     if (pixels[row]! > MAX_FILTER) return undefined;
   }
-  return { width, height };
+  return { width: png.width, height: png.height };
+}
+
+/**
+ * The same checks of the chunks, and the pixel data inflated on this thread, still filtered (each scanline
+ * after its filter byte), for a decoder of small PNGs (small-png.ts, which unfilters and checks the filter
+ * types itself); undefined as for checkedPngSize.
+ */
+export function inflatedPng(bytes: Buffer): { width: number; height: number; stride: number; data: Buffer } | undefined {
+  const png = readChunks(bytes);
+  const data = png && inflatedHere(png.deflated, png.expected);
+  return png && data && { width: png.width, height: png.height, stride: png.stride, data };
 }

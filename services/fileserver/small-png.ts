@@ -10,8 +10,8 @@
  * SMALL_PNG_MAX_PIXELS, and anything pngjs rejects — sharp then decides whether the file is readable at all, so
  * an unreadable file is answered exactly as before.
  */
-import { crc32, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { inflatedPng } from './checked-png.js';
 import type { RawImage } from './resize.js';
 
 /**
@@ -103,33 +103,18 @@ function unfilter(data: Buffer, height: number, stride: number, bpp: number): bo
 /**
  * The common small PNG (8-bit grey, RGB or either with alpha, not interlaced) decoded with zlib's native inflate
  * and a JS unfilter: about a third of pngjs's cost, which expands every pixel to RGBA first. 'other' for what it
- * leaves to pngjs (palettes, fewer bits, interlacing); undefined for a broken file (a bad CRC, a stream that does
- * not inflate to the image's size), which sharp then judges.
+ * leaves to pngjs (palettes, fewer bits, interlacing); undefined for a file checked-png.ts does not pass (a bad
+ * CRC, a stream that does not inflate to the image's size, …), which sharp then judges.
  */
 function decodeCommon(bytes: Buffer, header: PngHeader): RawImage | 'other' | undefined {
   const { width, height, bitDepth, colourType } = header;
   const bpp = PIXEL_BYTES[colourType];
   if (bitDepth !== 8 || bpp === undefined || bytes[28] !== 0) return 'other';
-  const idat: Buffer[] = [];
-  let ended = false;
-  for (let at = 8; at + 12 <= bytes.length && !ended; ) {
-    const length = bytes.readUInt32BE(at);
-    const end = at + 12 + length;
-    if (end > bytes.length || crc32(bytes.subarray(at + 4, at + 8 + length)) !== bytes.readUInt32BE(at + 8 + length)) return undefined;
-    const type = bytes.toString('latin1', at + 4, at + 8);
-    if (type === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
-    ended = type === 'IEND';
-    at = end;
-  }
-  if (!ended || idat.length === 0) return undefined;
-  const stride = width * bpp;
-  let data: Buffer;
-  try {
-    data = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat));
-  } catch {
-    return undefined;
-  }
-  if (data.length !== height * (stride + 1) || !unfilter(data, height, stride, bpp)) return undefined;
+  // The chunks and their CRCs checked, the pixel data inflated to exactly its size (checked-png.ts's checks).
+  const png = inflatedPng(bytes);
+  if (!png) return undefined;
+  const { stride, data } = png;
+  if (!unfilter(data, height, stride, bpp)) return undefined;
   const alpha = colourType === 4 || colourType === 6;
   // As compact(): RGBA only when some pixel is not opaque (sharp's alpha steps change nothing otherwise).
   let opaque = true;
