@@ -50,8 +50,8 @@ import { insertImages } from '../../services/controller/store/images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { insertState } from '../../services/controller/store/model-states.js';
 import { insertPredictions, scoreColumnsOfState, setPriorities } from '../../services/controller/store/predictions.js';
-import { insertProject } from '../../services/controller/store/projects.js';
 import { rankStream } from '../../services/ranker/rank-stream.js';
+import { insertLabelsProject } from '../../test/support/controller-db.js';
 import { realPostgresUrl } from '../../test/support/postgres.js';
 
 const { values: args } = parseArgs({
@@ -107,14 +107,7 @@ async function seed(n: number): Promise<Seeded> {
   };
   try {
     await migrate(pool, CONTROLLER_MIGRATIONS);
-    await insertProject(pool, {
-      name: PROJECT, displayName: '', annotationType: 'labels', predictionType: 'labels',
-      settings: {
-        modelLibrary: '', modelOptionsJson: '', rankerLibrary: 'builtin.breaking_ties', rankerOptionsJson: '',
-        autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 },
-        ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
-      },
-    });
+    await insertLabelsProject(pool, PROJECT, { rankerLibrary: 'builtin.breaking_ties' });
     const classes = await addLabelClasses(pool, PROJECT, Array.from({ length: CLASSES }, (_, k) => ({ name: `c${k}`, color: '' })));
     const states = { db: pool, blobs: await BlobFolder.open(dir, { sync: false }) };
     const state = await insertState(states, {

@@ -3,17 +3,19 @@ import type { TestContext } from 'node:test';
 import type pg from 'pg';
 import { migrate } from '../../libs/db/index.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
+import type { ProjectSettings } from '../../services/controller/domain.js';
 import { insertProject } from '../../services/controller/store/projects.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
 
-/** A labels project with no model or ranker and default settings, for store-level tests and benchmarks. */
-export async function insertLabelsProject(db: pg.Pool, project: string): Promise<void> {
+/** A labels project with no model or ranker (unless `settings` name them) and default settings, for store-level tests and benchmarks. */
+export async function insertLabelsProject(db: pg.Pool, project: string, settings: Partial<ProjectSettings> = {}): Promise<void> {
   await insertProject(db, {
     name: project, displayName: '', annotationType: 'labels', predictionType: 'labels',
     settings: {
       modelLibrary: '', modelOptionsJson: '', rankerLibrary: '', rankerOptionsJson: '',
       autoTrain: { enabled: false, minNewAnnotations: 0, numWorkers: 1, numEpochs: 1 },
       ignoreUnlabeled: false, minAnnotationsPerImage: 0, maxTrainingImages: 0,
+      ...settings,
     },
   });
 }
