@@ -57,9 +57,9 @@ async function byHand(db: pg.Pool, addresses: string[], classes: LabelClass[], m
 
 interface Snapshot { current: string | null; partial: { round: number; shard: number | null }[] }
 
-/** Samples the project's partial states and current state until the job ends. */
 /**
- * Samples the project's current state and partial states every 5 ms until `until` settles. `first` resolves once
+ * Samples the project's current state and partial states every 5 ms until `until` settles, and once more after:
+ * the last sample always sees the ended job's outcome, however little time the end left. `first` resolves once
  * the first sample is in: a job started after it cannot have moved the current state unseen, however slow the
  * machine.
  */
@@ -70,14 +70,15 @@ function watchStates(db: pg.Pool, until: Promise<unknown>): { first: Promise<voi
   const first = new Promise<void>((resolve) => { sampled = resolve; });
   void until.finally(() => { done = true; });
   const all = (async () => {
-    do {
+    for (;;) {
+      const last = done;
       const { rows } = await db.query<{ round: number; shard: number | null; current: string | null }>(
         `SELECT s.round, s.shard, p.current_state_id AS current FROM projects p LEFT JOIN model_states s ON s.project = p.name AND s.partial WHERE p.name = $1`, [PROJECT]);
       snapshots.push({ current: rows[0]!.current, partial: rows.filter((r) => r.round !== null).map((r) => ({ round: r.round, shard: r.shard })) });
       sampled();
+      if (last) return snapshots;
       await new Promise((r) => setTimeout(r, 5));
-    } while (!done);
-    return snapshots;
+    }
   })();
   return { first, all };
 }
