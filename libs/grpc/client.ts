@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { clientTracing } from './client-tracing.js';
+import { withChunkCodecs } from './chunk-codec.js';
 import { fromServiceError } from './status.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 
@@ -99,7 +100,7 @@ const FLOW_CONTROL_WINDOW_BYTES = 16 << 20;
  * UNAVAILABLE, keepalive, and errors thrown as the server's AideError.
  */
 export function createClient<S extends grpc.ServiceDefinition>(definition: S, address: string, options: ClientOptions = {}): Client<S> {
-  const Ctor = grpc.makeGenericClientConstructor(definition, serviceName(definition));
+  const Ctor = grpc.makeGenericClientConstructor(withChunkCodecs(definition), serviceName(definition));
   const retry = retryConfig(definition, options.maxAttempts ?? 3);
   const channel = new Ctor(address, options.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,

@@ -3,6 +3,7 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
 import { reflectionDefinition } from './descriptors.js';
+import { withChunkCodecs } from './chunk-codec.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -51,7 +52,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.reflection !== false) {
     new ReflectionService(reflectionDefinition(), { services: [...names, HEALTH_SERVICE] }).addToServer(server);
   }
-  for (const s of options.services) server.addService(s.definition, s.implementation);
+  for (const s of options.services) server.addService(withChunkCodecs(s.definition), s.implementation);
 
   const host = options.host ?? '0.0.0.0';
   const credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
