@@ -24,9 +24,10 @@ export class Adam {
     this.v = params.map((p) => new Float32Array(p.length));
   }
 
-  /** Updates `params` in place from gradients of the mean loss. */
-  step(params: Float32Array[], grads: readonly Float32Array[]): void {
-    const { learningRate: lr, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = this.opts;
+  /** Updates `params` in place from gradients of the mean loss, at the learning rate times `scale` (a schedule's factor). */
+  step(params: Float32Array[], grads: readonly Float32Array[], scale = 1): void {
+    const { learningRate, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = this.opts;
+    const lr = learningRate * scale;
     this.t++;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;

@@ -7,6 +7,7 @@
 import type { PluginOptions } from '../../libs/plugin/context.js';
 import type { BackendName } from '../../libs/tf/backend.js';
 import type { Augmentations } from './augment.js';
+import type { LearningRateSchedule } from './train-loop.js';
 import { resolveFields, toOptions, type Field, type FieldValue, type Groups } from './option-fields.js';
 
 export interface ModelSettings {
@@ -16,6 +17,7 @@ export interface ModelSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  schedule: LearningRateSchedule;
   weightDecay: number;
   validationFraction: number;
   seed: number;
@@ -26,8 +28,8 @@ export interface ModelSettings {
 
 export const MODEL_GROUPS: Groups = { network: 'Network', training: 'Training', augmentation: 'Augmentation', runtime: 'Runtime' };
 
-/** Defaults a model chooses (sized for 2 CPU cores), and the deepest network it allows. */
-export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number };
+/** Defaults a model chooses (sized for 2 CPU cores), the deepest network it allows, and its schedule (default constant). */
+export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number; schedule?: LearningRateSchedule };
 
 export const modelFields = (d: Defaults): Field[] => [
   { group: 'network', key: 'inputSize', name: 'Input size (pixels)', description: 'Images are resized to a square of this side; a multiple of 2^depth.', type: 'int', min: 16, max: 512, value: d.inputSize },
@@ -36,6 +38,11 @@ export const modelFields = (d: Defaults): Field[] => [
   { group: 'training', key: 'epochs', name: 'Epochs per training round', type: 'int', min: 1, max: 1000, value: d.epochs },
   { group: 'training', key: 'batchSize', name: 'Batch size', type: 'int', min: 1, max: 512, value: d.batchSize },
   { group: 'training', key: 'learningRate', name: 'Learning rate (Adam)', type: 'float', min: 1e-6, max: 1, value: d.learningRate },
+  {
+    group: 'training', key: 'schedule', name: 'Learning-rate schedule', type: 'select', value: d.schedule ?? 'constant',
+    description: 'Anneal: the full rate for four fifths of the run, then down to zero, so a run ends in small steps instead of wherever its last full steps left it.',
+    choices: { anneal: 'Constant, then down to zero over the last fifth', cosine: 'Cosine decay to zero over the whole run', constant: 'Constant' },
+  },
   { group: 'training', key: 'weightDecay', name: 'Weight decay', type: 'float', min: 0, max: 0.1, value: 0.0001 },
   { group: 'training', key: 'validationFraction', name: 'Held-out fraction for statistics', type: 'float', min: 0, max: 0.5, value: 0.1 },
   { group: 'training', key: 'seed', name: 'Random seed', type: 'int', min: 0, max: 2 ** 31 - 1, value: 0 },
@@ -72,7 +79,8 @@ export function resolveModelSettings<S extends ModelSettings>(
   const num = (key: string) => values[key] as number;
   const common: ModelSettings = {
     inputSize: num('inputSize'), width: num('width'), depth: num('depth'),
-    epochs: num('epochs'), batchSize: num('batchSize'), learningRate: num('learningRate'), weightDecay: num('weightDecay'),
+    epochs: num('epochs'), batchSize: num('batchSize'), learningRate: num('learningRate'),
+    schedule: values.schedule as LearningRateSchedule, weightDecay: num('weightDecay'),
     validationFraction: num('validationFraction'), seed: num('seed'),
     augment: { flip: values.flip as boolean, crop: num('crop'), colourJitter: num('colourJitter') },
     threads: num('threads'), backend: values.backend as ModelSettings['backend'],

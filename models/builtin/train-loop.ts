@@ -2,7 +2,7 @@
  * The training loop every built-in model shares: seeded shuffling,
  * mini-batches with augmentation (targets encoded by the model's
  * TargetEncoder under the same draw), data-parallel gradients from the
- * replica pool, Adam updates; cancellation between batches and progress per
+ * replica pool, Adam updates at the learning rate of the schedule; cancellation between batches and progress per
  * batch. While replicas compute one batch, the main thread assembles the next.
  */
 import seedrandom from 'seedrandom';
@@ -12,10 +12,35 @@ import type { Augmentations } from './augment.js';
 import { makeTrainingBatch, type Example, type TargetEncoder } from './batch.js';
 import type { ReplicaPool } from './replica-pool.js';
 
+/**
+ * How the learning rate moves over a training run. `anneal` keeps it for the first four fifths of the batches,
+ * then lowers it along half a cosine to zero at the last one ("warmup-stable-decay" without the warmup): the run
+ * ends in small steps instead of wherever the last full-size steps left it, at nearly the full rate's progress.
+ * `cosine` decays over the whole run (half the mean rate: short runs undertrain), `constant` never does. Each
+ * model picks its default (the classifier anneals; classifier/settings.ts says why).
+ */
+export type LearningRateSchedule = 'anneal' | 'cosine' | 'constant';
+
+/** The fraction of the run `anneal` decays over. */
+export const ANNEAL_FRACTION = 0.2;
+
+const halfCosine = (progress: number): number => 0.5 * (1 + Math.cos(Math.PI * progress));
+
+/** The learning-rate factor of batch `b` of `total`. */
+export function scheduleFactor(schedule: LearningRateSchedule, b: number, total: number): number {
+  if (schedule === 'cosine') return halfCosine(b / total);
+  if (schedule === 'anneal') {
+    const from = total * (1 - ANNEAL_FRACTION);
+    return b < from ? 1 : halfCosine((b - from) / (total - from));
+  }
+  return 1;
+}
+
 export interface LoopSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  schedule: LearningRateSchedule;
   weightDecay: number;
   augment: Augmentations;
   seed: number;
@@ -69,7 +94,7 @@ export async function trainLoop<T>(
     next = b + 1 < plan.length ? prepare(plan[b + 1]!) : undefined;
     const { grads, lossSum: batchLoss } = await pending;
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! /= batch.count;
-    adam.step(params, grads);
+    adam.step(params, grads, scheduleFactor(settings.schedule, b, plan.length));
     lossSum += batchLoss;
     seen += batch.count;
     const epoch = Math.floor(b / perEpoch) + 1;

@@ -17,7 +17,7 @@ import { trainLoop } from '../../models/builtin/train-loop.js';
 import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
 
 const arch: ClassifierArch = { inputSize: 16, width: 4, depth: 2, classes: 2 };
-const settings = { epochs: 1, batchSize: 4, learningRate: 0.01, weightDecay: 0, augment: { flip: true, crop: 0.2, colourJitter: 0.2 }, seed: 1, size: 16 };
+const settings = { epochs: 1, batchSize: 4, learningRate: 0.01, schedule: 'anneal' as const, weightDecay: 0, augment: { flip: true, crop: 0.2, colourJitter: 0.2 }, seed: 1, size: 16 };
 
 function examples(n: number): Example<number>[] {
   return Array.from({ length: n }, (_, i) => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, (_, k) => (k * 7 + i * 13) % 256), target: i % 2 }));
@@ -84,6 +84,17 @@ describe('built-in model runtime', () => {
     }
     assert.deepEqual(counts[1], counts[0]);
     assert.deepEqual(counts[2], counts[0]);
+  });
+
+  it('follows the learning-rate schedule: the same data and seed end elsewhere annealed than at a constant rate', async () => {
+    const run = async (schedule: 'constant' | 'anneal') => {
+      const params = initialParameters(classifierSpecs(arch), 3).map((t) => t.data);
+      await trainLoop(two, params, examples(10), oneHotTargets(2), { ...settings, epochs: 2, schedule }, () => {});
+      return params;
+    };
+    const constant = await run('constant');
+    assert.deepEqual(await run('constant'), constant, 'reproducible');
+    assert.notDeepEqual(await run('anneal'), constant);
   });
 
   it('moves targets with their image under one augmentation draw', () => {
