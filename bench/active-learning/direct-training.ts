@@ -27,6 +27,7 @@ import { probeContext } from '../../libs/plugin/probe.js';
 import { LabelsClassifier } from '../../models/builtin/classifier/model.js';
 import { optionsWith } from '../../test/support/builtin-models.js';
 import { CLASSES, protocolData, sampleIndices, SIDE, type GreySet } from './fashion-mnist.js';
+import { optionChanges } from './label-options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,19 +42,8 @@ const budgets = args.labels.split(',').map(Number);
 const seeds = args.seeds.split(',').map(Number);
 const PROJECT = 'fashion';
 
-/** "group.key=value,…" as optionsWith changes; a select's value as its id, numbers and booleans as such. */
-function changes(text: string): Record<string, unknown> {
-  const defaults = JSON.parse(LabelsClassifier.getDefaultOptions()) as { options: Record<string, Record<string, { value: unknown }>> };
-  const out: Record<string, unknown> = {};
-  for (const item of text.split(',').filter(Boolean)) {
-    const [, group, key, value] = /^(\w+)\.(\w+)=(.*)$/.exec(item) ?? [];
-    const current = group && key ? defaults.options[group]?.[key]?.value : undefined;
-    if (current === undefined) throw new Error(`${item}: not group.key=value of a builtin.labels option`);
-    out[`${group}.${key}`] = typeof current === 'number' ? Number(value) : typeof current === 'boolean' ? value === 'true'
-      : typeof current === 'object' ? { id: value } : value;
-  }
-  return out;
-}
+/** "group.key=value,…" as optionsWith changes. */
+const changes = (text: string) => optionChanges(text.split(',').filter(Boolean));
 const base = changes(args.base);
 const variants = args.variant.map((v) => {
   const at = v.indexOf(':');

@@ -43,6 +43,8 @@ import { createLogger } from '../../libs/log.js';
 import { builtins } from '../../models/index.js';
 import { startEmbeddedMesh } from '../../services/embedded/mesh.js';
 import { tokenMetadata } from '../../test/support/auth.js';
+import { optionsWith } from '../../test/support/builtin-models.js';
+import { optionChanges } from './label-options.js';
 import { CLASSES, protocolData, sampleIndices, SIDE, type GreySet } from './fashion-mnist.js';
 import { learningCurvesSvg, resultLine, summarize, type Result } from './report.js';
 
@@ -94,18 +96,10 @@ const mesh = await startEmbeddedMesh({
 });
 const c = createClient(ControllerServiceService, mesh.controller, { metadata: tokenMetadata(mesh.adminToken) });
 
-// The classifier's defaults; only what the protocol fixes is set: 28×28 input, width 32 and depth 2 (28 = 7·2²), epochs.
-const modelOptions = JSON.parse(builtins.find((b) => b.metadata.key === 'builtin.labels')!.getDefaultOptions!()) as { options: Record<string, Record<string, { value: unknown }>> };
-modelOptions.options.network!.inputSize!.value = SIDE;
-modelOptions.options.network!.width!.value = 32;
-modelOptions.options.network!.depth!.value = 2;
-modelOptions.options.training!.epochs!.value = epochs;
-for (const option of args.option) {
-  const [, group, key, text] = /^(\w+)\.(\w+)=(.*)$/.exec(option) ?? [];
-  const field = group && key ? modelOptions.options[group]?.[key] : undefined;
-  if (!field) throw new Error(`--option ${option}: not group.key=value of a builtin.labels option`);
-  field.value = typeof field.value === 'number' ? Number(text) : typeof field.value === 'boolean' ? text === 'true' : text;
-}
+// The classifier's defaults but for what the protocol fixes (28×28 input, width 32 and depth 2: 28 = 7·2², epochs) and the --option changes.
+const modelOptions = optionsWith(builtins.find((b) => b.metadata.key === 'builtin.labels')!.getDefaultOptions!(), {
+  'network.inputSize': SIDE, 'network.width': 32, 'network.depth': 2, 'training.epochs': epochs, ...optionChanges(args.option),
+});
 
 async function waitFor(project: string, job: { id: string } | undefined): Promise<void> {
   let last;
