@@ -21,10 +21,9 @@ import { migrate, openDatabase } from '../../libs/db/index.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
 import { insertImages } from '../../services/controller/store/images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
-import { insertState } from '../../services/controller/store/model-states.js';
 import { insertPredictions } from '../../services/controller/store/predictions.js';
 import { deleteProject } from '../../services/controller/store/projects.js';
-import { insertLabelsProject } from '../../test/support/controller-db.js';
+import { insertLabelsProject, insertOneClassState } from '../../test/support/controller-db.js';
 import { realPostgresUrl } from '../../test/support/postgres.js';
 
 const { values: args } = parseArgs({
@@ -58,7 +57,7 @@ async function deleteSeconds(unindexed: boolean): Promise<number> {
     }
     const ids = (await db.query<{ id: string }>('SELECT id FROM images WHERE project = $1', [PROJECT])).rows.map((r) => r.id);
     for (let k = 0; k < statesPerProject; k++) {
-      const state = await insertState(store, { project: PROJECT, modelLibrary: 'test', labelClassMap: { [cls!.id]: 0 }, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+      const state = await insertOneClassState(store, PROJECT, cls!.id);
       for (let s = 0; s < ids.length; s += CHUNK) {
         await insertPredictions(db, PROJECT, state.id, ids.slice(s, s + CHUNK).map((imageId) => ({
           imageId, predictions: [{ labelClassId: cls!.id, confidence: 0.5, logits: [0.5], priority: 0, geometry: { kind: 'label' as const } }],

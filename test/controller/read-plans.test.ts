@@ -12,9 +12,8 @@ import type pg from 'pg';
 import { imageExtrasQuery } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
-import { insertState } from '../../services/controller/store/model-states.js';
 import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics } from '../../services/controller/store/predictions.js';
-import { controllerDb } from '../support/controller-db.js';
+import { controllerDb, insertOneClassState } from '../support/controller-db.js';
 import { tempStateStore } from '../support/state-store.js';
 
 const PROJECT = 'plan';
@@ -36,7 +35,7 @@ test('after bulk registration, inference and ranking: NextBatch walks the priori
   if (!db) return;
   const states = await tempStateStore(t, db);
   const [cls] = await addLabelClasses(db, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertState(states, { project: PROJECT, modelLibrary: 'test', labelClassMap: { [cls!.id]: 0 }, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+  const state = await insertOneClassState(states, PROJECT, cls!.id);
   // What a large project's round writes in bulk, with no ANALYZE of its own in between (autovacuum is off on CI's Postgres).
   for (let s = 0; s < N; s += CHUNK) {
     await insertImages(db, PROJECT, Array.from({ length: CHUNK }, (_, j) => ({ filePath: `${(s + j) % 2 ? 'a' : 'b'}/${s + j}.png`, sizeBytes: 1, width: 8, height: 8 })));

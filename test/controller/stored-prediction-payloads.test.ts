@@ -16,7 +16,7 @@ import { addLabelClasses } from '../../services/controller/store/label-classes.j
 import { insertState } from '../../services/controller/store/model-states.js';
 import type { PredictionInput } from '../../services/controller/domain.js';
 import { insertPredictions, predictedImageGroups, predictionsOfImageGroup, predictionsOfState } from '../../services/controller/store/predictions.js';
-import { controllerDb } from '../support/controller-db.js';
+import { controllerDb, insertOneClassState } from '../support/controller-db.js';
 import { tempStateStore } from '../support/state-store.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -44,7 +44,7 @@ test('storedPredictionPayloads: every image once in id order with its extras, on
   if (!pool) return;
   const states = await tempStateStore(t, pool);
   const [cls] = await addLabelClasses(pool, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertState(states, { project: PROJECT, modelLibrary: 'test', labelClassMap: { [cls!.id]: 0 }, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
+  const state = await insertOneClassState(states, PROJECT, cls!.id);
   await insertImages(pool, PROJECT, Array.from({ length: N }, (_, i) => ({ filePath: `${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
   const ids = (await pool.query<{ id: string }>('SELECT id FROM images WHERE project = $1 ORDER BY id', [PROJECT])).rows.map((r) => r.id);
   await insertPredictions(pool, PROJECT, state.id, ids.map((imageId, i) => ({

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { migrate } from '../../libs/db/index.js';
 import { CONTROLLER_MIGRATIONS } from '../../services/controller/schema/index.js';
 import type { ProjectSettings } from '../../services/controller/domain.js';
+import { insertState, type StateStore } from '../../services/controller/store/model-states.js';
 import { insertProject } from '../../services/controller/store/projects.js';
 import { databaseTargets, withTestSchema } from './postgres.js';
 
@@ -18,6 +19,11 @@ export async function insertLabelsProject(db: pg.Pool, project: string, settings
       ...settings,
     },
   });
+}
+
+/** A one-byte model state of `project` with one output, `labelClassId`: what store-level tests and benchmarks hang predictions on. */
+export function insertOneClassState(store: StateStore, project: string, labelClassId: string) {
+  return insertState(store, { project, modelLibrary: 'test', labelClassMap: { [labelClassId]: 0 }, stats: {}, parentId: null, numImages: 0 }, Buffer.from('s'));
 }
 
 /** The pool of a fresh controller schema (real Postgres when it answers, else PGlite) with a labels project `project`. */
