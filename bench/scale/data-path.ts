@@ -15,13 +15,15 @@
  *              BENCH_STREAM_IMAGES_PER_MESSAGE=1 for one image a message)
  *   next batch NextBatch pages (100 images, with and without filters, paged) at N predictions
  *   memory     the controller's and the workers' largest RSS while each N ran (sampled), MB
+ *   cpu        CPU µs per image of each process (controller, workers, FileServer, Ranker, every postgres
+ *              process) while inference ran, against the model alone's: where an image's time goes
  *
  *   node --import tsx bench/scale/data-path.ts --images 10000,100000 [--workers 1] [--labelled 200]
  *
  * Prints a table and `figure <name> <value>` lines for the largest N (and
  * `linearity_*`: time per image at the largest N ÷ at the smallest).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { AnnotationType, JobState } from '../../libs/gen/aide/v1/common.js';
@@ -88,6 +90,39 @@ async function peakRss<T>(services: MeshService[], work: () => Promise<T>): Prom
   }
 }
 
+/** CPU seconds (user + system, all threads) of a process so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** Postgres' server processes on this machine (the postmaster, its backends and helpers). */
+function postgresPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres'; } catch { return false; }
+  });
+}
+
+/**
+ * CPU seconds each process spent while `work` ran: where an image's time goes
+ * outside the model. Postgres is every postgres process together (backends come
+ * and go with the connections, so those present at the end are counted from 0 at the start).
+ */
+async function cpuDuring<T>(processes: { name: string; pid: () => number[] }[], work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
+  const before = new Map<number, number>();
+  for (const p of processes) for (const pid of p.pid()) before.set(pid, cpuSeconds(pid));
+  const result = await work();
+  const cpu: Record<string, number> = {};
+  for (const p of processes) cpu[p.name] = p.pid().reduce((sum, pid) => sum + cpuSeconds(pid) - (before.get(pid) ?? 0), 0);
+  return { result, cpu };
+}
+
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; s: number }> {
   const t0 = performance.now();
   const result = await work();
@@ -100,7 +135,7 @@ async function runJob(project: string, jobId: string): Promise<void> {
 }
 
 /** The reference: the same model, state and threads on the same images decoded in advance, in this process. */
-async function modelAlone(state: Uint8Array, count: number): Promise<number> {
+async function modelAlone(state: Uint8Array, count: number): Promise<{ perS: number; cpuUsPerImage: number }> {
   const decoded = await Promise.all(pngs.map(async (png) => {
     const { data, info } = await sharp(png).resize(INPUT, INPUT, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     return { data, info: { ...info, sourceWidth: SIDE, sourceHeight: SIDE } };
@@ -118,8 +153,10 @@ async function modelAlone(state: Uint8Array, count: number): Promise<number> {
   const images = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`id-${i}`, { filename: pathOf(i) }]));
   const labelClasses = {};
   await model.inference(state, { images: images(512), labelClasses }, () => {}); // the pool warm, as the worker's is after training
+  const cpu0 = process.cpuUsage();
   const { s } = await timed(() => model.inference(state, { images: images(count), labelClasses }, () => {}));
-  return count / s;
+  const cpu = process.cpuUsage(cpu0);
+  return { perS: count / s, cpuUsPerImage: (cpu.user + cpu.system) / count };
 }
 
 interface Row {
@@ -131,6 +168,9 @@ interface Row {
   rank: number;
   stream: number;
   nextBatchP50: number;
+  /** CPU µs per image while inference ran, by process (cpuDuring), and the model alone's. */
+  inferenceCpuUs: Record<string, number>;
+  modelCpuUs: number;
   controllerMb: number;
   workerMb: number;
   /** Seconds per image, for linearity. */
@@ -168,9 +208,15 @@ async function measure(n: number): Promise<Row> {
   await runJob(project, await startTraining(api, project, workers));
 
   const services = [mesh.controller, ...mesh.workers];
+  const pidsOf = (...of: MeshService[]) => () => of.flatMap((s) => (s.pid === undefined ? [] : [s.pid]));
+  const cpuProcesses = [
+    { name: 'controller', pid: pidsOf(mesh.controller) }, { name: 'workers', pid: pidsOf(...mesh.workers) },
+    { name: 'fileserver', pid: pidsOf(mesh.fileServer) }, { name: 'ranker', pid: pidsOf(mesh.ranker) },
+    { name: 'postgres', pid: postgresPids },
+  ];
   const unlabelled = n - first.images.length;
   const { result, mb } = await peakRss(services, async () => {
-    const inference = await timed(async () => runJob(project, await startInference(api, project, workers)));
+    const { result: inference, cpu: inferenceCpu } = await cpuDuring(cpuProcesses, () => timed(async () => runJob(project, await startInference(api, project, workers))));
     const rank = await timed(async () => runJob(project, (await api.startRanking(StartRankingRequest.fromPartial({ project }))).job!.id));
     const stream = await timed(async () => {
       let predictions = 0;
@@ -190,7 +236,7 @@ async function measure(n: number): Promise<Row> {
       latencies.push(performance.now() - t0);
       if (i % 3 === 0) pageToken = page.nextPageToken;
     }
-    return { inference, rank, stream, latencies };
+    return { inference, inferenceCpu, rank, stream, latencies };
   });
 
   const states = await api.listModelStates({ project });
@@ -204,7 +250,9 @@ async function measure(n: number): Promise<Row> {
     upload: n / upload.s,
     register: n / register.s,
     inference: unlabelled / result.inference.s,
-    model,
+    model: model.perS,
+    inferenceCpuUs: Object.fromEntries(Object.entries(result.inferenceCpu).map(([k, v]) => [k, (v * 1e6) / unlabelled])),
+    modelCpuUs: model.cpuUsPerImage,
     rank: unlabelled / result.rank.s,
     stream: unlabelled / result.stream.s,
     nextBatchP50: sorted[Math.floor(sorted.length / 2)]!,
@@ -230,6 +278,14 @@ console.log('| N | upload files/s | register/s | inference img/s | model alone i
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.n} | ${f0(r.upload)} | ${f0(r.register)} | ${f0(r.inference)} | ${f0(r.model)} | ${(r.inference / r.model).toFixed(2)} | ${f0(r.rank)} | ${f0(r.stream)} | ${r.nextBatchP50.toFixed(1)} | ${f0(r.controllerMb)} | ${f0(r.workerMb)} |`);
+}
+console.log('\nCPU µs per image while inference ran (all threads; model alone: the reference in this process)');
+const cpuNames = Object.keys(rows[0]!.inferenceCpuUs);
+console.log(`| N | ${cpuNames.join(' | ')} | all | model alone |`);
+console.log(`|---|${cpuNames.map(() => '---|').join('')}---|---|`);
+for (const r of rows) {
+  const all = Object.values(r.inferenceCpuUs).reduce((a, b) => a + b, 0);
+  console.log(`| ${r.n} | ${cpuNames.map((k) => f0(r.inferenceCpuUs[k]!)).join(' | ')} | ${f0(all)} | ${f0(r.modelCpuUs)} |`);
 }
 const last = rows.at(-1)!;
 console.log(`figure inference_vs_model ${(last.inference / last.model).toFixed(2)}`);

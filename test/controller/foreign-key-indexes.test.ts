@@ -18,8 +18,6 @@ const UNINDEXED: Record<string, string> = {
   'marketplace_entries(model_state_id)': 'a handful of entries',
   'marketplace_entries(origin_project)': 'a handful of entries',
   'projects(current_state_id)': 'one row per project',
-  'staged_predictions(state_id)': 'a state is deleted alone: one scan of the staged rows (running jobs\' only) per state',
-  'staged_image_embeddings(state_id)': 'a state is deleted alone: one scan of the staged rows (running jobs\' only) per state',
 };
 
 test('every foreign key has an index leading with its columns, or a reason to go without', async (t) => {
@@ -40,8 +38,7 @@ test('every foreign key has an index leading with its columns, or a reason to go
   assert.deepEqual(missing, [], 'foreign keys a deletion would find by scanning their whole table');
   const needless = rows.filter((r) => r.indexed && r.key in UNINDEXED).map((r) => r.key);
   assert.deepEqual(needless, [], 'indexed after all: drop them from UNINDEXED');
-  for (const key of ['predictions(image_id)', 'image_embeddings(image_id)', 'golden_results(image_id)', 'staged_predictions(image_id)',
-    'staged_image_embeddings(image_id)', 'inference_images(image_id)', 'predictions(state_id)']) {
+  for (const key of ['predictions(image_id)', 'image_embeddings(image_id)', 'golden_results(image_id)', 'inference_images(image_id)', 'predictions(state_id)']) {
     assert.ok(rows.find((r) => r.key === key)?.indexed, `${key} is indexed`);
   }
 });

@@ -50,8 +50,10 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
       header, shards: counts.map((count, shard) => ({ count, pages: () => inferenceImagePages(db, staging.runId, shard) })), state: storedState(orchestra.states, state),
       store: async (batch) => {
         const images = batch.map(imagePredictionsFromProto);
-        await stagePredictions(db, project.name, staging, state.id, images);
-        await stageEmbeddings(db, staging, state.id, images.map((i) => i.imageId), images.flatMap((i) => (i.embedding ? [{ imageId: i.imageId, embedding: i.embedding }] : [])));
+        await inTransaction(db, async (client) => {
+          await stagePredictions(client, staging, state.id, images);
+          await stageEmbeddings(client, staging, state.id, images.map((i) => i.imageId), images.flatMap((i) => (i.embedding ? [{ imageId: i.imageId, embedding: i.embedding }] : [])));
+        });
       },
       // Every event counts, the shard's final one too: it carries done == total even when the throttle swallowed the last report.
       onProgress: (part, parts, e) => report(part, `shard ${part + 1}/${parts}`, e),

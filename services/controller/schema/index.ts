@@ -8,9 +8,10 @@ import { nextBatchPriorityOrder } from './0006-next-batch-priority-order.js';
 import { stateFiles } from './0007-state-files.js';
 import { inferenceImages } from './0008-inference-images.js';
 import { imageForeignKeyIndexes } from './0009-image-foreign-key-indexes.js';
+import { leanStaging } from './0010-lean-staging.js';
 
 /** The controller's migrations in the order migrate() applies them; append, never edit an applied one. */
 export const CONTROLLER_MIGRATIONS: readonly Migration[] = [
   initial, trainingRoundsAndGolden, stateVersionCounter, unreadableImagesStagedPredictions, imageEmbeddings, nextBatchPriorityOrder, stateFiles,
-  inferenceImages, imageForeignKeyIndexes,
+  inferenceImages, imageForeignKeyIndexes, leanStaging,
 ];

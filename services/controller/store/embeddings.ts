@@ -8,30 +8,44 @@
  */
 import type pg from 'pg';
 import type { ImageEmbedding } from '../domain.js';
-import type { Db } from './db.js';
+import { inTransaction, type Db } from './db.js';
 import type { StagingRun } from './predictions.js';
 
-/** Rows per INSERT (7 parameters each; an embedding is a few hundred bytes). */
-const ROWS_PER_INSERT = 2000;
+/** Rows per statement: an embedding is a few hundred bytes, sent as hex in an array literal. */
+const ROWS_PER_INSERT = 10_000;
 
 const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+const uuids = (xs: readonly string[]): string => `{${xs.join(',')}}`;
+
+type EmbeddingRows = readonly { imageId: string; embedding: ImageEmbedding }[];
+
+/**
+ * Embeddings of one state into `table` as column arrays unnested by Postgres (one statement per
+ * ROWS_PER_INSERT, not a VALUES tuple each: see store/predictions.ts), with the staging run's columns when given.
+ */
+async function insertEmbeddingRows(db: Db, table: 'image_embeddings' | 'staged_image_embeddings', stateId: string, embeddings: EmbeddingRows, run?: StagingRun): Promise<void> {
+  const runColumns = run ? 'run_id, job_id, ' : '';
+  const runValues = run ? '$5, $6, ' : '';
+  for (let start = 0; start < embeddings.length; start += ROWS_PER_INSERT) {
+    const chunk = embeddings.slice(start, start + ROWS_PER_INSERT);
+    await db.query(
+      `INSERT INTO ${table} (${runColumns}state_id, image_id, dim, float16)
+       SELECT ${runValues}$1, u.image_id, u.dim, u.float16 FROM unnest($2::uuid[], $3::int[], $4::bytea[]) AS u(image_id, dim, float16)`,
+      [stateId, uuids(chunk.map((e) => e.imageId)), `{${chunk.map((e) => e.embedding.dim).join(',')}}`, chunk.map((e) => bytes(e.embedding.float16)),
+        ...(run ? [run.runId, run.jobId] : [])]);
+  }
+}
 
 /**
  * Stages a run's embeddings of some images, replacing what the run staged for
  * those images before (a shard retried on another worker sends them again).
  * `imageIds` are all the images of the batch, `embeddings` those that have one.
  */
-export async function stageEmbeddings(
-  db: Db, run: StagingRun, stateId: string, imageIds: readonly string[], embeddings: readonly { imageId: string; embedding: ImageEmbedding }[],
-): Promise<void> {
-  await db.query('DELETE FROM staged_image_embeddings WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, [...imageIds]]);
-  for (let start = 0; start < embeddings.length; start += ROWS_PER_INSERT) {
-    const chunk = embeddings.slice(start, start + ROWS_PER_INSERT);
-    const tuples = chunk.map((_, r) => `(${Array.from({ length: 6 }, (_, c) => `$${r * 6 + c + 1}`).join(', ')})`);
-    await db.query(
-      `INSERT INTO staged_image_embeddings (run_id, job_id, state_id, image_id, dim, float16) VALUES ${tuples.join(', ')}`,
-      chunk.flatMap((e) => [run.runId, run.jobId, stateId, e.imageId, e.embedding.dim, bytes(e.embedding.float16)]));
-  }
+export async function stageEmbeddings(db: Db, run: StagingRun, stateId: string, imageIds: readonly string[], embeddings: EmbeddingRows): Promise<void> {
+  await inTransaction(db, async (client) => {
+    await client.query('DELETE FROM staged_image_embeddings WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuids(imageIds)]);
+    await insertEmbeddingRows(client, 'staged_image_embeddings', stateId, embeddings, run);
+  });
 }
 
 /** The run's staged embeddings become the state's embeddings of the run's images; inside the transaction that completes the job. */
@@ -54,14 +68,11 @@ export async function discardStagedEmbeddings(db: Db, run: StagingRun): Promise<
  * Stores a state's embeddings of some images directly, replacing theirs
  * (seeding and tests, like insertPredictions; inference stages and commits).
  */
-export async function insertEmbeddings(db: Db, stateId: string, embeddings: readonly { imageId: string; embedding: ImageEmbedding }[]): Promise<void> {
-  await db.query('DELETE FROM image_embeddings WHERE state_id = $1 AND image_id = ANY($2)', [stateId, embeddings.map((e) => e.imageId)]);
-  for (let start = 0; start < embeddings.length; start += ROWS_PER_INSERT) {
-    const chunk = embeddings.slice(start, start + ROWS_PER_INSERT);
-    const tuples = chunk.map((_, r) => `($${r * 4 + 1}, $${r * 4 + 2}, $${r * 4 + 3}, $${r * 4 + 4})`);
-    await db.query(`INSERT INTO image_embeddings (state_id, image_id, dim, float16) VALUES ${tuples.join(', ')}`,
-      chunk.flatMap((e) => [stateId, e.imageId, e.embedding.dim, bytes(e.embedding.float16)]));
-  }
+export async function insertEmbeddings(db: Db, stateId: string, embeddings: EmbeddingRows): Promise<void> {
+  await inTransaction(db, async (client) => {
+    await client.query('DELETE FROM image_embeddings WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuids(embeddings.map((e) => e.imageId))]);
+    await insertEmbeddingRows(client, 'image_embeddings', stateId, embeddings);
+  });
 }
 
 /** What leaves the controller beside an image's predictions: its embedding of the state, whether it has annotations. */

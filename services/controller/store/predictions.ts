@@ -66,44 +66,92 @@ function byImage(rows: readonly PredictionRow[]): StoredImagePredictions[] {
 
 const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
-/** The columns a stored prediction is written with, in values() order after image_id and state_id. */
+/** A float8[] or int[] literal joined at once (numbers print in their shortest exact form; NaN and ±Infinity as float8 reads them). */
+const numbers = (xs: readonly (number | null)[]): string => `{${xs.map((x) => (x === null ? 'NULL' : x)).join(',')}}`;
+/** A uuid[] literal: UUIDs need no quoting (a malformed one fails the statement: invalid input syntax for type uuid). */
+const uuids = (xs: readonly (string | null)[]): string => `{${xs.map((x) => x ?? 'NULL').join(',')}}`;
+
+/** The columns a stored prediction is written with; `id` comes from the column's default. */
 const COLUMNS = [
   'image_id', 'state_id', 'label_class_id', 'kind', 'confidence', 'logits', 'priority', 'x', 'y', 'width', 'height',
   'seg_width', 'seg_height', 'label_map', 'confidence_map', 'logits_map', 'num_classes',
 ].join(', ');
 
-function values(p: PredictionInput): unknown[] {
-  const g = p.geometry;
-  const xy = g.kind === 'point' || g.kind === 'box' ? [g.x, g.y] : [null, null];
-  const wh = g.kind === 'box' ? [g.width, g.height] : [null, null];
-  const seg = g.kind === 'segmentation'
-    ? [g.width, g.height, bytes(g.labelMap), bytes(g.confidenceMap), bytes(g.logitsMap), g.numClasses]
-    : [null, null, null, null, null, null];
-  return [p.labelClassId, g.kind, p.confidence, p.logits, p.priority, ...xy, ...wh, ...seg];
+/** One prediction of an image, as a row is written. */
+interface PredictionRowInput {
+  imageId: string;
+  p: PredictionInput;
 }
 
-/** Rows per INSERT (17 parameters each, far below Postgres's 65535), and the map bytes one statement carries at most. */
-const ROWS_PER_INSERT = 1000;
-const BYTES_PER_INSERT = 64 * 1024 ** 2;
+/** Map bytes (segmentation) one statement carries at most: they travel as hex in an array literal, twice their size. */
+const MAP_BYTES_PER_INSERT = 16 * 1024 ** 2;
 
-const rowBytes = (row: readonly unknown[]): number => row.reduce<number>((n, v) => n + (Buffer.isBuffer(v) ? v.length : 16), 0);
+const mapBytes = ({ p: { geometry: g } }: PredictionRowInput): number =>
+  (g.kind === 'segmentation' ? g.labelMap.byteLength + g.confidenceMap.byteLength + g.logitsMap.byteLength : 0);
 
-/** Multi-row INSERTs of `rows` into `table`, as few statements as the limits above allow. */
-async function insertRows(client: Db, table: 'predictions' | 'staged_predictions', columns: string, rows: readonly unknown[][]): Promise<void> {
+/** The predictions of `images` as rows, inserted by as few statements as MAP_BYTES_PER_INSERT allows. */
+async function insertPredictionRows(
+  db: Db, table: 'predictions' | 'staged_predictions', stateId: string, images: readonly ImagePredictions[], extra: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const rows = images.flatMap(({ imageId, predictions }) => predictions.map((p) => ({ imageId, p })));
   for (let start = 0; start < rows.length;) {
     let end = start + 1;
-    let size = rowBytes(rows[start]!);
-    while (end < rows.length && end - start < ROWS_PER_INSERT && size + rowBytes(rows[end]!) <= BYTES_PER_INSERT) size += rowBytes(rows[end++]!);
-    const chunk = rows.slice(start, end);
-    const width = chunk[0]!.length;
-    const tuples = chunk.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
-    await client.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, chunk.flat());
+    for (let size = mapBytes(rows[start]!); end < rows.length && size + mapBytes(rows[end]!) <= MAP_BYTES_PER_INSERT; end++) size += mapBytes(rows[end]!);
+    await db.query(insertColumns(table, stateId, rows.slice(start, end), extra));
     start = end;
   }
+  return rows.length;
 }
 
-const rowsOf = (stateId: string, images: readonly ImagePredictions[], extra: readonly unknown[] = []): unknown[][] =>
-  images.flatMap(({ imageId, predictions }) => predictions.map((p) => [imageId, stateId, ...values(p), ...extra]));
+/**
+ * A batch of predictions as one statement: every column one array parameter,
+ * unnested by Postgres into rows, the logits flattened into one array and
+ * cut back by each row's offsets. A VALUES tuple per prediction (17
+ * parameters each) cost Postgres about twice the CPU to parse and bind, and
+ * the driver an escape per value (bench/controller/stage-predictions.ts).
+ * Extra columns (the staging run's) are the same for every row.
+ */
+function insertColumns(
+  table: 'predictions' | 'staged_predictions', stateId: string, rows: readonly PredictionRowInput[], extra: Readonly<Record<string, string>>,
+): pg.QueryConfig {
+  const logits: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const cols = { image: [] as string[], cls: [] as (string | null)[], kind: [] as string[], confidence: [] as number[], priority: [] as number[],
+    x: [] as (number | null)[], y: [] as (number | null)[], w: [] as (number | null)[], h: [] as (number | null)[],
+    segW: [] as (number | null)[], segH: [] as (number | null)[], labelMap: [] as (Buffer | null)[], confidenceMap: [] as (Buffer | null)[],
+    logitsMap: [] as (Buffer | null)[], numClasses: [] as (number | null)[] };
+  for (const { imageId, p } of rows) {
+    const g = p.geometry;
+    starts.push(logits.length);
+    for (const v of p.logits) logits.push(v);
+    ends.push(logits.length);
+    cols.image.push(imageId); cols.cls.push(p.labelClassId); cols.kind.push(g.kind); cols.confidence.push(p.confidence); cols.priority.push(p.priority);
+    cols.x.push(g.kind === 'point' || g.kind === 'box' ? g.x : null); cols.y.push(g.kind === 'point' || g.kind === 'box' ? g.y : null);
+    cols.w.push(g.kind === 'box' ? g.width : null); cols.h.push(g.kind === 'box' ? g.height : null);
+    const seg = g.kind === 'segmentation' ? g : undefined;
+    cols.segW.push(seg ? seg.width : null); cols.segH.push(seg ? seg.height : null);
+    cols.labelMap.push(seg ? bytes(seg.labelMap) : null); cols.confidenceMap.push(seg ? bytes(seg.confidenceMap) : null);
+    cols.logitsMap.push(seg ? bytes(seg.logitsMap) : null); cols.numClasses.push(seg ? seg.numClasses : null);
+  }
+  const extraNames = Object.keys(extra);
+  const extraColumns = extraNames.map((c) => `, ${c}`).join('');
+  const extraValues = extraNames.map((_, i) => `, $${i + 3}`).join('');
+  const at = 3 + extraNames.length;
+  const arrays = ['uuid', 'uuid', 'text', 'float8', 'int', 'int', 'float8', 'float8', 'float8', 'float8', 'float8', 'int', 'int', 'bytea', 'bytea', 'bytea', 'int']
+    .map((type, i) => `$${at + i}::${type}[]`).join(', ');
+  return {
+    text: `INSERT INTO ${table} (${COLUMNS}${extraColumns})
+      SELECT u.image_id, $1, u.label_class_id, u.kind, u.confidence, ($2::float8[])[u.logits_start + 1 : u.logits_end],
+             u.priority, u.x, u.y, u.width, u.height, u.seg_width, u.seg_height, u.label_map, u.confidence_map, u.logits_map, u.num_classes${extraValues}
+      FROM unnest(${arrays})
+        AS u(image_id, label_class_id, kind, confidence, logits_start, logits_end, priority, x, y, width, height, seg_width, seg_height,
+             label_map, confidence_map, logits_map, num_classes)`,
+    values: [stateId, numbers(logits), ...Object.values(extra), uuids(cols.image), uuids(cols.cls), cols.kind, numbers(cols.confidence), numbers(starts), numbers(ends),
+      numbers(cols.priority), numbers(cols.x), numbers(cols.y), numbers(cols.w), numbers(cols.h), numbers(cols.segW), numbers(cols.segH),
+      cols.labelMap, cols.confidenceMap, cols.logitsMap, numbers(cols.numClasses)],
+  };
+}
 
 /**
  * Stores a state's predictions of some images at once (seeding, tests; an
@@ -115,10 +163,8 @@ export function insertPredictions(db: Db, project: string, stateId: string, imag
   return inTransaction(db, async (client) => {
     await getState(client, project, stateId);
     await imagesByIds(client, project, images.map((i) => i.imageId));
-    await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, images.map((i) => i.imageId)]);
-    const rows = rowsOf(stateId, images);
-    await insertRows(client, 'predictions', COLUMNS, rows);
-    return rows.length;
+    await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuids(images.map((i) => i.imageId))]);
+    return insertPredictionRows(client, 'predictions', stateId, images);
   });
 }
 
@@ -141,15 +187,15 @@ export interface StagingRun {
 /**
  * Stages a run's predictions of some images, replacing what the run staged
  * for them before (a shard retried on another worker sends them again).
+ * Nothing is looked up per batch: the job checked its state, and the commit
+ * takes only the run's images (an id the run did not choose stays staged
+ * until the run ends), through predictions' own foreign keys. The staging
+ * table has none of its own (migration 0010).
  */
-export function stagePredictions(db: Db, project: string, run: StagingRun, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
+export function stagePredictions(db: Db, run: StagingRun, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
   return inTransaction(db, async (client) => {
-    await getState(client, project, stateId);
-    await imagesByIds(client, project, images.map((i) => i.imageId));
-    await client.query('DELETE FROM staged_predictions WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, images.map((i) => i.imageId)]);
-    const rows = rowsOf(stateId, images, [run.runId, run.jobId]);
-    await insertRows(client, 'staged_predictions', `${COLUMNS}, run_id, job_id`, rows);
-    return rows.length;
+    await client.query('DELETE FROM staged_predictions WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuids(images.map((i) => i.imageId))]);
+    return insertPredictionRows(client, 'staged_predictions', stateId, images, { run_id: run.runId, job_id: run.jobId });
   });
 }
 
