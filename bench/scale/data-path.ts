@@ -23,7 +23,7 @@
  * Prints a table and `figure <name> <value>` lines for the largest N (and
  * `linearity_*`: time per image at the largest N ÷ at the smallest).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { AnnotationType, JobState } from '../../libs/gen/aide/v1/common.js';
@@ -34,6 +34,7 @@ import {
   lastState, meshUnavailable, startInference, startMesh, startTraining, type MeshService,
 } from '../../test/faults/mesh-processes.js';
 import { noisePngs } from '../support/noise-pngs.js';
+import { cpuDuring, postgresPids } from '../support/process-cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,39 +89,6 @@ async function peakRss<T>(services: MeshService[], work: () => Promise<T>): Prom
   } finally {
     clearInterval(timer);
   }
-}
-
-/** CPU seconds (user + system, all threads) of a process so far; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-const CLOCK_TICKS = 100;
-
-/** Postgres' server processes on this machine (the postmaster, its backends and helpers). */
-function postgresPids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres'; } catch { return false; }
-  });
-}
-
-/**
- * CPU seconds each process spent while `work` ran: where an image's time goes
- * outside the model. Postgres is every postgres process together (backends come
- * and go with the connections, so those present at the end are counted from 0 at the start).
- */
-async function cpuDuring<T>(processes: { name: string; pid: () => number[] }[], work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
-  const before = new Map<number, number>();
-  for (const p of processes) for (const pid of p.pid()) before.set(pid, cpuSeconds(pid));
-  const result = await work();
-  const cpu: Record<string, number> = {};
-  for (const p of processes) cpu[p.name] = p.pid().reduce((sum, pid) => sum + cpuSeconds(pid) - (before.get(pid) ?? 0), 0);
-  return { result, cpu };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; s: number }> {
@@ -210,9 +178,9 @@ async function measure(n: number): Promise<Row> {
   const services = [mesh.controller, ...mesh.workers];
   const pidsOf = (...of: MeshService[]) => () => of.flatMap((s) => (s.pid === undefined ? [] : [s.pid]));
   const cpuProcesses = [
-    { name: 'controller', pid: pidsOf(mesh.controller) }, { name: 'workers', pid: pidsOf(...mesh.workers) },
-    { name: 'fileserver', pid: pidsOf(mesh.fileServer) }, { name: 'ranker', pid: pidsOf(mesh.ranker) },
-    { name: 'postgres', pid: postgresPids },
+    { name: 'controller', pids: pidsOf(mesh.controller) }, { name: 'workers', pids: pidsOf(...mesh.workers) },
+    { name: 'fileserver', pids: pidsOf(mesh.fileServer) }, { name: 'ranker', pids: pidsOf(mesh.ranker) },
+    { name: 'postgres', pids: postgresPids },
   ];
   const unlabelled = n - first.images.length;
   const { result, mb } = await peakRss(services, async () => {
