@@ -11,22 +11,22 @@
  * Prints a table and `figure http_get_vs_socket <ratio>`, `figure http_put_vs_socket <ratio>`.
  */
 import { fork } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BlobFolder } from '../../libs/blob/index.js';
+import { socketSeconds, statePieces } from '../support/state-bytes.js';
 
 const { values: args } = parseArgs({
   options: { bytes: { type: 'string', default: '1000000000' }, rounds: { type: 'string', default: '2' }, 'no-sync': { type: 'boolean', default: false }, serve: { type: 'string' } },
 });
 const size = Number(args.bytes);
-const PIECE = 1 << 20;
 
 /** The server process: GET /blob streams the stored blob, PUT /blob stores the body (hashed, synced) and answers its SHA-256. */
 async function serve(root: string): Promise<void> {
@@ -52,33 +52,10 @@ async function serve(root: string): Promise<void> {
 if (args.serve) {
   await serve(args.serve);
 } else {
-  const PATTERN = randomFillSync(Buffer.allocUnsafe(64 << 20));
-  function* pieces(): Generator<Buffer> {
-    for (let at = 0; at < size; at += PIECE) {
-      const start = at % PATTERN.length;
-      yield PATTERN.subarray(start, start + Math.min(PIECE, size - at, PATTERN.length - start));
-    }
-  }
+  const pieces = () => statePieces(size);
   const expected = createHash('sha256');
   for (const p of pieces()) expected.update(p);
   const digest = expected.digest('hex');
-
-  async function socketSeconds(): Promise<number> {
-    const server = createServer().listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const writer = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const [reader] = await once(server, 'connection') as [Socket];
-    const t0 = performance.now();
-    let got = 0;
-    const done = new Promise<void>((resolve) => reader.on('data', (b: Buffer) => { got += b.byteLength; if (got >= size) resolve(); }));
-    for (const p of pieces()) if (!writer.write(p)) await once(writer, 'drain');
-    await done;
-    const seconds = (performance.now() - t0) / 1000;
-    writer.destroy();
-    reader.destroy();
-    server.close();
-    return seconds;
-  }
 
   const root = await mkdtemp(path.join(tmpdir(), 'aide-http-lane-'));
   const seeded = await BlobFolder.open(root, { sync: false });
@@ -90,7 +67,7 @@ if (args.serve) {
   const rows: { socket: number; get: number; put: number }[] = [];
   try {
     for (let r = 0; r < Number(args.rounds); r++) {
-      const socket = await socketSeconds();
+      const socket = await socketSeconds(size);
       let t0 = performance.now();
       const got = await new Promise<string>((resolve, reject) => {
         http.get({ host: '127.0.0.1', port, path: '/blob', agent }, (res) => {

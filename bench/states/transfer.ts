@@ -17,10 +17,8 @@
  * --no-sync: the controller's state folder without fsync ([AIController] state_sync = false), to tell the
  * disk's share from the transport's. Prints `figure <name> <value>` lines and a table.
  */
-import { createHash, randomFillSync } from 'node:crypto';
-import { once } from 'node:events';
+import { createHash, type Hash } from 'node:crypto';
 import { mkdtemp, rm, statfs } from 'node:fs/promises';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,44 +34,13 @@ import { createClient } from '../../libs/grpc/index.js';
 import { tokenMetadata } from '../../test/support/auth.js';
 import { DEFAULT_TEST_DATABASE_URL } from '../../test/support/postgres.js';
 import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
+import { socketSeconds, statePieces } from '../support/state-bytes.js';
 
 const { values: args } = parseArgs({ options: { bytes: { type: 'string', default: '1000000000' }, rounds: { type: 'string', default: '2' }, 'no-sync': { type: 'boolean', default: false } } });
 const size = Number(args.bytes);
 const rounds = Number(args.rounds);
-const PATTERN = randomFillSync(Buffer.allocUnsafe(64 << 20));
-const PIECE = 1 << 20;
 const PROJECT = 'transfer';
-
-/** The state's bytes as views of PATTERN, hashed into `hash` as they pass (the client's own check). */
-function* pieces(hash?: ReturnType<typeof createHash>): Generator<Buffer> {
-  for (let at = 0; at < size; at += PIECE) {
-    const start = at % PATTERN.length;
-    const piece = PATTERN.subarray(start, start + Math.min(PIECE, size - at, PATTERN.length - start));
-    hash?.update(piece);
-    yield piece;
-  }
-}
-
-/** Seconds a loopback socket pair in this process takes to move `bytes` (writer and reader on one event loop). */
-async function socketSeconds(bytes: number): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const writer = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [reader] = await once(server, 'connection') as [Socket];
-  const t0 = performance.now();
-  let got = 0;
-  const done = new Promise<void>((resolve) => reader.on('data', (b: Buffer) => { got += b.byteLength; if (got >= bytes) resolve(); }));
-  for (let at = 0; at < bytes; at += PIECE) {
-    const start = at % PATTERN.length;
-    if (!writer.write(PATTERN.subarray(start, start + Math.min(PIECE, bytes - at, PATTERN.length - start)))) await once(writer, 'drain');
-  }
-  await done;
-  const seconds = (performance.now() - t0) / 1000;
-  writer.destroy();
-  reader.destroy();
-  server.close();
-  return seconds;
-}
+const pieces = (hash?: Hash) => statePieces(size, hash);
 
 const free = await statfs(tmpdir());
 if (free.bavail * free.bsize < 3 * size) throw new Error(`${tmpdir()} has ${(free.bavail * free.bsize / 1e9).toFixed(1)} GB free, the benchmark needs ~${(3 * size / 1e9).toFixed(1)} GB`);
