@@ -16,7 +16,7 @@ import type { Example, TargetEncoder } from './batch.js';
 import { isHeldOut } from './held-out.js';
 import { loadSizedImages, type SizedImage } from './image-loader.js';
 import { averageClassStates, classOrder, withClasses, type ClassHead } from './label-classes.js';
-import type { ModelSettings, Resolved } from './model-settings.js';
+import { validSettings, type ModelSettings, type Resolved } from './model-settings.js';
 import { initialParameters, type Arch, type ParamSpec } from './network.js';
 import { pipelined } from './pipeline.js';
 import { withPool, withPoolStream } from './pool-cache.js';
@@ -204,9 +204,7 @@ export abstract class BuiltinModel<T, A extends ModelArch, S extends ModelSettin
     protected readonly ctx: PluginContext,
     resolve: (options: Record<string, unknown>) => Resolved<S>,
   ) {
-    const { settings, errors } = resolve(ctx.options);
-    if (errors.length > 0) throw new Error(errors.join('; '));
-    this.settings = settings;
+    this.settings = validSettings(resolve(ctx.options));
   }
 
   private decode(stateDict: Uint8Array): ModelState {

@@ -65,6 +65,12 @@ export interface Resolved<S> {
   options: PluginOptions;
 }
 
+/** The settings of options that resolved without errors; a model constructed with unusable options throws them. */
+export function validSettings<S>({ settings, errors }: Resolved<S>): S {
+  if (errors.length > 0) throw new Error(errors.join('; '));
+  return settings;
+}
+
 /**
  * Reads `fields` from `options`: the common settings plus whatever `extra`
  * makes of the model's own values (checked against their fields already).

@@ -12,7 +12,7 @@ import type { PluginContext } from '../../libs/plugin/context.js';
 import type { InferenceData, InferenceResult, LabelClass, Prediction, TrainingData } from '../../libs/plugin/data.js';
 import type { AIModel, TrainResult, UpdateState, VerifyOptionsResult } from '../../libs/plugin/plugin.js';
 import { isUnreadable, type Unreadable } from '../../libs/plugin/unreadable.js';
-import type { Resolved } from '../builtin/model-settings.js';
+import { validSettings, type Resolved } from '../builtin/model-settings.js';
 import { sizedImages, type SizedImage } from '../builtin/image-loader.js';
 import { checkSignature, fixedBatch, type Task } from './manifest.js';
 import { graphSignature } from './onnx-graph.js';
@@ -134,9 +134,7 @@ export abstract class OnnxModel<S extends OnnxSettings> implements AIModel {
     protected readonly ctx: PluginContext,
     resolve: (options: Record<string, unknown>) => Resolved<S>,
   ) {
-    const { settings, errors } = resolve(ctx.options);
-    if (errors.length > 0) throw new Error(errors.join('; '));
-    this.settings = settings;
+    this.settings = validSettings(resolve(ctx.options));
   }
 
   /** An image's predictions from the graph's output for it. */
