@@ -8,14 +8,13 @@
  */
 import type pg from 'pg';
 import type { ImageEmbedding } from '../domain.js';
+import { bufferOf, numberArray, uuidArray } from './array-params.js';
 import { inTransaction, type Db } from './db.js';
 import type { StagingRun } from './predictions.js';
 
 /** Rows per statement: an embedding is a few hundred bytes, sent as hex in an array literal. */
 const ROWS_PER_INSERT = 10_000;
 
-const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-const uuids = (xs: readonly string[]): string => `{${xs.join(',')}}`;
 
 type EmbeddingRows = readonly { imageId: string; embedding: ImageEmbedding }[];
 
@@ -31,7 +30,7 @@ async function insertEmbeddingRows(db: Db, table: 'image_embeddings' | 'staged_i
     await db.query(
       `INSERT INTO ${table} (${runColumns}state_id, image_id, dim, float16)
        SELECT ${runValues}$1, u.image_id, u.dim, u.float16 FROM unnest($2::uuid[], $3::int[], $4::bytea[]) AS u(image_id, dim, float16)`,
-      [stateId, uuids(chunk.map((e) => e.imageId)), `{${chunk.map((e) => e.embedding.dim).join(',')}}`, chunk.map((e) => bytes(e.embedding.float16)),
+      [stateId, uuidArray(chunk.map((e) => e.imageId)), numberArray(chunk.map((e) => e.embedding.dim)), chunk.map((e) => bufferOf(e.embedding.float16)),
         ...(run ? [run.runId, run.jobId] : [])]);
   }
 }
@@ -43,7 +42,7 @@ async function insertEmbeddingRows(db: Db, table: 'image_embeddings' | 'staged_i
  */
 export async function stageEmbeddings(db: Db, run: StagingRun, stateId: string, imageIds: readonly string[], embeddings: EmbeddingRows): Promise<void> {
   await inTransaction(db, async (client) => {
-    await client.query('DELETE FROM staged_image_embeddings WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuids(imageIds)]);
+    await client.query('DELETE FROM staged_image_embeddings WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuidArray(imageIds)]);
     await insertEmbeddingRows(client, 'staged_image_embeddings', stateId, embeddings, run);
   });
 }
@@ -70,7 +69,7 @@ export async function discardStagedEmbeddings(db: Db, run: StagingRun): Promise<
  */
 export async function insertEmbeddings(db: Db, stateId: string, embeddings: EmbeddingRows): Promise<void> {
   await inTransaction(db, async (client) => {
-    await client.query('DELETE FROM image_embeddings WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuids(embeddings.map((e) => e.imageId))]);
+    await client.query('DELETE FROM image_embeddings WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuidArray(embeddings.map((e) => e.imageId))]);
     await insertEmbeddingRows(client, 'image_embeddings', stateId, embeddings);
   });
 }
@@ -106,6 +105,6 @@ export function imageExtrasQuery(stateId: string, imageIds: readonly string[]): 
     text: `SELECT i.id AS image_id, e.dim, e.float16, EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = i.id) AS annotated
      FROM unnest($2::uuid[]) AS i(id)
      LEFT JOIN LATERAL (SELECT dim, float16 FROM image_embeddings WHERE state_id = $1 AND image_id = i.id LIMIT 1) e ON true`,
-    values: [stateId, `{${imageIds.join(',')}}`],
+    values: [stateId, uuidArray(imageIds)],
   };
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ImagePredictions, PageQuery, Prediction, PredictionInput, StoredImagePredictions } from '../domain.js';
+import { bufferOf, numberArray, uuidArray } from './array-params.js';
 import { type Db, inTransaction } from './db.js';
 import { imagesByIds } from './images.js';
 import { getState } from './model-states.js';
@@ -64,13 +65,6 @@ function byImage(rows: readonly PredictionRow[]): StoredImagePredictions[] {
   return out;
 }
 
-const bytes = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-
-/** A float8[] or int[] literal joined at once (numbers print in their shortest exact form; NaN and ±Infinity as float8 reads them). */
-const numbers = (xs: readonly (number | null)[]): string => `{${xs.map((x) => (x === null ? 'NULL' : x)).join(',')}}`;
-/** A uuid[] literal: UUIDs need no quoting (a malformed one fails the statement: invalid input syntax for type uuid). */
-const uuids = (xs: readonly (string | null)[]): string => `{${xs.map((x) => x ?? 'NULL').join(',')}}`;
-
 /** The columns a stored prediction is written with; `id` comes from the column's default. */
 const COLUMNS = [
   'image_id', 'state_id', 'label_class_id', 'kind', 'confidence', 'logits', 'priority', 'x', 'y', 'width', 'height',
@@ -131,8 +125,8 @@ function insertColumns(
     cols.w.push(g.kind === 'box' ? g.width : null); cols.h.push(g.kind === 'box' ? g.height : null);
     const seg = g.kind === 'segmentation' ? g : undefined;
     cols.segW.push(seg ? seg.width : null); cols.segH.push(seg ? seg.height : null);
-    cols.labelMap.push(seg ? bytes(seg.labelMap) : null); cols.confidenceMap.push(seg ? bytes(seg.confidenceMap) : null);
-    cols.logitsMap.push(seg ? bytes(seg.logitsMap) : null); cols.numClasses.push(seg ? seg.numClasses : null);
+    cols.labelMap.push(seg ? bufferOf(seg.labelMap) : null); cols.confidenceMap.push(seg ? bufferOf(seg.confidenceMap) : null);
+    cols.logitsMap.push(seg ? bufferOf(seg.logitsMap) : null); cols.numClasses.push(seg ? seg.numClasses : null);
   }
   const extraNames = Object.keys(extra);
   const extraColumns = extraNames.map((c) => `, ${c}`).join('');
@@ -147,9 +141,9 @@ function insertColumns(
       FROM unnest(${arrays})
         AS u(image_id, label_class_id, kind, confidence, logits_start, logits_end, priority, x, y, width, height, seg_width, seg_height,
              label_map, confidence_map, logits_map, num_classes)`,
-    values: [stateId, numbers(logits), ...Object.values(extra), uuids(cols.image), uuids(cols.cls), cols.kind, numbers(cols.confidence), numbers(starts), numbers(ends),
-      numbers(cols.priority), numbers(cols.x), numbers(cols.y), numbers(cols.w), numbers(cols.h), numbers(cols.segW), numbers(cols.segH),
-      cols.labelMap, cols.confidenceMap, cols.logitsMap, numbers(cols.numClasses)],
+    values: [stateId, numberArray(logits), ...Object.values(extra), uuidArray(cols.image), uuidArray(cols.cls), cols.kind, numberArray(cols.confidence), numberArray(starts), numberArray(ends),
+      numberArray(cols.priority), numberArray(cols.x), numberArray(cols.y), numberArray(cols.w), numberArray(cols.h), numberArray(cols.segW), numberArray(cols.segH),
+      cols.labelMap, cols.confidenceMap, cols.logitsMap, numberArray(cols.numClasses)],
   };
 }
 
@@ -163,7 +157,7 @@ export function insertPredictions(db: Db, project: string, stateId: string, imag
   return inTransaction(db, async (client) => {
     await getState(client, project, stateId);
     await imagesByIds(client, project, images.map((i) => i.imageId));
-    await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuids(images.map((i) => i.imageId))]);
+    await client.query('DELETE FROM predictions WHERE state_id = $1 AND image_id = ANY($2)', [stateId, uuidArray(images.map((i) => i.imageId))]);
     return insertPredictionRows(client, 'predictions', stateId, images);
   });
 }
@@ -194,7 +188,7 @@ export interface StagingRun {
  */
 export function stagePredictions(db: Db, run: StagingRun, stateId: string, images: readonly ImagePredictions[]): Promise<number> {
   return inTransaction(db, async (client) => {
-    await client.query('DELETE FROM staged_predictions WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuids(images.map((i) => i.imageId))]);
+    await client.query('DELETE FROM staged_predictions WHERE run_id = $1 AND image_id = ANY($2)', [run.runId, uuidArray(images.map((i) => i.imageId))]);
     return insertPredictionRows(client, 'staged_predictions', stateId, images, { run_id: run.runId, job_id: run.jobId });
   });
 }
@@ -234,7 +228,7 @@ export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, pr
     `UPDATE predictions p SET priority = u.priority
      FROM unnest($3::float8[]) WITH ORDINALITY AS u(priority, n)
      WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
-    [stateId, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength), `{${priorities.join(',')}}`],
+    [stateId, bufferOf(ids), numberArray(priorities)],
   );
   return rowCount ?? 0;
 }
