@@ -20,6 +20,8 @@
  *
  *   node --import tsx bench/scale/data-path.ts --images 10000,100000 [--workers 1] [--labelled 200]
  *
+ * AIDE_CPU_PROF_DIR=<dir>: each service also writes a V8 CPU profile there (test/support/service-process.ts).
+ *
  * Prints a table and `figure <name> <value>` lines for the largest N (and
  * `linearity_*`: time per image at the largest N ÷ at the smallest).
  */

@@ -42,7 +42,7 @@ import { checkHealth } from '../support/health.js';
 import { realNatsUrl } from '../support/nats.js';
 import { realPostgresUrl, serversRequired, uniqueSchemaName } from '../support/postgres.js';
 import { freePort } from '../support/free-port.js';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+import { CPU_PROFILE_DIR, startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 import { waitUntil } from '../support/wait.js';
 import { createPki, type Pki } from '../security/pki.js';
 
@@ -341,7 +341,7 @@ export async function startMesh(t: Teardown, opts: MeshOptions): Promise<Mesh> {
     AIDE_AICONTROLLER_CONTROLLER_ID: `controller-${schema}`, AIDE_AICONTROLLER_LEASE_S: '2',
   }), peerCredentials);
   const services = [fileServer, ranker, ...workers, controller];
-  cleanups.push(() => Promise.all(services.map((s) => s.kill())));
+  cleanups.push(() => Promise.all(services.map((s) => s.kill(CPU_PROFILE_DIR ? 'SIGTERM' : 'SIGKILL'))));
   await Promise.all([fileServer.start(), ...(opts.ranker ?? true ? [ranker.start()] : []), ...workers.map((w) => w.start())]);
   await controller.start();
 

@@ -13,11 +13,19 @@ export interface ServiceProcess {
 }
 
 /**
+ * Where each service process writes a V8 CPU profile for benchmarks (`node --cpu-prof`, into
+ * `$AIDE_CPU_PROF_DIR/<service>/`); unset: none. A profile is written at a clean exit only, so the
+ * mesh stops its processes with SIGTERM instead of SIGKILL while it is set (test/faults/mesh-processes.ts).
+ */
+export const CPU_PROFILE_DIR = process.env.AIDE_CPU_PROF_DIR;
+
+/**
  * Starts `services/run.ts <name>` as its own process (as `npm run service` does) and waits until it listens;
  * `cpus`: pinned to those cores (`taskset -c`, e.g. "0" or "0,1").
  */
 export async function startServiceProcess(name: string, env: Record<string, string>, opts: { cpus?: string } = {}): Promise<ServiceProcess> {
-  const command = [process.execPath, '--import', 'tsx', 'services/run.ts', name];
+  const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}/${name}`] : [];
+  const command = [process.execPath, ...profile, '--import', 'tsx', 'services/run.ts', name];
   if (opts.cpus !== undefined) command.unshift('taskset', '-c', opts.cpus);
   const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, AIDE_SECURITY_PLAINTEXT: 'true', AIDE_NATS_URL: '', ...env },
