@@ -15,7 +15,7 @@ import { commitStagedEmbeddings, imageExtras, stageEmbeddings } from '../../serv
 import { insertImages } from '../../services/controller/store/images.js';
 import { chooseInferenceImages } from '../../services/controller/store/inference-images.js';
 import { addLabelClasses } from '../../services/controller/store/label-classes.js';
-import { commitStagedPredictions, predictionsOfState, stagePredictions } from '../../services/controller/store/predictions.js';
+import { commitStagedPredictions, insertPredictions, predictionsOfState, stagePredictions } from '../../services/controller/store/predictions.js';
 import { controllerDb, insertOneClassState } from '../support/controller-db.js';
 import { tempStateStore } from '../support/state-store.js';
 
@@ -77,4 +77,24 @@ test('staged predictions and embeddings: exact columns, restaging replaces, the 
   assert.deepEqual([...extras.embeddings.get(b!)!.float16], [4, 4, 4, 4], 'the restaged embedding');
   const { rows: [left] } = await pool.query<{ n: string }>('SELECT (SELECT count(*) FROM staged_predictions) + (SELECT count(*) FROM staged_image_embeddings) AS n');
   assert.equal(Number(left!.n), 0, 'the commit leaves nothing staged');
+});
+
+test('insertPredictions: more rows than one statement carries (10,000) are all stored, each with its own logits', async (t) => {
+  const pool = await controllerDb(t, PROJECT);
+  if (!pool) return;
+  const states = await tempStateStore(t, pool);
+  const [cls] = await addLabelClasses(pool, PROJECT, [{ name: 'a', color: '' }]);
+  const state = await insertOneClassState(states, PROJECT, cls!.id);
+  const n = 10_001;
+  await insertImages(pool, PROJECT, Array.from({ length: n }, (_, i) => ({ filePath: `${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
+  const ids = (await pool.query<{ id: string }>('SELECT id FROM images WHERE project = $1 ORDER BY file_path', [PROJECT])).rows.map((r) => r.id);
+  const logitsOf = (i: number) => [i, -i / 3];
+  assert.equal(await insertPredictions(pool, PROJECT, state.id, ids.map((imageId, i) => ({
+    imageId, predictions: [{ labelClassId: cls!.id, confidence: 0.5, logits: logitsOf(i), priority: i, geometry: { kind: 'label' as const } }],
+  }))), n);
+  const { rows } = await pool.query<{ image_id: string; logits: number[]; priority: number }>('SELECT image_id, logits, priority FROM predictions WHERE state_id = $1', [state.id]);
+  assert.equal(rows.length, n);
+  const index = new Map(ids.map((id, i) => [id, i]));
+  assert.ok(rows.every((r) => r.priority === index.get(r.image_id) && r.logits[0] === r.priority && r.logits[1] === -r.priority / 3),
+    'every row has the logits and priority of its own image, across the statements');
 });

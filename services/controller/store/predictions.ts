@@ -77,20 +77,26 @@ interface PredictionRowInput {
   p: PredictionInput;
 }
 
-/** Map bytes (segmentation) one statement carries at most: they travel as hex in an array literal, twice their size. */
+/**
+ * What one statement carries at most: rows (their columns are literals built in memory), and map bytes
+ * (segmentation), which travel as hex in an array literal, twice their size.
+ */
+const ROWS_PER_INSERT = 10_000;
 const MAP_BYTES_PER_INSERT = 16 * 1024 ** 2;
 
 const mapBytes = ({ p: { geometry: g } }: PredictionRowInput): number =>
   (g.kind === 'segmentation' ? g.labelMap.byteLength + g.confidenceMap.byteLength + g.logitsMap.byteLength : 0);
 
-/** The predictions of `images` as rows, inserted by as few statements as MAP_BYTES_PER_INSERT allows. */
+/** The predictions of `images` as rows, inserted by as few statements as the limits above allow. */
 async function insertPredictionRows(
   db: Db, table: 'predictions' | 'staged_predictions', stateId: string, images: readonly ImagePredictions[], extra: Readonly<Record<string, string>> = {},
 ): Promise<number> {
   const rows = images.flatMap(({ imageId, predictions }) => predictions.map((p) => ({ imageId, p })));
   for (let start = 0; start < rows.length;) {
     let end = start + 1;
-    for (let size = mapBytes(rows[start]!); end < rows.length && size + mapBytes(rows[end]!) <= MAP_BYTES_PER_INSERT; end++) size += mapBytes(rows[end]!);
+    for (let size = mapBytes(rows[start]!); end < rows.length && end - start < ROWS_PER_INSERT && size + mapBytes(rows[end]!) <= MAP_BYTES_PER_INSERT; end++) {
+      size += mapBytes(rows[end]!);
+    }
     await db.query(insertColumns(table, stateId, rows.slice(start, end), extra));
     start = end;
   }
