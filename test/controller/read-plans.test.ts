@@ -11,10 +11,8 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { imageExtrasQuery } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
-import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics } from '../../services/controller/store/predictions.js';
-import { controllerDb, insertOneClassState } from '../support/controller-db.js';
-import { tempStateStore } from '../support/state-store.js';
+import { oneClassStateDb } from '../support/controller-db.js';
 
 const PROJECT = 'plan';
 const N = 20_000;
@@ -31,11 +29,9 @@ async function plan(db: pg.Pool, q: pg.QueryConfig): Promise<PlanNode> {
 }
 
 test('after bulk registration, inference and ranking: NextBatch walks the priority index, a group\'s embeddings are looked up', async (t) => {
-  const db = await controllerDb(t, PROJECT);
-  if (!db) return;
-  const states = await tempStateStore(t, db);
-  const [cls] = await addLabelClasses(db, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertOneClassState(states, PROJECT, cls!.id);
+  const setup = await oneClassStateDb(t, PROJECT);
+  if (!setup) return;
+  const { pool: db, cls, state } = setup;
   // What a large project's round writes in bulk, with no ANALYZE of its own in between (autovacuum is off on CI's Postgres).
   for (let s = 0; s < N; s += CHUNK) {
     await insertImages(db, PROJECT, Array.from({ length: CHUNK }, (_, j) => ({ filePath: `${(s + j) % 2 ? 'a' : 'b'}/${s + j}.png`, sizeBytes: 1, width: 8, height: 8 })));

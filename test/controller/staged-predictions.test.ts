@@ -14,19 +14,15 @@ import { inTransaction } from '../../services/controller/store/db.js';
 import { commitStagedEmbeddings, imageExtras, stageEmbeddings } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
 import { chooseInferenceImages } from '../../services/controller/store/inference-images.js';
-import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { commitStagedPredictions, insertPredictions, predictionsOfState, stagePredictions } from '../../services/controller/store/predictions.js';
-import { controllerDb, insertOneClassState } from '../support/controller-db.js';
-import { tempStateStore } from '../support/state-store.js';
+import { oneClassStateDb } from '../support/controller-db.js';
 
 const PROJECT = 'staging';
 
 test('staged predictions and embeddings: exact columns, restaging replaces, the commit takes the run\'s live images only', async (t) => {
-  const pool = await controllerDb(t, PROJECT);
-  if (!pool) return;
-  const states = await tempStateStore(t, pool);
-  const [cls] = await addLabelClasses(pool, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertOneClassState(states, PROJECT, cls!.id);
+  const setup = await oneClassStateDb(t, PROJECT);
+  if (!setup) return;
+  const { pool, cls, state } = setup;
   await insertImages(pool, PROJECT, ['a.png', 'b.png', 'c.png'].map((filePath) => ({ filePath, sizeBytes: 1, width: 8, height: 8 })));
   const [a, b, c] = (await pool.query<{ id: string }>('SELECT id FROM images WHERE project = $1 ORDER BY file_path', [PROJECT])).rows.map((r) => r.id);
   const { rows: [job] } = await pool.query<{ id: string }>(`INSERT INTO jobs (project, kind) VALUES ($1, 'inference') RETURNING id`, [PROJECT]);
@@ -80,11 +76,9 @@ test('staged predictions and embeddings: exact columns, restaging replaces, the 
 });
 
 test('insertPredictions: more rows than one statement carries (10,000) are all stored, each with its own logits', async (t) => {
-  const pool = await controllerDb(t, PROJECT);
-  if (!pool) return;
-  const states = await tempStateStore(t, pool);
-  const [cls] = await addLabelClasses(pool, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertOneClassState(states, PROJECT, cls!.id);
+  const setup = await oneClassStateDb(t, PROJECT);
+  if (!setup) return;
+  const { pool, cls, state } = setup;
   const n = 10_001;
   await insertImages(pool, PROJECT, Array.from({ length: n }, (_, i) => ({ filePath: `${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
   const ids = (await pool.query<{ id: string }>('SELECT id FROM images WHERE project = $1 ORDER BY file_path', [PROJECT])).rows.map((r) => r.id);

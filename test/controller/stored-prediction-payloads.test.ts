@@ -12,12 +12,10 @@ import { storedPredictionPayloads } from '../../services/controller/prediction-p
 import { upsertAnnotations } from '../../services/controller/store/annotations.js';
 import { insertEmbeddings } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
-import { addLabelClasses } from '../../services/controller/store/label-classes.js';
 import { insertState } from '../../services/controller/store/model-states.js';
 import type { PredictionInput } from '../../services/controller/domain.js';
 import { insertPredictions, predictedImageGroups, predictionsOfImageGroup, predictionsOfState } from '../../services/controller/store/predictions.js';
-import { controllerDb, insertOneClassState } from '../support/controller-db.js';
-import { tempStateStore } from '../support/state-store.js';
+import { oneClassStateDb } from '../support/controller-db.js';
 import { waitUntil } from '../support/wait.js';
 
 const PROJECT = 'payloads';
@@ -40,11 +38,9 @@ function countingGroupReads(pool: pg.Pool): { db: pg.Pool; reads: () => number }
 }
 
 test('storedPredictionPayloads: every image once in id order with its extras, one group read ahead and no more', async (t) => {
-  const pool = await controllerDb(t, PROJECT);
-  if (!pool) return;
-  const states = await tempStateStore(t, pool);
-  const [cls] = await addLabelClasses(pool, PROJECT, [{ name: 'a', color: '' }]);
-  const state = await insertOneClassState(states, PROJECT, cls!.id);
+  const setup = await oneClassStateDb(t, PROJECT);
+  if (!setup) return;
+  const { pool, states, cls, state } = setup;
   await insertImages(pool, PROJECT, Array.from({ length: N }, (_, i) => ({ filePath: `${i}.png`, sizeBytes: 1, width: 8, height: 8 })));
   const ids = (await pool.query<{ id: string }>('SELECT id FROM images WHERE project = $1 ORDER BY id', [PROJECT])).rows.map((r) => r.id);
   await insertPredictions(pool, PROJECT, state.id, ids.map((imageId, i) => ({
