@@ -28,8 +28,8 @@ export interface ModelSettings {
 
 export const MODEL_GROUPS: Groups = { network: 'Network', training: 'Training', augmentation: 'Augmentation', runtime: 'Runtime' };
 
-/** Defaults a model chooses (sized for 2 CPU cores), the deepest network it allows, and its schedule (default constant). */
-export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number; schedule?: LearningRateSchedule };
+/** Defaults a model chooses (sized for 2 CPU cores), the deepest network it allows, its schedule (default constant) and shift (default 0). */
+export type Defaults = Pick<ModelSettings, 'inputSize' | 'width' | 'depth' | 'epochs' | 'batchSize' | 'learningRate'> & { maxDepth: number; schedule?: LearningRateSchedule; shift?: number };
 
 export const modelFields = (d: Defaults): Field[] => [
   { group: 'network', key: 'inputSize', name: 'Input size (pixels)', description: 'Images are resized to a square of this side; a multiple of 2^depth.', type: 'int', min: 16, max: 512, value: d.inputSize },
@@ -48,6 +48,7 @@ export const modelFields = (d: Defaults): Field[] => [
   { group: 'training', key: 'seed', name: 'Random seed', type: 'int', min: 0, max: 2 ** 31 - 1, value: 0 },
   { group: 'augmentation', key: 'flip', name: 'Random horizontal flips', type: 'bool', value: true },
   { group: 'augmentation', key: 'crop', name: 'Random crop (max fraction of a side removed)', type: 'float', min: 0, max: 0.5, value: 0.1 },
+  { group: 'augmentation', key: 'shift', name: 'Random shift (max fraction of a side moved)', type: 'float', min: 0, max: 0.5, value: d.shift ?? 0 },
   { group: 'augmentation', key: 'colourJitter', name: 'Colour jitter (brightness/contrast strength)', type: 'float', min: 0, max: 0.5, value: 0.1 },
   { group: 'runtime', key: 'threads', name: 'Worker threads (0 = one per core)', type: 'int', min: 0, max: 64, value: 0 },
   {
@@ -88,7 +89,7 @@ export function resolveModelSettings<S extends ModelSettings>(
     epochs: num('epochs'), batchSize: num('batchSize'), learningRate: num('learningRate'),
     schedule: values.schedule as LearningRateSchedule, weightDecay: num('weightDecay'),
     validationFraction: num('validationFraction'), seed: num('seed'),
-    augment: { flip: values.flip as boolean, crop: num('crop'), colourJitter: num('colourJitter') },
+    augment: { flip: values.flip as boolean, crop: num('crop'), shift: num('shift'), colourJitter: num('colourJitter') },
     threads: num('threads'), backend: values.backend as ModelSettings['backend'],
   };
   // Every stage halves the image, so the input must divide evenly.

@@ -11,13 +11,13 @@ import { loadSizedImage, type SizedImage } from '../../models/builtin/image-load
 import { AideError, invalidField, notFound } from '../../libs/errors.js';
 import { initialParameters } from '../../models/builtin/network.js';
 import { ReplicaPool } from '../../models/builtin/replica-pool.js';
-import { augmentInto, drawTransform, mapPoint, warpNearest } from '../../models/builtin/augment.js';
+import { augmentInto, drawTransform, IDENTITY, mapPoint, warpNearest } from '../../models/builtin/augment.js';
 import type { Example } from '../../models/builtin/batch.js';
 import { trainLoop } from '../../models/builtin/train-loop.js';
 import type { DecodedImage, FileSource } from '../../libs/plugin/context.js';
 
 const arch: ClassifierArch = { inputSize: 16, width: 4, depth: 2, classes: 2 };
-const settings = { epochs: 1, batchSize: 4, learningRate: 0.01, schedule: 'anneal' as const, weightDecay: 0, augment: { flip: true, crop: 0.2, colourJitter: 0.2 }, seed: 1, size: 16 };
+const settings = { epochs: 1, batchSize: 4, learningRate: 0.01, schedule: 'anneal' as const, weightDecay: 0, augment: { flip: true, crop: 0.2, shift: 0, colourJitter: 0.2 }, seed: 1, size: 16 };
 
 function examples(n: number): Example<number>[] {
   return Array.from({ length: n }, (_, i) => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, (_, k) => (k * 7 + i * 13) % 256), target: i % 2 }));
@@ -97,11 +97,11 @@ describe('built-in model runtime', () => {
     assert.notDeepEqual(await run('anneal'), constant);
   });
 
-  it('moves targets with their image under one augmentation draw', () => {
+  for (const [what, aug] of [['crops', { flip: true, crop: 0.4, shift: 0, colourJitter: 0 }], ['shifts', { flip: true, crop: 0, shift: 0.2, colourJitter: 0 }]] as const) it(`moves targets with their image under one augmentation draw (${what})`, () => {
     const size = 32;
     const random = seedrandom('aug');
     for (let k = 0; k < 20; k++) {
-      const t = drawTransform({ flip: true, crop: 0.4, colourJitter: 0 }, random);
+      const t = drawTransform(aug, random);
       // A bright 2×2 block at (20, 9) on black: where it lands must be where mapPoint puts its centre.
       const image = new Uint8Array(size * size * 3);
       for (const [x, y] of [[20, 9], [21, 9], [20, 10], [21, 10]]) image.fill(255, (y! * size + x!) * 3, (y! * size + x!) * 3 + 3);
@@ -115,7 +115,19 @@ describe('built-in model runtime', () => {
       const map = new Float32Array(size * size);
       warpNearest(Float32Array.from({ length: size * size }, (_, i) => image[i * 3]! / 255), size, 1, t, map, 0);
       map.forEach((v, i) => assert.equal(v, out[i * 3]));
+      // A shift keeps the scale: the block stays 2×2.
+      if (aug.crop === 0) assert.equal(n, 4, `draw ${k}`);
     }
+  });
+
+  it('repeats the edge pixels where a shift moves the image past its edge', () => {
+    const size = 8;
+    // Column x has value 10 x: shifted right by 2 pixels, the first three columns read column 0.
+    const image = Uint8Array.from({ length: size * size * 3 }, (_, i) => 10 * (Math.floor(i / 3) % size));
+    const out = new Float32Array(size * size * 3);
+    augmentInto(image, size, { ...IDENTITY, x0: -2 / size }, out, 0);
+    const row = Array.from({ length: size }, (_, x) => Math.round(out[x * 3]! * 255));
+    assert.deepEqual(row, [0, 0, 0, 10, 20, 30, 40, 50]);
   });
 
   it('asks getImage for pixels already shrunk when the source offers it', async () => {

@@ -25,7 +25,7 @@ export class LabelsClassifier extends BuiltinModel<number, ClassifierArch, Class
     key: 'builtin.labels',
     name: 'Image classifier (compact CNN)',
     author: 'AIDE mesh',
-    description: 'A small convolutional network for image labels, trained on the CPU or GPU; configurable width, depth, input size and head, with flip, crop and colour-jitter augmentation. Supports adding and removing label classes.',
+    description: 'A small convolutional network for image labels, trained on the CPU or GPU; configurable width, depth, input size and head, with flip, crop, shift and colour-jitter augmentation. Supports adding and removing label classes.',
     annotationType: 'labels',
     predictionType: 'labels',
     canAddLabelClasses: true,

@@ -23,7 +23,7 @@ export class BoundingBoxDetector extends HeatmapModel<DetectorSettings> {
     key: 'builtin.boundingBoxes',
     name: 'Object detector (CenterNet-style)',
     author: 'AIDE mesh',
-    description: 'A compact one-stage detector: per-class centre heatmaps with box-size regression and non-maximum suppression, trained on the CPU or GPU with flip, crop and colour-jitter augmentation. Supports adding and removing label classes.',
+    description: 'A compact one-stage detector: per-class centre heatmaps with box-size regression and non-maximum suppression, trained on the CPU or GPU with flip, crop, shift and colour-jitter augmentation. Supports adding and removing label classes.',
     annotationType: 'boundingBoxes',
     predictionType: 'boundingBoxes',
     canAddLabelClasses: true,

@@ -25,7 +25,7 @@ export class PointsModel extends HeatmapModel<PointsSettings> {
     key: 'builtin.points',
     name: 'Point detector (heatmap peaks)',
     author: 'AIDE mesh',
-    description: 'A compact heatmap network that finds object centres as points with a class and confidence, trained on the CPU or GPU with flip, crop and colour-jitter augmentation. Learns from points or from bounding-box centres. Supports adding and removing label classes.',
+    description: 'A compact heatmap network that finds object centres as points with a class and confidence, trained on the CPU or GPU with flip, crop, shift and colour-jitter augmentation. Learns from points or from bounding-box centres. Supports adding and removing label classes.',
     annotationType: ['points', 'boundingBoxes'],
     predictionType: 'points',
     canAddLabelClasses: true,
