@@ -15,7 +15,6 @@ import type { StagingRun } from './predictions.js';
 /** Rows per statement: an embedding is a few hundred bytes, sent as hex in an array literal. */
 const ROWS_PER_INSERT = 10_000;
 
-
 type EmbeddingRows = readonly { imageId: string; embedding: ImageEmbedding }[];
 
 /**
