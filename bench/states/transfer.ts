@@ -12,7 +12,12 @@
  * temporary directory; this process is the API client. The client's bytes are
  * views of one 64 MiB random buffer, so generating them costs nothing.
  *
- *   node --import tsx bench/states/transfer.ts --bytes 1000000000 [--rounds 2] [--no-sync]
+ *   node --import tsx bench/states/transfer.ts --bytes 1000000000 [--rounds 2] [--no-sync] [--streamed]
+ *
+ * The worker shares the controller's state folder ([AIWorker] state_dir, as on
+ * one machine or a shared volume): it reads the input state and writes the new
+ * one there itself. --streamed: it does not, and both stream through the calls
+ * (workers on other machines without a shared volume).
  *
  * --no-sync: the controller's state folder without fsync ([AIController] state_sync = false), to tell the
  * disk's share from the transport's. Prints `figure <name> <value>` lines and a table.
@@ -36,7 +41,7 @@ import { DEFAULT_TEST_DATABASE_URL } from '../../test/support/postgres.js';
 import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
 import { socketSeconds, statePieces } from '../support/state-bytes.js';
 
-const { values: args } = parseArgs({ options: { bytes: { type: 'string', default: '1000000000' }, rounds: { type: 'string', default: '2' }, 'no-sync': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { bytes: { type: 'string', default: '1000000000' }, rounds: { type: 'string', default: '2' }, 'no-sync': { type: 'boolean', default: false }, streamed: { type: 'boolean', default: false } } });
 const size = Number(args.bytes);
 const rounds = Number(args.rounds);
 const PROJECT = 'transfer';
@@ -55,7 +60,10 @@ const admin = await new TokenStore(db).createToken({ name: 'bench', roles: new M
 const stateDir = await mkdtemp(path.join(tmpdir(), 'aide-bench-states-'));
 const fixture = { AIDE_MODELS_EXTRA: './test/support/fixture-model.ts#FixtureModel' };
 const services: ServiceProcess[] = [];
-const worker = await startServiceProcess('worker', { ...fixture, AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_MAX_STATE_BYTES: String(size + 1) });
+const worker = await startServiceProcess('worker', {
+  ...fixture, AIDE_AIWORKER_HOST: '127.0.0.1', AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_MAX_STATE_BYTES: String(size + 1),
+  ...(!args.streamed && { AIDE_AIWORKER_STATE_DIR: stateDir, AIDE_AIWORKER_STATE_SYNC: String(!args['no-sync']) }),
+});
 services.push(worker);
 const controller = await startServiceProcess('controller', {
   ...fixture, AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0', AIDE_AICONTROLLER_WORKERS: worker.address,
@@ -131,9 +139,9 @@ try {
   console.log('|---|---:|---:|---:|');
   console.log(`| Node socket pair, loopback | ${best.socket.toFixed(2)} | ${rate(best.socket)} | 1 |`);
   console.log(`| ImportModelState (client → controller → folder) | ${best.import.toFixed(2)} | ${rate(best.import)} | ${(best.socket / best.import).toFixed(2)} |`);
-  console.log(`| training job, echo (folder → worker → folder), bytes moved 2×N | ${best.roundtrip.toFixed(2)} | ${rate(best.roundtrip, 2 * size)} | ${(2 * best.socket / best.roundtrip).toFixed(2)} |`);
+  console.log(`| training job, echo (folder → worker → folder${args.streamed ? ', streamed through the calls' : ', the worker sharing the folder'}), bytes moved 2×N | ${best.roundtrip.toFixed(2)} | ${rate(best.roundtrip, 2 * size)} | ${(2 * best.socket / best.roundtrip).toFixed(2)} |`);
   console.log(`| ExportModelState (folder → controller → client) | ${best.export.toFixed(2)} | ${rate(best.export)} | ${(best.socket / best.export).toFixed(2)} |`);
-  const suffix = args['no-sync'] ? '_nosync' : '';
+  const suffix = `${args['no-sync'] ? '_nosync' : ''}${args.streamed ? '_streamed' : ''}`;
   console.log(`figure import_vs_socket${suffix} ${(best.socket / best.import).toFixed(3)}`);
   console.log(`figure export_vs_socket${suffix} ${(best.socket / best.export).toFixed(3)}`);
   console.log(`figure state_roundtrip_vs_socket${suffix} ${(2 * best.socket / best.roundtrip).toFixed(3)}`);

@@ -35,7 +35,7 @@ const bus = new MemoryBus();
 const registry = await loadRegistry({ builtins: [FixtureModel], logger });
 const deps = {
   workerId: 'bench', registry, progress: new PublishQueue(bus, { logger }), logger, config: Config.load({ text: '', env: {} }), dbConnector: noDatabase,
-  fileSource: () => noFiles, maxStateBytes: 2 * size, backend: { name: 'cpu', gpu: false },
+  fileSource: () => noFiles, maxStateBytes: 2 * size, stateFolder: async () => undefined, backend: { name: 'cpu', gpu: false },
 };
 
 /** A worker served with these middleware, and a client of it with or without the tracing interceptor. */

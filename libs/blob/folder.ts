@@ -4,9 +4,9 @@
  * disk), so a reader never sees a blob half-written. No index: whoever names
  * the blobs (the controller's `model_states` rows) decides which exist.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink, copyFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, copyFile, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { dataLoss, invalidArgument } from '../errors.js';
 
@@ -14,12 +14,27 @@ import { dataLoss, invalidArgument } from '../errors.js';
 export const READ_PIECE_BYTES = 1 << 20;
 /** While a blob is written, every this many bytes go to disk in the background, so the final flush is short. */
 const SYNC_EVERY_BYTES = 64 << 20;
+/** Bytes per read when a blob is read whole: large, so the per-read cost vanishes; the next read runs while this one is hashed. */
+const WHOLE_READ_BYTES = 8 << 20;
 const PART = '.part';
 const NAME = /^[A-Za-z0-9_-]{1,128}$/;
+/** The folder's id: no blob name (it has a dot), so list() never sees it. */
+const ID_FILE = '.folder-id';
 
 export interface WrittenBlob {
   size: number;
   /** SHA-256 of the bytes, when the write computed it (no `sha256` given). */
+  sha256: Buffer;
+}
+
+/**
+ * A blob written as a part by someone sharing the folder (a worker's new
+ * state), not yet committed: its name, and the size and SHA-256 the writer
+ * reports for it.
+ */
+export interface FolderPart {
+  part: string;
+  size: number;
   sha256: Buffer;
 }
 
@@ -37,11 +52,24 @@ export class BlobFolder {
    * @param sync flush each blob to disk before it is renamed into place (a crash never leaves a named blob
    *   short); off only where the folder need not outlive the machine (tests, benchmarks of the transport).
    */
-  private constructor(readonly root: string, readonly sync: boolean) {}
+  private constructor(readonly root: string, readonly sync: boolean, readonly id: string) {}
 
+  /**
+   * Opens (and creates) the folder as its owner: the folder gets an id on its
+   * first open, which processes sharing it (a worker on the same volume)
+   * report, so the owner knows whom it may hand blobs by name.
+   */
   static async open(root: string, opts: { sync?: boolean } = {}): Promise<BlobFolder> {
     await mkdir(root, { recursive: true });
-    return new BlobFolder(path.resolve(root), opts.sync ?? true);
+    const resolved = path.resolve(root);
+    return new BlobFolder(resolved, opts.sync ?? true, await readId(resolved) ?? await createId(resolved));
+  }
+
+  /** Opens a folder its owner made (a worker's view of the controller's): undefined if it has no id (yet). */
+  static async join(root: string, opts: { sync?: boolean } = {}): Promise<BlobFolder | undefined> {
+    const resolved = path.resolve(root);
+    const id = await readId(resolved);
+    return id === undefined ? undefined : new BlobFolder(resolved, opts.sync ?? true, id);
   }
 
   #path(name: string, suffix = ''): string {
@@ -117,30 +145,52 @@ export class BlobFolder {
    * The blob's bytes in pieces of `pieceBytes`, the next read while the caller
    * takes this one; DATA_LOSS if it is missing or not `size` bytes long.
    */
-  async *read(name: string, size: number, opts: { pieceBytes?: number } = {}): AsyncGenerator<Buffer> {
+  read(name: string, size: number, opts: { pieceBytes?: number } = {}): AsyncGenerator<Buffer> {
     const pieceBytes = opts.pieceBytes ?? READ_PIECE_BYTES;
-    let fh: FileHandle;
-    try {
-      fh = await open(this.#path(name), 'r');
-    } catch (err) {
-      if (isMissing(err)) throw dataLoss(`blob ${name} is missing from ${this.root}`);
-      throw err;
+    return this.#readAhead(name, size, (at) => Buffer.allocUnsafe(Math.min(pieceBytes, size - at)));
+  }
+
+  /**
+   * The blob whole in one buffer, checked against its size and SHA-256
+   * (DATA_LOSS otherwise): read in large slices straight into the buffer, each
+   * hashed while the next is read, so the bytes are copied once.
+   */
+  async readWhole(name: string, size: number, sha256: Uint8Array): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(size);
+    const hash = createHash('sha256');
+    for await (const slice of this.#readAhead(name, size, (at) => out.subarray(at, Math.min(size, at + WHOLE_READ_BYTES)))) hash.update(slice);
+    if (!hash.digest().equals(sha256)) throw dataLoss(`blob ${name} does not match its SHA-256`);
+    return out;
+  }
+
+  /**
+   * The blob's pieces, checked against its SHA-256 as they pass: the last
+   * piece is held back until the digest matched (DATA_LOSS otherwise), so a
+   * reader that sees the iteration end has seen exactly the stored bytes.
+   */
+  async *readChecked(name: string, size: number, sha256: Uint8Array): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    let held: Buffer | undefined;
+    for await (const piece of this.read(name, size)) {
+      if (held) yield held;
+      hash.update(piece);
+      held = piece;
     }
+    if (!hash.digest().equals(sha256)) throw dataLoss(`blob ${name} does not match its SHA-256`);
+    if (held) yield held;
+  }
+
+  /** The blob read into the buffers `into(offset)` gives, each yielded once filled, the next read already under way. */
+  async *#readAhead(name: string, size: number, into: (at: number) => Buffer): AsyncGenerator<Buffer> {
+    const fh = await this.#openForRead(name, size);
     try {
-      const length = (await fh.stat()).size;
-      if (length !== size) throw dataLoss(`blob ${name} holds ${length} bytes, ${size} expected`);
       const readAt = async (at: number): Promise<Buffer> => {
-        const buf = Buffer.allocUnsafe(Math.min(pieceBytes, size - at));
-        let got = 0;
-        while (got < buf.byteLength) {
-          const { bytesRead } = await fh.read(buf, got, buf.byteLength - got, at + got);
-          if (bytesRead === 0) throw dataLoss(`blob ${name} ended after ${at + got} of ${size} bytes`);
-          got += bytesRead;
-        }
+        const buf = into(at);
+        await readFully(fh, buf, at, name, size);
         return buf;
       };
       let next = size > 0 ? readAt(0) : undefined;
-      for (let at = 0; next; ) {
+      for (let at = 0; next;) {
         const piece = await next;
         at += piece.byteLength;
         next = at < size ? readAt(at) : undefined;
@@ -149,6 +199,33 @@ export class BlobFolder {
       }
     } finally {
       await fh.close();
+    }
+  }
+
+  /** The blob opened for reading; DATA_LOSS if it is missing or not `size` bytes long. */
+  async #openForRead(name: string, size: number): Promise<FileHandle> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.#path(name), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw dataLoss(`blob ${name} is missing from ${this.root}`);
+      throw err;
+    }
+    const length = (await fh.stat()).size;
+    if (length !== size) {
+      await fh.close();
+      throw dataLoss(`blob ${name} holds ${length} bytes, ${size} expected`);
+    }
+    return fh;
+  }
+
+  /** The size of a part on disk (undefined if there is none). */
+  async partSize(name: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.#path(name, PART))).size;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
     }
   }
 
@@ -183,6 +260,38 @@ export class BlobFolder {
       await dir.close();
     }
   }
+}
+
+/** Fills `buf` from the file at `at`; DATA_LOSS if the file ends first. */
+async function readFully(fh: FileHandle, buf: Buffer, at: number, name: string, size: number): Promise<void> {
+  for (let got = 0; got < buf.byteLength;) {
+    const { bytesRead } = await fh.read(buf, got, buf.byteLength - got, at + got);
+    if (bytesRead === 0) throw dataLoss(`blob ${name} ended after ${at + got} of ${size} bytes`);
+    got += bytesRead;
+  }
+}
+
+async function readId(root: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path.join(root, ID_FILE), 'utf8')).trim() || undefined;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Gives the folder an id: written aside and linked into place, so a reader never sees it half-written and two openers agree. */
+async function createId(root: string): Promise<string> {
+  const aside = path.join(root, `${ID_FILE}.${randomUUID()}`);
+  await writeFile(aside, randomUUID(), { mode: 0o644 });
+  try {
+    await link(aside, path.join(root, ID_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(aside);
+  }
+  return (await readId(root))!;
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {

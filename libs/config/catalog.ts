@@ -63,6 +63,8 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIWorker', 'backend', 'str', 'auto', 'compute backend of the models (auto, cpu, wasm, gpu, ...)'),
   S('AIWorker', 'max_state_bytes', 'int', 2147483648, 'largest model state accepted, in bytes'),
   S('AIWorker', 'fileserver', 'str', undefined, 'FileServer address (host:port)'),
+  S('AIWorker', 'state_dir', 'str', undefined, 'the controller\'s state folder where this worker can reach it (a shared volume): states then go by file name instead of through the call'),
+  S('AIWorker', 'state_sync', 'bool', true, 'flush each state this worker writes into the shared state folder to disk (off only for throwaway folders)'),
   S('AIWorker', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('AIWorker', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),
 

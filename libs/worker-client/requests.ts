@@ -1,7 +1,10 @@
-import { toChunks } from '../blob/index.js';
+import { toChunks, type BlobFolder } from '../blob/index.js';
 import { dataLoss } from '../errors.js';
 import type { BlobChunk } from '../gen/aide/v1/common.js';
-import { ImageData, type ImageBatch, type JobHeader } from '../gen/aide/v1/worker.js';
+import { ImageData, type ImageBatch, type JobHeader, type SharedStateFile } from '../gen/aide/v1/worker.js';
+
+/** A job's header as its caller gives it: the counts and how the state travels are filled in on the way. */
+export type JobHeaderBase = Omit<JobHeader, 'numImages' | 'stateSize' | 'stateFile' | 'outputStateFile'>;
 
 /**
  * A model state sent to workers piece by piece (e.g. straight from the
@@ -11,6 +14,8 @@ export interface StreamedState {
   size: number;
   /** Its SHA-256 where known (a stored state's): sent as it is, the bytes not hashed again on the way. */
   sha256?: Uint8Array;
+  /** Its file's name in the caller's state folder (a stored state's): a worker sharing the folder reads it there. */
+  file?: string;
   open(): AsyncIterable<Uint8Array>;
 }
 
@@ -18,6 +23,12 @@ export interface StreamedState {
 export type StateInput = Uint8Array | StreamedState;
 
 export const stateSize = (state: StateInput | null): number => (state === null ? 0 : state instanceof Uint8Array ? state.length : state.size);
+
+/** Where a worker sharing `folder` finds the state, if it can: a stored state, whose SHA-256 it checks. */
+export function sharedStateFile(state: StateInput | null, folder: BlobFolder | undefined): SharedStateFile | undefined {
+  if (!folder || !state || state instanceof Uint8Array || state.file === undefined || !state.sha256) return undefined;
+  return { name: state.file, size: state.size, sha256: Buffer.from(state.sha256) };
+}
 
 /** The state's chunks, each retry reading it afresh. */
 export function stateChunks(state: StateInput): AsyncGenerator<BlobChunk> {
@@ -80,12 +91,19 @@ async function* imagesBatches(images: ImagesInput): AsyncGenerator<ImageBatch> {
   if (sent !== images.count) throw dataLoss(`the job's image source gave ${sent} images where ${images.count} were announced`);
 }
 
-/** The request stream of a train or inference job: header, image batches, the input state's chunks. */
-export async function* jobRequests(header: Omit<JobHeader, 'numImages' | 'stateSize'>, images: ImagesInput, state: StateInput | null): AsyncGenerator<{ payload: JobRequestPayload }> {
+/**
+ * The request stream of a train or inference job: header, image batches, the
+ * input state's chunks, or only its name where the worker shares the caller's
+ * state folder (`shared`); `outputStateFile` asks it to write its new state there.
+ */
+export async function* jobRequests(
+  header: JobHeaderBase, images: ImagesInput, state: StateInput | null, opts: { shared?: BlobFolder; outputStateFile?: string } = {},
+): AsyncGenerator<{ payload: JobRequestPayload }> {
   const size = stateSize(state);
-  yield { payload: { $case: 'header', value: { ...header, numImages: imageCount(images), stateSize: size } } };
+  const stateFile = sharedStateFile(state, opts.shared);
+  yield { payload: { $case: 'header', value: { ...header, numImages: imageCount(images), stateSize: size, stateFile, outputStateFile: opts.outputStateFile ?? '' } } };
   for await (const batch of imagesBatches(images)) yield { payload: { $case: 'images', value: batch } };
-  if (state && size > 0) {
+  if (state && size > 0 && !stateFile) {
     for await (const chunk of stateChunks(state)) yield { payload: { $case: 'stateChunk', value: chunk } };
   }
 }

@@ -74,7 +74,7 @@ function fileServerFrom(config: Config): { files: (project: string) => ProjectFi
  * removed at shutdown. A real database without one is a setting error: its
  * states would not outlive the process.
  */
-async function stateFolder(config: Config, database: Database, ownDatabase: boolean): Promise<{ blobs: BlobFolder; remove(): Promise<void> }> {
+export async function openStateFolder(config: Config, database: Database, ownDatabase: boolean): Promise<{ blobs: BlobFolder; remove(): Promise<void> }> {
   const sync = config.getProperty(SECTION, 'state_sync', 'bool', true);
   const embeddedDir = config.getProperty('Database', 'embedded_dir', 'str', '');
   const dir = config.getProperty(SECTION, 'state_dir', 'str', '') || (database.embedded && embeddedDir ? `${path.resolve(embeddedDir)}-states` : '');
@@ -91,7 +91,7 @@ export async function startController(config: Config, logger: Logger, overrides:
   const ownDatabase = overrides.database === undefined;
   const database = overrides.database ?? await openDatabase({ ...databaseOptions(config), logger });
   await migrate(database.pool, CONTROLLER_MIGRATIONS);
-  const folder = overrides.stateBlobs ? { blobs: overrides.stateBlobs, remove: async () => {} } : await stateFolder(config, database, ownDatabase);
+  const folder = overrides.stateBlobs ? { blobs: overrides.stateBlobs, remove: async () => {} } : await openStateFolder(config, database, ownDatabase);
   const states: StateStore = { db: database.pool, blobs: folder.blobs };
   await moveLegacyStates(states, logger);
   await reapDeletedBlobs(states);

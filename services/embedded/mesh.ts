@@ -14,7 +14,7 @@ import type { Logger } from '../../libs/log.js';
 import { loadRegistry } from '../../libs/plugin/registry.js';
 import type { RunningService } from '../../libs/service/runtime.js';
 import { busOptions, listSetting } from '../../libs/service/settings.js';
-import { startController } from '../controller/main.js';
+import { openStateFolder, startController } from '../controller/main.js';
 import { fileServerAccess, OPEN_FILE_ACCESS } from '../fileserver/auth.js';
 import { startFileServer } from '../fileserver/main.js';
 import { startRanker } from '../ranker/main.js';
@@ -56,8 +56,10 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
   const workerConfig = Config.load({ env: { ...env, AIDE_AIWORKER_PORT: '0', AIDE_AIWORKER_FILESERVER: fileserver.addresses.grpc! } });
   const workers: RunningService[] = [];
   const external = Array.isArray(opts.workers) ? opts.workers : [];
+  // The workers here read and write the controller's state folder themselves: no state bytes cross a call.
+  const states = await openStateFolder(config, database, false);
   for (let i = 0; i < (Array.isArray(opts.workers) ? 0 : opts.workers ?? 2); i++) {
-    workers.push(await startWorker(workerConfig, logger.child({ service: `worker-${i + 1}` }), { registry, bus }));
+    workers.push(await startWorker(workerConfig, logger.child({ service: `worker-${i + 1}` }), { registry, bus, stateFolder: states.blobs }));
   }
   const controllerConfig = Config.load({ env: {
     ...env,
@@ -65,7 +67,7 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
     AIDE_AICONTROLLER_RANKER: ranker.addresses.grpc!,
     AIDE_AICONTROLLER_FILESERVER: fileserver.addresses.grpc!,
   } });
-  const controller = await startController(controllerConfig, logger.child({ service: 'controller' }), { database, bus, registry });
+  const controller = await startController(controllerConfig, logger.child({ service: 'controller' }), { database, bus, registry, stateBlobs: states.blobs });
 
   const { secret } = await tokens.createToken(
     { name: 'embedded-admin', roles: new Map([['*', 'admin']]), ttlSeconds: 7 * 24 * 3600 }, 'embedded mesh');
@@ -82,6 +84,7 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
       for (const s of [controller, ...workers, ranker, fileserver]) await s.shutdown(2000);
       await bus.close();
       await database.close();
+      await states.remove();
     },
   };
 }

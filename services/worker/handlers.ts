@@ -1,7 +1,7 @@
 import { freemem } from 'node:os';
 import { pushable, type Pushable } from 'it-pushable';
-import { cancelled, invalidField } from '../../libs/errors.js';
-import { toChunks } from '../../libs/blob/index.js';
+import { cancelled, failedPrecondition, invalidField } from '../../libs/errors.js';
+import { toChunks, type BlobFolder } from '../../libs/blob/index.js';
 import type { ProgressPublisher } from '../../libs/bus/index.js';
 import type { ImagePredictions, ProgressEvent } from '../../libs/gen/aide/v1/common.js';
 import type {
@@ -25,19 +25,50 @@ export interface WorkerDeps extends ModelFactoryDeps {
   progress: ProgressPublisher;
   slots: JobSlots;
   maxStateBytes: number;
+  /** The state folder shared with the controller ([AIWorker] state_dir), once the controller has made it. */
+  stateFolder: () => Promise<BlobFolder | undefined>;
   /** tfjs backend chosen at start. */
   backend: { name: string; gpu: boolean };
 }
 
 const progress = (value: ProgressEvent) => ({ payload: { $case: 'progress' as const, value } });
 
+/** Where a job's new state goes when the controller asked for it in the shared folder (output_state_file). */
+interface OutputFile {
+  folder: BlobFolder;
+  name: string;
+}
+
+/** The job's output file, checked before any work starts: FAILED_PRECONDITION where this worker shares no folder. */
+function outputFile(header: JobHeader, folder: BlobFolder | undefined): OutputFile | undefined {
+  if (!header.outputStateFile) return undefined;
+  if (!folder) throw failedPrecondition(`the job asks for its state in file ${header.outputStateFile}, and this worker shares no state folder with its controller`);
+  return { folder, name: header.outputStateFile };
+}
+
+/** Pieces a written state is cut into (views, no copies): the folder flushes to disk between them, not all at the end. */
+const WRITE_PIECE_BYTES = 16 << 20;
+
+function* writePieces(state: Uint8Array | readonly Uint8Array[]): Generator<Uint8Array> {
+  for (const piece of state instanceof Uint8Array ? [state] : state) {
+    for (let at = 0; at < piece.byteLength; at += WRITE_PIECE_BYTES) yield piece.subarray(at, at + WRITE_PIECE_BYTES);
+  }
+}
+
 /**
  * The new state (one buffer, or consecutive pieces) as the result header
- * followed by its chunks (train and average share the shape).
+ * followed by its chunks (train and average share the shape); or, where the
+ * controller asked for it in the shared folder, written there as a part (on
+ * disk, hashed as it is written) and announced by the result alone.
  */
-async function* stateOut(state: Uint8Array | readonly Uint8Array[], meta: Omit<TrainResult, 'stateSize'>): AsyncGenerator<TrainResponse> {
+async function* stateOut(state: Uint8Array | readonly Uint8Array[], meta: Omit<TrainResult, 'stateSize' | 'stateSha256'>, output: OutputFile | undefined): AsyncGenerator<TrainResponse> {
+  if (output) {
+    const written = await output.folder.write(output.name, (async function* () { yield* writePieces(state); })());
+    yield { payload: { $case: 'result', value: { ...meta, stateSize: written.size, stateSha256: written.sha256 } } };
+    return;
+  }
   const stateSize = state instanceof Uint8Array ? state.length : state.reduce((n, piece) => n + piece.length, 0);
-  yield { payload: { $case: 'result', value: { ...meta, stateSize } } };
+  yield { payload: { $case: 'result', value: { ...meta, stateSize, stateSha256: Buffer.alloc(0) } } };
   for await (const chunk of toChunks(state, { totalSize: stateSize })) yield { payload: { $case: 'stateChunk', value: chunk } };
 }
 
@@ -159,22 +190,24 @@ async function* inSlot<R>(slots: JobSlots, stream: () => AsyncIterable<R>): Asyn
 export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerServiceService> {
   const jobOf = <T>(header: JobHeader, ctx: CallContext, work: (updateState: UpdateState, signal: AbortSignal) => Promise<T>) =>
     runJob<T>({ jobId: header.jobId, project: header.project, workerId: deps.workerId, progress: deps.progress, signal: ctx.signal, work });
-  const limits = (ctx: CallContext) => ({ maxStateBytes: deps.maxStateBytes, signal: ctx.signal });
+  const limits = async (ctx: CallContext) => ({ maxStateBytes: deps.maxStateBytes, signal: ctx.signal, folder: await deps.stateFolder() });
 
   return {
     train: (requests: AsyncIterable<TrainRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<TrainResponse> {
-      const input = await readJobInput(requests, limits(ctx));
+      const limit = await limits(ctx);
+      const input = await readJobInput(requests, limit);
+      const output = outputFile(input.header, limit.folder);
       const model = createModel(deps, input.header);
       const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
       const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
       yield* streamJob(job, (result) => {
         const { state, stats, unreadable } = splitTrainResult(result);
-        return stateOut(state, { stats, numImages: input.images.length - unreadable.length, labelClassMap: classMap(input.header), unreadable });
+        return stateOut(state, { stats, numImages: input.images.length - unreadable.length, labelClassMap: classMap(input.header), unreadable }, output);
       });
     }),
 
     inference: (requests: AsyncIterable<InferenceRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<InferenceResponse> {
-      const input = await readJobInput(requests, limits(ctx));
+      const input = await readJobInput(requests, await limits(ctx));
       const model: AIModel = createModel(deps, input.header);
       const data = toInferenceData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
       const inferenceStream = model.inferenceStream?.bind(model);
@@ -195,13 +228,15 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
     averageStates: (requests: AsyncIterable<AverageStatesRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<AverageStatesResponse> {
       const request = await openAveraging(requests);
       const { header } = request;
+      const limit = await limits(ctx);
+      const output = outputFile(header, limit.folder);
       const model = createModel(deps, header);
       let weights: number[];
       let work: (updateState: UpdateState, signal: AbortSignal) => Promise<Uint8Array | readonly Uint8Array[]>;
       const averageStreams = model.averageModelStateStreams?.bind(model);
       if (averageStreams) {
         // The states are combined as they arrive: none is ever held whole here.
-        const input = streamStates(request, limits(ctx));
+        const input = streamStates(request, limit);
         weights = input.weights;
         work = async (updateState, signal) => {
           const state = await averageStreams(input.streams, updateState, signal);
@@ -209,12 +244,12 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
           return state;
         };
       } else {
-        const input = await collectStates(request, limits(ctx));
+        const input = await collectStates(request, limit);
         weights = input.weights;
         work = (updateState, signal) => model.averageModelStates(input.states, updateState, input.weights, signal);
       }
       const job = jobOf(header, ctx, work);
-      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages: weights.reduce((x, y) => x + y, 0), labelClassMap: classMap(header), unreadable: [] }));
+      yield* streamJob(job, (state) => stateOut(state, { stats: {}, numImages: weights.reduce((x, y) => x + y, 0), labelClassMap: classMap(header), unreadable: [] }, output));
     }),
 
     async getCapabilities(): Promise<GetCapabilitiesResponse> {
@@ -226,6 +261,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
         runningJobs: deps.slots.running,
         maxConcurrentJobs: deps.slots.max,
         modelLibraries: [...deps.registry.models.keys()],
+        stateFolderId: (await deps.stateFolder())?.id ?? '',
       };
     },
   };

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { BlobFolder } from '../../libs/blob/index.js';
 import { createBus, PublishQueue, type EventBus } from '../../libs/bus/index.js';
 import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { WorkerServiceService } from '../../libs/gen/aide/v1/worker.js';
@@ -18,6 +19,7 @@ import { withTelemetry } from '../../libs/telemetry/sdk.js';
 import { selectBackend, type BackendName } from '../../libs/tf/backend.js';
 import { workerHandlers } from './handlers.js';
 import { JobSlots } from './slots.js';
+import { sharedStateFolder } from './state-folder.js';
 
 /** What an embedding process (the demo, tests) may hand in instead of building from config. */
 export interface WorkerOverrides {
@@ -25,6 +27,8 @@ export interface WorkerOverrides {
   bus?: EventBus;
   dbConnector?: DbConnectorLike;
   fileSource?: (project: string) => FileSource;
+  /** The controller's state folder, where the embedding process runs the controller too. */
+  stateFolder?: BlobFolder;
 }
 
 /** AIWorker: config → wiring → serve. */
@@ -48,6 +52,9 @@ export const startWorker = async (config: Parameters<ServiceStarter>[0], logger:
     fileSource,
     slots,
     maxStateBytes: config.getProperty('AIWorker', 'max_state_bytes', 'int', 2 * 1024 ** 3),
+    stateFolder: overrides.stateFolder
+      ? async () => overrides.stateFolder
+      : sharedStateFolder(config.getProperty('AIWorker', 'state_dir', 'str', ''), { sync: config.getProperty('AIWorker', 'state_sync', 'bool', true) }),
     backend,
   });
   const { server, drainDeadlineMs } = await serveFromConfig({

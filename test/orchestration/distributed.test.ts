@@ -6,6 +6,7 @@ import { inferDistributed } from '../../services/controller/orchestration/distri
 import { shard } from '../../services/controller/orchestration/shards.js';
 import { trainRound, type RoundOutput, type RoundState, type RoundStore } from '../../services/controller/orchestration/distributed-train.js';
 import { WorkerPool } from '../../services/controller/orchestration/worker-pool.js';
+import { isStreamed } from '../../libs/worker-client/worker-client.js';
 import { decodeWeights, encodeWeights, fixtureImages, fixtureJobHeader } from '../support/fixture-model.js';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.js';
 
@@ -27,6 +28,7 @@ class MemoryRoundStore implements RoundStore<RoundState & { state: Buffer }> {
   }
   saveRound(o: RoundOutput) { return MemoryRoundStore.held(o); }
   static async held({ pieces, ...rest }: RoundOutput) {
+    assert.ok(isStreamed(pieces), 'these workers share no folder: states stream');
     const parts: Buffer[] = [];
     for await (const p of pieces) parts.push(Buffer.from(p));
     return { ...rest, state: Buffer.concat(parts) };

@@ -41,7 +41,7 @@ async function byHand(db: pg.Pool, addresses: string[], classes: LabelClass[], m
     let stats: Record<string, number> = {};
     for (let r = 0; r < rounds; r++) {
       const outs = await Promise.all(shards.map((s, i) => train(clients[i]!, header, s, state)));
-      const averaged = await averageStates(clients[0]!, { ...header, numImages: 0, stateSize: 0 }, outs.map((o, i) => ({ state: o.state, numImages: shards[i]!.length })));
+      const averaged = await averageStates(clients[0]!, header, outs.map((o, i) => ({ state: o.state, numImages: shards[i]!.length })));
       state = averaged.state;
       stats = {};
       // Image counts add up over the shards; every other statistic is their mean weighted by shard size.

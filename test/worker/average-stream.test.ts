@@ -25,7 +25,7 @@ import { startWorker } from '../../services/worker/main.js';
 const logger = createLogger('test', 'silent');
 const CLASSES = ['c1', 'c2'];
 const header = (jobId: string) => ({
-  jobId, project: 'proj', modelLibrary: 'builtin.labels', modelOptionsJson: '', numImages: 0, stateSize: 0,
+  jobId, project: 'proj', modelLibrary: 'builtin.labels', modelOptionsJson: '', numImages: 0, stateSize: 0, stateFile: undefined, outputStateFile: '',
   annotationType: 1, predictionType: 1, ignoreUnlabeled: false, traceparent: '',
   labelClasses: CLASSES.map((id, k) => ({ id, project: 'proj', name: id, color: '', index: k + 1 })),
 });
@@ -74,7 +74,7 @@ describe('worker AverageStates for a built-in model', () => {
           for await (const chunk of toChunks(s, { chunkSize: 100_000 })) {
             const data = Buffer.from(chunk.data);
             if (index === 1 && chunk.offset === offset) data[byte] ^= 0xff;
-            yield { payload: { $case: 'part', value: { index, numImages: counts[index]!, chunk: { ...chunk, data } } } };
+            yield { payload: { $case: 'part', value: { index, numImages: counts[index]!, chunk: { ...chunk, data }, file: undefined } } };
           }
         }
       }

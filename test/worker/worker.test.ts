@@ -128,7 +128,7 @@ for (const target of await busTargets()) {
     await t.test('averaging K=4 states gives the image-count-weighted mean', async () => {
       const sets = [[1, 2, 3, 4], [5, 6, 7, 8], [-1, 0, 1, 2], [10, 20, 30, 40]];
       const counts = [10, 30, 20, 40];
-      const out = await averageStates(c2, { ...header('avg'), numImages: 0, stateSize: 0 }, sets.map((w, i) => ({ state: encodeWeights(w), numImages: counts[i]! })));
+      const out = await averageStates(c2, header('avg'), sets.map((w, i) => ({ state: encodeWeights(w), numImages: counts[i]! })));
       const expected = [0, 1, 2, 3].map((j) => sets.reduce((a, w, k) => a + w[j]! * counts[k]!, 0) / 100);
       decodeWeights(out.state).forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-12, `weight ${j}: ${v} vs ${expected[j]}`));
       assert.equal(out.result.numImages, 100);

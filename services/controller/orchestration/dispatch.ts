@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import type { BlobFolder } from '../../../libs/blob/index.js';
 import { cancelled, isAideError, unavailable } from '../../../libs/errors.js';
 import type { Logger } from '../../../libs/log.js';
 import type { WorkerLease, WorkerPool } from './worker-pool.js';
@@ -15,7 +16,13 @@ export interface DispatchOptions {
   onWait?: (why: string) => void;
   /** What is dispatched, for messages ("shard 2/3"). */
   what: string;
+  /** The controller's state folder: a worker that shares it gets and returns states by file name. */
+  stateFolder?: BlobFolder;
 }
+
+/** The state folder, if the leased worker shares it (its capabilities report the folder's id). */
+export const sharedFolder = (lease: WorkerLease, opts: Pick<DispatchOptions, 'stateFolder'>): BlobFolder | undefined =>
+  (opts.stateFolder && lease.stateFolderId === opts.stateFolder.id ? opts.stateFolder : undefined);
 
 /**
  * Runs one call on a worker. When it fails because the worker went away

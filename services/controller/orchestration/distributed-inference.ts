@@ -4,8 +4,8 @@ import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
 import { imageCount, stateSize, type ImagesInput } from '../../../libs/worker-client/requests.js';
 import { infer, type StateInput } from '../../../libs/worker-client/worker-client.js';
-import { onWorker, type DispatchOptions } from './dispatch.js';
-import type { JobHeaderBase } from './distributed-train.js';
+import { onWorker, sharedFolder, type DispatchOptions } from './dispatch.js';
+import type { JobHeaderBase } from '../../../libs/worker-client/worker-client.js';
 
 /** Images' predictions stored per statement at most, and their maps' bytes: batches bound memory and round trips. */
 const BATCH_IMAGES = 1000;
@@ -59,6 +59,7 @@ export async function inferDistributed(opts: {
       };
       for await (const p of infer(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.state, {
         signal,
+        sharedFolder: sharedFolder(lease, opts.dispatch),
         onProgress: (e) => opts.onProgress?.(i, shards.length, e),
         onUnreadable: (u) => outcome.unreadable.push(u),
       })) {

@@ -1,14 +1,11 @@
-import type { VerifiedPieces } from '../../../libs/blob/index.js';
 import type { ProgressEvent } from '../../../libs/gen/aide/v1/common.js';
-import type { ImageData, JobHeader, TrainResult, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
+import type { ImageData, TrainResult, UnreadableImage } from '../../../libs/gen/aide/v1/worker.js';
 import { modelStateBytes } from '../../../libs/telemetry/metrics.js';
 import { inSpan } from '../../../libs/telemetry/tracer.js';
-import { averageStatesInto, trainInto, type StateInput, type StateSink } from '../../../libs/worker-client/worker-client.js';
+import { averageStatesInto, trainInto, type ArrivingState, type JobHeaderBase, type StateInput, type StateSink } from '../../../libs/worker-client/worker-client.js';
 import { stateSize } from '../../../libs/worker-client/requests.js';
-import { onWorker, type DispatchOptions } from './dispatch.js';
+import { onWorker, sharedFolder, type DispatchOptions } from './dispatch.js';
 import { shardByPath } from './shards.js';
-
-export type JobHeaderBase = Omit<JobHeader, 'numImages' | 'stateSize'>;
 
 /** A state a round made, as far as the round needs it: its bytes for the next worker, and what it was trained on. */
 export interface RoundState {
@@ -26,8 +23,8 @@ export interface RoundOutput {
   unreadable: UnreadableImage[];
   stats: Record<string, number>;
   labelClassMap: Record<string, number>;
-  /** Verified as they pass; `pieces.sha256` is known once they have. */
-  pieces: VerifiedPieces;
+  /** Streamed pieces, verified as they pass (`pieces.sha256` is known once they have), or the part a worker wrote into the shared folder. */
+  pieces: ArrivingState;
 }
 
 /**
@@ -103,7 +100,7 @@ export async function trainRound<S extends RoundState>(opts: {
     onWorker({ ...dispatch, what: `shard ${i + 1}/${k}` }, (lease) =>
       counted('train', stateSize(opts.input), trainInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-s${i}` }, images, opts.input,
         sink(k === 1 ? (o) => store.saveRound(o) : (o) => store.saveShard(i, o)),
-        { signal: dispatch.signal, onProgress: (e) => opts.onProgress?.(i, k, e) }))).catch((err: unknown) => {
+        { signal: dispatch.signal, sharedFolder: sharedFolder(lease, dispatch), onProgress: (e) => opts.onProgress?.(i, k, e) }))).catch((err: unknown) => {
     firstFailure ??= { err };
     failed.abort(err);
     throw err;
@@ -117,8 +114,8 @@ export async function trainRound<S extends RoundState>(opts: {
   const stats = roundStats(parts);
   return inSpan('average', { attributes: { 'aide.shards': k } }, () => onWorker({ ...opts.dispatch, what: 'averaging' }, (lease) =>
     counted('average', parts.reduce((n, p) => n + stateSize(p.state), 0),
-      averageStatesInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg`, numImages: 0, stateSize: 0 },
+      averageStatesInto(lease.client, { ...opts.header, jobId: `${opts.header.jobId}-avg` },
         parts.map((p) => ({ state: p.state, numImages: p.numImages })),
         (result, pieces) => store.saveRound({ numImages: result.numImages, unreadable: [], stats, labelClassMap: result.labelClassMap, pieces }),
-        { signal: opts.dispatch.signal, onProgress: (e) => opts.onProgress?.(k, k, e) }))));
+        { signal: opts.dispatch.signal, sharedFolder: sharedFolder(lease, opts.dispatch), onProgress: (e) => opts.onProgress?.(k, k, e) }))));
 }

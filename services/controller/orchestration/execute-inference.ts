@@ -46,7 +46,10 @@ export async function executeInference(orchestra: Orchestra, run: JobRun): Promi
       imageIds: options.image_ids, goldenOnly: options.golden_questions_only, includeAnnotated: options.include_annotated,
     }, options.num_workers || project.settings.autoTrain.numWorkers || 1);
     const { predicted, unreadable } = await inferDistributed({
-      dispatch: { pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
+      dispatch: {
+        pool: orchestra.workers, library: state.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger,
+        onWait: (why) => run.progress.updateState('WAITING', why), stateFolder: orchestra.states.blobs,
+      },
       header, shards: counts.map((count, shard) => ({ count, pages: () => inferenceImagePages(db, staging.runId, shard) })), state: storedState(orchestra.states, state),
       store: async (batch) => {
         const images = batch.map(imagePredictionsFromProto);

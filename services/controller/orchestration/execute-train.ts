@@ -108,7 +108,10 @@ export async function executeTrain(orchestra: Orchestra, run: JobRun): Promise<v
       run.progress.updateState('PROGRESS', `round ${round}/${rounds}, ${message}`, (round - 1) * perRound + Math.min(done, perRound), rounds * perRound);
     });
     input = await trainRound({
-      dispatch: { pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger, onWait: (why) => run.progress.updateState('WAITING', why) },
+      dispatch: {
+        pool: orchestra.workers, library: project.settings.modelLibrary, maxAttempts: orchestra.maxAttempts, signal, logger: orchestra.logger,
+        onWait: (why) => run.progress.updateState('WAITING', why), stateFolder: orchestra.states.blobs,
+      },
       header, images: data, input: input?.state ?? null, numWorkers,
       store: noting(dbRoundStore(orchestra.states, {
         project: project.name, modelLibrary: project.settings.modelLibrary, part: { jobId: job.id, round, inputs }, inputId: input?.info.id ?? null,

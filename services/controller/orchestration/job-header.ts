@@ -5,7 +5,7 @@ import type { ImageWithAnnotations, LabelClass, Project } from '../domain.js';
 import { listLabelClasses } from '../store/label-classes.js';
 import { annotationToProto } from '../wire/annotation.js';
 import { labelClassToProto } from '../wire/image.js';
-import type { JobHeaderBase } from './distributed-train.js';
+import type { JobHeaderBase } from '../../../libs/worker-client/worker-client.js';
 
 /** The worker's job header for a project as it is now. */
 export async function jobHeader(db: pg.Pool, project: Project, jobId: string): Promise<{ header: JobHeaderBase; classes: LabelClass[] }> {

@@ -6,9 +6,12 @@ import type { RoundOutput, RoundState, RoundStore } from './distributed-train.js
 
 export type StoredRoundState = RoundState & { info: ModelStateInfo };
 
-/** A stored state as a worker gets it: streamed from its file afresh for each worker, with the SHA-256 stored with it. */
+/**
+ * A stored state as a worker gets it: streamed from its file afresh for each
+ * worker, with the SHA-256 stored with it; a worker sharing the folder reads the file itself.
+ */
 export const storedState = (store: StateStore, info: ModelStateInfo): StreamedState => ({
-  size: info.sizeBytes, sha256: info.sha256, open: () => stateBytes(store, info),
+  size: info.sizeBytes, sha256: info.sha256, file: info.id, open: () => stateBytes(store, info),
 });
 
 /** A stored state as a round uses it. */

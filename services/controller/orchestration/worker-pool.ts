@@ -44,6 +44,8 @@ export const FRESH_MS = 100;
 export interface WorkerLease {
   address: string;
   client: WorkerClient;
+  /** The id of the state folder the worker shares (its capabilities'; empty: none, or not known yet). */
+  stateFolderId: string;
   release(): void;
 }
 
@@ -228,7 +230,7 @@ export class WorkerPool {
         m.inFlight++;
         let released = false;
         return {
-          address: m.address, client: m.client,
+          address: m.address, client: m.client, stateFolderId: m.caps?.stateFolderId ?? '',
           release: () => { if (!released) { released = true; m.inFlight--; this.#wake(); } },
         };
       }

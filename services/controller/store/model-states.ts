@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { BlobFolder } from '../../../libs/blob/index.js';
+import type { BlobFolder, FolderPart } from '../../../libs/blob/index.js';
 import { failedPrecondition, notFound } from '../../../libs/errors.js';
 import type { ModelStateInfo, ModelStateMeta, TrainingPart } from '../domain.js';
 import { type Db, inTransaction, int } from './db.js';
@@ -86,8 +86,18 @@ async function assignVersion(client: pg.PoolClient, project: string, id: string)
   if (rowCount !== 1) throw notFound(`model state ${id} of project '${project}'`);
 }
 
-/** A state's bytes as they arrive: one buffer, or pieces (an upload, a worker's result). */
-export type StateBytes = AsyncIterable<Uint8Array> | Uint8Array;
+/** A state's bytes as they arrive: one buffer, pieces (an upload, a worker's result), or a part a worker wrote into the folder. */
+export type StateBytes = AsyncIterable<Uint8Array> | Uint8Array | FolderPart;
+
+const isFolderPart = (bytes: StateBytes): bytes is FolderPart => 'part' in bytes;
+
+/** Writes the bytes to the part of a new blob, unless a worker sharing the folder wrote them there already. */
+async function writePart(store: StateStore, bytes: StateBytes, sha256: (() => Buffer | undefined) | undefined): Promise<{ id: string; size: number; sha256: Buffer }> {
+  if (isFolderPart(bytes)) return { id: bytes.part, size: bytes.size, sha256: bytes.sha256 };
+  const id = randomUUID();
+  const source = bytes instanceof Uint8Array ? [bytes] : bytes;
+  return { id, ...await store.blobs.write(id, (async function* () { yield* source; })(), { sha256 }) };
+}
 
 /**
  * Stores a state streamed in: its bytes to a file of the store's folder as
@@ -96,7 +106,8 @@ export type StateBytes = AsyncIterable<Uint8Array> | Uint8Array;
  * job) the project's next version, the file renamed into place just before
  * the commit: the state is visible complete or not at all. The SHA-256 is
  * computed on the way, or taken from `sha256` where the bytes were verified
- * against one already (one hash per hop). A source that throws (truncated,
+ * against one already (one hash per hop); a worker's part comes with the
+ * SHA-256 it computed as it wrote. A source that throws (truncated,
  * corrupt, cancelled) leaves nothing. `client`: run in the caller's
  * transaction (a file whose row that transaction rolls back is swept later).
  */
@@ -104,9 +115,7 @@ export async function insertState(
   store: StateStore, meta: ModelStateMeta, bytes: StateBytes, opts: { part?: TrainingPart; client?: pg.PoolClient; sha256?: () => Buffer | undefined } = {},
 ): Promise<ModelStateInfo> {
   const part = opts.part ?? null;
-  const id = randomUUID();
-  const source = bytes instanceof Uint8Array ? [bytes] : bytes;
-  const written = await store.blobs.write(id, (async function* () { yield* source; })(), { sha256: opts.sha256 });
+  const { id, ...written } = await writePart(store, bytes, opts.sha256);
   try {
     return await inTransaction(opts.client ?? store.db, async (client) => {
       await insertStateRow(client, id, meta, part, written);

@@ -49,6 +49,31 @@ export interface JobHeader {
   stateSize: number;
   /** Trace context of the controller's span (W3C traceparent), when tracing. */
   traceparent: string;
+  /**
+   * The input state lies in the state folder this worker shares with the
+   * controller (GetCapabilitiesResponse.state_folder_id): the worker reads and
+   * verifies it there, and no state chunks follow.
+   */
+  stateFile:
+    | SharedStateFile
+    | undefined;
+  /**
+   * Where the worker writes its new state in that shared folder (train and
+   * averaging): as `<name>.part`, on disk, for the controller to commit; the
+   * result then carries state_sha256 and no state chunks follow. Empty: the
+   * state streams back as chunks.
+   */
+  outputStateFile: string;
+}
+
+/**
+ * A state in the shared state folder, by its file's name, with what the reader
+ * checks it against.
+ */
+export interface SharedStateFile {
+  name: string;
+  size: number;
+  sha256: Buffer;
 }
 
 /** One image of the seed's data["images"]; annotations only for training. */
@@ -88,6 +113,11 @@ export interface TrainResult {
   /** Label-class id → output index of the new state. */
   labelClassMap: { [key: string]: number };
   unreadable: UnreadableImage[];
+  /**
+   * Set when the state was written to the job's output_state_file: the
+   * SHA-256 of the bytes written (state_size of them); no chunks follow.
+   */
+  stateSha256: Buffer;
 }
 
 export interface TrainResult_StatsEntry {
@@ -136,7 +166,11 @@ export interface StatePart {
   index: number;
   /** Images the state was trained on: its weight in the average. */
   numImages: number;
-  chunk: BlobChunk | undefined;
+  chunk:
+    | BlobChunk
+    | undefined;
+  /** In place of chunks: the state in the shared state folder (one part per state). */
+  file: SharedStateFile | undefined;
 }
 
 export interface AverageStatesRequest {
@@ -171,6 +205,11 @@ export interface GetCapabilitiesResponse {
   runningJobs: number;
   maxConcurrentJobs: number;
   modelLibraries: string[];
+  /**
+   * The id of the state folder this worker can read and write (empty: none):
+   * a controller whose folder has this id sends states by name, not bytes.
+   */
+  stateFolderId: string;
 }
 
 function createBaseJobHeader(): JobHeader {
@@ -186,6 +225,8 @@ function createBaseJobHeader(): JobHeader {
     numImages: 0,
     stateSize: 0,
     traceparent: "",
+    stateFile: undefined,
+    outputStateFile: "",
   };
 }
 
@@ -223,6 +264,12 @@ export const JobHeader: MessageFns<JobHeader> = {
     }
     if (message.traceparent !== "") {
       writer.uint32(90).string(message.traceparent);
+    }
+    if (message.stateFile !== undefined) {
+      SharedStateFile.encode(message.stateFile, writer.uint32(98).fork()).join();
+    }
+    if (message.outputStateFile !== "") {
+      writer.uint32(106).string(message.outputStateFile);
     }
     return writer;
   },
@@ -328,6 +375,22 @@ export const JobHeader: MessageFns<JobHeader> = {
             message.traceparent = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.stateFile = SharedStateFile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.outputStateFile = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -389,6 +452,16 @@ export const JobHeader: MessageFns<JobHeader> = {
         ? globalThis.Number(object.state_size)
         : 0,
       traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      stateFile: isSet(object.stateFile)
+        ? SharedStateFile.fromJSON(object.stateFile)
+        : isSet(object.state_file)
+        ? SharedStateFile.fromJSON(object.state_file)
+        : undefined,
+      outputStateFile: isSet(object.outputStateFile)
+        ? globalThis.String(object.outputStateFile)
+        : isSet(object.output_state_file)
+        ? globalThis.String(object.output_state_file)
+        : "",
     };
   },
 
@@ -427,6 +500,12 @@ export const JobHeader: MessageFns<JobHeader> = {
     if (message.traceparent !== "") {
       obj.traceparent = message.traceparent;
     }
+    if (message.stateFile !== undefined) {
+      obj.stateFile = SharedStateFile.toJSON(message.stateFile);
+    }
+    if (message.outputStateFile !== "") {
+      obj.outputStateFile = message.outputStateFile;
+    }
     return obj;
   },
 
@@ -446,6 +525,111 @@ export const JobHeader: MessageFns<JobHeader> = {
     message.numImages = object.numImages ?? 0;
     message.stateSize = object.stateSize ?? 0;
     message.traceparent = object.traceparent ?? "";
+    message.stateFile = (object.stateFile !== undefined && object.stateFile !== null)
+      ? SharedStateFile.fromPartial(object.stateFile)
+      : undefined;
+    message.outputStateFile = object.outputStateFile ?? "";
+    return message;
+  },
+};
+
+function createBaseSharedStateFile(): SharedStateFile {
+  return { name: "", size: 0, sha256: Buffer.alloc(0) };
+}
+
+export const SharedStateFile: MessageFns<SharedStateFile> = {
+  encode(message: SharedStateFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(26).bytes(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SharedStateFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSharedStateFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SharedStateFile {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SharedStateFile): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SharedStateFile>, I>>(base?: I): SharedStateFile {
+    return SharedStateFile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SharedStateFile>, I>>(object: I): SharedStateFile {
+    const message = createBaseSharedStateFile();
+    message.name = object.name ?? "";
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -836,7 +1020,7 @@ export const UnreadableImage: MessageFns<UnreadableImage> = {
 };
 
 function createBaseTrainResult(): TrainResult {
-  return { stateSize: 0, stats: {}, numImages: 0, labelClassMap: {}, unreadable: [] };
+  return { stateSize: 0, stats: {}, numImages: 0, labelClassMap: {}, unreadable: [], stateSha256: Buffer.alloc(0) };
 }
 
 export const TrainResult: MessageFns<TrainResult> = {
@@ -855,6 +1039,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     });
     for (const v of message.unreadable) {
       UnreadableImage.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.stateSha256.length !== 0) {
+      writer.uint32(50).bytes(message.stateSha256);
     }
     return writer;
   },
@@ -916,6 +1103,14 @@ export const TrainResult: MessageFns<TrainResult> = {
             }
 
             message.unreadable.push(UnreadableImage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.stateSha256 = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -986,6 +1181,11 @@ export const TrainResult: MessageFns<TrainResult> = {
       unreadable: globalThis.Array.isArray(object?.unreadable)
         ? object.unreadable.map((e: any) => UnreadableImage.fromJSON(e))
         : [],
+      stateSha256: isSet(object.stateSha256)
+        ? Buffer.from(bytesFromBase64(object.stateSha256))
+        : isSet(object.state_sha256)
+        ? Buffer.from(bytesFromBase64(object.state_sha256))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1018,6 +1218,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     if (message.unreadable?.length) {
       obj.unreadable = message.unreadable.map((e) => UnreadableImage.toJSON(e));
     }
+    if (message.stateSha256.length !== 0) {
+      obj.stateSha256 = base64FromBytes(message.stateSha256);
+    }
     return obj;
   },
 
@@ -1047,6 +1250,7 @@ export const TrainResult: MessageFns<TrainResult> = {
       {},
     );
     message.unreadable = object.unreadable?.map((e) => UnreadableImage.fromPartial(e)) || [];
+    message.stateSha256 = object.stateSha256 ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1640,7 +1844,7 @@ export const InferenceResponse: MessageFns<InferenceResponse> = {
 };
 
 function createBaseStatePart(): StatePart {
-  return { index: 0, numImages: 0, chunk: undefined };
+  return { index: 0, numImages: 0, chunk: undefined, file: undefined };
 }
 
 export const StatePart: MessageFns<StatePart> = {
@@ -1653,6 +1857,9 @@ export const StatePart: MessageFns<StatePart> = {
     }
     if (message.chunk !== undefined) {
       BlobChunk.encode(message.chunk, writer.uint32(26).fork()).join();
+    }
+    if (message.file !== undefined) {
+      SharedStateFile.encode(message.file, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1694,6 +1901,14 @@ export const StatePart: MessageFns<StatePart> = {
             message.chunk = BlobChunk.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.file = SharedStateFile.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1715,6 +1930,7 @@ export const StatePart: MessageFns<StatePart> = {
         ? globalThis.Number(object.num_images)
         : 0,
       chunk: isSet(object.chunk) ? BlobChunk.fromJSON(object.chunk) : undefined,
+      file: isSet(object.file) ? SharedStateFile.fromJSON(object.file) : undefined,
     };
   },
 
@@ -1729,6 +1945,9 @@ export const StatePart: MessageFns<StatePart> = {
     if (message.chunk !== undefined) {
       obj.chunk = BlobChunk.toJSON(message.chunk);
     }
+    if (message.file !== undefined) {
+      obj.file = SharedStateFile.toJSON(message.file);
+    }
     return obj;
   },
 
@@ -1741,6 +1960,9 @@ export const StatePart: MessageFns<StatePart> = {
     message.numImages = object.numImages ?? 0;
     message.chunk = (object.chunk !== undefined && object.chunk !== null)
       ? BlobChunk.fromPartial(object.chunk)
+      : undefined;
+    message.file = (object.file !== undefined && object.file !== null)
+      ? SharedStateFile.fromPartial(object.file)
       : undefined;
     return message;
   },
@@ -2121,6 +2343,7 @@ function createBaseGetCapabilitiesResponse(): GetCapabilitiesResponse {
     runningJobs: 0,
     maxConcurrentJobs: 0,
     modelLibraries: [],
+    stateFolderId: "",
   };
 }
 
@@ -2146,6 +2369,9 @@ export const GetCapabilitiesResponse: MessageFns<GetCapabilitiesResponse> = {
     }
     for (const v of message.modelLibraries) {
       writer.uint32(58).string(v!);
+    }
+    if (message.stateFolderId !== "") {
+      writer.uint32(66).string(message.stateFolderId);
     }
     return writer;
   },
@@ -2219,6 +2445,14 @@ export const GetCapabilitiesResponse: MessageFns<GetCapabilitiesResponse> = {
             message.modelLibraries.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.stateFolderId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2260,6 +2494,11 @@ export const GetCapabilitiesResponse: MessageFns<GetCapabilitiesResponse> = {
         : globalThis.Array.isArray(object?.model_libraries)
         ? object.model_libraries.map((e: any) => globalThis.String(e))
         : [],
+      stateFolderId: isSet(object.stateFolderId)
+        ? globalThis.String(object.stateFolderId)
+        : isSet(object.state_folder_id)
+        ? globalThis.String(object.state_folder_id)
+        : "",
     };
   },
 
@@ -2286,6 +2525,9 @@ export const GetCapabilitiesResponse: MessageFns<GetCapabilitiesResponse> = {
     if (message.modelLibraries?.length) {
       obj.modelLibraries = message.modelLibraries;
     }
+    if (message.stateFolderId !== "") {
+      obj.stateFolderId = message.stateFolderId;
+    }
     return obj;
   },
 
@@ -2301,6 +2543,7 @@ export const GetCapabilitiesResponse: MessageFns<GetCapabilitiesResponse> = {
     message.runningJobs = object.runningJobs ?? 0;
     message.maxConcurrentJobs = object.maxConcurrentJobs ?? 0;
     message.modelLibraries = object.modelLibraries?.map((e) => e) || [];
+    message.stateFolderId = object.stateFolderId ?? "";
     return message;
   },
 };
@@ -2435,6 +2678,14 @@ export const WorkerServiceClient = makeGenericClientConstructor(
   service: typeof WorkerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
