@@ -213,7 +213,7 @@ test('catalog: every key and its default', () => {
     ['AIController', 'state_dir', undefined], ['AIController', 'state_sync', true],
     ['AIWorker', 'host', '0.0.0.0'], ['AIWorker', 'port', 50052], ['AIWorker', 'worker_id', undefined],
     ['AIWorker', 'max_concurrent_jobs', 2], ['AIWorker', 'backend', 'auto'], ['AIWorker', 'max_state_bytes', 2147483648],
-    ['AIWorker', 'fileserver', undefined], ['AIWorker', 'drain_deadline_s', 20],
+    ['AIWorker', 'fileserver', undefined], ['AIWorker', 'state_dir', undefined], ['AIWorker', 'state_sync', true], ['AIWorker', 'drain_deadline_s', 20],
     ['FileServer', 'root', './.data/files'], ['FileServer', 'host', '0.0.0.0'], ['FileServer', 'port', 50053],
     ['FileServer', 'http_port', 8080], ['FileServer', 'max_put_bytes', 1073741824], ['FileServer', 'url_signing_key', undefined],
     ['FileServer', 'drain_deadline_s', 20], ['FileServer', 'http_processes', 1], ['FileServer', 'http_cache_bytes', 134217728],
