@@ -2,8 +2,9 @@
  * Model-state transfer against the wire: a state of N bytes imported through
  * the public API (ImportModelState), sent to a worker and back by a training
  * job (the fixture model's echo: storage → worker → storage, the worker
- * holding it whole as a model would), and exported (ExportModelState),
- * byte-exact (SHA-256 of what was sent = stored = received). Reference in the
+ * holding it whole as a model would), and exported (ExportModelState, the
+ * client checking the bytes once as `aide states export` does), byte-exact
+ * (SHA-256 of what was sent = stored = received). Reference in the
  * same run: a Node socket pair on loopback moving the same N bytes, once for
  * import and export, out and back for the round trip.
  *
@@ -28,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { payload, StreamParts, toChunks, verifyChunks } from '../../libs/blob/index.js';
+import { payload, StreamParts, toChunks, verifyAnnouncedChunks } from '../../libs/blob/index.js';
 import { migrateAuth } from '../../libs/auth/schema.js';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import { withDefaultUser } from '../../libs/db/index.js';
@@ -101,10 +102,12 @@ try {
   const exportOnce = async (id: string) => {
     const t0 = performance.now();
     const parts = new StreamParts(c.exportModelState({ project: PROJECT, id }));
-    await parts.take(payload('info'), 'info');
-    const hash = createHash('sha256');
-    for await (const piece of verifyChunks(parts.chunks(payload('chunk')), { maxSize: size })) hash.update(piece);
-    return { seconds: (performance.now() - t0) / 1000, sha256: hash.digest('hex') };
+    const info = await parts.take(payload('info'), 'info');
+    // As `aide states export` does: the bytes checked once, against the digest the last chunk carries; that
+    // digest, compared with what was sent, makes the export byte-exact.
+    const pieces = verifyAnnouncedChunks(parts.chunks(payload('chunk')), { size: info.sizeBytes });
+    for await (const _ of pieces) { /* received and checked */ }
+    return { seconds: (performance.now() - t0) / 1000, sha256: pieces.sha256!.toString('hex') };
   };
   const trainOnce = async () => {
     const t0 = performance.now();

@@ -81,9 +81,10 @@ export class BlobFolder {
    * Writes `pieces` to `<name>.part`, receiving the next piece while this one
    * is written; hashes them unless the caller knows their SHA-256 already
    * (`sha256`, read once the pieces have ended: a verified stream's). Leaves
-   * the part for commit() (or remove(…, { partial: true })); a failure (the source's too) removes it.
+   * the part for commit() (or remove(…, { partial: true })); a failure (the source's too) or an abort
+   * (`signal`, checked between pieces) removes it.
    */
-  async write(name: string, pieces: AsyncIterable<Uint8Array>, opts: { sha256?: () => Buffer | undefined } = {}): Promise<WrittenBlob> {
+  async write(name: string, pieces: AsyncIterable<Uint8Array>, opts: { sha256?: () => Buffer | undefined; signal?: AbortSignal } = {}): Promise<WrittenBlob> {
     const file = this.#path(name, PART);
     const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     let written = false;
@@ -95,6 +96,7 @@ export class BlobFolder {
       const it = pieces[Symbol.asyncIterator]();
       for (let next = it.next(); ;) {
         const { done, value } = await next;
+        opts.signal?.throwIfAborted();
         if (done) break;
         next = it.next();
         next.catch(() => {}); // observed at the top of the loop; a failed write ends the loop first

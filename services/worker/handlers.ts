@@ -37,13 +37,15 @@ const progress = (value: ProgressEvent) => ({ payload: { $case: 'progress' as co
 interface OutputFile {
   folder: BlobFolder;
   name: string;
+  /** The call's: a caller that goes away stops the write, and its part is removed. */
+  signal: AbortSignal;
 }
 
 /** The job's output file, checked before any work starts: FAILED_PRECONDITION where this worker shares no folder. */
-function outputFile(header: JobHeader, folder: BlobFolder | undefined): OutputFile | undefined {
+function outputFile(header: JobHeader, folder: BlobFolder | undefined, signal: AbortSignal): OutputFile | undefined {
   if (!header.outputStateFile) return undefined;
   if (!folder) throw failedPrecondition(`the job asks for its state in file ${header.outputStateFile}, and this worker shares no state folder with its controller`);
-  return { folder, name: header.outputStateFile };
+  return { folder, name: header.outputStateFile, signal };
 }
 
 /** Pieces a written state is cut into (views, no copies): the folder flushes to disk between them, not all at the end. */
@@ -63,7 +65,7 @@ function* writePieces(state: Uint8Array | readonly Uint8Array[]): Generator<Uint
  */
 async function* stateOut(state: Uint8Array | readonly Uint8Array[], meta: Omit<TrainResult, 'stateSize' | 'stateSha256'>, output: OutputFile | undefined): AsyncGenerator<TrainResponse> {
   if (output) {
-    const written = await output.folder.write(output.name, (async function* () { yield* writePieces(state); })());
+    const written = await output.folder.write(output.name, (async function* () { yield* writePieces(state); })(), { signal: output.signal });
     yield { payload: { $case: 'result', value: { ...meta, stateSize: written.size, stateSha256: written.sha256 } } };
     return;
   }
@@ -196,7 +198,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
     train: (requests: AsyncIterable<TrainRequest>, ctx) => inSlot(deps.slots, async function* (): AsyncGenerator<TrainResponse> {
       const limit = await limits(ctx);
       const input = await readJobInput(requests, limit);
-      const output = outputFile(input.header, limit.folder);
+      const output = outputFile(input.header, limit.folder, ctx.signal);
       const model = createModel(deps, input.header);
       const data = toTrainingData(input.images, input.header.labelClasses, { ignoreUnlabeled: input.header.ignoreUnlabeled });
       const job = jobOf(input.header, ctx, (updateState, signal) => model.train(input.state, data, updateState, signal));
@@ -229,7 +231,7 @@ export function workerHandlers(deps: WorkerDeps): ServiceHandlers<typeof WorkerS
       const request = await openAveraging(requests);
       const { header } = request;
       const limit = await limits(ctx);
-      const output = outputFile(header, limit.folder);
+      const output = outputFile(header, limit.folder, ctx.signal);
       const model = createModel(deps, header);
       let weights: number[];
       let work: (updateState: UpdateState, signal: AbortSignal) => Promise<Uint8Array | readonly Uint8Array[]>;

@@ -99,6 +99,17 @@ test('states by file name between the state folder and worker processes that sha
     assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.part')), before);
   });
 
+  await t.test('a write aborted between pieces (its caller went away) leaves no part', async () => {
+    const abort = new AbortController();
+    async function* pieces(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(1000);
+      abort.abort(new Error('the controller cancelled the job'));
+      yield new Uint8Array(1000);
+    }
+    await assert.rejects(folder.write('aborted-out', pieces(), { signal: abort.signal }), /cancelled the job/);
+    assert.equal(await folder.partSize('aborted-out'), undefined);
+  });
+
   await t.test('a worker that shares no folder refuses a state file (FAILED_PRECONDITION) instead of training from nothing', async () => {
     const input = await stored(folder, 'no-folder-in', encodeWeights([1, 2, 3, 4]));
     await assert.rejects(trainInto(onNone!, fixtureJobHeader('nofolder', { steps: 1 }), images(1), input, (_r, s) => arrived(folder, s), { sharedFolder: folder }),
