@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, copyFile, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { dataLoss, invalidArgument } from '../errors.js';
+import { QueuedFileWriter } from './queued-writer.js';
 
 /** Bytes per read: the pieces a blob streams out in (each its own buffer, handed on without a copy). */
 export const READ_PIECE_BYTES = 1 << 20;
@@ -78,8 +79,8 @@ export class BlobFolder {
   }
 
   /**
-   * Writes `pieces` to `<name>.part`, receiving the next piece while this one
-   * is written; hashes them unless the caller knows their SHA-256 already
+   * Writes `pieces` to `<name>.part`, receiving the next pieces while earlier
+   * ones are written (QueuedFileWriter); hashes them unless the caller knows their SHA-256 already
    * (`sha256`, read once the pieces have ended: a verified stream's). Leaves
    * the part for commit() (or remove(…, { partial: true })); a failure (the source's too) or an abort
    * (`signal`, checked between pieces) removes it.
@@ -90,27 +91,16 @@ export class BlobFolder {
     let written = false;
     try {
       const hash = opts.sha256 ? undefined : createHash('sha256');
+      const writer = new QueuedFileWriter(fh, { syncEvery: this.sync ? SYNC_EVERY_BYTES : undefined });
       let size = 0;
-      let unsynced = 0;
-      let syncing: Promise<void> | undefined;
-      const it = pieces[Symbol.asyncIterator]();
-      for (let next = it.next(); ;) {
-        const { done, value } = await next;
+      for await (const piece of pieces) {
         opts.signal?.throwIfAborted();
-        if (done) break;
-        next = it.next();
-        next.catch(() => {}); // observed at the top of the loop; a failed write ends the loop first
-        hash?.update(value);
-        await writeAll(fh, value);
-        size += value.byteLength;
-        unsynced += value.byteLength;
-        if (this.sync && unsynced >= SYNC_EVERY_BYTES && !syncing) {
-          unsynced = 0;
-          syncing = fh.datasync().finally(() => { syncing = undefined; });
-        }
+        hash?.update(piece);
+        await writer.push(piece);
+        size += piece.byteLength;
       }
-      await syncing;
-      if (this.sync) await fh.datasync();
+      opts.signal?.throwIfAborted();
+      await writer.finish({ sync: this.sync });
       const sha256 = hash ? hash.digest() : opts.sha256!();
       if (!sha256) throw new Error(`blob ${name}: the source ended without its SHA-256`);
       written = true;
@@ -296,9 +286,3 @@ async function createId(root: string): Promise<string> {
   return (await readId(root))!;
 }
 
-async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
-  for (let at = 0; at < data.byteLength;) {
-    const { bytesWritten } = await fh.write(data, at, data.byteLength - at);
-    at += bytesWritten;
-  }
-}
