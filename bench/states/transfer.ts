@@ -20,6 +20,11 @@
  * one there itself. --streamed: it does not, and both stream through the calls
  * (workers on other machines without a shared volume).
  *
+ * Import and export run through both public routes, each round: gRPC
+ * (ImportModelState / ExportModelState) and the state lane (plain HTTP/2,
+ * libs/state-lane). `import_vs_socket` and `export_vs_socket` are the faster
+ * route's (the lane's, for large states); the table shows both.
+ *
  * --no-sync: the controller's state folder without fsync ([AIController] state_sync = false), to tell the
  * disk's share from the transport's. Prints `figure <name> <value>` lines and a table.
  */
@@ -40,6 +45,8 @@ import { createClient } from '../../libs/grpc/index.js';
 import { tokenMetadata } from '../../test/support/auth.js';
 import { DEFAULT_TEST_DATABASE_URL } from '../../test/support/postgres.js';
 import { startServiceProcess, type ServiceProcess } from '../../test/support/service-process.js';
+import { StateLaneClient } from '../../libs/state-lane/client.js';
+import { freePort } from '../../test/support/free-port.js';
 import { socketSeconds, statePieces } from '../support/state-bytes.js';
 
 const { values: args } = parseArgs({ options: { bytes: { type: 'string', default: '1000000000' }, rounds: { type: 'string', default: '2' }, 'no-sync': { type: 'boolean', default: false }, streamed: { type: 'boolean', default: false } } });
@@ -66,13 +73,16 @@ const worker = await startServiceProcess('worker', {
   ...(!args.streamed && { AIDE_AIWORKER_STATE_DIR: stateDir, AIDE_AIWORKER_STATE_SYNC: String(!args['no-sync']) }),
 });
 services.push(worker);
+const lanePort = await freePort();
 const controller = await startServiceProcess('controller', {
   ...fixture, AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0', AIDE_AICONTROLLER_WORKERS: worker.address,
+  AIDE_AICONTROLLER_STATE_LANE_PORT: String(lanePort),
   AIDE_DATABASE_URL: url, AIDE_DATABASE_SCHEMA: schema, AIDE_AICONTROLLER_STATE_DIR: stateDir,
   AIDE_AICONTROLLER_MAX_STATE_BYTES: String(size + 1), AIDE_AICONTROLLER_STATE_SYNC: String(!args['no-sync']),
 });
 services.push(controller);
 const c = createClient(ControllerServiceService, controller.address, { metadata: tokenMetadata(admin.secret) });
+const lane = await StateLaneClient.connect(`http://127.0.0.1:${lanePort}`, { token: admin.secret });
 
 try {
   await c.createProject({
@@ -99,6 +109,17 @@ try {
     const { state } = await c.importModelState(requests());
     return { seconds: (performance.now() - t0) / 1000, state: state! };
   };
+  const laneImport = async () => {
+    const t0 = performance.now();
+    const state = await lane.upload({ project: PROJECT, modelLibrary: 'test.fixture', labelClassMap: { [labelClass.id]: 0 }, stats: {}, numImages: 1 }, size, pieces());
+    return { seconds: (performance.now() - t0) / 1000, state };
+  };
+  const laneExport = async (id: string) => {
+    const t0 = performance.now();
+    const { pieces: received } = await lane.download(PROJECT, id);
+    for await (const _ of received) { /* received and checked */ }
+    return { seconds: (performance.now() - t0) / 1000, sha256: received.sha256!.toString('hex') };
+  };
   const exportOnce = async (id: string) => {
     const t0 = performance.now();
     const parts = new StreamParts(c.exportModelState({ project: PROJECT, id }));
@@ -119,7 +140,7 @@ try {
     return { seconds: (performance.now() - t0) / 1000, state: states.at(-1)! };
   };
 
-  const best = { socket: Infinity, import: Infinity, export: Infinity, roundtrip: Infinity };
+  const best = { socket: Infinity, import: Infinity, export: Infinity, roundtrip: Infinity, laneImport: Infinity, laneExport: Infinity };
   let exact = true;
   for (let round = 0; round < rounds; round++) {
     best.socket = Math.min(best.socket, await socketSeconds(size));
@@ -133,9 +154,17 @@ try {
     const exported = await exportOnce(trained.state.id);
     best.export = Math.min(best.export, exported.seconds);
     exact &&= exported.sha256 === expected;
+    const laneExported = await laneExport(trained.state.id);
+    best.laneExport = Math.min(best.laneExport, laneExported.seconds);
+    exact &&= laneExported.sha256 === expected;
+    // The lane's upload once the gRPC run's states are gone (room on disk).
+    for (const s of (await c.listModelStates({ project: PROJECT })).states) await c.deleteModelState({ project: PROJECT, id: s.id });
+    const laneImported = await laneImport();
+    best.laneImport = Math.min(best.laneImport, laneImported.seconds);
+    exact &&= Buffer.from(laneImported.state.sha256).toString('hex') === expected;
     // Room on disk for the next round: the states of this one go.
     for (const s of (await c.listModelStates({ project: PROJECT })).states) await c.deleteModelState({ project: PROJECT, id: s.id });
-    console.log(`round ${round + 1}: socket ${(size / 1e6 / best.socket).toFixed(0)} MB/s, import ${imported.seconds.toFixed(2)} s, round trip ${trained.seconds.toFixed(2)} s, export ${exported.seconds.toFixed(2)} s, byte-exact ${exact}`);
+    console.log(`round ${round + 1}: socket ${(size / 1e6 / best.socket).toFixed(0)} MB/s, import ${imported.seconds.toFixed(2)} s (lane ${laneImported.seconds.toFixed(2)} s), round trip ${trained.seconds.toFixed(2)} s, export ${exported.seconds.toFixed(2)} s (lane ${laneExported.seconds.toFixed(2)} s), byte-exact ${exact}`);
   }
   const rate = (s: number, n = size) => (n / 1e6 / s).toFixed(0);
   console.log(`\n| what (${(size / 1e9).toFixed(2)} GB, best of ${rounds}${args['no-sync'] ? ', state folder without fsync' : ''}) | s | MB/s | ÷ socket |`);
@@ -144,14 +173,21 @@ try {
   console.log(`| ImportModelState (client → controller → folder) | ${best.import.toFixed(2)} | ${rate(best.import)} | ${(best.socket / best.import).toFixed(2)} |`);
   console.log(`| training job, echo (folder → worker → folder${args.streamed ? ', streamed through the calls' : ', the worker sharing the folder'}), bytes moved 2×N | ${best.roundtrip.toFixed(2)} | ${rate(best.roundtrip, 2 * size)} | ${(2 * best.socket / best.roundtrip).toFixed(2)} |`);
   console.log(`| ExportModelState (folder → controller → client) | ${best.export.toFixed(2)} | ${rate(best.export)} | ${(best.socket / best.export).toFixed(2)} |`);
+  console.log(`| state lane PUT (client → controller → folder, HTTP/2) | ${best.laneImport.toFixed(2)} | ${rate(best.laneImport)} | ${(best.socket / best.laneImport).toFixed(2)} |`);
+  console.log(`| state lane GET (folder → controller → client, HTTP/2) | ${best.laneExport.toFixed(2)} | ${rate(best.laneExport)} | ${(best.socket / best.laneExport).toFixed(2)} |`);
   const suffix = `${args['no-sync'] ? '_nosync' : ''}${args.streamed ? '_streamed' : ''}`;
-  console.log(`figure import_vs_socket${suffix} ${(best.socket / best.import).toFixed(3)}`);
-  console.log(`figure export_vs_socket${suffix} ${(best.socket / best.export).toFixed(3)}`);
+  console.log(`figure import_vs_socket_grpc${suffix} ${(best.socket / best.import).toFixed(3)}`);
+  console.log(`figure export_vs_socket_grpc${suffix} ${(best.socket / best.export).toFixed(3)}`);
+  console.log(`figure import_vs_socket_lane${suffix} ${(best.socket / best.laneImport).toFixed(3)}`);
+  console.log(`figure export_vs_socket_lane${suffix} ${(best.socket / best.laneExport).toFixed(3)}`);
+  console.log(`figure import_vs_socket${suffix} ${(best.socket / Math.min(best.import, best.laneImport)).toFixed(3)}`);
+  console.log(`figure export_vs_socket${suffix} ${(best.socket / Math.min(best.export, best.laneExport)).toFixed(3)}`);
   console.log(`figure state_roundtrip_vs_socket${suffix} ${(2 * best.socket / best.roundtrip).toFixed(3)}`);
   console.log(`figure state_bytes_exact ${exact ? 1 : 0}`);
   if (exact) console.log(`figure largest_state_gb ${(size / 1e9).toFixed(2)}`);
 } finally {
   c.close();
+  lane.close();
   for (const s of services) s.kill('SIGTERM');
   await Promise.all(services.map((s) => s.exited));
   await db.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);

@@ -36,9 +36,10 @@ export interface AuthenticateOptions {
 // The same words for every bad token: callers learn nothing about which tokens exist.
 const BAD_TOKEN = 'invalid, expired or revoked token';
 
-async function principalOf(ctx: CallContext, opts: AuthenticateOptions): Promise<Principal> {
-  const bearer = bearerOf(ctx.metadata.get('authorization').map(String));
-  if (bearer.kind === 'malformed') throw unauthenticated('authorization metadata must be "Bearer <token>"');
+/** The caller an `authorization` header (and a verified client certificate) names; the same rules on every edge. */
+export async function principalOf(authorization: readonly string[], peerCertificate: CallContext['peerCertificate'], opts: AuthenticateOptions): Promise<Principal> {
+  const bearer = bearerOf(authorization);
+  if (bearer.kind === 'malformed') throw unauthenticated('authorization must be "Bearer <token>"');
   if (bearer.kind === 'secret') {
     if (opts.meshToken?.matches(bearer.secret)) return { kind: 'peer', identity: MESH_TOKEN_IDENTITY };
     if (!opts.tokens) throw unauthenticated('this service does not accept API tokens');
@@ -46,13 +47,13 @@ async function principalOf(ctx: CallContext, opts: AuthenticateOptions): Promise
     if (!principal) throw unauthenticated(BAD_TOKEN);
     return principal;
   }
-  const identity = opts.acceptPeers && ctx.peerCertificate ? peerIdentity(ctx.peerCertificate) : undefined;
+  const identity = opts.acceptPeers && peerCertificate ? peerIdentity(peerCertificate) : undefined;
   return identity === undefined ? { kind: 'anonymous' } : { kind: 'peer', identity };
 }
 
 export function authenticate(opts: AuthenticateOptions): Middleware {
   return async (ctx, next) => {
-    ctx.principal = await principalOf(ctx, opts);
+    ctx.principal = await principalOf(ctx.metadata.get('authorization').map(String), ctx.peerCertificate, opts);
     await next();
   };
 }

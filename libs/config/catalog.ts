@@ -52,6 +52,7 @@ export const SETTINGS_CATALOG: readonly SettingSpec[] = Object.freeze([
   S('AIController', 'max_active_jobs', 'int', 4, 'jobs this controller runs at once'),
   S('AIController', 'max_state_bytes', 'int', 4294967296, 'largest model state ImportModelState accepts, in bytes'),
   S('AIController', 'state_dir', 'str', undefined, 'folder of the model states\' bytes, one file per state (required with a database server; default beside [Database] embedded_dir, else a temporary folder)'),
+  S('AIController', 'state_lane_port', 'int', undefined, 'port of the state lane, model states\' bytes over plain HTTP/2 beside the gRPC API (unset = none, 0 = any free port)'),
   S('AIController', 'state_sync', 'bool', true, 'flush each model state\'s file to disk before it becomes visible (off only for throwaway folders)'),
   S('AIController', 'metrics_port', 'int', undefined, 'port of the Prometheus GET /metrics endpoint on this section\'s host (unset = none, 0 = any free port)'),
   S('AIController', 'drain_deadline_s', 'float', 20, 'seconds to finish running calls on SIGTERM'),

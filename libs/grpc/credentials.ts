@@ -35,7 +35,8 @@ function readable(file: string, key: 'tls_cert' | 'tls_key' | 'tls_ca'): string 
   return file;
 }
 
-function requireFiles(s: TlsSettings): { cert: string; key: string } {
+/** The server's certificate and key (read now), or a SettingError naming what is missing. */
+export function requireFiles(s: TlsSettings): { cert: string; key: string } {
   if (!s.certFile || !s.keyFile) {
     throw new SettingError('TLS needs [Security] tls_cert and tls_key (AIDE_SECURITY_TLS_CERT / _KEY); set [Security] plaintext = true to run without TLS');
   }

@@ -22,10 +22,12 @@ import { TokenStore } from '../../libs/auth/tokens.js';
 import type { Logger } from '../../libs/log.js';
 import { loadRegistry, type Registry } from '../../libs/plugin/registry.js';
 import { runService, type RunningService } from '../../libs/service/runtime.js';
+import { serveHttp2, type Http2Lane } from '../../libs/service/http2-serve.js';
 import { serveFromConfig } from '../../libs/service/serve.js';
 import { meshClientOptions } from '../../libs/service/mesh-access.js';
 import { busOptions, listSetting, tlsSettings } from '../../libs/service/settings.js';
 import type { ProjectFiles } from './api/deps.js';
+import { stateLaneHandler, type StateLaneDeps } from './api/state-lane.js';
 import type { JobStarter } from './ports.js';
 import { CONTROLLER_MIGRATIONS } from './schema/index.js';
 import { startOrchestration } from './orchestration/index.js';
@@ -86,6 +88,16 @@ export async function openStateFolder(config: Config, database: Database, ownDat
   return { blobs: await BlobFolder.open(temporary, { sync }), remove: () => rm(temporary, { recursive: true, force: true }) };
 }
 
+/** The state lane where [AIController] state_lane_port asks for one. */
+async function stateLane(config: Config, deps: StateLaneDeps): Promise<Http2Lane | undefined> {
+  const port = config.getProperty(SECTION, 'state_lane_port', 'int', -1);
+  if (port < 0) return undefined;
+  const host = config.getProperty(SECTION, 'host', 'str', '0.0.0.0');
+  const lane = await serveHttp2({ section: SECTION, key: 'state_lane_port', host, port, tls: tlsSettings(config), onStream: stateLaneHandler(deps) });
+  deps.logger.info({ address: lane.address }, 'state lane listening');
+  return lane;
+}
+
 /** AIController: config → database (migrated), bus, registry, FileServer client → serve ControllerService. */
 export async function startController(config: Config, logger: Logger, overrides: ControllerOverrides = {}): Promise<RunningController> {
   const ownDatabase = overrides.database === undefined;
@@ -104,7 +116,9 @@ export async function startController(config: Config, logger: Logger, overrides:
   await migrateAuth(database.pool);
   const tokens = new TokenStore(database.pool);
   // tracing() first, so authentication, logging and the handlers run inside the call's span.
-  const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate({ tokens, acceptPeers: !tlsSettings(config).plaintext, meshToken: meshToken(config) })])];
+  const auth = { tokens, acceptPeers: !tlsSettings(config).plaintext, meshToken: meshToken(config) };
+  const middleware = [tracing(), rpcMetrics(), logging(logger), ...(overrides.middleware ?? [authenticate(auth)])];
+  const maxStateBytes = config.getProperty(SECTION, 'max_state_bytes', 'int', 4 * 1024 ** 3);
   const orchestration = overrides.jobs ? undefined : await startOrchestration(config, { db: database.pool, states, bus, registry, logger });
   const jobs: JobStarter = overrides.jobs ?? {
     start: (kind, project, options) => orchestration!.starter.start(kind, project, options),
@@ -117,15 +131,18 @@ export async function startController(config: Config, logger: Logger, overrides:
     services: (shutdownSignal) => [
       controllerServiceEntry({
         pool: database.pool, states, registry, bus, files: fileServer.files, logger, jobs, urlSigningKey: urlSigningKey(config),
-        maxStateBytes: config.getProperty(SECTION, 'max_state_bytes', 'int', 4 * 1024 ** 3),
+        maxStateBytes,
       }, { middleware, shutdownSignal }),
       adminServiceEntry(tokens, { middleware, shutdownSignal }),
     ],
   });
   const metrics = await metricsFromConfig(config, SECTION, logger);
+  const lane = await stateLane(config, { pool: database.pool, states, registry, auth, maxStateBytes, logger });
   return {
-    name: 'controller', address: server.address, addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }) }, drainDeadlineMs, database, states, bus,
+    name: 'controller', address: server.address, drainDeadlineMs, database, states, bus,
+    addresses: { grpc: server.address, ...(metrics && { metrics: metrics.address }), ...(lane && { stateLane: lane.address }) },
     async shutdown(deadlineMs: number) {
+      await lane?.close(deadlineMs);
       await server.shutdown(deadlineMs);
       await metrics?.close();
       await orchestration?.stop();

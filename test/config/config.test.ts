@@ -210,7 +210,7 @@ test('catalog: every key and its default', () => {
     ['AIController', 'max_attempts', 3], ['AIController', 'drain_deadline_s', 20],
     ['AIController', 'ranker', undefined], ['AIController', 'fileserver', undefined], ['AIController', 'controller_id', undefined],
     ['AIController', 'lease_s', 15], ['AIController', 'max_active_jobs', 4], ['AIController', 'max_state_bytes', 4294967296],
-    ['AIController', 'state_dir', undefined], ['AIController', 'state_sync', true],
+    ['AIController', 'state_dir', undefined], ['AIController', 'state_lane_port', undefined], ['AIController', 'state_sync', true],
     ['AIWorker', 'host', '0.0.0.0'], ['AIWorker', 'port', 50052], ['AIWorker', 'worker_id', undefined],
     ['AIWorker', 'max_concurrent_jobs', 2], ['AIWorker', 'backend', 'auto'], ['AIWorker', 'max_state_bytes', 2147483648],
     ['AIWorker', 'fileserver', undefined], ['AIWorker', 'state_dir', undefined], ['AIWorker', 'state_sync', true], ['AIWorker', 'drain_deadline_s', 20],

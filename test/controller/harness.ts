@@ -61,8 +61,11 @@ export interface Harness {
 export interface Target {
   name: string;
   skip?: string;
-  /** `plugins`: the registry's models and rankers instead of the fixture model and max confidence. */
-  start(t: TestContext, opts?: { plugins?: readonly PluginClass[] }): Promise<Harness | undefined>;
+  /**
+   * `plugins`: the registry's models and rankers instead of the fixture model and max confidence;
+   * `controllerEnv`: more of the controller's settings (AIDE_AICONTROLLER_…).
+   */
+  start(t: TestContext, opts?: { plugins?: readonly PluginClass[]; controllerEnv?: Record<string, string> }): Promise<Harness | undefined>;
 }
 
 const metadata = (entries: Record<string, string>): grpc.Metadata => {
@@ -91,7 +94,7 @@ export async function controllerTargets(): Promise<Target[]> {
       const fileServer: RunningService = await startFileServer(plain({ AIDE_FILESERVER_ROOT: fileRoot }), logger, { access: OPEN_FILE_ACCESS });
       const registry = await loadRegistry({ builtins: opts.plugins ?? [FixtureModel, MaxConfidenceRanker], logger });
       const fileClient = createClient(FileServiceService, fileServer.addresses.grpc!);
-      const controller = await startController(plain(), logger, {
+      const controller = await startController(plain(opts.controllerEnv), logger, {
         database, bus: testBus, registry, middleware: [testAuth],
         files: (project) => new FileServerClient({ client: fileClient, project }),
         jobs: { start: (kind, project, options) => createJob(database.pool, { project, kind, options: { ...options } }) },

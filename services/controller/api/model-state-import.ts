@@ -1,5 +1,5 @@
 /** ImportModelState: a header, then the state's chunks, stored only when complete, intact and a state of the model it claims. */
-import { payload, peekHead, StreamParts, verifyAnnouncedChunks } from '../../../libs/blob/index.js';
+import { payload, peekHead, StreamParts, verifyAnnouncedChunks, type VerifiedPieces } from '../../../libs/blob/index.js';
 import { invalidField } from '../../../libs/errors.js';
 import type { ImportModelStateHeader, ImportModelStateRequest } from '../../../libs/gen/aide/v1/controller.js';
 import { STATE_HEAD_BYTES } from '../../../libs/plugin/plugin.js';
@@ -33,14 +33,26 @@ export async function importModelState(
 ): Promise<ModelStateInfo> {
   const parts = new StreamParts(requests);
   const header = await parts.take(payload('header'), 'header');
-  if (header.size > opts.maxBytes) throw invalidField('header.size', `exceeds the limit of ${opts.maxBytes} bytes`);
-  const meta = await metaOf(store.db, registry, header);
   // A blob longer or shorter than the header announced is DATA_LOSS, as a corrupt one is.
   const pieces = verifyAnnouncedChunks(parts.chunks(payload('chunk')), { size: header.size, signal: opts.signal, what: 'the header' });
+  const info = await storeImport(store, registry, header, pieces, opts);
+  await parts.end('the last chunk');
+  return info;
+}
+
+/**
+ * What every import route (gRPC, the state lane) does with a header and the
+ * bytes it announced, verified as they pass by the route: the size limit, the
+ * project and its model, the model's verifyState on the first bytes, then the
+ * store, with the digest the route checked (one hash per hop).
+ */
+export async function storeImport(
+  store: StateStore, registry: Registry, header: ImportModelStateHeader, pieces: VerifiedPieces, opts: { maxBytes: number },
+): Promise<ModelStateInfo> {
+  if (header.size > opts.maxBytes) throw invalidField('header.size', `exceeds the limit of ${opts.maxBytes} bytes`);
+  const meta = await metaOf(store.db, registry, header);
   const { head, all } = await peekHead(pieces, STATE_HEAD_BYTES);
   const refused = await registry.verifyState(meta.modelLibrary, head, header.size);
   if (refused !== undefined) throw invalidField('chunk', `not a model state of '${meta.modelLibrary}': ${refused}`);
-  const info = await insertState(store, meta, all, { sha256: () => pieces.sha256 });
-  await parts.end('the last chunk');
-  return info;
+  return insertState(store, meta, all, { sha256: () => pieces.sha256 });
 }
