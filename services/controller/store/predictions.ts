@@ -230,13 +230,25 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
  */
 export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, priorities: readonly number[]): Promise<number> {
   if (ids.length !== priorities.length * 16) throw new Error(`${ids.length} bytes of ids for ${priorities.length} priorities`);
-  const { rowCount } = await db.query(
-    `UPDATE predictions p SET priority = u.priority
-     FROM unnest($3::float8[]) WITH ORDINALITY AS u(priority, n)
-     WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
-    [stateId, bufferOf(ids), numberArray(priorities)],
-  );
+  const { rowCount } = await db.query(setPrioritiesQuery(stateId, ids, priorities));
   return rowCount ?? 0;
+}
+
+/**
+ * setPriorities' statement, on its own so that its plan can be checked: each
+ * prediction is found by its primary key. Given the page's array as a value,
+ * the planner counts its thousands of elements and hashes them against a scan
+ * of every prediction of the state, once per page (quadratic in the state,
+ * and slower per page as the ranking's own dead row versions pile up in the
+ * scan); through a scalar subquery it plans for a few and looks each one up.
+ */
+export function setPrioritiesQuery(stateId: string, ids: Uint8Array, priorities: readonly number[]): pg.QueryConfig {
+  return {
+    text: `UPDATE predictions p SET priority = u.priority
+     FROM unnest((SELECT $3::float8[])) WITH ORDINALITY AS u(priority, n)
+     WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
+    values: [stateId, bufferOf(ids), numberArray(priorities)],
+  };
 }
 
 /**
