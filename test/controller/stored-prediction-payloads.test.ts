@@ -29,7 +29,8 @@ function countingGroupReads(pool: pg.Pool): { db: pg.Pool; reads: () => number }
     get(target, key, receiver) {
       if (key !== 'query') return Reflect.get(target, key, receiver) as unknown;
       return (text: unknown, ...rest: unknown[]) => {
-        if (typeof text === 'string' && text.includes('p.image_id BETWEEN')) reads++;
+        const sql = typeof text === 'string' ? text : (text as pg.QueryConfig | undefined)?.text;
+        if (sql?.includes('p.image_id BETWEEN')) reads++;
         return (target.query as (...args: unknown[]) => unknown)(text, ...rest);
       };
     },
