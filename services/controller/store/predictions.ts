@@ -16,21 +16,20 @@ import { float8Arrays, float8s } from './send-forms.js';
  */
 type PredictionRow = [
   id: string, imageId: string, labelClassId: string | null, kind: 'label' | 'point' | 'box' | 'segmentation',
-  confidence: number, priority: number, x: number | null, y: number | null, width: number | null, height: number | null,
+  confidence: number, priority: number, logits: Buffer, x: number | null, y: number | null, width: number | null, height: number | null,
   segWidth: number | null, segHeight: number | null, labelMap: Buffer | null, confidenceMap: Buffer | null, logitsMap: Buffer | null,
-  numClasses: number | null, logits: Buffer,
+  numClasses: number | null,
 ];
 
-const PREDICTION_COLUMNS = `p.id, p.image_id, p.label_class_id, p.kind, p.confidence, p.priority,
-  p.x, p.y, p.width, p.height, p.seg_width, p.seg_height, p.label_map, p.confidence_map, p.logits_map, p.num_classes,
-  array_send(p.logits)`;
+const PREDICTION_COLUMNS = `p.id, p.image_id, p.label_class_id, p.kind, p.confidence, p.priority, array_send(p.logits),
+  p.x, p.y, p.width, p.height, p.seg_width, p.seg_height, p.label_map, p.confidence_map, p.logits_map, p.num_classes`;
 
 /** The stored predictions `text` reads (its columns PREDICTION_COLUMNS), as rows. */
 async function predictionRows(db: Db, text: string, values: unknown[]): Promise<PredictionRow[]> {
   return (await db.query<PredictionRow>({ text, values, rowMode: 'array' })).rows;
 }
 
-function geometryOf([, , , kind, , , x, y, width, height, segWidth, segHeight, labelMap, confidenceMap, logitsMap, numClasses]: PredictionRow): Prediction['geometry'] {
+function geometryOf([, , , kind, , , , x, y, width, height, segWidth, segHeight, labelMap, confidenceMap, logitsMap, numClasses]: PredictionRow): Prediction['geometry'] {
   switch (kind) {
     case 'point': return { kind: 'point', x: x!, y: y! };
     case 'box': return { kind: 'box', x: x!, y: y!, width: width!, height: height! };
@@ -43,9 +42,10 @@ function geometryOf([, , , kind, , , x, y, width, height, segWidth, segHeight, l
   }
 }
 
-const toPrediction = (stateId: string, r: PredictionRow): Prediction => ({
-  id: r[0], imageId: r[1], stateId, labelClassId: r[2], confidence: r[4], logits: float8Arrays(r[16]).values, priority: r[5], geometry: geometryOf(r),
-});
+function toPrediction(stateId: string, r: PredictionRow): Prediction {
+  const [id, imageId, labelClassId, , confidence, priority, logits] = r;
+  return { id, imageId, stateId, labelClassId, confidence, logits: float8Arrays(logits).values, priority, geometry: geometryOf(r) };
+}
 
 /** Rows in image order as each image's predictions. */
 function byImage(stateId: string, rows: readonly PredictionRow[]): StoredImagePredictions[] {
