@@ -1,20 +1,21 @@
 /**
  * StreamPredictions (and with `--steps rank,stream` a ranking job before each
- * stream) through the mesh without the rest of the data path: the
- * controller (and the Ranker) as its own process (test/faults/mesh-processes.ts, plaintext
- * with a mesh token) on the real Postgres, one project per N seeded directly
- * in its schema (N images, one labels prediction of 10 logits each, the
- * state's priorities then rewritten by one UPDATE and only their column
+ * stream) through the mesh without the rest of the data path: the controller
+ * (and the Ranker) as its own process (test/faults/mesh-processes.ts,
+ * plaintext with a mesh token) on the real Postgres, one project per N seeded
+ * directly in its schema (N images, one labels prediction of 10 logits each,
+ * the state's priorities then rewritten by one UPDATE and only their column
  * analysed, as a ranking job leaves the table), then StreamPredictions of the
  * whole state (1,000 images a message) read to its end by a client in this
  * process, which decodes every message. bench/scale/data-path.ts measures the
- * same call after inference and ranking, minutes of work per N.
+ * same calls after inference, minutes of work per N.
  *
  * Per run: predictions a second, and the CPU time (/proc) per prediction of
  * the controller, of every postgres process together, and of this process
  * (rank: of the Ranker). A rank run is StartRanking (builtin.breaking_ties)
- * until its job reports SUCCEEDED, as bench/scale/data-path.ts times it. Prints a table of the best run per N and
- * `figure mesh_stream_per_s <value>` (largest N) and `figure mesh_stream_linearity <value>`
+ * until its job reports SUCCEEDED, as bench/scale/data-path.ts times it.
+ * Prints a table of the best run per N and step, and per step
+ * `figure mesh_<step>_per_s <value>` (largest N) and `figure mesh_<step>_linearity <value>`
  * (time per prediction at the largest N ÷ at the smallest).
  *
  *   node --import tsx bench/controller/stream-mesh.ts [--predictions 20000,100000] [--repeat 3] [--steps stream|rank,stream]
