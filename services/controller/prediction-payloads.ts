@@ -7,8 +7,14 @@ import { imageExtras } from './store/embeddings.js';
 import { predictedImageGroups, predictionsOfImageGroup } from './store/predictions.js';
 import { imagePredictionsToProto } from './wire/prediction.js';
 
-/** Groups read ahead of the one the caller handles: the database reads the next while this process encodes and sends the current one. */
-const GROUPS_AHEAD = 1;
+/**
+ * Groups read ahead of the one the caller handles: the database reads the next while this process encodes
+ * and sends the current one. Two rather than one: a group's reading and its encoding take about as long
+ * (Postgres and the controller each ~7–10 µs of CPU a prediction), so with one ahead either side often
+ * waited on the other; with two, StreamPredictions of 100,000 predictions through the mesh ran ~15 % faster
+ * (bench/controller/stream-mesh.ts, bench/RESULTS.md).
+ */
+export const GROUPS_AHEAD = 2;
 
 /**
  * The state's stored predictions (of one image, with `imageId`) a group of

@@ -1,17 +1,20 @@
 /**
- * Reads that must cost about their own rows, whatever the statistics were
- * before the bulk writes that precede them (registration, inference,
- * ranking): NextBatch walks the state's priority index (with stale statistics
- * the planner drove it from the project's images and joined every prediction
- * of the state per page), and a StreamPredictions group looks its images'
- * embeddings up (it scanned every embedding of the state per group).
+ * Reads (and ranking's writes) that must cost about their own rows, whatever
+ * the statistics were before the bulk writes that precede them (registration,
+ * inference, ranking): NextBatch walks the state's priority index (with stale
+ * statistics the planner drove it from the project's images and joined every
+ * prediction of the state per page), a StreamPredictions group looks its
+ * images' embeddings up (it scanned every embedding of the state per group),
+ * and a page of priorities looks its predictions up (it scanned every
+ * prediction of the state per page).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { imageExtrasQuery } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
-import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics } from '../../services/controller/store/predictions.js';
+import { uuidsToBytes } from '../../libs/wire/uuid-bytes.js';
+import { insertPredictions, nextBatch, nextBatchQuery, refreshPredictionStatistics, setPrioritiesQuery } from '../../services/controller/store/predictions.js';
 import { oneClassStateDb } from '../support/controller-db.js';
 
 const PROJECT = 'plan';
@@ -28,7 +31,7 @@ async function plan(db: pg.Pool, q: pg.QueryConfig): Promise<PlanNode> {
   return rows[0]!['QUERY PLAN'][0].Plan;
 }
 
-test('after bulk registration, inference and ranking: NextBatch walks the priority index, a group\'s embeddings are looked up', async (t) => {
+test('after bulk registration, inference and ranking: NextBatch walks the priority index, a group\'s embeddings and a page\'s predictions are looked up', async (t) => {
   const setup = await oneClassStateDb(t, PROJECT);
   if (!setup) return;
   const { pool: db, cls, state } = setup;
@@ -66,4 +69,10 @@ test('after bulk registration, inference and ranking: NextBatch walks the priori
   const embeddings = group.filter((n) => n['Relation Name'] === 'image_embeddings');
   assert.ok(embeddings.length > 0 && embeddings.every((n) => n['Node Type'].startsWith('Index')),
     `a group's embeddings by their key, not a scan of the state's\n${JSON.stringify(group.map((n) => [n['Node Type'], n['Relation Name']]))}`);
+
+  const page = (await db.query<{ id: string }>('SELECT id FROM predictions WHERE state_id = $1 LIMIT 8192', [state.id])).rows.map((r) => r.id);
+  const write = nodes(await plan(db, setPrioritiesQuery(state.id, uuidsToBytes(page), page.map((_, i) => i))));
+  const predictions = write.filter((n) => n['Relation Name'] === 'predictions' && n['Node Type'] !== 'ModifyTable');
+  assert.ok(predictions.length > 0 && predictions.every((n) => n['Index Name'] === 'predictions_pkey'),
+    `a page of priorities finds its predictions by id, not by a scan of the state's\n${JSON.stringify(write.map((n) => [n['Node Type'], n['Relation Name'], n['Index Name']]))}`);
 });

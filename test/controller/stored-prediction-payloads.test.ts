@@ -1,14 +1,14 @@
 /**
  * A state's stored predictions as StreamPredictions and ranking send them
- * (storedPredictionPayloads): a group of images per query, the next group
- * read while the caller handles the current one, and never more than that
- * one ahead, so memory stays bounded however large the state.
+ * (storedPredictionPayloads): a group of images per query, the next groups
+ * (GROUPS_AHEAD of them) read while the caller handles the current one, and
+ * never more than those ahead, so memory stays bounded however large the state.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { storedPredictionPayloads } from '../../services/controller/prediction-payloads.js';
+import { GROUPS_AHEAD, storedPredictionPayloads } from '../../services/controller/prediction-payloads.js';
 import { upsertAnnotations } from '../../services/controller/store/annotations.js';
 import { insertEmbeddings } from '../../services/controller/store/embeddings.js';
 import { insertImages } from '../../services/controller/store/images.js';
@@ -29,7 +29,8 @@ function countingGroupReads(pool: pg.Pool): { db: pg.Pool; reads: () => number }
     get(target, key, receiver) {
       if (key !== 'query') return Reflect.get(target, key, receiver) as unknown;
       return (text: unknown, ...rest: unknown[]) => {
-        if (typeof text === 'string' && text.includes('p.image_id BETWEEN')) reads++;
+        const sql = typeof text === 'string' ? text : (text as pg.QueryConfig | undefined)?.text;
+        if (sql?.includes('p.image_id BETWEEN')) reads++;
         return (target.query as (...args: unknown[]) => unknown)(text, ...rest);
       };
     },
@@ -37,7 +38,7 @@ function countingGroupReads(pool: pg.Pool): { db: pg.Pool; reads: () => number }
   return { db, reads: () => reads };
 }
 
-test('storedPredictionPayloads: every image once in id order with its extras, one group read ahead and no more', async (t) => {
+test('storedPredictionPayloads: every image once in id order with its extras, GROUPS_AHEAD groups read ahead and no more', async (t) => {
   const setup = await oneClassStateDb(t, PROJECT);
   if (!setup) return;
   const { pool, states, cls, state } = setup;
@@ -90,15 +91,15 @@ test('storedPredictionPayloads: every image once in id order with its extras, on
     assert.deepEqual(groups, expected);
   });
 
-  await t.test('while the caller holds its first batch, the next group is read and no other', async () => {
+  await t.test('while the caller holds its first batch, the next GROUPS_AHEAD groups are read and no other', async () => {
     const { db, reads } = countingGroupReads(pool);
     const batches = storedPredictionPayloads(db, state.id)[Symbol.asyncIterator]();
     try {
       assert.equal((await batches.next()).done, false);
-      await waitUntil('the next group read ahead', async () => reads() >= 2);
-      // Time for a read past the next to start, were there one.
+      await waitUntil('the next groups read ahead', async () => reads() >= 1 + GROUPS_AHEAD);
+      // Time for a read past them to start, were there one.
       await sleep(200);
-      assert.equal(reads(), 2);
+      assert.equal(reads(), 1 + GROUPS_AHEAD);
     } finally {
       await batches.return(undefined);
     }

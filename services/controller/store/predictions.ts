@@ -6,61 +6,54 @@ import { imagesByIds } from './images.js';
 import { getState } from './model-states.js';
 import { float8Arrays, float8s } from './send-forms.js';
 
-interface PredictionRow {
-  id: string;
-  image_id: string;
-  state_id: string;
-  label_class_id: string | null;
-  kind: 'label' | 'point' | 'box' | 'segmentation';
-  confidence: number;
-  /** The array's send form; see PREDICTION_COLUMNS. */
-  logits: Buffer;
-  priority: number;
-  x: number | null;
-  y: number | null;
-  width: number | null;
-  height: number | null;
-  seg_width: number | null;
-  seg_height: number | null;
-  label_map: Buffer | null;
-  confidence_map: Buffer | null;
-  logits_map: Buffer | null;
-  num_classes: number | null;
+/**
+ * A stored prediction as read (PREDICTION_COLUMNS, in that order): a row as
+ * an array (the driver's rowMode 'array'), not an object built per row by
+ * spreading and naming every column; the state is the one the caller asked
+ * for, so its id is not read again per row. The logits come in their send
+ * form (array_send), which the driver decodes as one hex string instead of
+ * parsing a text array number by number.
+ */
+type PredictionRow = [
+  id: string, imageId: string, labelClassId: string | null, kind: 'label' | 'point' | 'box' | 'segmentation',
+  confidence: number, priority: number, logits: Buffer, x: number | null, y: number | null, width: number | null, height: number | null,
+  segWidth: number | null, segHeight: number | null, labelMap: Buffer | null, confidenceMap: Buffer | null, logitsMap: Buffer | null,
+  numClasses: number | null,
+];
+
+const PREDICTION_COLUMNS = `p.id, p.image_id, p.label_class_id, p.kind, p.confidence, p.priority, array_send(p.logits),
+  p.x, p.y, p.width, p.height, p.seg_width, p.seg_height, p.label_map, p.confidence_map, p.logits_map, p.num_classes`;
+
+/** The stored predictions `text` reads (its columns PREDICTION_COLUMNS), as rows. */
+async function predictionRows(db: Db, text: string, values: unknown[]): Promise<PredictionRow[]> {
+  return (await db.query<PredictionRow>({ text, values, rowMode: 'array' })).rows;
 }
 
-function geometryOf(r: PredictionRow): Prediction['geometry'] {
-  switch (r.kind) {
-    case 'point': return { kind: 'point', x: r.x!, y: r.y! };
-    case 'box': return { kind: 'box', x: r.x!, y: r.y!, width: r.width!, height: r.height! };
+function geometryOf([, , , kind, , , , x, y, width, height, segWidth, segHeight, labelMap, confidenceMap, logitsMap, numClasses]: PredictionRow): Prediction['geometry'] {
+  switch (kind) {
+    case 'point': return { kind: 'point', x: x!, y: y! };
+    case 'box': return { kind: 'box', x: x!, y: y!, width: width!, height: height! };
     case 'segmentation':
       return {
-        kind: 'segmentation', width: r.seg_width!, height: r.seg_height!,
-        labelMap: r.label_map!, confidenceMap: r.confidence_map!, logitsMap: r.logits_map ?? Buffer.alloc(0), numClasses: r.num_classes ?? 0,
+        kind: 'segmentation', width: segWidth!, height: segHeight!,
+        labelMap: labelMap!, confidenceMap: confidenceMap!, logitsMap: logitsMap ?? Buffer.alloc(0), numClasses: numClasses ?? 0,
       };
     default: return { kind: 'label' };
   }
 }
 
-/**
- * A stored prediction's columns as read (`p`): the logits in their send form (array_send), which the
- * driver decodes as one hex string instead of parsing a text array number by number.
- */
-const PREDICTION_COLUMNS = `p.id, p.image_id, p.state_id, p.label_class_id, p.kind, p.confidence, p.priority,
-  p.x, p.y, p.width, p.height, p.seg_width, p.seg_height, p.label_map, p.confidence_map, p.logits_map, p.num_classes,
-  array_send(p.logits) AS logits`;
-
-const toPrediction = (r: PredictionRow): Prediction => ({
-  id: r.id, imageId: r.image_id, stateId: r.state_id, labelClassId: r.label_class_id,
-  confidence: r.confidence, logits: float8Arrays(r.logits).values, priority: r.priority, geometry: geometryOf(r),
-});
+function toPrediction(stateId: string, r: PredictionRow): Prediction {
+  const [id, imageId, labelClassId, , confidence, priority, logits] = r;
+  return { id, imageId, stateId, labelClassId, confidence, logits: float8Arrays(logits).values, priority, geometry: geometryOf(r) };
+}
 
 /** Rows in image order as each image's predictions. */
-function byImage(rows: readonly PredictionRow[]): StoredImagePredictions[] {
+function byImage(stateId: string, rows: readonly PredictionRow[]): StoredImagePredictions[] {
   const out: StoredImagePredictions[] = [];
   for (const r of rows) {
     const last = out.at(-1);
-    if (last?.imageId === r.image_id) last.predictions.push(toPrediction(r));
-    else out.push({ imageId: r.image_id, predictions: [toPrediction(r)] });
+    if (last?.imageId === r[1]) last.predictions.push(toPrediction(stateId, r));
+    else out.push({ imageId: r[1], predictions: [toPrediction(stateId, r)] });
   }
   return out;
 }
@@ -230,13 +223,25 @@ export async function discardStagedPredictions(db: Db, run: StagingRun): Promise
  */
 export async function setPriorities(db: Db, stateId: string, ids: Uint8Array, priorities: readonly number[]): Promise<number> {
   if (ids.length !== priorities.length * 16) throw new Error(`${ids.length} bytes of ids for ${priorities.length} priorities`);
-  const { rowCount } = await db.query(
-    `UPDATE predictions p SET priority = u.priority
-     FROM unnest($3::float8[]) WITH ORDINALITY AS u(priority, n)
-     WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
-    [stateId, bufferOf(ids), numberArray(priorities)],
-  );
+  const { rowCount } = await db.query(setPrioritiesQuery(stateId, ids, priorities));
   return rowCount ?? 0;
+}
+
+/**
+ * setPriorities' statement, on its own so that its plan can be checked: each
+ * prediction is found by its primary key. Given the page's array as a value,
+ * the planner counts its thousands of elements and hashes them against a scan
+ * of every prediction of the state, once per page (quadratic in the state,
+ * and slower per page as the ranking's own dead row versions pile up in the
+ * scan); through a scalar subquery it plans for a few and looks each one up.
+ */
+export function setPrioritiesQuery(stateId: string, ids: Uint8Array, priorities: readonly number[]): pg.QueryConfig {
+  return {
+    text: `UPDATE predictions p SET priority = u.priority
+     FROM unnest((SELECT $3::float8[])) WITH ORDINALITY AS u(priority, n)
+     WHERE p.id = encode(substring($2::bytea FROM (u.n::int - 1) * 16 + 1 FOR 16), 'hex')::uuid AND p.state_id = $1`,
+    values: [stateId, bufferOf(ids), numberArray(priorities)],
+  };
 }
 
 /**
@@ -323,22 +328,21 @@ export async function* scoreColumnsOfState(db: Db, stateId: string, pageSize = C
 
 /** Predictions of one state, optionally of one image, by id. */
 export async function listPredictions(db: Db, project: string, filter: { stateId: string; imageId?: string }, page: PageQuery): Promise<Prediction[]> {
-  const { rows } = await db.query<PredictionRow>(
+  const rows = await predictionRows(db,
     `SELECT ${PREDICTION_COLUMNS} FROM predictions p JOIN images i ON i.id = p.image_id
      WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid IS NULL OR p.image_id = $3) AND ($4::uuid IS NULL OR p.id > $4)
      ORDER BY p.id LIMIT $5`,
-    [project, filter.stateId, filter.imageId ?? null, page.after ?? null, page.limit],
-  );
-  return rows.map(toPrediction);
+    [project, filter.stateId, filter.imageId ?? null, page.after ?? null, page.limit]);
+  return rows.map((r) => toPrediction(filter.stateId, r));
 }
 
 /** Every prediction of a state (or of its predictions of some images), grouped by image: golden questions' answers. */
 export async function predictionsOfState(db: Db, project: string, stateId: string, imageIds?: readonly string[]): Promise<StoredImagePredictions[]> {
-  const { rows } = await db.query<PredictionRow>(
+  const rows = await predictionRows(db,
     `SELECT ${PREDICTION_COLUMNS} FROM predictions p JOIN images i ON i.id = p.image_id
      WHERE i.project = $1 AND p.state_id = $2 AND ($3::uuid[] IS NULL OR p.image_id = ANY($3)) ORDER BY p.image_id, p.id`,
     [project, stateId, imageIds ? [...imageIds] : null]);
-  return byImage(rows);
+  return byImage(stateId, rows);
 }
 
 /**
@@ -347,11 +351,11 @@ export async function predictionsOfState(db: Db, project: string, stateId: strin
  * the project's: callers check). The group holds every image of the state in that range.
  */
 export async function predictionsOfImageGroup(db: Db, stateId: string, imageIds: readonly string[]): Promise<StoredImagePredictions[]> {
-  const { rows } = await db.query<PredictionRow>(
+  const rows = await predictionRows(db,
     `SELECT ${PREDICTION_COLUMNS} FROM predictions p
      WHERE p.state_id = $1 AND p.image_id BETWEEN $2 AND $3 ORDER BY p.image_id, p.id`,
     [stateId, imageIds[0], imageIds.at(-1)]);
-  return byImage(rows);
+  return byImage(stateId, rows);
 }
 
 const IMAGES_PER_QUERY = 1000;
