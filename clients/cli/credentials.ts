@@ -10,7 +10,8 @@ export interface TlsOptions {
   tlsKey?: string;
 }
 
-function read(file: string | undefined, option: string): Buffer | null {
+/** The file an option names, read now (null without the option); a UsageError if it cannot be read. */
+export function readOption(file: string | undefined, option: string): Buffer | null {
   if (file === undefined) return null;
   try {
     return readFileSync(file);
@@ -28,5 +29,5 @@ export function credentialsFrom(o: TlsOptions): grpc.ChannelCredentials {
   if (o.plaintext) return grpc.credentials.createInsecure();
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   quietIpServernameWarning();
-  return grpc.credentials.createSsl(read(o.tlsCa, '--tls-ca'), read(o.tlsKey, '--tls-key'), read(o.tlsCert, '--tls-cert'));
+  return grpc.credentials.createSsl(readOption(o.tlsCa, '--tls-ca'), readOption(o.tlsKey, '--tls-key'), readOption(o.tlsCert, '--tls-cert'));
 }

@@ -4,8 +4,9 @@ import { FileServerClient } from '../../libs/fileserver-client/index.js';
 import { ControllerServiceService } from '../../libs/gen/aide/v1/controller.js';
 import { FileServiceService } from '../../libs/gen/aide/v1/fileserver.js';
 import { createClient, type Client } from '../../libs/grpc/client.js';
+import { StateLaneClient } from '../../libs/state-lane/client.js';
 import { connectionOptions } from './connection.js';
-import { credentialsFrom, type TlsOptions } from './credentials.js';
+import { credentialsFrom, readOption, type TlsOptions } from './credentials.js';
 import { reportUnreachable } from './reachability.js';
 
 export interface GlobalOptions extends TlsOptions {
@@ -56,6 +57,13 @@ export class Session {
   print<T>(value: T, codec: { toJSON(value: T): unknown }, human: (value: T) => string[]): void {
     const text = this.json ? JSON.stringify(codec.toJSON(value), null, 2) : human(value).join('\n');
     if (text !== '') this.out.write(`${text}\n`);
+  }
+
+  /** The controller's state lane at `url` (plain HTTP/2, for large states), with this session's token and CA. */
+  async stateLane(url: string): Promise<StateLaneClient> {
+    const lane = await StateLaneClient.connect(url, { token: this.#options.token ?? '', ca: readOption(this.#options.tlsCa, '--tls-ca') ?? undefined });
+    this.#channels.push(lane);
+    return lane;
   }
 
   close(): void {

@@ -22,6 +22,8 @@ import { startWorker } from '../worker/main.js';
 
 export interface EmbeddedMesh {
   controller: string;
+  /** The controller's state lane (host:port), where [AIController] state_lane_port asks for one. */
+  stateLane?: string;
   workers: string[];
   ranker: string;
   fileServer: { grpc: string; http: string };
@@ -74,6 +76,7 @@ export async function startEmbeddedMesh(opts: { env: NodeJS.ProcessEnv; logger: 
 
   return {
     controller: controller.address,
+    ...(controller.addresses.stateLane !== undefined && { stateLane: controller.addresses.stateLane }),
     workers: [...workers.map((w) => w.addresses.grpc!), ...external],
     ranker: ranker.addresses.grpc!,
     fileServer: { grpc: fileserver.addresses.grpc!, http: fileserver.addresses.http! },

@@ -97,6 +97,14 @@ test('aide images, train / infer / rank / workflow, jobs and states against an i
     const imported = await ok(run(['states', 'import', 'tiles', file]));
     assert.match(imported, /^imported \S+\s+v(\d+)/m);
     assert.ok(Number(/v(\d+)/.exec(imported)![1]) > Number(current[2]), 'a new version');
+
+    // The same through the state lane: the same bytes out, a new version in.
+    const lane = `http://${mesh.stateLane!}`;
+    const viaLane = join(mkdtempSync(join(tmpdir(), 'aide-state-')), 'state.bin');
+    assert.match(await ok(run(['states', 'export', 'tiles', current[1]!, viaLane, '--lane', lane])), /^exported /);
+    assert.deepEqual(readFileSync(viaLane), readFileSync(file));
+    const laneImported = await ok(run(['states', 'import', 'tiles', viaLane, '--lane', lane]));
+    assert.ok(Number(/v(\d+)/.exec(laneImported)![1]) > Number(/v(\d+)/.exec(imported)![1]), 'another new version');
   });
 
   await t.test('states stats / current / delete; images golden', async () => {

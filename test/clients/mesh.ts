@@ -18,7 +18,7 @@ export async function startTestMesh(t: TestContext): Promise<EmbeddedMesh> {
   const mesh = await startEmbeddedMesh({
     logger: createLogger('test', 'silent'),
     env: {
-      AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0',
+      AIDE_AICONTROLLER_HOST: '127.0.0.1', AIDE_AICONTROLLER_PORT: '0', AIDE_AICONTROLLER_STATE_LANE_PORT: '0',
       AIDE_RANKER_HOST: '127.0.0.1', AIDE_RANKER_PORT: '0',
       AIDE_FILESERVER_HOST: '127.0.0.1', AIDE_FILESERVER_PORT: '0', AIDE_FILESERVER_HTTP_PORT: '0',
       AIDE_AIWORKER_HOST: '127.0.0.1',

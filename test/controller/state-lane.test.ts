@@ -57,6 +57,13 @@ for (const target of (await controllerTargets()).slice(0, 1)) {
       await h.peer.deleteModelState({ project: 'lane', id: info.id });
     });
 
+    await t.test('a small state, whose body and trailer arrive while the request is still being authorized', async () => {
+      const bytes = prngBytes(64, 3);
+      const info = await lane.upload(header, bytes.length, [bytes]);
+      assert.equal(Buffer.from(info.sha256).toString('hex'), sha(bytes));
+      await h.peer.deleteModelState({ project: 'lane', id: info.id });
+    });
+
     await t.test('no token is UNAUTHENTICATED, a viewer is PERMISSION_DENIED, an unknown state NOT_FOUND', async () => {
       const anonymous = await StateLaneClient.connect(url, { token: '' });
       const asViewer = await StateLaneClient.connect(url, { token: viewer.secret });
@@ -80,7 +87,8 @@ for (const target of (await controllerTargets()).slice(0, 1)) {
         const [headers] = await once(req, 'response') as [http2.IncomingHttpHeaders];
         let text = '';
         for await (const piece of req) text += String(piece);
-        return { status: Number(headers[':status']), code: (JSON.parse(text) as { code: string }).code };
+        const answer = JSON.parse(text) as { code: string; message: string };
+        return { status: Number(headers[':status']), code: `${answer.code}: ${answer.message}` };
       } finally {
         session.close();
       }
@@ -89,7 +97,7 @@ for (const target of (await controllerTargets()).slice(0, 1)) {
     await t.test('a body that does not match its SHA-256 trailer is DATA_LOSS, and nothing is stored', async () => {
       const bytes = prngBytes(1 << 20, 5);
       const wrong = sha(prngBytes(1 << 20, 6));
-      assert.deepEqual(await rawPut(bytes, { length: bytes.length, trailer: wrong }), { status: 422, code: 'DATA_LOSS' });
+      assert.deepEqual(await rawPut(bytes, { length: bytes.length, trailer: wrong }), { status: 422, code: 'DATA_LOSS: the body does not match its aide-sha256 trailer' });
       assert.deepEqual(await left(), { rows: 0, files: [] });
     });
 

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { payload, StreamParts, toChunks, verifyChunks } from '../../../libs/blob/index.js';
 import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import {
@@ -13,7 +13,18 @@ import { packOnnxState } from '../../../models/onnx/state-format.js';
 import { UsageError } from '../failure.js';
 import { when } from '../format.js';
 import { terminalPlot, trainingCurves } from '../training-plot.js';
-import { withSession } from '../session.js';
+import { withSession, type Session } from '../session.js';
+
+/** --lane: the bytes over the controller's state lane instead of gRPC (large states move several times faster). */
+const laneOption = () => new Option('--lane <url>', 'the controller\'s state lane (http[s]://host:port, [AIController] state_lane_port): the bytes over plain HTTP/2')
+  .env('AIDE_STATE_LANE');
+
+/** ExportModelState's info and its bytes, checked as they pass; `ended` checks the stream closed after them. */
+async function grpcExport(session: Session, project: string, id: string): Promise<{ info: ModelStateInfo; pieces: AsyncIterable<Buffer>; ended(): Promise<void> }> {
+  const parts = new StreamParts(session.controller.exportModelState({ project, id }));
+  const info = await parts.take(payload('info'), 'state info');
+  return { info, pieces: verifyChunks(parts.chunks(payload('chunk')), { maxSize: info.sizeBytes }), ended: () => parts.end('the state') };
+}
 
 const line = (s: ModelStateInfo): string =>
   `${s.id}  v${s.version}${s.current ? ' (current)' : ''}  ${s.modelLibrary}  ${s.numImages} images  ${s.sizeBytes} bytes  ${when(s.createdAt)}`;
@@ -107,14 +118,14 @@ export function registerStates(program: Command): void {
     }));
 
   states.command('export <project> <id> <file>').description('stream a model state to <file> (its info to <file>.json)')
-    .action(withSession(async (session, project: string, id: string, file: string) => {
-      const parts = new StreamParts(session.controller.exportModelState({ project, id }));
-      const info = await parts.take(payload('info'), 'state info');
+    .addOption(laneOption())
+    .action(withSession(async (session, project: string, id: string, file: string, o: { lane?: string }) => {
+      const { info, pieces, ended } = o.lane ? { ...await (await session.stateLane(o.lane)).download(project, id), ended: async () => {} } : await grpcExport(session, project, id);
       const partial = `${file}.partial`;
       try {
         // Written aside and renamed once the SHA-256 checked out: a failed export leaves no file that looks complete.
-        await pipeline(Readable.from(verifyChunks(parts.chunks(payload('chunk')), { maxSize: info.sizeBytes })), createWriteStream(partial));
-        await parts.end('the state');
+        await pipeline(Readable.from(pieces), createWriteStream(partial));
+        await ended();
         await rename(partial, file);
       } finally {
         await rm(partial, { force: true });
@@ -124,9 +135,10 @@ export function registerStates(program: Command): void {
     }));
 
   states.command('import <project> <file>').description('stream a model state from <file> into the project as its next version (not current: `states current` makes it so)')
+    .addOption(laneOption())
     .option('--model-library <library>', 'model the state belongs to (default: from <file>.json, or from the --onnx-manifest task)')
     .option('--onnx-manifest <manifest.json>', '<file> is an .onnx graph: pack it with this manifest (input, output decoding, classes) into a state of an onnx.* model')
-    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string; onnxManifest?: string }) => {
+    .action(withSession(async (session, project: string, file: string, o: { modelLibrary?: string; onnxManifest?: string; lane?: string }) => {
       const packed = o.onnxManifest === undefined ? undefined : await packOnnx(file, o.onnxManifest);
       const info = packed ? undefined : await readInfo(file);
       const library = o.modelLibrary ?? packed?.modelLibrary ?? info?.modelLibrary;
@@ -134,11 +146,16 @@ export function registerStates(program: Command): void {
       const modelLibrary = library;
       const size = packed ? packed.pieces.reduce((n, p) => n + p.length, 0)
         : (await stat(file).catch((err: Error) => { throw new UsageError(`cannot read ${file}: ${err.message}`); })).size;
+      const header = { project, modelLibrary, size, labelClassMap: info?.labelClassMap ?? {}, stats: info?.stats ?? {}, numImages: info?.numImages ?? 0 };
+      const bytes = () => packed?.pieces ?? createReadStream(file);
+      if (o.lane) {
+        const state = await (await session.stateLane(o.lane)).upload(header, size, bytes());
+        session.print({ state }, ImportModelStateResponse, (r) => [`imported ${line(r.state!)}`]);
+        return;
+      }
       async function* requests(): AsyncGenerator<ImportModelStateRequest> {
-        yield { payload: { $case: 'header', value: {
-          project, modelLibrary, size, labelClassMap: info?.labelClassMap ?? {}, stats: info?.stats ?? {}, numImages: info?.numImages ?? 0,
-        } } };
-        for await (const chunk of toChunks(packed?.pieces ?? createReadStream(file), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
+        yield { payload: { $case: 'header', value: header } };
+        for await (const chunk of toChunks(bytes(), { totalSize: size })) yield { payload: { $case: 'chunk', value: chunk } };
       }
       const res = await session.controller.importModelState(requests());
       session.print(res, ImportModelStateResponse, (r) => [`imported ${line(r.state!)}`]);

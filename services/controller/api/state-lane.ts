@@ -33,10 +33,19 @@ export interface StateLaneDeps {
 
 const one = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
+/** A request's trailers, caught from its first moment: a small body and its trailers can arrive while the request is still being authorized. */
+interface Trailers {
+  sha256?: string;
+}
+
+function catchTrailers(stream: ServerHttp2Stream): Trailers {
+  const trailers: Trailers = {};
+  stream.once('trailers', (t: IncomingHttpHeaders) => { trailers.sha256 = one(t[SHA256_FIELD]); });
+  return trailers;
+}
+
 /** The body as verified pieces: exactly content-length bytes, hashed as they pass, checked against the aide-sha256 trailer at the end. */
-function verifiedBody(stream: ServerHttp2Stream, size: number): VerifiedPieces {
-  let trailer: string | undefined;
-  stream.once('trailers', (t: IncomingHttpHeaders) => { trailer = one(t[SHA256_FIELD]); });
+function verifiedBody(stream: ServerHttp2Stream, size: number, trailers: Trailers): VerifiedPieces {
   const out = { sha256: undefined as Buffer | undefined, [Symbol.asyncIterator]: () => pieces() };
   async function* pieces(): AsyncGenerator<Buffer> {
     const hash = createHash('sha256');
@@ -50,8 +59,8 @@ function verifiedBody(stream: ServerHttp2Stream, size: number): VerifiedPieces {
     }
     if (got !== size) throw dataLoss(`the body ended after ${got} of the ${size} bytes of its content-length`);
     const digest = hash.digest();
-    if (trailer === undefined) throw dataLoss(`the body came without its ${SHA256_FIELD} trailer`);
-    if (!digest.equals(Buffer.from(trailer, 'hex'))) throw dataLoss(`the body does not match its ${SHA256_FIELD} trailer`);
+    if (trailers.sha256 === undefined) throw dataLoss(`the body came without its ${SHA256_FIELD} trailer`);
+    if (!digest.equals(Buffer.from(trailers.sha256, 'hex'))) throw dataLoss(`the body does not match its ${SHA256_FIELD} trailer`);
     out.sha256 = digest;
   }
   return out;
@@ -73,9 +82,9 @@ function importHeader(headers: IncomingHttpHeaders, project: string): ImportMode
   return header;
 }
 
-async function put(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, project: string): Promise<ModelStateInfo> {
+async function put(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, project: string, trailers: Trailers): Promise<ModelStateInfo> {
   const header = importHeader(headers, project);
-  return stateInfoToProto(await storeImport(deps.states, deps.registry, header, verifiedBody(stream, header.size), { maxBytes: deps.maxStateBytes }));
+  return stateInfoToProto(await storeImport(deps.states, deps.registry, header, verifiedBody(stream, header.size, trailers), { maxBytes: deps.maxStateBytes }));
 }
 
 async function get(stream: ServerHttp2Stream, deps: StateLaneDeps, project: string, id: string): Promise<void> {
@@ -105,7 +114,7 @@ function answerError(stream: ServerHttp2Stream, err: unknown, logger: Logger): v
   stream.end(JSON.stringify({ code: kind, message: known?.message ?? 'internal error' }), () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
 }
 
-async function handle(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+async function handle(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, trailers: Trailers): Promise<void> {
   const route = parseRoute(one(headers[':path']) ?? '');
   const method = one(headers[':method']);
   if (!route || (method === 'PUT') === (route.id !== undefined) || (method !== 'PUT' && method !== 'GET')) {
@@ -120,7 +129,7 @@ async function handle(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: I
     await audit('model_state.export', route.id!);
     return;
   }
-  const info = await put(deps, stream, headers, route.project);
+  const info = await put(deps, stream, headers, route.project, trailers);
   await audit('model_state.import', info.id);
   stream.respond({ ':status': 200, 'content-type': 'application/json' });
   stream.end(JSON.stringify(ModelStateInfo.toJSON(info)));
@@ -130,6 +139,6 @@ async function handle(deps: StateLaneDeps, stream: ServerHttp2Stream, headers: I
 export function stateLaneHandler(deps: StateLaneDeps): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   return (stream, headers) => {
     stream.on('error', () => {}); // a client gone mid-transfer: the request's own iteration reports it
-    handle(deps, stream, headers).catch((err: unknown) => answerError(stream, err, deps.logger));
+    handle(deps, stream, headers, catchTrailers(stream)).catch((err: unknown) => answerError(stream, err, deps.logger));
   };
 }
