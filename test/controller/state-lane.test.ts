@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
 import http2 from 'node:http2';
 import { TokenStore } from '../../libs/auth/tokens.js';
 import { isAideError } from '../../libs/errors.js';
@@ -54,6 +55,19 @@ for (const target of (await controllerTargets()).slice(0, 1)) {
       assert.equal(got.id, info.id);
       assert.equal(sha(Buffer.concat(back)), sha(bytes));
       assert.equal(pieces.sha256?.toString('hex'), sha(bytes));
+      await h.peer.deleteModelState({ project: 'lane', id: info.id });
+    });
+
+    await t.test('a download the client abandons mid-way stops reading the state: its file is closed again', async () => {
+      const bytes = prngBytes(40 << 20, 10);
+      const info = await lane.upload(header, bytes.length, oddPieces(bytes));
+      const openOnState = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try { return readlinkSync(`/proc/self/fd/${fd}`).endsWith(info.id); } catch { return false; }
+      }).length;
+      const { pieces } = await lane.download('lane', info.id);
+      for await (const _ of pieces) break; // one piece, then hang up
+      for (let i = 0; i < 300 && openOnState() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(openOnState(), 0);
       await h.peer.deleteModelState({ project: 'lane', id: info.id });
     });
 

@@ -93,9 +93,11 @@ async function get(stream: ServerHttp2Stream, deps: StateLaneDeps, project: stri
     ':status': 200, 'content-type': 'application/octet-stream', 'content-length': info.sizeBytes,
     [SHA256_FIELD]: info.sha256.toString('hex'), [STATE_HEADER]: JSON.stringify(ModelStateInfo.toJSON(stateInfoToProto(info))),
   });
+  // A client gone mid-download closes the stream: the read stops there (and its file with it).
+  const gone = once(stream, 'close');
   for await (const piece of chunks) {
     if (stream.destroyed) return;
-    if (!stream.write(piece)) await once(stream, 'drain');
+    if (!stream.write(piece) && await Promise.race([once(stream, 'drain').then(() => false), gone.then(() => true)])) return;
   }
   stream.end();
 }
@@ -105,7 +107,7 @@ function answerError(stream: ServerHttp2Stream, err: unknown, logger: Logger): v
   if (!known) logger.error({ err }, 'state lane request failed');
   if (stream.destroyed) return;
   if (stream.headersSent) {
-    stream.close(2); // NGHTTP2_INTERNAL_ERROR: the client sees the body cut, never a complete-looking one
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR); // the client sees the body cut, never a complete-looking one
     return;
   }
   const kind = known?.kind ?? 'INTERNAL';
