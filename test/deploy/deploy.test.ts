@@ -285,6 +285,9 @@ for (const overlay of OVERLAYS) {
         const service = probe.grpc ? probe.grpc.service : probe.exec.command[3];
         assert.equal(service, m.health, `${m.deployment} ${kind} checks ${m.health}`);
       }
+      if (m.section === 'AIController') {
+        assert.equal(c.ports.find((p: K8s) => p.name === 'state-lane')?.containerPort, Number(ini.get(c, 'AIController', 'state_lane_port')), 'containerPort state-lane = [AIController] state_lane_port');
+      }
       if (m.section === 'FileServer') {
         assert.equal(c.ports.find((p: K8s) => p.name === 'http')?.containerPort, Number(ini.get(c, 'FileServer', 'http_port')));
         const root = ini.get(c, 'FileServer', 'root')!;
