@@ -9,6 +9,8 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, copyFile, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { dataLoss, invalidArgument } from '../errors.js';
+import type { VerifiedPieces } from './assembler.js';
+import { checkedPieces } from './checked-pieces.js';
 import { QueuedFileWriter } from './queued-writer.js';
 
 /** Bytes per read: the pieces a blob streams out in (each its own buffer, handed on without a copy). */
@@ -155,21 +157,9 @@ export class BlobFolder {
     return out;
   }
 
-  /**
-   * The blob's pieces, checked against its SHA-256 as they pass: the last
-   * piece is held back until the digest matched (DATA_LOSS otherwise), so a
-   * reader that sees the iteration end has seen exactly the stored bytes.
-   */
-  async *readChecked(name: string, size: number, sha256: Uint8Array): AsyncGenerator<Buffer> {
-    const hash = createHash('sha256');
-    let held: Buffer | undefined;
-    for await (const piece of this.read(name, size)) {
-      if (held) yield held;
-      hash.update(piece);
-      held = piece;
-    }
-    if (!hash.digest().equals(sha256)) throw dataLoss(`blob ${name} does not match its SHA-256`);
-    if (held) yield held;
+  /** The blob's pieces, checked against its SHA-256 as they pass (checkedPieces: the last one only once it matched). */
+  readChecked(name: string, size: number, sha256: Uint8Array): VerifiedPieces {
+    return checkedPieces(this.read(name, size), { size, expected: () => sha256, what: `blob ${name}`, digest: 'its SHA-256' });
   }
 
   /** The blob read into the buffers `into(offset)` gives, each yielded once filled, the next read already under way. */

@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { bindPort } from '../config/setting-error.js';
 import { requireFiles, type TlsSettings } from '../grpc/credentials.js';
 
-const STREAM_WINDOW = 16 << 20;
-const SESSION_WINDOW = 64 << 20;
+/** Both ends' HTTP/2 settings and connection window for bulk bytes (a lane's clients use them too). */
+export const BULK_HTTP2_SETTINGS = { initialWindowSize: 16 << 20, maxFrameSize: (1 << 24) - 1 };
+export const BULK_SESSION_WINDOW = 64 << 20;
 
 export interface Http2Lane {
   /** host:port it listens on. */
@@ -24,14 +25,14 @@ export async function serveHttp2(opts: {
   section: string; key: string; host: string; port: number; tls: TlsSettings;
   onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
 }): Promise<Http2Lane> {
-  const settings = { initialWindowSize: STREAM_WINDOW, maxFrameSize: (1 << 24) - 1 };
+  const settings = BULK_HTTP2_SETTINGS;
   const server = opts.tls.plaintext ? http2.createServer({ settings }) : http2.createSecureServer({ settings, ...requireFiles(opts.tls) });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.on('error', () => {}); // a client gone: its streams end with it
-    session.once('localSettings', () => session.setLocalWindowSize(SESSION_WINDOW));
+    session.once('localSettings', () => session.setLocalWindowSize(BULK_SESSION_WINDOW));
   });
   server.on('stream', opts.onStream);
   await bindPort({ section: opts.section, key: opts.key, host: opts.host, port: opts.port }, () => new Promise<void>((resolve, reject) => {

@@ -2,15 +2,13 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import type { VerifiedPieces } from '../blob/index.js';
-import { AideError, dataLoss, type ErrorKind } from '../errors.js';
+import { checkedPieces, type VerifiedPieces } from '../blob/index.js';
+import { AideError, type ErrorKind } from '../errors.js';
 import { ModelStateInfo } from '../gen/aide/v1/common.js';
 import { ImportModelStateHeader } from '../gen/aide/v1/controller.js';
+import { BULK_HTTP2_SETTINGS, BULK_SESSION_WINDOW } from '../service/http2-serve.js';
 import { IMPORT_HEADER, SHA256_FIELD, STATE_HEADER, statePath, statesPath } from './protocol.js';
 
-/** The client's receive windows: a download never waits on acknowledgements every 64 KiB. */
-const settings = { initialWindowSize: 16 << 20, maxFrameSize: (1 << 24) - 1 };
-const SESSION_WINDOW = 64 << 20;
 
 type Request = http2.ClientHttp2Stream;
 
@@ -33,9 +31,10 @@ export class StateLaneClient {
 
   /** `url`: http://host:port (or https:// with `ca` for a private CA). */
   static async connect(url: string, opts: { token: string; ca?: string | Buffer }): Promise<StateLaneClient> {
-    const session = http2.connect(url, { settings, ...(opts.ca && { ca: opts.ca }) });
+    // The server's windows on this end too: a download never waits on acknowledgements every 64 KiB.
+    const session = http2.connect(url, { settings: BULK_HTTP2_SETTINGS, ...(opts.ca && { ca: opts.ca }) });
     await Promise.race([once(session, 'connect'), once(session, 'error').then(([err]) => { throw err; })]);
-    session.setLocalWindowSize(SESSION_WINDOW);
+    session.setLocalWindowSize(BULK_SESSION_WINDOW);
     return new StateLaneClient(session, opts.token);
   }
 
@@ -70,21 +69,8 @@ export class StateLaneClient {
     const headers = await responseOf(req);
     const info = ModelStateInfo.fromJSON(JSON.parse(String(headers[STATE_HEADER])));
     const expected = Buffer.from(String(headers[SHA256_FIELD]), 'hex');
-    const out = { sha256: undefined as Buffer | undefined, [Symbol.asyncIterator]: () => pieces() };
-    async function* pieces(): AsyncGenerator<Buffer> {
-      const hash = createHash('sha256');
-      let got = 0;
-      for await (const piece of req as AsyncIterable<Buffer>) {
-        hash.update(piece);
-        got += piece.byteLength;
-        yield piece;
-      }
-      if (got !== info.sizeBytes) throw dataLoss(`state ${id}: ${got} of ${info.sizeBytes} bytes arrived`);
-      const digest = hash.digest();
-      if (!digest.equals(expected)) throw dataLoss(`state ${id} does not match its SHA-256`);
-      out.sha256 = digest;
-    }
-    return { info, pieces: out };
+    const pieces = checkedPieces(req as AsyncIterable<Buffer>, { size: info.sizeBytes, expected: () => expected, what: `state ${id}`, digest: 'its SHA-256' });
+    return { info, pieces };
   }
 
   close(): void {

@@ -2,15 +2,14 @@
  * The state lane's requests (libs/state-lane/protocol.ts): a state's bytes
  * over plain HTTP/2, with the gRPC API's tokens, roles, checks and audit.
  */
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type pg from 'pg';
 import { actorOf, recordAudit } from '../../../libs/auth/audit.js';
 import { principalOf, type AuthenticateOptions } from '../../../libs/auth/middleware.js';
 import { requireRole } from '../../../libs/auth/roles.js';
-import type { VerifiedPieces } from '../../../libs/blob/index.js';
-import { AideError, dataLoss, invalidArgument, notFound } from '../../../libs/errors.js';
+import { checkedPieces, type VerifiedPieces } from '../../../libs/blob/index.js';
+import { AideError, invalidArgument, notFound } from '../../../libs/errors.js';
 import { ModelStateInfo } from '../../../libs/gen/aide/v1/common.js';
 import { ImportModelStateHeader } from '../../../libs/gen/aide/v1/controller.js';
 import type { Principal } from '../../../libs/grpc/context.js';
@@ -44,26 +43,13 @@ function catchTrailers(stream: ServerHttp2Stream): Trailers {
   return trailers;
 }
 
-/** The body as verified pieces: exactly content-length bytes, hashed as they pass, checked against the aide-sha256 trailer at the end. */
+/** The body: exactly content-length bytes, checked against the aide-sha256 trailer before its last piece (checkedPieces). */
 function verifiedBody(stream: ServerHttp2Stream, size: number, trailers: Trailers): VerifiedPieces {
-  const out = { sha256: undefined as Buffer | undefined, [Symbol.asyncIterator]: () => pieces() };
-  async function* pieces(): AsyncGenerator<Buffer> {
-    const hash = createHash('sha256');
-    let got = 0;
-    // Not destroyed when the store stops reading early: the error still gets its answer.
-    for await (const piece of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      got += piece.byteLength;
-      if (got > size) throw dataLoss(`the body is longer than the ${size} bytes of its content-length`);
-      hash.update(piece);
-      yield piece;
-    }
-    if (got !== size) throw dataLoss(`the body ended after ${got} of the ${size} bytes of its content-length`);
-    const digest = hash.digest();
-    if (trailers.sha256 === undefined) throw dataLoss(`the body came without its ${SHA256_FIELD} trailer`);
-    if (!digest.equals(Buffer.from(trailers.sha256, 'hex'))) throw dataLoss(`the body does not match its ${SHA256_FIELD} trailer`);
-    out.sha256 = digest;
-  }
-  return out;
+  // Not destroyed when the store stops reading early: the error still gets its answer.
+  const body = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  return checkedPieces(body, {
+    size, expected: () => (trailers.sha256 === undefined ? undefined : Buffer.from(trailers.sha256, 'hex')), what: 'the body', digest: `its ${SHA256_FIELD} trailer`,
+  });
 }
 
 function importHeader(headers: IncomingHttpHeaders, project: string): ImportModelStateHeader {
